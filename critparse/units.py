@@ -1,0 +1,457 @@
+"""Unit normalisation and conversion: pint (through ucumvert's UCUM front end) plus analyte data.
+
+Everything that depends only on the units is pint's job; what depends on the analyte (molar
+masses, valences, assay equivalences such as IU vs copies) is data in
+`critparse/resources/conversions.json`, each number with its source. Conversions are affine
+(`to = slope * from + offset`) so temperatures and the HbA1c master equation fit the same path.
+
+Pint would happily convert units that only look alike: `%` to `mmol/mol` (both dimensionless),
+`meq/L` to `mmol/L` (UCUM defines eq as mol, ignoring valence), `[IU]/mL` to `{copies}/mL` (both
+"per volume" once IU and annotations are dropped). Each unit therefore gets a *signature* that
+keeps those distinctions, and pint may only convert between units with equal signatures.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import deque
+from functools import cache, lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from critparse.errors import ResourceError, UnitConversionError
+
+if TYPE_CHECKING:
+    from critparse.schema import Rule
+
+ULN = "x ULN"
+LLN = "x LLN"
+RELATIVE_UNITS = frozenset({ULN, LLN})
+"""Multiples of a patient's limits of normal: not UCUM, converted only against a patient."""
+
+REL_TOL = 1e-9
+"""Relative tolerance of comparisons: 1500/mm3 vs 1.5 10*9/L must be equal, not 1e-13 apart."""
+
+_STRICT = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- the data file --------------------------------------------------------------------------
+
+
+class AnalyteConversion(BaseModel):
+    """Chemistry of one analyte that joins units of different kinds."""
+
+    model_config = _STRICT
+
+    analyte: str = Field(min_length=1)
+    molar_mass: float | None = Field(default=None, gt=0, description="g/mol")
+    valence: int | None = Field(default=None, ge=1)
+    codes: list[str] = []
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _says_something(self) -> AnalyteConversion:
+        if self.molar_mass is None and self.valence is None and not self.codes:
+            raise ValueError(f"{self.analyte}: give molar_mass, valence or codes")
+        return self
+
+
+class Equivalence(BaseModel):
+    """`to = factor * from + offset` for the listed analytes, used both ways."""
+
+    model_config = _STRICT
+
+    analytes: list[str] = Field(min_length=1)
+    from_unit: str | None
+    to_unit: str | None
+    factor: float
+    offset: float = 0.0
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _invertible(self) -> Equivalence:
+        if self.factor == 0 or not math.isfinite(self.factor) or not math.isfinite(self.offset):
+            raise ValueError(f"{self.from_unit} -> {self.to_unit}: factor must be finite, non-zero")
+        return self
+
+
+class DistinctAnnotation(BaseModel):
+    model_config = _STRICT
+
+    annotation: str = Field(min_length=1)
+    reason: str = Field(min_length=1)
+
+
+class ConversionTable(BaseModel):
+    """`conversions.json`."""
+
+    model_config = _STRICT
+
+    about: str = Field(default="", alias="_about")
+    distinct_annotations: list[DistinctAnnotation] = []
+    analytes: list[AnalyteConversion] = []
+    equivalences: list[Equivalence] = []
+
+    @model_validator(mode="after")
+    def _unique(self) -> ConversionTable:
+        seen: set[str] = set()
+        dupes = [a.analyte for a in self.analytes if a.analyte in seen or seen.add(a.analyte)]
+        if dupes:
+            raise ValueError(f"analytes listed twice: {', '.join(dupes)}")
+        return self
+
+
+def load_conversions(path: str | Path | None = None) -> ConversionTable:
+    """Read and validate a conversion table (the bundled one when `path` is None).
+
+    Every problem is reported at once, and every unit code must be one ucumvert can parse.
+    """
+    where = str(path) if path is not None else "critparse/resources/conversions.json"
+    try:
+        if path is None:
+            raw = resources.files("critparse.resources").joinpath("conversions.json").read_text(
+                "utf-8"
+            )
+        else:
+            raw = Path(path).read_text("utf-8")
+        data: Any = json.loads(raw)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ResourceError(f"{where}: cannot read: {exc}") from exc
+    try:
+        table = ConversionTable.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'/'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ResourceError(f"{where}: {exc.error_count()} problem(s): {problems}") from exc
+    bad = [
+        f"equivalences/{i}: unknown unit {unit!r}"
+        for i, eq in enumerate(table.equivalences)
+        for unit in (eq.from_unit, eq.to_unit)
+        if unit is not None and not is_ucum(unit)
+    ]
+    if bad:
+        raise ResourceError(f"{where}: {len(bad)} problem(s): {'; '.join(bad)}")
+    return table
+
+
+@cache
+def default_conversions() -> ConversionTable:
+    """The bundled table, loaded once."""
+    return load_conversions()
+
+
+# --- pint ---------------------------------------------------------------------------------------
+
+
+@cache
+def registry() -> Any:
+    """One shared ucumvert/pint registry (building it takes about a second)."""
+    from ucumvert import PintUcumRegistry
+
+    return PintUcumRegistry()
+
+
+@lru_cache(maxsize=2048)
+def _pint_quantity(code: str) -> Any:
+    """`code` as a pint quantity; ucumvert's parser costs ~1 ms, hence the cache."""
+    ureg = registry()
+    try:
+        parsed = ureg.from_ucum(code)
+    except Exception as exc:  # ucumvert raises lark and pint errors of several kinds
+        raise UnitConversionError(f"{code!r} is not a UCUM unit code") from exc
+    if not hasattr(parsed, "units"):
+        # A bare annotation such as '{score}' is the unity in UCUM.
+        return ureg.Quantity(1)
+    return parsed
+
+
+def is_ucum(code: str) -> bool:
+    """True when ucumvert parses `code`."""
+    try:
+        _pint_quantity(code)
+    except UnitConversionError:
+        return False
+    return True
+
+
+_ANNOTATION = re.compile(r"\{([^}]*)\}")
+
+
+@lru_cache(maxsize=2048)
+def signature(code: str | None) -> tuple[Any, ...]:
+    """What must agree for pint to convert between two units.
+
+    The net dimensionality, the dimensions that cancel (mg/g is a mass ratio, % is not),
+    international units and equivalents as dimensions of their own, and any annotation that
+    changes meaning (mL/min/{1.73_m2}). `None` (a bare score) is its own kind.
+    """
+    if code is None:
+        return ("no unit",)
+    quantity = _pint_quantity(code)
+    ureg = quantity._REGISTRY  # ucumvert builds units in pint's application registry
+    net: dict[str, float] = {}
+    up: set[str] = set()
+    down: set[str] = set()
+    for name, exp in quantity.units._units.items():
+        if "international_unit" in name:
+            dims: dict[str, float] = {"[international unit]": 1}
+        elif "equivalent" in name:
+            dims = {"[equivalent]": 1}
+        else:
+            dims = dict(ureg.get_dimensionality(name))
+        for dim, power in dims.items():
+            p = power * exp
+            net[dim] = net.get(dim, 0) + p
+            (up if p > 0 else down).add(dim)
+    distinct = {a.annotation for a in default_conversions().distinct_annotations}
+    notes = tuple(sorted(n for n in _ANNOTATION.findall(code) if n in distinct))
+    return (
+        tuple(sorted((d, p) for d, p in net.items() if p)),
+        tuple(sorted(up & down)),
+        notes,
+    )
+
+
+def _ratio_difference(a: str | None, b: str | None) -> str:
+    """Why two units cannot be converted by unit arithmetic alone, for error messages."""
+    if a is None or b is None:
+        return "a bare score has no unit"
+    distinct = {d.annotation: d.reason for d in default_conversions().distinct_annotations}
+    for note in set(_ANNOTATION.findall(a)) ^ set(_ANNOTATION.findall(b)):
+        if note in distinct:
+            return distinct[note]
+    return "they measure different kinds of quantity"
+
+
+Affine = tuple[float, float]
+"""(slope, offset): `to = slope * from + offset`."""
+
+_IDENTITY: Affine = (1.0, 0.0)
+
+
+def _compose(first: Affine, then: Affine) -> Affine:
+    return (then[0] * first[0], then[0] * first[1] + then[1])
+
+
+def _invert(f: Affine) -> Affine:
+    return (1.0 / f[0], -f[1] / f[0])
+
+
+@lru_cache(maxsize=4096)
+def _pint_affine(from_unit: str | None, to_unit: str | None) -> Affine | None:
+    """The pure-unit conversion, or None when the signatures differ."""
+    if from_unit == to_unit:
+        return _IDENTITY
+    if from_unit is None or to_unit is None or signature(from_unit) != signature(to_unit):
+        return None
+    src = _pint_quantity(from_unit)
+    dst = _pint_quantity(to_unit)
+    ureg = src._REGISTRY
+    # Through two points, so offset units (Cel, [degF]) come out right too.
+    y0 = ureg.Quantity(0.0 * src.magnitude, src.units).to(dst.units).magnitude / dst.magnitude
+    y1 = ureg.Quantity(1.0 * src.magnitude, src.units).to(dst.units).magnitude / dst.magnitude
+    return (float(y1 - y0), float(y0))
+
+
+def _bridges(analyte: str | None) -> list[tuple[str | None, str | None, Affine, str]]:
+    """The analyte's own conversions, as directed edges in both directions."""
+    if analyte is None:
+        return []
+    table = default_conversions()
+    edges: list[tuple[str | None, str | None, Affine, str]] = []
+
+    def both(a: str | None, b: str | None, f: Affine, why: str) -> None:
+        edges.append((a, b, f, why))
+        edges.append((b, a, _invert(f), why))
+
+    for entry in table.analytes:
+        if entry.analyte != analyte:
+            continue
+        if entry.molar_mass is not None:
+            # 1 g/L = 1/M mol/L
+            both("g/L", "mol/L", (1.0 / entry.molar_mass, 0.0), f"molar mass {entry.molar_mass} g/mol")
+        if entry.valence is not None:
+            both("mol/L", "eq/L", (float(entry.valence), 0.0), f"valence {entry.valence}")
+    for eq in table.equivalences:
+        if analyte in eq.analytes:
+            both(eq.from_unit, eq.to_unit, (eq.factor, eq.offset), eq.source)
+    return edges
+
+
+@lru_cache(maxsize=8192)
+def conversion(from_unit: str | None, to_unit: str | None, analyte: str | None = None) -> Affine:
+    """The affine map from `from_unit` to `to_unit` for `analyte`.
+
+    Tries pint alone, then paths through at most three of the analyte's own conversions.
+    Raises UnitConversionError naming both units and the analyte when there is none.
+    """
+    for unit in (from_unit, to_unit):
+        if unit in RELATIVE_UNITS:
+            raise UnitConversionError(
+                f"cannot convert {_show(from_unit)} to {_show(to_unit)}"
+                f"{_for(analyte)}: {unit} is relative to a patient's limit of normal"
+            )
+        if unit is not None:
+            _pint_quantity(unit)  # raises for an unknown code
+    direct = _pint_affine(from_unit, to_unit)
+    if direct is not None:
+        return direct
+    edges = _bridges(analyte)
+    # Breadth-first: fewest analyte-specific steps first.
+    queue: deque[tuple[str | None, Affine, int]] = deque([(from_unit, _IDENTITY, 0)])
+    while queue:
+        unit, acc, depth = queue.popleft()
+        if depth >= 3:
+            continue
+        for src, dst, f, _why in edges:
+            into = _pint_affine(unit, src)
+            if into is None:
+                continue
+            step = _compose(_compose(acc, into), f)
+            out = _pint_affine(dst, to_unit)
+            if out is not None:
+                return _compose(step, out)
+            queue.append((dst, step, depth + 1))
+    hint = "" if edges else " (no analyte-specific conversion is known)"
+    raise UnitConversionError(
+        f"cannot convert {_show(from_unit)} to {_show(to_unit)}{_for(analyte)}: "
+        f"{_ratio_difference(from_unit, to_unit)}{hint}"
+    )
+
+
+def _show(unit: str | None) -> str:
+    return "a unitless value" if unit is None else repr(unit)
+
+
+def _for(analyte: str | None) -> str:
+    return f" for {analyte}" if analyte else ""
+
+
+def _tidy(x: float) -> float:
+    """Drop float noise (1500.0000000000002 -> 1500.0) by keeping 12 significant digits."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    return round(x, 11 - int(math.floor(math.log10(abs(x)))))
+
+
+def convert_value(
+    value: float, from_unit: str | None, to_unit: str | None, analyte: str | None = None
+) -> float:
+    """`value` in `from_unit` expressed in `to_unit` (analyte-specific when needed)."""
+    slope, offset = conversion(from_unit, to_unit, analyte)
+    return _tidy(slope * value + offset)
+
+
+def can_convert(from_unit: str | None, to_unit: str | None, analyte: str | None = None) -> bool:
+    try:
+        conversion(from_unit, to_unit, analyte)
+    except UnitConversionError:
+        return False
+    return True
+
+
+def convert_rule(rule: Rule, unit: str | None) -> Rule:
+    """The same rule with its value expressed in `unit` (behind `Rule.to`).
+
+    `text`, `span` and `unit_text` keep pointing at what was written. A decreasing map (none is
+    known today) would flip the comparator, so that is handled rather than assumed away.
+    """
+    if unit == rule.unit:
+        return rule
+    try:
+        slope, offset = conversion(rule.unit, unit, rule.analyte.name)
+    except UnitConversionError as exc:
+        raise UnitConversionError(f"{rule.text!r}: {exc}") from exc
+    comparator = rule.comparator
+    if slope < 0:
+        comparator = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(comparator, comparator)  # type: ignore[assignment]
+    return rule.model_copy(
+        update={"value": _tidy(slope * rule.value + offset), "unit": unit, "comparator": comparator}
+    )
+
+
+def compare(observed: float, comparator: str, threshold: float, rel_tol: float = REL_TOL) -> bool:
+    """`observed <comparator> threshold`, with values within `rel_tol` counted as equal."""
+    equal = math.isclose(observed, threshold, rel_tol=rel_tol, abs_tol=1e-12)
+    if comparator == "<":
+        return observed < threshold and not equal
+    if comparator == "<=":
+        return observed < threshold or equal
+    if comparator == ">":
+        return observed > threshold and not equal
+    if comparator == ">=":
+        return observed > threshold or equal
+    if comparator == "=":
+        return equal
+    if comparator == "!=":
+        return not equal
+    raise ValueError(f"unknown comparator {comparator!r}")
+
+
+# --- unit strings as people write them ---------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def normalize_unit(text: str | None) -> str | None:
+    """A UCUM code for a unit as written ('mg/dl', 'x10^9/L', 'years'), or None for no unit.
+
+    UCUM codes pass through; other spellings go through the parser's unit vocabulary
+    (`resources/units.json`). Raises UnitConversionError when the unit is not recognised.
+    """
+    if text is None:
+        return None
+    raw = " ".join(text.split())
+    if not raw:
+        return None
+    if raw.lower() in {"x uln", "xuln", "× uln", "uln"}:
+        return ULN
+    if raw.lower() in {"x lln", "xlln", "× lln", "lln"}:
+        return LLN
+    code = _vocabulary_code(raw)
+    if code is not None:
+        return code
+    folded = raw.replace("µ", "u").replace("μ", "u").replace("^", "*").replace(" ", "")
+    folded = re.sub(r"^(?:x|×|\*)\s*(?=10)", "", folded)
+    folded = folded.replace("⁹", "9").replace("¹²", "12").replace("³", "3")
+    for candidate in (folded, raw):
+        if candidate and is_ucum(candidate):
+            return candidate
+    raise UnitConversionError(f"unknown unit {text!r}")
+
+
+def _vocabulary_code(surface: str) -> str | None:
+    try:
+        from critparse.lexicon import default_vocabulary
+    except ImportError:  # the parser's vocabulary is optional for unit normalisation
+        return None
+    try:
+        code = default_vocabulary().unit_code(surface)
+    except Exception:  # a broken vocabulary must not break screening
+        return None
+    if code is None or (code not in RELATIVE_UNITS and not is_ucum(code)):
+        return None
+    return code
+
+
+__all__ = [
+    "LLN",
+    "REL_TOL",
+    "ULN",
+    "ConversionTable",
+    "can_convert",
+    "compare",
+    "conversion",
+    "convert_rule",
+    "convert_value",
+    "default_conversions",
+    "is_ucum",
+    "load_conversions",
+    "normalize_unit",
+    "signature",
+]
