@@ -1,0 +1,598 @@
+"""Split a whole eligibility text block into sections, headers, paragraphs and (nested) bullets.
+
+Two pure steps, both linear in the length of the text:
+
+1. `classify_line` looks at one line on its own: blank, section header (from the patterns in
+   `resources/sections.json`), bullet (a symbol or an enumerator such as `1.`, `b)`, `(iv)`) or
+   plain text, with its indentation and its character offsets.
+2. `split_eligibility` walks the classified lines with a stack of list levels keyed by
+   indentation and marker style, joins wrapped lines, and gives every item its section, its
+   path (`inclusion/3/b`), its offsets into the original text and its parent's text.
+
+Nothing is dropped: headers and free paragraphs come out as items of their own kind. The text
+of an item is its lines joined with single spaces (markdown backslash escapes removed), so it
+equals `text[span.start:span.end]` only for items written on one line without escapes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from importlib import resources
+from typing import Literal, NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from critparse.errors import ResourceError
+from critparse.schema import Section, Span
+
+LineKind = Literal["blank", "header", "bullet", "text"]
+HeaderSection = Literal["inclusion", "exclusion", "unknown", "keep"]
+ItemKind = Literal["criterion", "header", "paragraph"]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- the data file ---------------------------------------------------------------------------
+
+
+class HeaderPattern(BaseModel):
+    """One way of writing a section heading."""
+
+    model_config = _FROZEN
+
+    pattern: str
+    section: HeaderSection
+    needs_colon: bool = False
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value.replace("{q}", ""))
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+
+class SectionsFile(BaseModel):
+    """Shape of `resources/sections.json` (its `description` explains each key)."""
+
+    model_config = _FROZEN
+
+    description: str = ""
+    qualifiers: tuple[str, ...] = ()
+    header_words: tuple[str, ...] = Field(min_length=1)
+    headers: tuple[HeaderPattern, ...]
+    bullet_symbols: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("bullet_symbols")
+    @classmethod
+    def _single_chars(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [s for s in value if len(s) != 1]
+        if bad:
+            raise ValueError(f"bullet symbols must be single characters, got {bad!r}")
+        return value
+
+
+class _Vocabulary(NamedTuple):
+    header_words: tuple[str, ...]
+    headers: tuple[tuple[re.Pattern[str], HeaderSection, bool], ...]
+    ascii_bullets: str
+    unicode_bullets: str
+
+
+def load_sections(path: str | None = None) -> SectionsFile:
+    """Read and validate a sections file (the bundled one by default); all problems at once."""
+    try:
+        if path is None:
+            raw = resources.files("critparse.resources").joinpath("sections.json").read_text("utf-8")
+            source = "critparse/resources/sections.json"
+        else:
+            with open(path, encoding="utf-8") as handle:
+                raw = handle.read()
+            source = path
+        data = json.loads(raw)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ResourceError(f"cannot read sections file: {exc}") from exc
+    try:
+        return SectionsFile.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ResourceError(
+            f"{source} is malformed ({exc.error_count()} problems): {problems}. "
+            f"Valid keys: {', '.join(SectionsFile.model_fields)}; each header needs "
+            f"'pattern' and 'section' (inclusion|exclusion|unknown|keep)."
+        ) from exc
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> _Vocabulary:
+    spec = load_sections()
+    # A qualifier is a listed word, a number or a single letter ("Part A", "Cohort 2").
+    words = "|".join(re.escape(q) for q in sorted(spec.qualifiers, key=len, reverse=True))
+    qual = rf"(?:(?:{words}|\d+[a-z]?|[a-z])\s*[-:,]?\s+)*" if words else ""
+    headers = tuple(
+        (re.compile(h.pattern.replace("{q}", qual)), h.section, h.needs_colon)
+        for h in spec.headers
+    )
+    ascii_b = "".join(s for s in spec.bullet_symbols if s.isascii())
+    uni_b = "".join(s for s in spec.bullet_symbols if not s.isascii())
+    return _Vocabulary(tuple(w.lower() for w in spec.header_words), headers, ascii_b, uni_b)
+
+
+# --- step 1: one line at a time --------------------------------------------------------------
+
+
+class LineInfo(NamedTuple):
+    """One classified line (or part of a line: a header may be followed by text after its colon).
+
+    Offsets are absolute in the text being split; `indent` counts columns (a tab is 4).
+    """
+
+    kind: LineKind
+    start: int
+    end: int
+    indent: int = 0
+    content_start: int = 0
+    section: HeaderSection | None = None
+    family: str | None = None  # num, decimal, alpha, ALPHA, roman, ROMAN, symbol
+    token: str | None = None  # the marker as written without punctuation ("3", "b", "*")
+    style: str | None = None  # family plus punctuation: "num.", "(alpha)", "symbol*"
+
+
+_LEAD_WS = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000\ufeff]*")
+_RULE_LINE = re.compile(r"[\s=\-_*~#.]{3,}")
+_ROMAN = re.compile(r"(?=[ivxlc])m{0,3}(?:c[md]|d?c{0,3})(?:x[cl]|l?x{0,3})(?:i[xv]|v?i{0,3})")
+# Enumerators: `1.`, `1)`, `(1)`, `1.2.`, `a.`, `(b)`, `iv)`, `A.`, `II.` followed by a space.
+_ENUM = re.compile(
+    r"(?P<open>\(|\[)?"
+    r"(?P<tok>\d{1,3}(?:\.\d{1,3})+|\d{1,3}|[ivxlc]{2,6}|[IVXLC]{2,6}|[A-Za-z])"
+    r"(?P<close>(?(open)[)\]]|[.)\]]))"
+    r"(?P<gap>[ \t\u00a0]+|$)"
+)
+_DECIMAL = re.compile(r"(\d{1,3}(?:\.\d{1,3})+)\.?[ \t]+(?=[A-Z(])")
+_MD_DECOR = re.compile(r"^(?:#{1,6}\s*)|[*_]{2,3}|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)|\\")
+_LEAD_ENUM = re.compile(r"^(?:\(?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})[.)]\s+)")
+_WS = re.compile(r"\s+")
+
+
+def _indent_width(lead: str) -> int:
+    return len(lead.replace("\t", "    "))
+
+
+def _header_candidate(text: str) -> str:
+    """Normalise a possible heading: markdown decoration, enumerator and colon removed."""
+    text = _MD_DECOR.sub("", text).strip()
+    text = _LEAD_ENUM.sub("", text)
+    text = text.rstrip(" \t:-–—.").strip()
+    return _WS.sub(" ", text).lower()
+
+
+def match_header(text: str) -> HeaderSection | None:
+    """The section a heading names, or None when `text` is not a heading.
+
+    `text` is one line without its bullet marker. Long lines are never headings.
+    """
+    if len(text) > 200:
+        return None
+    vocab = _vocabulary()
+    low = text.lower()
+    if not any(word in low for word in vocab.header_words):
+        return None
+    stripped = _MD_DECOR.sub("", text).strip()
+    if not stripped or len(stripped) > 160:
+        return None
+    has_colon = stripped.endswith(":")
+    candidate = _header_candidate(text)
+    if not candidate or ":" in candidate:
+        return None  # "Inclusion criteria: Age >= 18" is a heading plus text, see below
+    for regex, section, needs_colon in vocab.headers:
+        if needs_colon and not has_colon:
+            continue
+        if regex.fullmatch(candidate):
+            return section
+    return None
+
+
+def _split_header_prefix(line: str, offset: int) -> int | None:
+    """Offset just after the colon when a line opens with a heading followed by text.
+
+    "Inclusion Criteria: Age >= 18" is a heading and a criterion on one line.
+    """
+    colon = line.find(":")
+    if colon <= 0 or colon > 100 or not line[colon + 1 :].strip():
+        return None
+    if match_header(line[: colon + 1]) in (None, "keep"):
+        return None
+    return offset + colon + 1
+
+
+def _marker(body: str, vocab: _Vocabulary) -> tuple[str, str, str, int] | None:
+    """(family, token, style, length including the following spaces) of a leading marker."""
+    if not body:
+        return None
+    first = body[0]
+    if first in vocab.unicode_bullets:
+        gap = len(_LEAD_WS.match(body, 1).group(0))  # type: ignore[union-attr]
+        return ("symbol", first, f"symbol{first}", 1 + gap) if len(body) > 1 + gap else None
+    if first in vocab.ascii_bullets:
+        if len(body) > 2 and body[1] in " \t\u00a0" and body[2:].strip():
+            gap = len(_LEAD_WS.match(body, 1).group(0))  # type: ignore[union-attr]
+            return ("symbol", first, f"symbol{first}", 1 + gap)
+        return None
+    if not (first.isalnum() or first in "(["):
+        return None
+    dec = _DECIMAL.match(body)
+    if dec:
+        return ("decimal", dec.group(1), f"decimal{dec.group(1).count('.')}", dec.end())
+    m = _ENUM.match(body)
+    if m is None or m.end() >= len(body):
+        return None
+    tok = m.group("tok")
+    open_, close = m.group("open") or "", m.group("close")
+    if tok.isdigit():
+        family = "num"
+    elif len(tok) > 1:
+        if not _ROMAN.fullmatch(tok.lower()):
+            return None
+        family = "roman" if tok.islower() else "ROMAN"
+    else:
+        family = "alpha" if tok.islower() else "ALPHA"
+        # A capital letter and a period often start a name ("J. Smith"); accept only before
+        # an upper-case word or with a closing parenthesis.
+        if family == "ALPHA" and close == "." and not body[m.end() : m.end() + 1].isupper():
+            return None
+    return family, tok, f"{open_}{family}{close}", m.end()
+
+
+def classify_line(line: str, offset: int = 0) -> list[LineInfo]:
+    """Classify one line (without its line break) starting at `offset` in the whole text.
+
+    Usually one `LineInfo`; two when a heading is followed by text on the same line.
+    """
+    vocab = _vocabulary()
+    end = offset + len(line.rstrip())
+    lead = _LEAD_WS.match(line).group(0)  # type: ignore[union-attr]
+    body = line[len(lead) :].rstrip()
+    start = offset + len(lead)
+    indent = _indent_width(lead)
+    if not body or _RULE_LINE.fullmatch(body):
+        return [LineInfo("blank", start, end, indent, start)]
+    mark = _marker(body, vocab)
+    content_rel = mark[3] if mark else 0
+    content = body[content_rel:]
+    section = match_header(content)
+    if section is not None:
+        return [LineInfo("header", start, end, indent, start + content_rel, section)]
+    split_at = _split_header_prefix(content, start + content_rel)
+    if split_at is not None:
+        header = LineInfo(
+            "header", start, split_at, indent, start + content_rel,
+            match_header(line[content_rel + len(lead) : split_at - offset]),
+        )
+        rest = line[split_at - offset :]
+        rest_lead = len(_LEAD_WS.match(rest).group(0))  # type: ignore[union-attr]
+        pieces = classify_line(rest[rest_lead:], split_at + rest_lead)
+        # The text after the colon belongs under the heading, not beside it.
+        return [header, *(p._replace(indent=indent) for p in pieces)]
+    if mark is not None:
+        family, token, style, _ = mark
+        return [LineInfo("bullet", start, end, indent, start + content_rel, None, family, token, style)]
+    return [LineInfo("text", start, end, indent, start)]
+
+
+def iter_lines(text: str) -> Iterator[LineInfo]:
+    """Classify every line of `text`, with absolute offsets."""
+    offset = 0
+    for raw in text.splitlines(keepends=True):
+        line = raw.rstrip("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+        yield from classify_line(line, offset)
+        offset += len(raw)
+
+
+# --- step 2: the stack -----------------------------------------------------------------------
+
+
+class Segment(BaseModel):
+    """One item of an eligibility block: a heading, a free paragraph or a criterion bullet."""
+
+    model_config = _FROZEN
+
+    kind: ItemKind
+    section: Section
+    path: str = Field(description="Where it sits, e.g. 'inclusion/3/b'.")
+    span: Span = Field(description="Offsets into the eligibility text, marker excluded.")
+    text: str
+    parent_text: str | None = None
+    parent_path: str | None = None
+    depth: int = Field(default=0, description="0 for section headings, 1 for top-level items.")
+    marker: str | None = Field(default=None, description="The bullet marker as written.")
+
+    @property
+    def needs_parse(self) -> bool:
+        """Criteria and paragraphs may hold thresholds; headings do not."""
+        return self.kind != "header"
+
+
+_UNESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>|~=])")
+_CONTINUE_AFTER = re.compile(
+    r"(?:[,(/&+\-–]|\b(?:and|or|of|the|a|an|with|without|to|than|in|for|by|on|at|as|from|"
+    r"who|which|that|is|are|be|has|have|not|per|including|e\.g\.|i\.e\.))$",
+    re.IGNORECASE,
+)
+_TERMINAL = (".", ";", ":", "!", "?")
+_WRAP_WIDTH = 60  # a line at least this long without final punctuation was probably wrapped
+
+
+def _label(depth: int, n: int) -> str:
+    """Ordinal labels by depth: 1, 2 ... then a, b ... then i, ii ... then numbers again."""
+    if depth % 3 == 2:
+        label = ""
+        while n > 0:
+            n, rem = divmod(n - 1, 26)
+            label = chr(ord("a") + rem) + label
+        return label
+    if depth % 3 == 0 and depth > 0:
+        return _to_roman(n)
+    return str(n)
+
+
+def _to_roman(n: int) -> str:
+    out = []
+    for value, digits in ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"),
+                          (90, "xc"), (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"),
+                          (4, "iv"), (1, "i")):
+        while n >= value:
+            out.append(digits)
+            n -= value
+    return "".join(out)
+
+
+def _alpha_next(token: str | None) -> str | None:
+    if token and len(token) == 1 and token.isalpha() and token.lower() != "z":
+        return chr(ord(token) + 1)
+    return None
+
+
+class _Item:
+    """An item being built: its lines accumulate until the next item starts."""
+
+    __slots__ = ("kind", "path", "depth", "start", "end", "parts", "parent", "marker", "indent",
+                 "last_line", "blank_after", "section")
+
+    def __init__(self, kind: ItemKind, section: Section, path: str, depth: int, line: LineInfo,
+                 text: str, parent: _Item | None) -> None:
+        self.kind = kind
+        self.section = section
+        self.path = path
+        self.depth = depth
+        self.start = line.content_start
+        self.end = line.end
+        self.parts = [text]
+        self.parent = parent
+        self.marker = line.token if line.kind == "bullet" else None
+        self.indent = line.indent
+        self.last_line = text
+        self.blank_after = False
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.parts)
+
+    def opens(self) -> bool:
+        return self.last_line.endswith(":")
+
+
+class _Level:
+    __slots__ = ("indent", "style", "family", "token", "count", "last", "parent", "path", "depth")
+
+    def __init__(self, indent: int, style: str | None, parent: _Item | None, path: str,
+                 depth: int, count: int = 0) -> None:
+        self.indent = indent
+        self.style = style
+        self.family: str | None = None
+        self.token: str | None = None
+        self.count = count
+        self.last: _Item | None = None
+        self.parent = parent
+        self.path = path
+        self.depth = depth
+
+
+def _is_label(text: str) -> bool:
+    """A short line ending in a colon ("Age:", "Hematopoietic:") heads the lines below it."""
+    return text.endswith(":") and len(text.split()) <= 6 and not re.search(r"[<>=≤≥]", text)
+
+
+def _continues(item: _Item, line: LineInfo, body: str) -> bool:
+    """Whether an unmarked line is the wrapped continuation of the open item."""
+    if item.kind == "header":
+        return False
+    if item.marker is not None and line.indent > item.indent:
+        return True  # indented under its bullet, even after a blank line (markdown lazy lines)
+    if item.blank_after:
+        return False
+    prev = item.last_line
+    if prev.endswith(":") and item.kind != "criterion":
+        return False
+    first = body[0]
+    if first.islower() or first in "([{<>=≤≥/,;&%+-–":
+        return True
+    if first.isupper() and prev.endswith(_TERMINAL):
+        return False
+    if _CONTINUE_AFTER.search(prev):
+        return True
+    return len(prev) >= _WRAP_WIDTH and not prev.endswith(_TERMINAL)
+
+
+def split_eligibility(text: str) -> list[Segment]:
+    """Every item of an eligibility block, in order, with section, path, span and parent."""
+    return list(iter_segments(text))
+
+
+def iter_segments(text: str) -> Iterator[Segment]:
+    """Streaming form of `split_eligibility`: each item as soon as it is complete."""
+    section: Section = "unknown"
+    counts: dict[str, int] = {}  # top-level items per section, so a repeated heading continues
+    header_seen: dict[str, int] = {}
+    stack: list[_Level] = [_Level(-1, None, None, "unknown", 1)]
+    current: _Item | None = None
+
+    def finish(item: _Item | None) -> Segment | None:
+        if item is None:
+            return None
+        parent = item.parent
+        return Segment(
+            kind=item.kind,
+            section=item.section,
+            path=item.path,
+            span=Span(start=item.start, end=item.end),
+            text=_UNESCAPE.sub(r"\1", item.text),
+            parent_text=_UNESCAPE.sub(r"\1", parent.text) if parent is not None else None,
+            parent_path=parent.path if parent is not None else None,
+            depth=item.depth,
+            marker=item.marker,
+        )
+
+    def add(level: _Level, kind: ItemKind, line: LineInfo, body: str) -> _Item:
+        level.count += 1
+        if level.depth == 1:
+            counts[section] = level.count
+        path = f"{level.path}/{_label(level.depth, level.count)}"
+        item = _Item(kind, section, path, level.depth, line, body, level.parent)
+        level.last = item
+        return item
+
+    for line in iter_lines(text):
+        if line.kind == "blank":
+            if current is not None:
+                current.blank_after = True
+            continue
+        body = text[line.content_start : line.end].strip()
+        if line.kind == "header" and line.section != "keep":
+            seg = finish(current)
+            if seg is not None:
+                yield seg
+            current = None
+            section = line.section or "unknown"  # type: ignore[assignment]
+            header_seen[section] = header_seen.get(section, 0) + 1
+            n = header_seen[section]
+            yield Segment(
+                kind="header", section=section, path=section if n == 1 else f"{section}#{n}",
+                span=Span(start=line.content_start, end=line.end),
+                text=_UNESCAPE.sub(r"\1", body), depth=0,
+            )
+            stack = [_Level(-1, None, None, section, 1, counts.get(section, 0))]
+            continue
+
+        if line.kind == "text" and current is not None and _continues(current, line, body):
+            current.parts.append(body)
+            current.last_line = body
+            current.end = line.end
+            continue
+
+        seg = finish(current)
+        if seg is not None:
+            yield seg
+        current = None
+        indent = line.indent
+
+        if line.kind == "bullet":
+            level = _place_bullet(stack, line)
+            kind: ItemKind = "criterion"
+        else:
+            # Unmarked text (or a "keep" sub-heading): close deeper or equal levels.
+            while len(stack) > 1 and stack[-1].indent >= indent:
+                stack.pop()
+            level = stack[-1]
+            if level.last is None and level.indent < 0:
+                level.indent = indent
+            if level.indent > indent and len(stack) == 1:
+                level.indent = indent
+            if level.style is None:
+                level.style = "text"
+            kind = "header" if (line.kind == "header" or _is_label(body)) else "paragraph"
+            # Unmarked text that is indented under a heading-like item becomes its child.
+            if (level.last is not None and level.last.opens() and indent > level.last.indent
+                    and level.last.kind != "criterion"):
+                child = _Level(indent, "text", level.last, level.last.path, level.depth + 1)
+                stack.append(child)
+                level = child
+        current = add(level, kind, line, body)
+    seg = finish(current)
+    if seg is not None:
+        yield seg
+
+
+def _place_bullet(stack: list[_Level], line: LineInfo) -> _Level:
+    """Find (or open) the list level a bullet belongs to, popping levels it closes."""
+    indent, style, family, token = line.indent, line.style or "", line.family, line.token
+    # A lone "i", "v" or "x" is a roman numeral unless it continues a lettered list ("h", "i").
+    if family in ("alpha", "ALPHA") and token and token.lower() in ("i", "v", "x"):
+        roman = "roman" if family == "alpha" else "ROMAN"
+        same_alpha = next((lv for lv in reversed(stack) if lv.indent == indent
+                           and lv.family == family), None)
+        same_roman = next((lv for lv in reversed(stack) if lv.indent == indent
+                           and lv.family == roman), None)
+        continues_letters = same_alpha is not None and _alpha_next(same_alpha.token) == token
+        if not continues_letters and (same_roman is not None or token.lower() == "i"):
+            style = style.replace(family, roman)
+            family = roman
+
+    # Close levels indented deeper than this bullet; an in-between indent joins the closer one.
+    while len(stack) > 1 and stack[-1].indent > indent:
+        if stack[-2].indent < indent:
+            stack[-1].indent = indent
+            break
+        stack.pop()
+
+    # A level at this indent with this style, anywhere up the stack: we are its sibling.
+    for i in range(len(stack) - 1, -1, -1):
+        level = stack[i]
+        if level.indent < indent and level.indent >= 0:
+            break
+        if level.indent == indent and level.style == style:
+            del stack[i + 1 :]
+            level.family, level.token = family, token
+            return level
+
+    top = stack[-1]
+    if top.last is None:
+        # The first item of a section (or of a fresh level) sets its indent and style.
+        top.indent, top.style, top.family, top.token = indent, style, family, token
+        return top
+    nests = (
+        top.indent < indent
+        or top.last.opens()
+        or (top.style == "text" and top.last.kind == "header")
+        or (family in ("alpha", "roman", "ALPHA", "ROMAN") and top.family in ("num", "decimal")
+            and top.indent == indent)
+        or (family == "roman" and top.family == "alpha" and top.indent == indent)
+    )
+    if top.style == "text" and not top.last.opens() and top.last.kind != "header":
+        nests = top.indent < indent
+    if nests:
+        child = _Level(indent, style, top.last, top.last.path, top.depth + 1)
+        child.family, child.token = family, token
+        stack.append(child)
+        return child
+    top.style, top.family, top.token = style, family, token
+    return top
+
+
+__all__ = [
+    "LineInfo",
+    "SectionsFile",
+    "Segment",
+    "classify_line",
+    "iter_lines",
+    "iter_segments",
+    "load_sections",
+    "match_header",
+    "split_eligibility",
+]
