@@ -5,7 +5,15 @@ Exit codes: 0 success, 1 bad data or configuration, 2 usage error.
 
 from __future__ import annotations
 
+import json
+import sys
+from collections import deque
+from pathlib import Path
+from typing import Optional
+
 import typer
+from rich.console import Console
+from rich.table import Table
 
 app = typer.Typer(
     name="critparse",
@@ -15,6 +23,111 @@ app = typer.Typer(
 )
 
 # --- parse / evaluate / schema (core parser) -------------------------------------------------
+
+_out = Console()
+_err = Console(stderr=True)
+
+
+@app.command("parse")
+def parse_command(
+    source: str = typer.Argument(..., help="A criterion text, a file (JSONL or one bullet per line), or '-' for stdin."),
+    output_format: str = typer.Option("table", "--format", "-f", help="table or jsonl."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Processes (spaCy n_process)."),
+) -> None:
+    """Read threshold rules from criteria."""
+    from critparse.io import InputLine, read_bullets
+    from critparse.pipeline import parse_many
+    from critparse.schema import Diagnostic
+
+    if output_format not in ("table", "jsonl"):
+        _err.print(f"--format must be 'table' or 'jsonl', not {output_format!r}")
+        raise typer.Exit(2)
+    is_file = source == "-" or (len(source) < 4096 and "\n" not in source and Path(source).is_file())
+    lines = read_bullets(source) if is_file else iter([InputLine(1, None, source)])
+    errors = 0
+
+    def texts():
+        for item in lines:
+            held.append(item)
+            yield item.text
+
+    held: deque[InputLine] = deque()
+    table = _rules_table() if output_format == "table" else None
+    for result in parse_many(texts(), n_process=workers):
+        item = held.popleft()
+        if item.error:
+            errors += 1
+            _err.print(f"[red]{source}:{item.line}[/red]: {item.error}", markup=True, highlight=False)
+            result = result.model_copy(update={"text": "", "no_threshold_reason": "input line is malformed",
+                                               "diagnostics": (Diagnostic(level="error", code="bad_input", message=item.error),)})
+        result = result.model_copy(update={"id": item.id})
+        if table is None:
+            sys.stdout.write(result.model_dump_json() + "\n")
+        else:
+            _add_rows(table, result)
+    if table is not None:
+        _out.print(table)
+    if errors:
+        raise typer.Exit(1)
+
+
+def _rules_table() -> Table:
+    table = Table(show_lines=False)
+    for column in ("id", "criterion", "analyte", "cmp", "value", "unit", "note"):
+        table.add_column(column, overflow="fold")
+    return table
+
+
+def _add_rows(table: Table, result) -> None:  # type: ignore[no-untyped-def]
+    ident = "" if result.id is None else str(result.id)
+    if not result.rules:
+        table.add_row(ident, result.text, "", "", "", "", result.no_threshold_reason or "")
+    for k, rule in enumerate(result.rules):
+        table.add_row(ident if k == 0 else "", result.text if k == 0 else "", rule.analyte.name,
+                      rule.comparator, f"{rule.value:g}", rule.unit or "", "")
+
+
+@app.command("evaluate")
+def evaluate_command(
+    gold: Path = typer.Argument(..., exists=True, dir_okay=False, help="Gold JSONL file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    show: int = typer.Option(20, "--show", help="How many misses to list."),
+) -> None:
+    """Precision, recall and F1 of the parser against a gold file, with the misses."""
+    from critparse.errors import InputFormatError
+    from critparse.evaluation import evaluate_file
+
+    try:
+        report = evaluate_file(gold)
+    except InputFormatError as exc:
+        _err.print(str(exc), highlight=False)
+        raise typer.Exit(1) from None
+    if as_json:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+        return
+    for miss in report.misses[:show]:
+        _out.print(f"[bold]{miss.id}[/bold] {miss.text}", highlight=False)
+        for m in miss.missing:
+            _out.print(f"   missing  {m}", highlight=False)
+        for s in miss.spurious:
+            _out.print(f"   spurious {s}", highlight=False)
+    table = Table(title=f"{gold} ({report.bullets} bullets, {len(report.misses)} with misses)")
+    for column in ("level", "precision", "recall", "F1", "tp", "predicted", "gold"):
+        table.add_column(column)
+    for level, s in report.levels.items():
+        table.add_row(level, f"{s.precision:.3f}", f"{s.recall:.3f}", f"{s.f1:.3f}", str(s.true_positives),
+                      str(s.predicted), str(s.gold))
+    _out.print(table)
+    summary = "  ".join(f"{level}: F1={s.f1:.3f}" for level, s in report.levels.items())
+    _out.print(summary, highlight=False)
+
+
+@app.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of one output record of `critparse parse --format jsonl`."""
+    from critparse.schema import output_json_schema
+
+    sys.stdout.write(json.dumps(output_json_schema(), indent=2) + "\n")
 
 # --- screen (patient screening) --------------------------------------------------------------
 

@@ -30,13 +30,16 @@ _COMPARATOR_INFIX = r"(?<=[^\s<>=≤≥])(?:<=|>=|=<|=>|≤|≥|⩽|⩾|<|>|=|�
 # A slash between letters (`AST/ALT`, `and/or`) but not inside units such as `mg/dL`: units are
 # read from the character stream by the extractor, so splitting them does no harm.
 _SLASH_INFIX = r"(?<=[A-Za-z)])/(?=[A-Za-z(])"
+# A hyphen between letters ('transaminase-alanine'); lexicon phrases are tokenized the same way,
+# so 'NT-proBNP' and 'Child-Pugh' still match.
+_HYPHEN_INFIX = r"(?<=[A-Za-z])-(?=[A-Za-z])"
 
 
 def make_tokenizer(nlp: Language) -> Tokenizer:
     """Build the adjusted scispaCy tokenizer for `nlp`."""
     base = combined_rule_tokenizer(nlp)
     prefixes = [_COMPARATOR_PREFIX, _NUMBER_PREFIX, _TIMES_PREFIX, *_patterns(base.prefix_search)]
-    infixes = [_COMPARATOR_INFIX, _SLASH_INFIX, *_patterns(base.infix_finditer)]
+    infixes = [_COMPARATOR_INFIX, _SLASH_INFIX, _HYPHEN_INFIX, *_patterns(base.infix_finditer)]
     base.prefix_search = compile_prefix_regex(prefixes).search
     base.infix_finditer = compile_infix_regex(infixes).finditer
     return base

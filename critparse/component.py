@@ -1,0 +1,168 @@
+"""The spaCy component: match analytes, run the pure extractor, store the result on the Doc.
+
+`nlp.add_pipe("critparse_rules")` works once critparse is installed (entry point
+`spacy_factories`). The result lives in `doc.user_data` as a `ParseResult`, which survives
+`Doc.to_bytes`, `DocBin` and `nlp.pipe(n_process=2)` thanks to the msgpack encoder below;
+`doc._.rules`, `doc._.no_threshold_reason` and `doc._.critparse` read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import srsly
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from critparse.analytes import AnalyteLexicon, load_analytes
+from critparse.extract import Mention, RuleDraft, extract_rules
+from critparse.lexicon import Vocabulary, default_vocabulary
+from critparse.schema import Analyte, Diagnostic, ParseResult, Rule, Span as CharSpan
+
+RESULT_KEY = "critparse.result"
+CONTEXT_KEY = "critparse.context"
+MAX_ANALYSED_CHARS = 20_000
+"""Longer texts are analysed up to this many characters (a criterion bullet is rarely > 2,000)."""
+
+_EMPTY = ParseResult(text="", no_threshold_reason="empty text")
+
+
+def _result(doc: Doc) -> ParseResult:
+    result = doc.user_data.get(RESULT_KEY)
+    return result if isinstance(result, ParseResult) else _EMPTY.model_copy(update={"text": doc.text})
+
+
+for _name, _getter in (
+    ("critparse", _result),
+    ("rules", lambda doc: list(_result(doc).rules)),
+    ("no_threshold_reason", lambda doc: _result(doc).no_threshold_reason),
+):
+    if not Doc.has_extension(_name):
+        Doc.set_extension(_name, getter=_getter)
+
+
+@srsly.msgpack_encoders("critparse.parse_result")
+def _encode(obj: Any, chain: Any = None) -> Any:
+    if isinstance(obj, ParseResult):
+        return {"__critparse_result__": obj.model_dump_json()}
+    return obj if chain is None else chain(obj)
+
+
+@srsly.msgpack_decoders("critparse.parse_result")
+def _decode(obj: Any, chain: Any = None) -> Any:
+    if isinstance(obj, dict) and "__critparse_result__" in obj:
+        return ParseResult.model_validate_json(obj["__critparse_result__"])
+    return obj if chain is None else chain(obj)
+
+
+@Language.factory(
+    "critparse_rules",
+    assigns=["doc._.rules", "doc._.no_threshold_reason", "doc._.critparse"],
+    default_config={"analytes": None},
+)
+def make_rule_extractor(nlp: Language, name: str, analytes: str | None = None) -> RuleExtractor:
+    """`analytes`: path to an analyte lexicon JSON, or None for the bundled one."""
+    return RuleExtractor(nlp, name, analytes=analytes)
+
+
+class RuleExtractor:
+    """Wires the lexicon matchers and `extract_rules` to a Doc."""
+
+    def __init__(self, nlp: Language, name: str = "critparse_rules", *, analytes: str | None = None) -> None:
+        self.name = name
+        self._make_doc = nlp.make_doc
+        self.lexicon: AnalyteLexicon = load_analytes(analytes)
+        self.vocab: Vocabulary = default_vocabulary()
+        self._loose = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self._exact = PhraseMatcher(nlp.vocab, attr="ORTH")
+        self._entries: dict[str, Any] = {}
+        for entry in self.lexicon.entries:
+            self._entries[entry.name] = entry
+            loose = [nlp.make_doc(s) for s in entry.synonyms]
+            exact = [nlp.make_doc(s) for s in entry.abbreviations]
+            if loose:
+                self._loose.add(entry.name, loose)
+            if exact:
+                self._exact.add(entry.name, exact)
+        age = self.lexicon.by_name("age")
+        self._age = None if age is None else replace(self._mention_for(age, 0, 0, ""), own=False)
+
+    def _mention_for(self, entry: Any, start: int, end: int, text: str) -> Mention:
+        return Mention(start, end, text, entry.name, entry.code, entry.system if entry.code else None,
+                       True, bool(entry.unitless))
+
+    def mentions(self, doc: Doc) -> list[Mention]:
+        """Longest non-overlapping lexicon matches, in text order."""
+        spans = [Span(doc, s, e, label=key) for key, s, e in self._loose(doc)]
+        spans += [Span(doc, s, e, label=key) for key, s, e in self._exact(doc)]
+        out = []
+        for span in filter_spans(spans):
+            entry = self._entries[span.label_]
+            out.append(self._mention_for(entry, span.start_char, span.end_char, span.text))
+        return out
+
+    def abbreviations(self, doc: Doc, mentions: list[Mention]) -> dict[str, Mention]:
+        """Short form -> the analyte its long form names (scispaCy's abbreviation detector)."""
+        if not Doc.has_extension("abbreviations"):
+            return {}
+        out: dict[str, Mention] = {}
+        for short in doc._.abbreviations:
+            long_form = short._.long_form
+            hit = next((m for m in mentions if m.start <= long_form.start_char < m.end), None)
+            if hit is None:
+                name = " ".join(long_form.text.lower().split())
+                hit = Mention(long_form.start_char, long_form.end_char, long_form.text, name, in_lexicon=False)
+            out[short.text] = hit
+        return out
+
+    def __call__(self, doc: Doc) -> Doc:
+        doc.user_data[RESULT_KEY] = self.parse_doc(doc)
+        return doc
+
+    def parse_doc(self, doc: Doc) -> ParseResult:
+        text = doc.text
+        diagnostics: list[Diagnostic] = []
+        if len(text) > MAX_ANALYSED_CHARS:
+            diagnostics.append(Diagnostic(
+                level="warning", code="text_truncated",
+                message=f"text has {len(text)} characters; only the first {MAX_ANALYSED_CHARS} were analysed",
+            ))
+        mentions = self.mentions(doc)
+        context_text = doc.user_data.get(CONTEXT_KEY)
+        context = self._context_mentions(context_text) if context_text else None
+        drafts, reason = extract_rules(
+            text[:MAX_ANALYSED_CHARS],
+            [m for m in mentions if m.end <= MAX_ANALYSED_CHARS],
+            self.vocab,
+            age=self._age,
+            context=context,
+            abbreviations=self.abbreviations(doc, mentions),
+        )
+        rules = tuple(_to_rule(text, d) for d in drafts)
+        if reason is not None:
+            diagnostics.append(Diagnostic(level="info", code="no_threshold", message=reason))
+        return ParseResult(text=text, rules=rules, no_threshold_reason=reason, diagnostics=tuple(diagnostics))
+
+    def _context_mentions(self, context_text: str) -> list[Mention] | None:
+        """Analytes named last in the parent bullet; they have no span in the child's text."""
+        found = self.mentions(self._make_doc(context_text[:MAX_ANALYSED_CHARS]))
+        if not found:
+            return None
+        last = found[-1]
+        return [replace(m, start=0, end=0, own=False) for m in found if m.end >= last.start - 40]
+
+
+def _to_rule(text: str, draft: RuleDraft) -> Rule:
+    a = draft.analyte
+    return Rule(
+        analyte=Analyte(text=a.text, name=a.name, code=a.code, system=a.system, in_lexicon=a.in_lexicon),
+        comparator=draft.comparator,  # type: ignore[arg-type]
+        value=draft.value,
+        unit=draft.unit,
+        unit_text=draft.unit_text,
+        span=CharSpan(start=draft.start, end=draft.end),
+        text=text[draft.start : draft.end],
+    )

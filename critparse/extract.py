@@ -1,0 +1,510 @@
+"""Pure extraction: criterion text + analyte mentions -> threshold rule drafts.
+
+The algorithm, in the order it runs:
+
+1. *Quantities.* Every free-standing number (not part of a name such as `CD19`, `COVID-19`,
+   `HbA1c` or an ordinal) is read with what follows it: a power of ten and a count unit
+   (`1.5 x 10^9/L`), a multiple of a limit of normal (`3x ULN`, `2.5 times the upper limit of
+   normal`), or a unit from `units.json`. Roman numerals are read after stage/class/grade words.
+2. *Expressions.* Two quantities joined by `-`, `to`, `through` (or `and` after `between`) form a
+   range; bare numbers joined by `,`/`or` form a list (`ECOG 0, 1 or 2`). A single quantity needs a
+   comparator, read from the words just before it (`at least`, `≤`) or just after it (`or more`,
+   `and older`); a number with neither is not a threshold.
+3. *Analytes.* An expression takes the analyte mentions (from the lexicon matcher) between the
+   previous expression and itself; mentions joined only by `/`, `and`, `or`, `-` or parentheses
+   all share it (`AST/ALT < 3x ULN`). With no words there it inherits the previous expression's
+   analytes (`≥ 18 and ≤ 65 years`); else a mention right after it (`≥ 18 years of age`); else
+   the words in the analyte position are kept as an analyte not in the lexicon.
+
+Every draft keeps character offsets into the original text; nothing here touches spaCy, so it is
+tested directly on strings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from critparse.lexicon import Vocabulary
+
+# --- data carried between the steps -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mention:
+    """An analyte named in the text: `name` is canonical when `code`/`in_lexicon` say so."""
+
+    start: int
+    end: int
+    text: str
+    name: str
+    code: str | None = None
+    system: str | None = None
+    in_lexicon: bool = True
+    unitless: bool = False
+    own: bool = True  # False: inferred (age from 'years') or from the parent bullet; no span here
+
+
+@dataclass
+class Quantity:
+    value: float
+    start: int  # start of the number
+    end: int  # end of the number and its unit
+    unit: str | None = None
+    unit_text: str | None = None
+
+
+@dataclass
+class Expression:
+    """One or two bounds read from the text, with the span from comparator to unit."""
+
+    start: int
+    end: int
+    bounds: list[tuple[str, Quantity]]
+    kind: str = "single"  # single | range | list | bare
+    analytes: list[Mention] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RuleDraft:
+    analyte: Mention
+    comparator: str
+    value: float
+    unit: str | None
+    unit_text: str | None
+    start: int
+    end: int
+
+
+# --- step 1: quantities -------------------------------------------------------------------------
+
+_NUMBER = re.compile(
+    r"(?<![\w.,/^*#\u00b7])(?<![A-Za-z]-)"
+    r"(?:\d{1,3}(?:,\d{3})+(?![\d.])|\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?=\s*(?:/|cells|per\b))"
+    r"|\d+(?:\.\d+)?|\.\d+)"
+)
+_ORDINAL_OR_NAME = re.compile(r"(?:st|nd|rd|th)\b|[A-Za-z]+\d|[A-Za-z]+[-_][A-Za-z]*\d|-[A-Za-z]{2,}|\.\d|:\d|/\d")
+_TIME_UNITS = frozenset({"a", "mo", "wk", "d", "h", "min"})
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+_POWER_OF_TEN = re.compile(
+    r"\s*(?:[xX×*·]|times)?\s*10\s*(?:\^|\*\*|\*|[eE]|exp)?\s*([0-9]{1,2}|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})"
+    r"(?:\s*(?:cells|cell))?\s*(?:/|per\s+)\s*"
+    r"(L|l|litre|liter|µL|uL|μL|ul|µl|μl|mcL|microliter|mm3|mm\^3|mm³|cumm|cu\s*mm)(?![A-Za-z0-9])"
+)
+_LIMIT_OF_NORMAL = re.compile(
+    r"\s*(?P<times>[xX×*]|times|-?fold)?\s*(?:the\s+)?"
+    r"(?:(?:institutional|institution'?s|local|site|laboratory|lab|reference)\s+)?"
+    r"(?:(?P<upper>upper\s+limits?\s+of\s+(?:the\s+)?normal(?:\s+range)?(?:\s*\(\s*I?ULN\s*\))?"
+    r"|upper\s+normal\s+limits?|I?ULN|ULN|UNL)"
+    r"|(?P<lower>lower\s+limits?\s+of\s+(?:the\s+)?normal(?:\s+range)?(?:\s*\(\s*LLN\s*\))?"
+    r"|lower\s+normal\s+limits?|LLN)"
+    r"|(?P<normal>normal(?:\s+(?:values?|limits?|range))?))(?![A-Za-z])",
+    re.IGNORECASE,
+)
+_COUNT_UNIT = {"l": "L", "litre": "L", "liter": "L", "mm3": "mm3", "mm^3": "mm3", "mm³": "mm3",
+               "cumm": "mm3", "cu mm": "mm3", "cumm3": "mm3"}
+_ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5}
+_STAGED = re.compile(
+    r"\b(?P<word>(?i:stage|stages|class|classes|grade|grades))\s*[:=]?\s*"
+    r"(?P<cmp>≥|≤|>=|<=|>|<)?\s*"
+    r"(?P<a>IV|V|I{1,3})(?:[A-Ca-c]\d?)?(?![A-Za-z0-9])"
+    r"(?:\s*(?P<sep>-|–|—|(?i:to|through|or|and)|/|,)\s*(?:(?i:stage|class)\s+)?(?P<b>IV|V|I{1,3})(?:[A-Ca-c]\d?)?(?![A-Za-z0-9]))?"
+)
+
+
+def find_quantities(text: str, vocab: Vocabulary) -> list[Quantity]:
+    """Every number in `text` that can be a threshold value, with its unit."""
+    found: list[Quantity] = []
+    for m in _NUMBER.finditer(text):
+        start, end = m.span()
+        rest = text[end : end + 12]
+        power = _POWER_OF_TEN.match(text, end)
+        unit = vocab.match_unit(text, end + 1 if rest.startswith("-") else end)  # '18-year-old'
+        if rest.startswith("-") and (unit is None or unit[0] not in _TIME_UNITS):
+            unit = None if _ORDINAL_OR_NAME.match(rest) else vocab.match_unit(text, end)
+        if power is None and unit is None and _ORDINAL_OR_NAME.match(rest):
+            continue  # '2nd', '5-FU', 'A1c'-like glue: part of a name, not a value
+        value = float(m.group(0).replace(",", "").replace(" ", "").replace("\u00a0", "").replace("\u202f", ""))
+        q = Quantity(value=value, start=start, end=end)
+        if power is not None:
+            exponent = power.group(1).translate(_SUPERSCRIPT)
+            per = power.group(2)
+            per_code = _COUNT_UNIT.get(per.lower().replace(" ", ""), "uL")
+            q.unit = f"10*{int(exponent)}/{per_code}"
+            q.unit_text = text[end : power.end()].strip()
+            q.end = power.end()
+        elif (limit := _LIMIT_OF_NORMAL.match(text, end)) is not None and (
+            limit.group("upper") or limit.group("lower") or limit.group("times")
+        ):
+            q.unit = "x LLN" if limit.group("lower") else "x ULN"
+            q.unit_text = limit.group(0).strip()
+            q.end = limit.end()
+        elif unit is not None:
+            q.unit, q.unit_text, _, q.end = unit
+        found.append(q)
+    return found
+
+
+def find_staged(text: str) -> list[Expression]:
+    """Roman-numeral stages, classes and grades (`Stage III-IV`, `NYHA class III or IV`)."""
+    out = []
+    for m in _STAGED.finditer(text):
+        a = _ROMAN[m.group("a")]
+        a_start = m.start("a")
+        qa = Quantity(value=float(a), start=a_start, end=m.end("a"))
+        if m.group("b"):
+            b = _ROMAN[m.group("b")]
+            qb = Quantity(value=float(b), start=m.start("b"), end=m.end("b"))
+            lo, hi = (qa, qb) if a <= b else (qb, qa)
+            out.append(Expression(m.start("a"), m.end(), [(">=", lo), ("<=", hi)], kind="range"))
+        elif m.group("cmp"):
+            cmp = {"≥": ">=", "≤": "<="}.get(m.group("cmp"), m.group("cmp"))
+            out.append(Expression(m.start("cmp"), m.end("a"), [(cmp, qa)], kind="single"))
+        else:
+            out.append(Expression(a_start, m.end("a"), [("=", qa)], kind="bare"))
+    return out
+
+
+_LIMIT_WORD = re.compile(
+    r"(?<![A-Za-z])(?:(?P<upper>I?ULN|upper\s+limits?\s+of\s+(?:the\s+)?normal(?:\s*\(\s*I?ULN\s*\))?)"
+    r"|(?P<lower>LLN|lower\s+limits?\s+of\s+(?:the\s+)?normal(?:\s*\(\s*LLN\s*\))?))(?![A-Za-z])",
+    re.IGNORECASE,
+)
+_LIMIT_LEAD = re.compile(r"(?:the\s+|institutional\s+|local\s+|site\s+|laboratory\s+)*$", re.IGNORECASE)
+
+
+def find_bare_limits(text: str, quantities: list[Quantity], vocab: Vocabulary) -> list[Expression]:
+    """`≤ ULN`, `above the lower limit of normal`: a limit with a comparator and no number (1 x)."""
+    out = []
+    for m in _LIMIT_WORD.finditer(text):
+        if any(q.start <= m.start() < q.end for q in quantities):
+            continue
+        lead = _LIMIT_LEAD.search(text, 0, m.start())
+        head_start = max(0, m.start() - 60)
+        head = text[head_start : lead.start() if lead else m.start()]
+        cmp_match = vocab.before_re.search(head)
+        if cmp_match is None:
+            continue
+        comparator = vocab.comparator_before(_strip_filler(cmp_match.group(0)))
+        unit = "x LLN" if m.group("lower") else "x ULN"
+        q = Quantity(1.0, m.start(), m.end(), unit, m.group(0))
+        start = head_start + cmp_match.start()
+        out.append(Expression(start, m.end(), [(comparator, q)], kind="single"))
+    return out
+
+
+# --- step 2: expressions ------------------------------------------------------------------------
+
+_RANGE_JOIN = re.compile(r"\s*(?:-|–|—|‐|to|through|thru|until)\s*$", re.IGNORECASE)
+_AND_JOIN = re.compile(r"\s*(?:and|&)\s*$", re.IGNORECASE)
+_RANGE_OPENER = re.compile(
+    r"(?:(?<![A-Za-z])(?:between|from|ranging\s+from|range\s+of|range|within\s+the\s+range\s+of|in\s+the\s+range\s+of))\s*(?:of\s+)?$",
+    re.IGNORECASE,
+)
+_LIST_JOIN = re.compile(r"\s*(?:,\s*(?:or|and)?|or|and|/)\s*$", re.IGNORECASE)
+_AFTER_AGE = re.compile(r"(?:\s*-?\s*old|\s+of\s+age|\s+in\s+age|\s+of\s+life)(?![A-Za-z])", re.IGNORECASE)
+
+
+def build_expressions(text: str, quantities: list[Quantity], vocab: Vocabulary) -> list[Expression]:
+    """Group quantities into ranges, lists and single comparisons."""
+    exprs: list[Expression] = []
+    i = 0
+    while i < len(quantities):
+        q = quantities[i]
+        nxt = quantities[i + 1] if i + 1 < len(quantities) else None
+        before = text[max(0, q.start - 60) : q.start]
+        cmp_match = vocab.before_re.search(before)
+        if nxt is not None and cmp_match is None and _compatible(q, nxt):
+            gap = text[q.end : nxt.start]
+            opener = _RANGE_OPENER.search(before)
+            nxt_cmp = vocab.before_re.search(text[max(0, nxt.start - 60) : nxt.start])
+            if nxt_cmp is None and (_RANGE_JOIN.match(gap) or (opener and _AND_JOIN.match(gap))):
+                start = q.start - (len(before) - opener.start()) if opener else q.start
+                lo, hi = _inherit_unit(q, nxt)
+                exprs.append(Expression(start, nxt.end, [(">=", lo), ("<=", hi)], kind="range"))
+                i += 2
+                continue
+        if cmp_match is not None:
+            comparator = vocab.comparator_before(_strip_filler(cmp_match.group(0)))
+            start = q.start - (len(before) - cmp_match.start())
+            exprs.append(Expression(start, q.end, [(comparator, q)], kind="single"))
+            i += 1
+            continue
+        after_pos = q.end
+        age_tail = _AFTER_AGE.match(text, after_pos)
+        after = vocab.after_re.match(text, age_tail.end() if age_tail else after_pos)
+        if after is not None:
+            comparator = vocab.comparator_after(after.group(0).strip())
+            exprs.append(Expression(q.start, after.end(), [(comparator, q)], kind="single"))
+            i += 1
+            continue
+        # A run of bare unitless numbers joined by ',', 'or', 'and' ('ECOG 0, 1 or 2').
+        run = [q]
+        j = i + 1
+        while (
+            j < len(quantities)
+            and quantities[j].unit is None
+            and run[-1].unit is None
+            and _LIST_JOIN.match(text[run[-1].end : quantities[j].start])
+            and vocab.before_re.search(text[max(0, quantities[j].start - 60) : quantities[j].start]) is None
+        ):
+            run.append(quantities[j])
+            j += 1
+        if len(run) > 1:
+            lo = min(run, key=lambda x: x.value)
+            hi = max(run, key=lambda x: x.value)
+            exprs.append(Expression(q.start, run[-1].end, [(">=", lo), ("<=", hi)], kind="list"))
+            i = j
+            continue
+        exprs.append(Expression(q.start, q.end, [("=", q)], kind="bare"))
+        i += 1
+    _share_units(text, exprs)
+    return exprs
+
+
+def _compatible(a: Quantity, b: Quantity) -> bool:
+    return a.unit is None or b.unit is None or a.unit == b.unit
+
+
+def _inherit_unit(lo: Quantity, hi: Quantity) -> tuple[Quantity, Quantity]:
+    if lo.unit is None and hi.unit is not None:
+        lo = Quantity(lo.value, lo.start, lo.end, hi.unit, hi.unit_text)
+    elif hi.unit is None and lo.unit is not None:
+        hi = Quantity(hi.value, hi.start, hi.end, lo.unit, lo.unit_text)
+    return lo, hi
+
+
+def _share_units(text: str, exprs: list[Expression]) -> None:
+    """`≥ 18 and ≤ 65 years`: a unitless bound takes the unit of the bound it is paired with."""
+    for left, right in zip(exprs, exprs[1:]):
+        if left.kind != "single" or right.kind != "single":
+            continue
+        (_, lq), (_, rq) = left.bounds[0], right.bounds[0]
+        if lq.unit is None and rq.unit is not None and re.fullmatch(
+            r"\s*(?:,|and|but|to|or)?\s*", text[left.end : right.start], re.IGNORECASE
+        ):
+            left.bounds = [(left.bounds[0][0], Quantity(lq.value, lq.start, lq.end, rq.unit, rq.unit_text))]
+
+
+def _strip_filler(phrase: str) -> str:
+    return re.sub(r"\s*(?:of|than)\s*$", "", phrase.strip(), flags=re.IGNORECASE) if not re.fullmatch(
+        r"(?:a\s+)?(?:minimum|maximum)\s+of|in\s+excess\s+of|of\s+exactly", phrase.strip(), re.IGNORECASE
+    ) else phrase.strip()
+
+
+# --- step 3: analytes ---------------------------------------------------------------------------
+
+_GROUP_GAP = re.compile(
+    r"[\s/,&()\[\]\-–]*(?:(?:and/or|and|or|&|nor|as\s+well\s+as)[\s/,&()\[\]\-–]*)?", re.IGNORECASE
+)
+_RIGHT_GAP = re.compile(r"[\s,]*(?:(?:of|in|for|as)\s+)?(?:the\s+)?$", re.IGNORECASE)
+_STOPWORDS = frozenset(
+    """a an the and or of for with to in on at by as is are be been being must should shall will
+    may can has have having had who which that this these those their his her its any all no not
+    patient patients subject subjects participant participants person people adult adults male
+    males female females men women man woman child children individuals aged value values level
+    levels if if: e.g. i.e. eg ie than then also either both only including include includes
+    defined define following function adequate serum plasma blood total count counts result
+    results laboratory lab test tests measured measurement score status documented known""".split()
+)
+_ANALYTE_CUT = re.compile(
+    r"(?:^|.*[;:.(\[]|.*\b(?:must|should|shall|will|have|has|had|having|with|who|is|are|be|been|was|were|"
+    r"if|when|where|defined\s+as|as\s+follows|including|e\.g\.|i\.e\.|and|or|but)\b)"
+    r"(?P<tail>[^;:.(\[]*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_TRAILING_FILLER = re.compile(
+    r"(?:\s+(?:of|is|are|was|be|must|should|value|values|level|levels|concentration|"
+    r"result|results|measurement|score|at|to|in|a|an|the|by|per|on|as|=|:))+\s*$",
+    re.IGNORECASE,
+)
+_LEADING_FILLER = re.compile(
+    r"^(?:\s*(?:a|an|the|any|all|patients?|subjects?|participants?|with|has|have|having|must|"
+    r"should|documented|known|serum|plasma|blood|of|adequate)\b|\s*\W)+\s*",
+    re.IGNORECASE,
+)
+
+
+def _content_words(segment: str) -> list[str]:
+    words = re.findall(r"[A-Za-z][A-Za-z0-9'\-]*", segment)
+    return [w for w in words if w.lower() not in _STOPWORDS and len(w) > 1]
+
+
+def _group_before(mentions: list[Mention], text: str, lo: int, hi: int) -> list[Mention]:
+    """The run of mentions closest to `hi` inside [lo, hi), joined only by connectors."""
+    inside = [m for m in mentions if m.start >= lo and m.end <= hi]
+    if not inside:
+        return []
+    group = [inside[-1]]
+    for m in reversed(inside[:-1]):
+        gap = text[m.end : group[0].start]
+        if _GROUP_GAP.fullmatch(gap) or _parenthetical(gap):
+            group.insert(0, m)
+        else:
+            break
+    return group
+
+
+def _parenthetical(gap: str) -> bool:
+    """`AST (SGOT) and ALT`: the gap holds a short parenthetical and connectors only."""
+    return bool(re.fullmatch(r"\s*\([^()]{1,25}\)[\s/,&\-]*(?:and|or|&)?[\s/,&\-]*", gap, re.IGNORECASE))
+
+
+def _derived(text: str, lo: int, hi: int) -> Mention | None:
+    """The words in the analyte position when no lexicon analyte stands there."""
+    segment = text[lo:hi]
+    m = _ANALYTE_CUT.match(segment)
+    tail = m.group("tail") if m else segment
+    tail_start = hi - len(tail)
+    cleaned = _TRAILING_FILLER.sub("", tail)
+    lead = _LEADING_FILLER.match(cleaned)
+    offset = lead.end() if lead else 0
+    cleaned = cleaned[offset:].rstrip(" \t\n,-–:=")
+    words = cleaned.split()
+    if not _content_words(cleaned):
+        return None
+    if len(words) > 6:
+        drop = len(" ".join(words[:-6])) + 1
+        offset += drop
+        cleaned = " ".join(words[-6:])
+    start = tail_start + offset
+    name = re.sub(r"\s+", " ", cleaned.lower()).strip()
+    return Mention(start, start + len(cleaned), text[start : start + len(cleaned)], name, in_lexicon=False)
+
+
+def _derived_after(text: str, pos: int) -> Mention | None:
+    m = re.match(r"\s*(?:of\s+|in\s+)?(?:the\s+)?([A-Za-z][A-Za-z0-9'\- ]{1,60}?)(?=\s*(?:[,;.()]|$|\band\b|\bor\b|\bwithin\b|\bprior\b|\bbefore\b|\bafter\b|\bat\b|\bfor\b|\bsince\b|\bfrom\b))", text[pos:])
+    if not m or not _content_words(m.group(1)):
+        return None
+    words = m.group(1).split()[:6]
+    phrase = " ".join(words)
+    start = pos + m.start(1)
+    return Mention(start, start + len(phrase), text[start : start + len(phrase)], phrase.lower(), in_lexicon=False)
+
+
+def assign_analytes(
+    text: str,
+    exprs: list[Expression],
+    mentions: list[Mention],
+    *,
+    age: Mention | None = None,
+    context: list[Mention] | None = None,
+    abbreviations: dict[str, Mention] | None = None,
+) -> None:
+    """Give each expression the analytes it constrains (see the module docstring, step 3)."""
+    previous_end = 0
+    previous: list[Mention] = []
+    for k, expr in enumerate(exprs):
+        lo = previous_end
+        clause = max(text.rfind(";", lo, expr.start), text.rfind(". ", lo, expr.start))
+        if clause >= lo:
+            lo = clause + 1
+        group = _group_before(mentions, text, lo, expr.start)
+        segment_words = _content_words(text[lo : expr.start])
+        if not group and not segment_words and previous:
+            group = previous
+        unit = expr.bounds[-1][1].unit
+        if not group:
+            nxt_start = exprs[k + 1].start if k + 1 < len(exprs) else len(text)
+            right = [m for m in mentions if m.start >= expr.end and m.start < nxt_start
+                     and _RIGHT_GAP.match(text[expr.end : m.start])]
+            if right:
+                group = [right[0]]
+        if not group and unit == "a" and age is not None:
+            tail = text[expr.end : expr.end + 12]
+            if not segment_words or _AFTER_AGE.match(tail) or re.match(r"\s*(?:or|and)\s+(?:older|younger)", tail) or \
+                    re.search(r"\b(?:aged?|old|older|younger|adults?|children|patients|subjects|participants|men|women|males?|females?)\b", text[lo:expr.start], re.IGNORECASE):
+                group = [age]
+        if not group and abbreviations:
+            derived = _derived(text, lo, expr.start)
+            if derived is not None and derived.text in abbreviations:
+                long_form = abbreviations[derived.text]
+                group = [Mention(derived.start, derived.end, derived.text, long_form.name, long_form.code,
+                                 long_form.system, long_form.in_lexicon, long_form.unitless)]
+        if not group and context:
+            group = context
+        if not group:
+            derived = _derived(text, lo, expr.start)
+            if derived is None:
+                derived = _derived_after(text, expr.end)
+            if derived is not None:
+                group = [derived]
+        expr.analytes = _unique(group)
+        previous = expr.analytes
+        previous_end = expr.end
+
+
+def _unique(group: list[Mention]) -> list[Mention]:
+    seen: set[str] = set()
+    out = []
+    for m in group:
+        if m.name not in seen:
+            seen.add(m.name)
+            out.append(m)
+    return out
+
+
+# --- the whole extraction -----------------------------------------------------------------------
+
+
+def extract_rules(
+    text: str,
+    mentions: list[Mention],
+    vocab: Vocabulary,
+    *,
+    age: Mention | None = None,
+    context: list[Mention] | None = None,
+    abbreviations: dict[str, Mention] | None = None,
+) -> tuple[list[RuleDraft], str | None]:
+    """Threshold rule drafts for `text`, or none and the reason why."""
+    quantities = find_quantities(text, vocab)
+    staged = find_staged(text)
+    if staged:
+        covered = [(e.start, e.end) for e in staged]
+        quantities = [q for q in quantities if not any(s <= q.start < e for s, e in covered)]
+    exprs = build_expressions(text, quantities, vocab)
+    exprs = sorted(exprs + staged + find_bare_limits(text, quantities, vocab), key=lambda e: e.start)
+    assign_analytes(text, exprs, mentions, age=age, context=context, abbreviations=abbreviations)
+    drafts: list[RuleDraft] = []
+    seen: set[tuple[str, str, float, str | None]] = set()
+    for expr in exprs:
+        if not _is_threshold(text, expr):
+            continue
+        for analyte in expr.analytes:
+            start = min(analyte.start, expr.start) if analyte.own else expr.start
+            end = max(expr.end, analyte.end) if analyte.own else expr.end
+            for comparator, q in expr.bounds:
+                key = (analyte.name, comparator, q.value, q.unit)
+                if key in seen:
+                    continue
+                seen.add(key)
+                drafts.append(RuleDraft(analyte, comparator, q.value, q.unit, q.unit_text, start, end))
+    if drafts:
+        return drafts, None
+    return [], _no_threshold_reason(text, quantities, exprs)
+
+
+def _is_threshold(text: str, expr: Expression) -> bool:
+    """A bare number is a threshold only right after a scale ('ECOG 2', 'Stage IV')."""
+    if not expr.analytes:
+        return False
+    if expr.kind in ("single", "range"):
+        return True
+    # lists and bare numbers: only on scales named just before them
+    scale = expr.analytes[-1]
+    if not scale.unitless or scale.end > expr.start:
+        return False
+    gap = text[scale.end : expr.start]
+    return bool(re.fullmatch(r"[\s:=(]*(?:(?:of|score|status|grade|class|stage|performance|ps|scale|level|index|is|was)\s*[:=]?\s*)*", gap, re.IGNORECASE))
+
+
+def _no_threshold_reason(text: str, quantities: list[Quantity], exprs: list[Expression]) -> str:
+    if not text.strip():
+        return "empty text"
+    if not quantities and not exprs:
+        if re.search(r"\d", text):
+            return "numbers are part of names, dates or identifiers, not thresholds"
+        return "no number in the text: a condition without a numeric threshold"
+    if all(not e.analytes for e in exprs):
+        return "numbers without an analyte they constrain"
+    return "numbers without a comparator: not thresholds"

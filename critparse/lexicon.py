@@ -1,0 +1,186 @@
+"""Load and validate the comparator and unit vocabularies (`critparse/resources/*.json`).
+
+The vocabularies are data; this module turns them into the compiled regular expressions the
+extractor runs. A malformed file fails at load time with every problem listed at once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from critparse.errors import ResourceError
+from critparse.schema import Comparator
+
+_STRICT = ConfigDict(frozen=True, extra="forbid")
+
+
+class ComparatorVocabulary(BaseModel):
+    """`comparators.json`: phrases before a number and after a number+unit."""
+
+    model_config = _STRICT
+
+    about: str = Field(default="", alias="_about")
+    before: dict[Comparator, list[str]]
+    after: dict[Comparator, list[str]]
+
+
+class UnitEntry(BaseModel):
+    model_config = _STRICT
+
+    code: str = Field(min_length=1)
+    surfaces: list[str] = Field(min_length=1)
+
+
+class UnitVocabulary(BaseModel):
+    """`units.json`: written unit forms -> normalised codes."""
+
+    model_config = _STRICT
+
+    about: str = Field(default="", alias="_about")
+    case_sensitive: list[str] = []
+    units: list[UnitEntry]
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def load_resource(model: type[_Model], name: str, path: str | Path | None = None) -> _Model:
+    """Read a JSON resource (bundled when `path` is None) and validate it against `model`."""
+    where = str(path) if path is not None else f"critparse/resources/{name}"
+    try:
+        if path is None:
+            raw = resources.files("critparse.resources").joinpath(name).read_text("utf-8")
+        else:
+            raw = Path(path).read_text("utf-8")
+        data: Any = json.loads(raw)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ResourceError(f"{where}: cannot read: {exc}") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'/'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        valid = ", ".join(sorted(model.model_fields))
+        raise ResourceError(
+            f"{where}: {exc.error_count()} problem(s): {problems} (valid keys: {valid})"
+        ) from exc
+
+
+def phrase_pattern(surface: str) -> str:
+    """Regex for a written phrase: any white space between words, optional around '/'."""
+    parts = re.split(r"(\s+|/)", surface.strip())
+    out = []
+    for part in parts:
+        if not part:
+            continue
+        if part.isspace():
+            out.append(r"\s+")
+        elif part == "/":
+            out.append(r"\s*/\s*")
+        else:
+            out.append(re.escape(part))
+    return "".join(out)
+
+
+def _alternation(surfaces: list[str]) -> str:
+    ordered = sorted(set(surfaces), key=lambda s: (-len(s), s))
+    return "|".join(phrase_pattern(s) for s in ordered)
+
+
+class Vocabulary:
+    """Compiled matchers for comparators and units, built once per process."""
+
+    def __init__(self, comparators: ComparatorVocabulary, units: UnitVocabulary) -> None:
+        self.comparators = comparators
+        self.units = units
+        self._before: dict[str, Comparator] = {}
+        for comparator, phrases in comparators.before.items():
+            for phrase in phrases:
+                self._before[_fold(phrase)] = comparator
+        self._after: dict[str, Comparator] = {}
+        for comparator, phrases in comparators.after.items():
+            for phrase in phrases:
+                self._after[_fold(phrase)] = comparator
+        # A comparator phrase that ends right where the number starts (word phrases need a
+        # word boundary on their left so that 'cover' is not 'over').
+        self.before_re = re.compile(
+            r"(?:(?<![A-Za-z])(?:" + _alternation(list(self._before_surfaces())) + r"))\s*(?:of\s+|than\s+)?$",
+            re.IGNORECASE,
+        )
+        self.after_re = re.compile(
+            r"\s*(?:" + _alternation(list(self._after_surfaces())) + r")(?![A-Za-z])", re.IGNORECASE
+        )
+        self._unit_code: dict[str, str] = {}
+        self._unit_code_exact: dict[str, str] = {}
+        case_sensitive = set(units.case_sensitive)
+        problems = []
+        for entry in units.units:
+            for surface in entry.surfaces:
+                table = self._unit_code_exact if surface in case_sensitive else self._unit_code
+                key = surface if surface in case_sensitive else _fold(surface)
+                if key in table and table[key] != entry.code:
+                    problems.append(f"unit surface {surface!r} maps to {table[key]!r} and {entry.code!r}")
+                table[key] = entry.code
+        if problems:
+            raise ResourceError("units.json: " + "; ".join(problems))
+        exact = _alternation(list(self._unit_code_exact))
+        loose = _alternation([s for e in units.units for s in e.surfaces if s not in case_sensitive])
+        # Units end at a non-alphanumeric character; '%' and '²' end themselves.
+        self.unit_exact_re = re.compile(r"\s*(" + exact + r")(?![A-Za-z0-9µμ])") if exact else None
+        self.unit_re = re.compile(r"\s*(" + loose + r")(?![A-Za-z0-9µμ])", re.IGNORECASE)
+
+    def _before_surfaces(self) -> list[str]:
+        return [p for phrases in self.comparators.before.values() for p in phrases]
+
+    def _after_surfaces(self) -> list[str]:
+        return [p for phrases in self.comparators.after.values() for p in phrases]
+
+    def comparator_before(self, phrase: str) -> Comparator:
+        return self._before[_fold(phrase)]
+
+    def comparator_after(self, phrase: str) -> Comparator:
+        return self._after[_fold(phrase)]
+
+    def match_unit(self, text: str, pos: int) -> tuple[str, str, int, int] | None:
+        """The unit starting at `pos` (after optional space): (code, surface, start, end)."""
+        found = None
+        if self.unit_exact_re is not None:
+            m = self.unit_exact_re.match(text, pos)
+            if m:
+                found = (self._unit_code_exact[m.group(1)], m)
+        m2 = self.unit_re.match(text, pos)
+        if m2 and (found is None or m2.end() > found[1].end()):
+            found = (self._unit_code[_fold(m2.group(1))], m2)
+        if found is None:
+            return None
+        code, m = found
+        return code, m.group(1), m.start(1), m.end(1)
+
+    def unit_code(self, surface: str) -> str | None:
+        """Normalised code for a unit as written, or None when unknown."""
+        surface = surface.strip()
+        if surface in self._unit_code_exact:
+            return self._unit_code_exact[surface]
+        return self._unit_code.get(_fold(surface))
+
+
+def _fold(phrase: str) -> str:
+    """Case- and space-insensitive key of a phrase."""
+    return re.sub(r"\s*/\s*", "/", re.sub(r"\s+", " ", phrase.strip().lower()))
+
+
+@lru_cache(maxsize=1)
+def default_vocabulary() -> Vocabulary:
+    """The bundled vocabularies, validated and compiled once."""
+    return Vocabulary(
+        load_resource(ComparatorVocabulary, "comparators.json"),
+        load_resource(UnitVocabulary, "units.json"),
+    )

@@ -1,0 +1,141 @@
+"""Assemble, save and load the pipeline; `parse` and `parse_many` for callers.
+
+The pipeline is `spacy.blank("en")` with the adjusted scispaCy tokenizer, scispaCy's abbreviation
+detector and the `critparse_rules` component. `models/critparse-pipeline` holds it as built by
+`python -m critparse.build`; `load()` reads it when present and otherwise assembles the same
+pipeline from package data, so an installed wheel needs nothing else.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import deque
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from itertools import repeat
+from pathlib import Path
+from typing import Any
+
+import spacy
+from spacy.language import Language
+
+import critparse.component  # noqa: F401  (registers the factory and Doc extensions)
+from critparse.component import CONTEXT_KEY, RESULT_KEY
+from critparse.schema import Diagnostic, ParseResult
+from critparse.tokenizer import make_tokenizer
+
+MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "critparse-pipeline"
+"""Where the built pipeline lives in a source checkout."""
+
+
+def build_pipeline(analytes: str | None = None) -> Language:
+    """Assemble the pipeline from the package's own files (no download)."""
+    import scispacy.abbreviation  # noqa: F401  (registers 'abbreviation_detector')
+
+    nlp = spacy.blank("en")
+    nlp.tokenizer = make_tokenizer(nlp)
+    nlp.add_pipe("abbreviation_detector")
+    nlp.add_pipe("critparse_rules", config={"analytes": analytes})
+    nlp.meta["name"] = "critparse_pipeline"
+    nlp.meta["description"] = "blank English + adjusted scispaCy tokenizer + abbreviations + rules"
+    return nlp
+
+
+def load(path: str | Path | None = None) -> Language:
+    """The critparse spaCy pipeline: `doc = load()("ECOG 0-1"); doc._.rules`.
+
+    `path` None reads `models/critparse-pipeline` in a source checkout, else builds the same
+    pipeline from package data.
+    """
+    import scispacy.abbreviation  # noqa: F401
+
+    if path is None:
+        return build_pipeline() if not MODEL_DIR.is_dir() else spacy.load(MODEL_DIR)
+    return spacy.load(Path(path))
+
+
+@lru_cache(maxsize=1)
+def _default_nlp() -> Language:
+    return load()
+
+
+# Same-length replacements, so character offsets into the cleaned text are offsets into the
+# original: unusual spaces become spaces, dash variants '-', control characters spaces.
+_SAME_LENGTH = {
+    **{c: " " for c in "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000\ufeff\u200b"},
+    **{c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"},
+    "\uff1c": "<", "\uff1e": ">", "\uff1d": "=", "\u2264": "≤", "\u2265": "≥",
+    "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00d7": "×",
+}
+_TABLE = str.maketrans({**_SAME_LENGTH, **{chr(i): " " for i in range(32) if chr(i) not in "\n\t"}, "\x7f": " "})
+
+
+def clean_text(text: str) -> str:
+    """Replace odd spaces, dashes and control characters one-for-one (offsets are kept)."""
+    cleaned = text.translate(_TABLE)
+    if any(unicodedata.category(ch) == "Cs" for ch in cleaned):  # lone surrogates break encoders
+        cleaned = "".join("\ufffd" if unicodedata.category(ch) == "Cs" else ch for ch in cleaned)
+    return cleaned
+
+
+def _coerce(item: Any) -> tuple[str, list[Diagnostic]]:
+    if isinstance(item, str):
+        return item, []
+    if isinstance(item, (bytes, bytearray)):
+        text = bytes(item).decode("utf-8", errors="replace")
+        return text, [Diagnostic(level="warning", code="decoded_bytes", message="input was bytes; decoded as UTF-8 with replacement")]
+    if item is None:
+        return "", [Diagnostic(level="error", code="not_text", message="input is None, not text")]
+    return "", [Diagnostic(level="error", code="not_text", message=f"input is {type(item).__name__}, not text")]
+
+
+def parse(text: str, *, context: str | None = None, nlp: Language | None = None) -> ParseResult:
+    """Read the threshold rules of one criterion bullet.
+
+    >>> parse("Bilirubin < 2.0 mg/dl").rules[0].unit
+    'mg/dL'
+
+    `context` is the parent bullet's text, used when the bullet names no analyte itself.
+    Free text never raises: a result with a reason or diagnostics comes back instead.
+    """
+    return next(parse_many([text], contexts=[context], nlp=nlp))
+
+
+def parse_many(
+    texts: Iterable[Any],
+    *,
+    contexts: Iterable[str | None] | None = None,
+    nlp: Language | None = None,
+    n_process: int = 1,
+    batch_size: int = 256,
+) -> Iterator[ParseResult]:
+    """Parse a stream of bullets: one result per input, in order, never raising on text."""
+    nlp = nlp if nlp is not None else _default_nlp()
+    pending: deque[tuple[str, list[Diagnostic]]] = deque()
+
+    def docs() -> Iterator[Any]:
+        for item, context in zip(texts, contexts if contexts is not None else repeat(None)):
+            text, diagnostics = _coerce(item)
+            pending.append((text, diagnostics))
+            doc = nlp.make_doc(clean_text(text))
+            if context:
+                doc.user_data[CONTEXT_KEY] = clean_text(context)
+            yield doc
+
+    for doc in nlp.pipe(docs(), batch_size=batch_size, n_process=n_process):
+        original, diagnostics = pending.popleft()
+        result: ParseResult = doc.user_data.get(RESULT_KEY) or ParseResult(text=original)
+        yield _restore(result, original, diagnostics)
+
+
+def _restore(result: ParseResult, original: str, diagnostics: list[Diagnostic]) -> ParseResult:
+    """Put the caller's exact text back (the pipeline saw the cleaned copy)."""
+    update: dict[str, Any] = {}
+    if result.text != original:
+        update["text"] = original
+        update["rules"] = tuple(
+            r.model_copy(update={"text": original[r.span.start : r.span.end]}) for r in result.rules
+        )
+    if diagnostics:
+        update["diagnostics"] = tuple(diagnostics) + result.diagnostics
+    return result.model_copy(update=update) if update else result
