@@ -200,6 +200,8 @@ def measurement_from_value(
         )
     if raw is None:
         return Measurement(**base, problem="no value given")
+    if isinstance(raw, bool):
+        return Measurement(**base, problem=f"{raw!r} is a boolean, not a number")
     unit_text: str | None
     if isinstance(raw, str):
         match = _NUMBER.match(raw)

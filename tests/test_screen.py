@@ -1,0 +1,322 @@
+"""Evaluation of the seed trial's rules (NCT02186860) against patients who meet, fail or lack each."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from pydantic import ValidationError
+
+from critparse.schema import Analyte, Criterion, ParseResult, Rule, Span
+from critparse.screen import (
+    ScreeningResult,
+    evaluate,
+    evaluate_rule,
+    load_uln_table,
+)
+from critparse.errors import ResourceError
+from critparse.patient import patient_from_mapping
+
+
+def rule(name: str, comparator: str, value: float, unit: str | None = None) -> Rule:
+    text = f"{name} {comparator} {value:g} {unit or ''}".strip()
+    return Rule(
+        analyte=Analyte(text=name, name=name, in_lexicon=True),
+        comparator=comparator,
+        value=value,
+        unit=unit,
+        unit_text=unit,
+        span=Span(start=0, end=len(text)),
+        text=text,
+    )
+
+
+SEED_RULES = {
+    "age_min": rule("age", ">=", 18, "a"),
+    "age_max": rule("age", "<=", 65, "a"),
+    "stage_min": rule("stage", ">=", 3),
+    "stage_max": rule("stage", "<=", 4),
+    "creatinine": rule("creatinine", "<", 2.5, "mg/dL"),
+    "ast": rule("ast", "<", 3, "x ULN"),
+    "alt": rule("alt", "<", 3, "x ULN"),
+    "bilirubin": rule("bilirubin", "<", 2.0, "mg/dL"),
+    "karnofsky": rule("karnofsky", ">=", 60),
+    "life_expectancy": rule("life expectancy", ">", 3, "mo"),
+}
+
+ELIGIBLE = {
+    "age": 42,
+    "stage": 3,
+    "creatinine": "1.1 mg/dL",
+    "ast": {"value": 60, "unit": "U/L", "uln": 40},
+    "alt": "50 U/L",
+    "bilirubin": "1.1 mg/dL",
+    "karnofsky": 70,
+    "life expectancy": "6 months",
+}
+
+# rule key -> (patient key, value that meets, value that fails)
+CASES = {
+    "age_min": ("age", 18, 17),
+    "age_max": ("age", 65, 66),
+    "stage_min": ("stage", 3, 2),
+    "stage_max": ("stage", 4, 5),
+    "creatinine": ("creatinine", "220 umol/L", "2.5 mg/dL"),
+    "ast": ("ast", {"value": 119, "unit": "U/L", "uln": 40}, {"value": 120, "unit": "U/L", "uln": 40}),
+    "alt": ("alt", "122 U/L", "123 U/L"),  # default ULN 41 U/L
+    "bilirubin": ("bilirubin", "34 umol/L", "34.3 umol/L"),
+    "karnofsky": ("karnofsky", 60, 50),
+    "life_expectancy": ("life expectancy", "14 wk", "3 mo"),
+}
+
+
+def criteria() -> list[Criterion]:
+    """The seed trial's threshold criteria, one per rule, all inclusion."""
+    return [
+        Criterion(section="inclusion", path=f"inclusion/{key}", text=r.text, rules=(r,))
+        for key, r in SEED_RULES.items()
+    ]
+
+
+def by_path(result: ScreeningResult) -> dict[str, object]:
+    return {c.id: c for c in result.criteria}
+
+
+def test_screen_seed_trial_eligible_patient():
+    result = evaluate(criteria(), ELIGIBLE)
+    assert result.verdict == "eligible", result.reason
+    assert result.met == len(SEED_RULES) and result.not_met == 0 and result.unknown == 0
+
+
+@pytest.mark.parametrize("key", list(CASES), ids=list(CASES))
+def test_screen_seed_rule_met(key):
+    patient_key, good, _bad = CASES[key]
+    patient = patient_from_mapping({**ELIGIBLE, patient_key: good})
+    result = evaluate_rule(SEED_RULES[key], patient)
+    assert result.outcome == "met", result.reason
+    assert result.converted_value is not None
+    assert evaluate(criteria(), {**ELIGIBLE, patient_key: good}).verdict == "eligible"
+
+
+@pytest.mark.parametrize("key", list(CASES), ids=list(CASES))
+def test_screen_seed_rule_not_met(key):
+    patient_key, _good, bad = CASES[key]
+    patient = patient_from_mapping({**ELIGIBLE, patient_key: bad})
+    result = evaluate_rule(SEED_RULES[key], patient)
+    assert result.outcome == "not_met", result.reason
+    screened = evaluate(criteria(), {**ELIGIBLE, patient_key: bad})
+    assert screened.verdict == "ineligible"
+    assert by_path(screened)[f"inclusion/{key}"].verdict == "ineligible"
+
+
+@pytest.mark.parametrize("key", list(CASES), ids=list(CASES))
+def test_screen_seed_rule_missing_value_is_unknown(key):
+    patient_key = CASES[key][0]
+    data = {k: v for k, v in ELIGIBLE.items() if k != patient_key}
+    result = evaluate_rule(SEED_RULES[key], patient_from_mapping(data))
+    assert result.outcome == "unknown"
+    assert patient_key in result.reason
+    screened = evaluate(criteria(), data)
+    assert screened.verdict == "unknown"
+    assert screened.unknown >= 1
+
+
+def test_screen_cell_count_tolerance():
+    anc = rule("anc", ">=", 1.5, "10*9/L")
+    for written in ("1,500/mm3", "1500 /uL", "1.5 x 10^9/L", {"value": 1.5, "unit": "10*9/L"}):
+        result = evaluate_rule(anc, patient_from_mapping({"anc": written}))
+        assert result.outcome == "met", (written, result.reason)
+        assert math.isclose(result.converted_value, 1.5)
+    strict = rule("anc", ">", 1.5, "10*9/L")
+    assert evaluate_rule(strict, patient_from_mapping({"anc": "1,500/mm3"})).outcome == "not_met"
+
+
+def test_screen_result_carries_observed_and_converted_values():
+    result = evaluate_rule(SEED_RULES["creatinine"], patient_from_mapping({"creatinine": "150 umol/L"}))
+    assert result.outcome == "met"
+    assert (result.observed_value, result.observed_unit) == (150.0, "umol/L")
+    assert result.converted_unit == "mg/dL"
+    assert math.isclose(result.converted_value, 150 / 88.4, rel_tol=1e-3)
+    assert "umol/L" in result.reason and "mg/dL" in result.reason
+    with pytest.raises(ValidationError):
+        result.outcome = "not_met"  # results are frozen
+
+
+def test_screen_uln_from_patient_range_beats_default():
+    ast = SEED_RULES["ast"]
+    own = evaluate_rule(ast, patient_from_mapping({"ast": {"value": 100, "unit": "U/L", "uln": 30}}))
+    assert own.outcome == "not_met" and own.limit_value == 30 and "patient" in own.reason
+    default = evaluate_rule(ast, patient_from_mapping({"ast": "100 U/L"}))
+    assert default.outcome == "met" and default.limit_value == 38  # uln.json: AST 38 U/L
+    assert default.limit_source.startswith("default")
+
+
+def test_screen_uln_unknown_when_no_limit_known():
+    result = evaluate_rule(rule("ferritin", "<", 2, "x ULN"), patient_from_mapping({"ferritin": "300 ng/mL"}))
+    assert result.outcome == "unknown" and "ULN" in result.reason
+
+
+def test_screen_lln_rule_uses_lower_limit():
+    hb = rule("hemoglobin", ">=", 1, "x LLN")
+    female = patient_from_mapping({"sex": "female", "hemoglobin": "12.5 g/dL"})
+    male = patient_from_mapping({"sex": "male", "hemoglobin": "12.5 g/dL"})
+    assert evaluate_rule(hb, female).outcome == "met"  # female LLN 12.0
+    assert evaluate_rule(hb, male).outcome == "not_met"  # male LLN 13.3
+
+
+def test_screen_custom_uln_table(tmp_path):
+    path = tmp_path / "uln.json"
+    path.write_text('{"limits": [{"analyte": "ast", "unit": "U/L", "uln": 50, "source": "our lab"}]}')
+    table = load_uln_table(path)
+    result = evaluate_rule(SEED_RULES["ast"], patient_from_mapping({"ast": "140 U/L"}), uln_table=table)
+    assert result.outcome == "met" and result.limit_value == 50
+
+
+def test_screen_uln_table_reports_every_problem(tmp_path):
+    path = tmp_path / "uln.json"
+    path.write_text(
+        '{"limits": [{"analyte": "ast", "unit": "U/L", "source": "s"},'
+        ' {"analyte": "alt", "unit": "furlong", "uln": 4, "source": "s"},'
+        ' {"analyte": "ggt", "unit": "U/L", "uln": 4, "source": "s", "colour": 1}]}'
+    )
+    with pytest.raises(ResourceError) as info:
+        load_uln_table(path)
+    message = str(info.value)
+    assert "3 problem" in message and "furlong" in message and "colour" in message
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        ({"creatinine": float("nan")}, ["NaN"]),
+        ({"creatinine": "nan mg/dL"}, ["NaN"]),
+        ({"creatinine": "1.1 bogons"}, ["bogons"]),
+        ({"creatinine": "1.1 kg"}, ["'kg'", "'mg/dL'"]),
+        ({"creatinine": "-1 mg/dL"}, ["negative"]),
+        ({"creatinine": "high"}, ["high"]),
+        ({"creatinine": True}, ["boolean"]),
+        ({"creatinine": None}, ["no value"]),
+        ({"creatinine": {"value": 1.1, "units": "mg/dL"}}, ["units"]),
+        ({"creatinine": "1.1 x ULN"}, ["x ULN"]),
+    ],
+)
+def test_screen_bad_values_are_unknown_never_met(data, words):
+    result = evaluate_rule(SEED_RULES["creatinine"], patient_from_mapping(data))
+    assert result.outcome == "unknown"
+    for word in words:
+        assert word in result.reason
+
+
+def test_screen_negative_counts_are_unknown():
+    result = evaluate_rule(rule("platelets", "<", 100, "10*9/L"), patient_from_mapping({"platelets": "-5 x10^9/L"}))
+    assert result.outcome == "unknown" and "negative" in result.reason
+
+
+def test_screen_unitless_score_against_unit_rule_is_unknown():
+    result = evaluate_rule(SEED_RULES["creatinine"], patient_from_mapping({"creatinine": {"value": 1.1, "unit": None}}))
+    assert result.outcome == "unknown"
+
+
+def test_screen_karnofsky_percent_and_bare_agree():
+    with_percent = rule("karnofsky", ">=", 60, "%")
+    assert evaluate_rule(with_percent, patient_from_mapping({"karnofsky": 70})).outcome == "met"
+    assert evaluate_rule(SEED_RULES["karnofsky"], patient_from_mapping({"karnofsky": "70 %"})).outcome == "met"
+    ecog = rule("ecog", "<=", 1)
+    assert evaluate_rule(ecog, patient_from_mapping({"ecog": "1 %"})).outcome == "unknown"
+
+
+def test_screen_exclusion_met_makes_patient_ineligible():
+    excl = Criterion(
+        section="exclusion",
+        path="exclusion/1",
+        text="Creatinine > 2.0 mg/dL",
+        rules=(rule("creatinine", ">", 2.0, "mg/dL"),),
+    )
+    high = evaluate([excl], {"creatinine": "2.1 mg/dL"})
+    assert high.verdict == "ineligible" and high.criteria[0].outcome == "met"
+    assert "excluded" in high.criteria[0].reason
+    low = evaluate([excl], {"creatinine": "1.9 mg/dL"})
+    assert low.verdict == "eligible" and low.criteria[0].outcome == "not_met"
+    missing = evaluate([excl], {})
+    assert missing.verdict == "unknown"
+
+
+def test_screen_rules_within_a_criterion_are_anded():
+    both = Criterion(
+        section="inclusion",
+        path="inclusion/7",
+        text="AST/ALT < 3x normal",
+        rules=(SEED_RULES["ast"], SEED_RULES["alt"]),
+    )
+    ok = evaluate([both], {"ast": "50 U/L", "alt": "50 U/L"})
+    assert ok.criteria[0].outcome == "met"
+    one_bad = evaluate([both], {"ast": "50 U/L", "alt": "500 U/L"})
+    assert one_bad.criteria[0].outcome == "not_met" and one_bad.verdict == "ineligible"
+    one_unknown = evaluate([both], {"ast": "50 U/L"})
+    assert one_unknown.criteria[0].outcome == "unknown"
+    # a known failure decides even when the other rule is unknown
+    decided = evaluate([both], {"ast": "500 U/L"})
+    assert decided.criteria[0].outcome == "not_met"
+
+
+def test_screen_parse_results_are_treated_as_inclusion_and_say_so():
+    parsed = ParseResult(id=7, text="Creatinine < 2.5 mg/dl", rules=(SEED_RULES["creatinine"],))
+    result = evaluate([parsed], {"creatinine": "3 mg/dL"})
+    crit = result.criteria[0]
+    assert crit.section == "inclusion" and crit.section_assumed and crit.id == "7"
+    assert "treated as inclusion" in crit.reason
+    assert result.verdict == "ineligible"
+
+
+def test_screen_bare_rules_accepted_one_per_criterion():
+    result = evaluate(list(SEED_RULES.values()), ELIGIBLE)
+    assert len(result.criteria) == len(SEED_RULES)
+    assert result.verdict == "eligible"
+    single = evaluate(SEED_RULES["age_min"], {"age": 17})
+    assert single.verdict == "ineligible"
+
+
+def test_screen_criteria_without_rules_are_listed_not_decisive():
+    free_text = Criterion(
+        section="inclusion", path="inclusion/2", text="Ability to consent", no_threshold_reason="no number"
+    )
+    result = evaluate([free_text, *criteria()], ELIGIBLE)
+    assert result.verdict == "eligible"
+    assert result.unchecked == 1 and not result.criteria[0].checked
+    assert result.criteria[0].outcome == "unknown" and "not checked" in result.reason
+    nothing = evaluate([free_text], ELIGIBLE)
+    assert nothing.verdict == "unknown"
+
+
+def test_screen_patient_key_resolution_through_lexicon():
+    # synonyms, abbreviations and LOINC codes all reach the canonical names
+    data = {"Age": 42, "2160-0": "1.1 mg/dL", "Aspartate aminotransferase": "40 U/L", "ALT": "40 U/L"}
+    patient = patient_from_mapping(data)
+    assert patient.get("creatinine") is not None
+    assert evaluate_rule(SEED_RULES["creatinine"], patient).outcome == "met"
+    assert evaluate_rule(SEED_RULES["age_min"], patient).outcome == "met"
+    assert evaluate_rule(SEED_RULES["ast"], patient).outcome == "met"
+    assert evaluate_rule(SEED_RULES["alt"], patient).outcome == "met"
+
+
+def test_screen_bare_numbers_use_default_unit():
+    patient = patient_from_mapping({"creatinine": 1.1, "anc": 1.2})
+    assert patient.get("creatinine").unit == "mg/dL"
+    assert evaluate_rule(rule("anc", ">=", 1500, "/uL"), patient).outcome == "not_met"
+
+
+def test_screen_unsupported_rule_is_unknown():
+    weird = rule("creatinine", "<", float("inf"), "mg/dL")
+    assert evaluate_rule(weird, patient_from_mapping({"creatinine": "1 mg/dL"})).outcome == "unknown"
+    bad_unit = rule("creatinine", "<", 2, "mg/zz")
+    assert evaluate_rule(bad_unit, patient_from_mapping({"creatinine": "1 mg/dL"})).outcome == "unknown"
+
+
+def test_screen_rejects_other_items():
+    with pytest.raises(TypeError, match="item 0"):
+        evaluate(["creatinine < 2"], {})
+
+
+def test_screen_result_round_trips_as_json():
+    result = evaluate(criteria(), ELIGIBLE)
+    assert ScreeningResult.model_validate_json(result.model_dump_json()) == result
