@@ -106,11 +106,11 @@ def evaluate_command(
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
         return
     for miss in report.misses[:show]:
-        _out.print(f"[bold]{miss.id}[/bold] {miss.text}", highlight=False)
+        _out.print(f"{miss.id} {miss.text}", highlight=False, markup=False)
         for m in miss.missing:
-            _out.print(f"   missing  {m}", highlight=False)
+            _out.print(f"   missing  {m}", highlight=False, markup=False)
         for s in miss.spurious:
-            _out.print(f"   spurious {s}", highlight=False)
+            _out.print(f"   spurious {s}", highlight=False, markup=False)
     table = Table(title=f"{gold} ({report.bullets} bullets, {len(report.misses)} with misses)")
     for column in ("level", "precision", "recall", "F1", "tp", "predicted", "gold"):
         table.add_column(column)
@@ -130,6 +130,62 @@ def schema_command() -> None:
     sys.stdout.write(json.dumps(output_json_schema(), indent=2) + "\n")
 
 # --- screen (patient screening) --------------------------------------------------------------
+
+
+@app.command("screen")
+def screen_command(
+    rules_file: Path = typer.Argument(..., help="Trial rules: JSONL of ParseResult or Criterion."),
+    patient_file: Path = typer.Argument(..., help="Patient JSON: a plain mapping or FHIR."),
+    output_format: str = typer.Option("table", "--format", "-f", help="table or json."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Date for ages (YYYY-MM-DD)."),
+    fhir_version: str = typer.Option("R5", "--fhir-version", help="R5 or R4B."),
+    uln_file: Optional[Path] = typer.Option(None, "--uln", help="A limits-of-normal table."),
+) -> None:
+    """Check a patient against a trial's rules: met / not met / unknown, with reasons."""
+    import datetime as _dt
+
+    from critparse.errors import CritparseError
+    from critparse.patient import load_patient
+    from critparse.screen import evaluate, load_uln_table, read_trial_rules
+
+    if output_format not in ("table", "json"):
+        _err.print(f"--format must be 'table' or 'json', not {output_format!r}")
+        raise typer.Exit(2)
+    if fhir_version not in ("R5", "R4B"):
+        _err.print(f"--fhir-version must be 'R5' or 'R4B', not {fhir_version!r}")
+        raise typer.Exit(2)
+    try:
+        day = _dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        _err.print(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}")
+        raise typer.Exit(2) from None
+    try:
+        items = read_trial_rules(rules_file)
+        patient = load_patient(patient_file, as_of=day, version=fhir_version)  # type: ignore[arg-type]
+        table_ = load_uln_table(uln_file) if uln_file is not None else None
+    except CritparseError as exc:
+        _err.print(str(exc), highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    result = evaluate(items, patient, uln_table=table_)
+    if output_format == "json":
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+        return
+    style = {"met": "green", "not_met": "red", "unknown": "yellow"}
+    table = Table(title=f"patient {result.patient_id or ''}: {result.verdict}".strip(), show_lines=True)
+    for column in ("#", "section", "criterion", "result", "reason"):
+        table.add_column(column, overflow="fold")
+    for c in result.criteria:
+        label = c.outcome.replace("_", " ") if c.checked else "not checked"
+        table.add_row(
+            c.id or str(c.index + 1),
+            c.section + ("?" if c.section_assumed else ""),
+            c.text,
+            f"[{style[c.outcome]}]{label}[/]",
+            c.reason,
+        )
+    _out.print(table)
+    _out.print(f"[bold]{result.verdict}[/bold]: {result.reason}", highlight=False)
+
 
 # --- parse-trials (whole trials, batch) ------------------------------------------------------
 

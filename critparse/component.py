@@ -87,8 +87,11 @@ class RuleExtractor:
                 self._loose.add(entry.name, loose)
             if exact:
                 self._exact.add(entry.name, exact)
-        age = self.lexicon.by_name("age")
-        self._age = None if age is None else replace(self._mention_for(age, 0, 0, ""), own=False)
+        self._known = {
+            name: replace(self._mention_for(entry, 0, 0, ""), own=False)
+            for name in ("age", "systolic blood pressure", "diastolic blood pressure")
+            if (entry := self.lexicon.by_name(name)) is not None
+        }
 
     def _mention_for(self, entry: Any, start: int, end: int, text: str) -> Mention:
         return Mention(start, end, text, entry.name, entry.code, entry.system if entry.code else None,
@@ -137,7 +140,7 @@ class RuleExtractor:
             text[:MAX_ANALYSED_CHARS],
             [m for m in mentions if m.end <= MAX_ANALYSED_CHARS],
             self.vocab,
-            age=self._age,
+            known=self._known,
             context=context,
             abbreviations=self.abbreviations(doc, mentions),
         )

@@ -23,7 +23,7 @@ tested directly on strings.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from critparse.lexicon import Vocabulary
 
@@ -63,6 +63,8 @@ class Expression:
     bounds: list[tuple[str, Quantity]]
     kind: str = "single"  # single | range | list | bare
     analytes: list[Mention] = field(default_factory=list)
+    pinned: bool = False  # analytes fixed by the pattern itself (blood pressure pairs)
+    anchor_end: int = -1  # end of the last analyte mention before the expression
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,35 @@ def find_bare_limits(text: str, quantities: list[Quantity], vocab: Vocabulary) -
     return out
 
 
+_NEGATED_PREFIX = re.compile(r"\bnon[-\s]?$", re.IGNORECASE)  # 'non-HDL cholesterol' is not HDL
+_BLOOD_PRESSURE = re.compile(
+    r"(?<![\d.])(?P<sys>\d{2,3})\s*/\s*(?P<dia>\d{2,3})\s*(?P<unit>mm\s*Hg|mmHg)(?![A-Za-z])", re.IGNORECASE
+)
+
+
+def find_blood_pressure(text: str, vocab: Vocabulary, known: dict[str, Mention]) -> list[Expression]:
+    """`BP ≤ 140/90 mmHg` -> systolic ≤ 140 and diastolic ≤ 90 (pinned analytes)."""
+    systolic, diastolic = known.get("systolic blood pressure"), known.get("diastolic blood pressure")
+    out: list[Expression] = []
+    if systolic is None or diastolic is None:
+        return out
+    for m in _BLOOD_PRESSURE.finditer(text):
+        before = text[max(0, m.start() - 60) : m.start()]
+        cmp_match = vocab.before_re.search(before)
+        after = vocab.after_re.match(text, m.end())
+        if cmp_match is not None:
+            comparator, start, end = vocab.comparator_before(_strip_filler(cmp_match.group(0))), m.start() - (len(before) - cmp_match.start()), m.end()
+        elif after is not None:
+            comparator, start, end = vocab.comparator_after(after.group(0).strip()), m.start(), after.end()
+        else:
+            continue
+        unit_text = m.group("unit")
+        for name, analyte in (("sys", systolic), ("dia", diastolic)):
+            q = Quantity(float(m.group(name)), m.start(name), m.end(), "mm[Hg]", unit_text)
+            out.append(Expression(start, end, [(comparator, q)], analytes=[analyte], pinned=True))
+    return out
+
+
 # --- step 2: expressions ------------------------------------------------------------------------
 
 _RANGE_JOIN = re.compile(r"\s*(?:-|–|—|‐|to|through|thru|until)\s*$", re.IGNORECASE)
@@ -263,7 +294,9 @@ def build_expressions(text: str, quantities: list[Quantity], vocab: Vocabulary) 
 
 
 def _compatible(a: Quantity, b: Quantity) -> bool:
-    return a.unit is None or b.unit is None or a.unit == b.unit
+    """Bounds of one range: same unit, one unit missing, or two durations ('6 weeks to 6 months')."""
+    return (a.unit is None or b.unit is None or a.unit == b.unit
+            or (a.unit in _TIME_UNITS and b.unit in _TIME_UNITS))
 
 
 def _inherit_unit(lo: Quantity, hi: Quantity) -> tuple[Quantity, Quantity]:
@@ -308,14 +341,13 @@ _STOPWORDS = frozenset(
     results laboratory lab test tests measured measurement score status documented known""".split()
 )
 _ANALYTE_CUT = re.compile(
-    r"(?:^|.*[;:.(\[]|.*\b(?:must|should|shall|will|have|has|had|having|with|who|is|are|be|been|was|were|"
+    r"(?:^|.*[;:.\[]|.*\b(?:must|should|shall|will|have|has|had|having|with|who|is|are|be|been|was|were|"
     r"if|when|where|defined\s+as|as\s+follows|including|e\.g\.|i\.e\.|and|or|but)\b)"
-    r"(?P<tail>[^;:.(\[]*)$",
+    r"(?P<tail>[^;:.\[]*)$",
     re.IGNORECASE | re.DOTALL,
 )
 _TRAILING_FILLER = re.compile(
-    r"(?:\s+(?:of|is|are|was|be|must|should|value|values|level|levels|concentration|"
-    r"result|results|measurement|score|at|to|in|a|an|the|by|per|on|as|=|:))+\s*$",
+    r"(?:\s+(?:of|is|are|was|be|must|should|at|to|in|a|an|the|by|per|on|as|for|with|=|:))+\s*$",
     re.IGNORECASE,
 )
 _LEADING_FILLER = re.compile(
@@ -353,8 +385,12 @@ def _parenthetical(gap: str) -> bool:
 def _derived(text: str, lo: int, hi: int) -> Mention | None:
     """The words in the analyte position when no lexicon analyte stands there."""
     segment = text[lo:hi]
-    m = _ANALYTE_CUT.match(segment)
-    tail = m.group("tail") if m else segment
+    unclosed = _last_unclosed_paren(segment)
+    if unclosed >= 0:
+        lo += unclosed + 1
+        segment = segment[unclosed + 1 :]
+    m = _ANALYTE_CUT.match(_mask_parentheticals(segment))
+    tail = segment[m.start("tail") :] if m else segment
     tail_start = hi - len(tail)
     cleaned = _TRAILING_FILLER.sub("", tail)
     lead = _LEADING_FILLER.match(cleaned)
@@ -363,16 +399,36 @@ def _derived(text: str, lo: int, hi: int) -> Mention | None:
     words = cleaned.split()
     if not _content_words(cleaned):
         return None
-    if len(words) > 6:
-        drop = len(" ".join(words[:-6])) + 1
+    if len(words) > 8:
+        drop = len(" ".join(words[:-8])) + 1
         offset += drop
-        cleaned = " ".join(words[-6:])
+        cleaned = " ".join(words[-8:])
     start = tail_start + offset
     name = re.sub(r"\s+", " ", cleaned.lower()).strip()
     return Mention(start, start + len(cleaned), text[start : start + len(cleaned)], name, in_lexicon=False)
 
 
+def _last_unclosed_paren(segment: str) -> int:
+    depth_stack: list[int] = []
+    for i, ch in enumerate(segment):
+        if ch in "([":
+            depth_stack.append(i)
+        elif ch in ")]" and depth_stack:
+            depth_stack.pop()
+    return depth_stack[-1] if depth_stack else -1
+
+
+def _mask_parentheticals(segment: str) -> str:
+    """Same-length copy with balanced '( ... )' contents blanked, so cuts skip them."""
+    return re.sub(r"\([^()]*\)", lambda m: "(" + "_" * (len(m.group(0)) - 2) + ")", segment)
+
+
 def _derived_after(text: str, pos: int) -> Mention | None:
+    since = re.match(r"\s*(since\s+(?:the\s+)?(?:last\s+|prior\s+|previous\s+|first\s+)?[A-Za-z][A-Za-z0-9'\- ]{1,50}?)(?=\s*(?:[,;.()]|$|\band\b|\bor\b|\bto\b|\bbefore\b|\bat\b))", text[pos:], re.IGNORECASE)
+    if since:
+        phrase = " ".join(since.group(1).split()[:7])
+        start = pos + since.start(1)
+        return Mention(start, start + len(phrase), text[start : start + len(phrase)], "time " + phrase.lower(), in_lexicon=False)
     m = re.match(r"\s*(?:of\s+|in\s+)?(?:the\s+)?([A-Za-z][A-Za-z0-9'\- ]{1,60}?)(?=\s*(?:[,;.()]|$|\band\b|\bor\b|\bwithin\b|\bprior\b|\bbefore\b|\bafter\b|\bat\b|\bfor\b|\bsince\b|\bfrom\b))", text[pos:])
     if not m or not _content_words(m.group(1)):
         return None
@@ -382,45 +438,61 @@ def _derived_after(text: str, pos: int) -> Mention | None:
     return Mention(start, start + len(phrase), text[start : start + len(phrase)], phrase.lower(), in_lexicon=False)
 
 
+def _unit_kind(unit: str | None) -> str:
+    return "none" if unit is None else "time" if unit in _TIME_UNITS else "measure"
+
+
 def assign_analytes(
     text: str,
     exprs: list[Expression],
     mentions: list[Mention],
     *,
-    age: Mention | None = None,
+    known: dict[str, Mention] | None = None,
     context: list[Mention] | None = None,
     abbreviations: dict[str, Mention] | None = None,
 ) -> None:
-    """Give each expression the analytes it constrains (see the module docstring, step 3)."""
+    """Give each expression the analytes it constrains (see the module docstring, step 3).
+
+    Bare numbers and lists that turn out not to be scale values keep no analyte and do not
+    count as the previous expression.
+    """
+    known = known or {}
+    age = known.get("age")
     previous_end = 0
     previous: list[Mention] = []
+    previous_kind = "none"
     for k, expr in enumerate(exprs):
+        if expr.pinned:
+            previous, previous_end, previous_kind = expr.analytes, expr.end, "measure"
+            continue
         lo = previous_end
         clause = max(text.rfind(";", lo, expr.start), text.rfind(". ", lo, expr.start))
         if clause >= lo:
             lo = clause + 1
+        unit = expr.bounds[-1][1].unit
         group = _group_before(mentions, text, lo, expr.start)
         segment_words = _content_words(text[lo : expr.start])
-        if not group and not segment_words and previous:
+        if not group and not segment_words and previous and previous_kind == _unit_kind(unit):
             group = previous
-        unit = expr.bounds[-1][1].unit
-        if not group:
+        consumed_to = expr.end
+        if group:
+            expr.anchor_end = max(m.end for m in group if m.own) if any(m.own for m in group) else -1
+        else:
             nxt_start = exprs[k + 1].start if k + 1 < len(exprs) else len(text)
             right = [m for m in mentions if m.start >= expr.end and m.start < nxt_start
                      and _RIGHT_GAP.match(text[expr.end : m.start])]
             if right:
                 group = [right[0]]
+                consumed_to = right[0].end  # '> 16 years of age or Lansky ≥ 50': 'age' is taken
         if not group and unit == "a" and age is not None:
             tail = text[expr.end : expr.end + 12]
-            if not segment_words or _AFTER_AGE.match(tail) or re.match(r"\s*(?:or|and)\s+(?:older|younger)", tail) or \
-                    re.search(r"\b(?:aged?|old|older|younger|adults?|children|patients|subjects|participants|men|women|males?|females?)\b", text[lo:expr.start], re.IGNORECASE):
+            if not segment_words or _AFTER_AGE.match(tail) or _AGE_TAIL.match(tail) or _AGE_WORDS.search(text[lo : expr.start]):
                 group = [age]
         if not group and abbreviations:
             derived = _derived(text, lo, expr.start)
             if derived is not None and derived.text in abbreviations:
                 long_form = abbreviations[derived.text]
-                group = [Mention(derived.start, derived.end, derived.text, long_form.name, long_form.code,
-                                 long_form.system, long_form.in_lexicon, long_form.unitless)]
+                group = [replace(long_form, start=derived.start, end=derived.end, text=derived.text)]
         if not group and context:
             group = context
         if not group:
@@ -430,8 +502,20 @@ def assign_analytes(
             if derived is not None:
                 group = [derived]
         expr.analytes = _unique(group)
+        if expr.kind in ("bare", "list") and not _is_threshold(text, expr):
+            expr.analytes = []
+            continue
         previous = expr.analytes
-        previous_end = expr.end
+        previous_end = consumed_to
+        previous_kind = _unit_kind(unit)
+
+
+_AGE_TAIL = re.compile(r"\s*(?:or|and)\s+(?:older|younger|over|above|under)", re.IGNORECASE)
+_AGE_WORDS = re.compile(
+    r"\b(?:aged?|old|older|younger|adults?|children|patients|subjects|participants|volunteers|"
+    r"men|women|males?|females?|boys|girls|infants|adolescents)\b",
+    re.IGNORECASE,
+)
 
 
 def _unique(group: list[Mention]) -> list[Mention]:
@@ -452,24 +536,29 @@ def extract_rules(
     mentions: list[Mention],
     vocab: Vocabulary,
     *,
-    age: Mention | None = None,
+    known: dict[str, Mention] | None = None,
     context: list[Mention] | None = None,
     abbreviations: dict[str, Mention] | None = None,
 ) -> tuple[list[RuleDraft], str | None]:
-    """Threshold rule drafts for `text`, or none and the reason why."""
+    """Threshold rule drafts for `text`, or none and the reason why.
+
+    `known` holds lexicon analytes the patterns name themselves ('age', 'systolic blood
+    pressure', 'diastolic blood pressure').
+    """
+    known = known or {}
+    mentions = [m for m in mentions if not _NEGATED_PREFIX.search(text, max(0, m.start - 4), m.start)]
     quantities = find_quantities(text, vocab)
     staged = find_staged(text)
     if staged:
         covered = [(e.start, e.end) for e in staged]
         quantities = [q for q in quantities if not any(s <= q.start < e for s, e in covered)]
     exprs = build_expressions(text, quantities, vocab)
-    exprs = sorted(exprs + staged + find_bare_limits(text, quantities, vocab), key=lambda e: e.start)
-    assign_analytes(text, exprs, mentions, age=age, context=context, abbreviations=abbreviations)
+    extra = staged + find_bare_limits(text, quantities, vocab) + find_blood_pressure(text, vocab, known)
+    exprs = sorted(exprs + extra, key=lambda e: e.start)
+    assign_analytes(text, exprs, mentions, known=known, context=context, abbreviations=abbreviations)
     drafts: list[RuleDraft] = []
     seen: set[tuple[str, str, float, str | None]] = set()
     for expr in exprs:
-        if not _is_threshold(text, expr):
-            continue
         for analyte in expr.analytes:
             start = min(analyte.start, expr.start) if analyte.own else expr.start
             end = max(expr.end, analyte.end) if analyte.own else expr.end
@@ -492,9 +581,9 @@ def _is_threshold(text: str, expr: Expression) -> bool:
         return True
     # lists and bare numbers: only on scales named just before them
     scale = expr.analytes[-1]
-    if not scale.unitless or scale.end > expr.start:
+    if not scale.unitless or not scale.own or expr.anchor_end < 0 or expr.anchor_end > expr.start:
         return False
-    gap = text[scale.end : expr.start]
+    gap = re.sub(r"\([^()]*\)", " ", text[expr.anchor_end : expr.start])
     return bool(re.fullmatch(r"[\s:=(]*(?:(?:of|score|status|grade|class|stage|performance|ps|scale|level|index|is|was)\s*[:=]?\s*)*", gap, re.IGNORECASE))
 
 

@@ -163,13 +163,16 @@ InputFormat = Literal["auto", "jsonl", "json", "text"]
 
 
 def read_studies(source: str | Path | IO[bytes], *, fmt: InputFormat = "auto",
-                 trial_id: str | None = None) -> Iterator[StudyRecord | RecordError]:
+                 trial_id: str | None = None,
+                 name: str | None = None) -> Iterator[StudyRecord | RecordError]:
     """Every record of an input, in order: studies as `StudyRecord`, bad ones as `RecordError`.
 
     `fmt="auto"` picks by suffix (.jsonl/.ndjson, .json, .txt) and otherwise by content: a first
     line that is a whole JSON object means JSONL, a lone `{` or `[` one JSON document, anything
     else a plain eligibility block. JSONL is streamed line by line, so memory stays flat; a JSON
     document (one study or an API page) is read whole. A page line inside JSONL is expanded.
+    `name` is the file name of an already open binary `source` (for the suffix and the id of a
+    plain text block).
     """
     if isinstance(source, (str, Path)):
         path = Path(source)
@@ -180,13 +183,14 @@ def read_studies(source: str | Path | IO[bytes], *, fmt: InputFormat = "auto",
         name: str | None = path.name
         stem = path.stem
     else:
-        handle, name, stem = source, None, None
+        handle, stem = source, Path(name).stem if name else None
     try:
         if fmt == "auto":
             fmt = _sniff(handle, name)
         if fmt == "text":
             text, diag = decode_bytes(handle.read())
-            tid = trial_id or (stem if stem and _NCT.fullmatch(stem) else stem)
+            found = _NCT.search(stem) if stem else None
+            tid = trial_id or (found.group(0) if found else stem)
             yield text_record(text, trial_id=tid, diagnostics=[diag] if diag else [])
         elif fmt == "json":
             yield from _read_document(handle.read())

@@ -33,13 +33,15 @@ _SLASH_INFIX = r"(?<=[A-Za-z)])/(?=[A-Za-z(])"
 # A hyphen between letters ('transaminase-alanine'); lexicon phrases are tokenized the same way,
 # so 'NT-proBNP' and 'Child-Pugh' still match.
 _HYPHEN_INFIX = r"(?<=[A-Za-z])-(?=[A-Za-z])"
+# Parentheses glued to words ('AST(SGOT)/ALT(SGPT)').
+_PAREN_INFIX = r"(?<=[A-Za-z0-9])\((?=[A-Za-z])|(?<=[A-Za-z])\)(?=[/A-Za-z])"
 
 
 def make_tokenizer(nlp: Language) -> Tokenizer:
     """Build the adjusted scispaCy tokenizer for `nlp`."""
     base = combined_rule_tokenizer(nlp)
     prefixes = [_COMPARATOR_PREFIX, _NUMBER_PREFIX, _TIMES_PREFIX, *_patterns(base.prefix_search)]
-    infixes = [_COMPARATOR_INFIX, _SLASH_INFIX, _HYPHEN_INFIX, *_patterns(base.infix_finditer)]
+    infixes = [_COMPARATOR_INFIX, _SLASH_INFIX, _HYPHEN_INFIX, _PAREN_INFIX, *_patterns(base.infix_finditer)]
     base.prefix_search = compile_prefix_regex(prefixes).search
     base.infix_finditer = compile_infix_regex(infixes).finditer
     return base
