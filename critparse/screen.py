@@ -375,10 +375,17 @@ def evaluate(
     out = [c for c in checked if c.verdict == "ineligible"]
     unsure = [c for c in checked if c.verdict == "unknown"]
     unchecked = len(results) - len(checked)
-    tail = f"; {unchecked} criteria without a threshold rule not checked" if unchecked else ""
+    tail = (
+        f"; {unchecked} {'criterion' if unchecked == 1 else 'criteria'} without a threshold rule"
+        " not checked"
+        if unchecked
+        else ""
+    )
     if out:
         verdict: Verdict = "ineligible"
-        reason = f"ineligible: {out[0].reason}" + (f" (+{len(out) - 1} more)" if len(out) > 1 else "")
+        first = out[0].id or f"#{out[0].index + 1}"
+        more = f" (+{len(out) - 1} more)" if len(out) > 1 else ""
+        reason = f"{first} rules the patient out: {out[0].reason}{more}"
     elif not checked:
         verdict, reason = "unknown", "no threshold rule to check"
     elif unsure:
@@ -399,6 +406,43 @@ def evaluate(
     )
 
 
+def read_trial_rules(path: str | Path) -> list[ParseResult | Criterion]:
+    """A trial's rules from JSONL: each line the JSON of a ParseResult or of a Criterion.
+
+    Raises InputFormatError naming the file and line of the first bad line.
+    """
+    from critparse.errors import InputFormatError
+
+    source = str(path)
+    try:
+        text = Path(path).read_text("utf-8")
+    except OSError as exc:
+        raise InputFormatError(f"cannot read: {exc}", source=source) from exc
+    items: list[ParseResult | Criterion] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        model: type[ParseResult] | type[Criterion]
+        try:
+            keys = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputFormatError(f"not JSON: {exc}", source=source, line=number) from None
+        if not isinstance(keys, dict):
+            raise InputFormatError("expected a JSON object", source=source, line=number)
+        model = Criterion if ("path" in keys or "section" in keys) else ParseResult
+        try:
+            items.append(model.model_validate_json(line))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(line)'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise InputFormatError(
+                f"not a {model.__name__}: {problems}", source=source, line=number
+            ) from None
+    return items
+
+
 __all__ = [
     "CriterionResult",
     "NormalLimitTable",
@@ -409,4 +453,5 @@ __all__ = [
     "evaluate_criterion",
     "evaluate_rule",
     "load_uln_table",
+    "read_trial_rules",
 ]

@@ -320,3 +320,57 @@ def test_screen_rejects_other_items():
 def test_screen_result_round_trips_as_json():
     result = evaluate(criteria(), ELIGIBLE)
     assert ScreeningResult.model_validate_json(result.model_dump_json()) == result
+
+
+def _cli_files(tmp_path, patient: dict, extra_line: str | None = None):
+    import json
+
+    rules_path = tmp_path / "trial_rules.jsonl"
+    lines = [c.model_dump_json() for c in criteria()]
+    lines.append(ParseResult(id="free", text="Informed consent", no_threshold_reason="no number").model_dump_json())
+    if extra_line is not None:
+        lines.append(extra_line)
+    rules_path.write_text("\n".join(lines) + "\n")
+    patient_path = tmp_path / "patient.json"
+    patient_path.write_text(json.dumps(patient))
+    return rules_path, patient_path
+
+
+def test_screen_cli_json(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from critparse.cli import app
+
+    rules_path, patient_path = _cli_files(tmp_path, {**ELIGIBLE, "creatinine": "300 umol/L"})
+    run = CliRunner().invoke(app, ["screen", str(rules_path), str(patient_path), "--format", "json"])
+    assert run.exit_code == 0, run.output
+    data = json.loads(run.stdout)
+    assert data["verdict"] == "ineligible"
+    outcomes = {c["id"]: c["outcome"] for c in data["criteria"]}
+    assert outcomes["inclusion/creatinine"] == "not_met" and outcomes["inclusion/age_min"] == "met"
+    assert data["unchecked"] == 1
+
+
+def test_screen_cli_table(tmp_path):
+    from typer.testing import CliRunner
+
+    from critparse.cli import app
+
+    rules_path, patient_path = _cli_files(tmp_path, ELIGIBLE)
+    run = CliRunner().invoke(app, ["screen", str(rules_path), str(patient_path)])
+    assert run.exit_code == 0, run.output
+    assert "eligible" in run.stdout and "not checked" in run.stdout
+
+
+def test_screen_cli_bad_line_names_it(tmp_path):
+    from typer.testing import CliRunner
+
+    from critparse.cli import app
+
+    rules_path, patient_path = _cli_files(tmp_path, ELIGIBLE, extra_line='{"text": 3}')
+    run = CliRunner().invoke(app, ["screen", str(rules_path), str(patient_path)])
+    assert run.exit_code == 1
+    assert f"{rules_path}:12" in run.output
+    assert "Traceback" not in run.output
