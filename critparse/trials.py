@@ -262,7 +262,7 @@ def classify_line(line: str, offset: int = 0) -> list[LineInfo]:
     start = offset + len(lead)
     indent = _indent_width(lead)
     if not body or _RULE_LINE.fullmatch(body):
-        return [LineInfo("blank", start, end, indent, start)]
+        return [LineInfo("blank", start, max(start, end), indent, start)]
     mark = _marker(body, vocab)
     content_rel = mark[3] if mark else 0
     content = body[content_rel:]

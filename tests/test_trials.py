@@ -1,0 +1,255 @@
+"""Splitting eligibility blocks: the line classifier, the stack, and golden blocks in 16 layouts."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from critparse.errors import ResourceError
+from critparse.trials import (
+    classify_line,
+    iter_segments,
+    load_sections,
+    match_header,
+    split_eligibility,
+)
+
+GOLDEN = Path(__file__).parent / "trials"
+CASES = sorted(p for p in GOLDEN.iterdir() if p.suffix in (".json", ".txt"))
+
+
+def _eligibility_text(path: Path) -> str:
+    if path.suffix == ".json":
+        study = json.loads(path.read_text(encoding="utf-8"))
+        return study["protocolSection"]["eligibilityModule"]["eligibilityCriteria"]
+    return path.read_bytes().decode("utf-8")
+
+
+def _expected(path: Path) -> list[dict[str, str | None]]:
+    lines = (GOLDEN / f"{path.stem}.expected.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_trials_golden_has_enough_layouts() -> None:
+    assert len(CASES) >= 15
+    assert (GOLDEN / "NCT02186860.json").exists()
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_trials_golden_split(path: Path) -> None:
+    text = _eligibility_text(path)
+    got = [
+        {"kind": s.kind, "section": s.section, "path": s.path, "text": s.text,
+         "parent_path": s.parent_path}
+        for s in split_eligibility(text)
+    ]
+    assert got == _expected(path)
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_trials_golden_spans_point_into_the_text(path: Path) -> None:
+    text = _eligibility_text(path)
+    segments = split_eligibility(text)
+    paths = [s.path for s in segments]
+    assert len(paths) == len(set(paths)), "paths are unique within a trial"
+    last = -1
+    for seg in segments:
+        source = text[seg.span.start : seg.span.end]
+        assert seg.span.start >= last
+        last = seg.span.end
+        # The item's text is its source with line breaks (and indentation) made single spaces.
+        assert " ".join(source.replace("\\", "").split()) == " ".join(
+            seg.text.replace("\\", "").split()
+        ) or "\n" not in source and source.strip() == seg.text
+        if "\n" not in source and "\\" not in source:
+            assert source == seg.text
+
+
+def test_trials_seed_has_19_bullets() -> None:
+    segments = split_eligibility(_eligibility_text(GOLDEN / "NCT02186860.json"))
+    bullets = [s for s in segments if s.kind == "criterion"]
+    assert len(bullets) == 19
+    assert [s.section for s in bullets].count("inclusion") == 12
+    assert bullets[5].text == "Creatinine < 2.5 mg/dl" and bullets[5].path == "inclusion/6"
+
+
+@pytest.mark.parametrize(
+    ("line", "kind", "style", "content"),
+    [
+        ("* Age >= 18", "bullet", "symbol*", "Age >= 18"),
+        ("  - ANC > 1500", "bullet", "symbol-", "ANC > 1500"),
+        ("• Platelets", "bullet", "symbol•", "Platelets"),
+        ("•Platelets", "bullet", "symbol•", "Platelets"),
+        ("1. Age", "bullet", "num.", "Age"),
+        ("12) Age", "bullet", "num)", "Age"),
+        ("(3) Age", "bullet", "(num)", "Age"),
+        ("a. ANC", "bullet", "alpha.", "ANC"),
+        ("b) ANC", "bullet", "alpha)", "ANC"),
+        ("ii. stroke", "bullet", "roman.", "stroke"),
+        ("(iv) stroke", "bullet", "(roman)", "stroke"),
+        ("A) Cohort", "bullet", "ALPHA)", "Cohort"),
+        ("1.2 Serum potassium", "bullet", "decimal1", "Serum potassium"),
+        ("1.5 mg/dL or less", "text", None, "1.5 mg/dL or less"),
+        ("-1.5 SD", "text", None, "-1.5 SD"),
+        ("e.g. aspirin", "text", None, "e.g. aspirin"),
+        ("U.S. residents", "text", None, "U.S. residents"),
+        ("A. Smith or delegate", "bullet", "ALPHA.", "Smith or delegate"),
+        ("Creatinine < 2", "text", None, "Creatinine < 2"),
+        ("   ", "blank", None, ""),
+        ("-----", "blank", None, "-----"),
+        ("Inclusion Criteria:", "header", None, "Inclusion Criteria:"),
+        ("* Exclusion Criteria", "header", None, "Exclusion Criteria"),
+    ],
+)
+def test_trials_classify_line(line: str, kind: str, style: str | None, content: str) -> None:
+    (info,) = classify_line(line, 10)
+    assert info.kind == kind
+    assert info.style == style
+    assert line[info.content_start - 10 : info.end - 10] == content
+
+
+def test_trials_classify_line_header_then_text() -> None:
+    header, rest = classify_line("Inclusion criteria: age 18 to 65")
+    assert (header.kind, header.section, header.end) == ("header", "inclusion", 19)
+    assert rest.kind == "text" and rest.start == 20
+
+
+@pytest.mark.parametrize(
+    ("text", "section"),
+    [
+        ("Inclusion Criteria:", "inclusion"),
+        ("INCLUSION CRITERIA", "inclusion"),
+        ("Key Inclusion Criteria", "inclusion"),
+        ("Main inclusion criteria:", "inclusion"),
+        ("Inclusion criteria for Part 2 (expansion):", "inclusion"),
+        ("## Inclusion criteria", "inclusion"),
+        ("**Exclusion Criteria:**", "exclusion"),
+        ("Exclusion criteria", "exclusion"),
+        ("Key exclusion criteria:", "exclusion"),
+        ("Non-inclusion criteria:", "exclusion"),
+        ("Criteria for exclusion:", "exclusion"),
+        ("Exclusions:", "exclusion"),
+        ("Patients must not have any of the following:", "exclusion"),
+        ("Subjects will be excluded if they meet any of the following:", "exclusion"),
+        ("Patients must meet all of the following criteria:", "inclusion"),
+        ("To be eligible, participants must:", "inclusion"),
+        ("Inclusion and exclusion criteria:", "unknown"),
+        ("Eligibility criteria", "unknown"),
+        ("DISEASE CHARACTERISTICS:", "inclusion"),
+        ("Patients must have adequate organ function", None),
+        ("Patients must have adequate organ function defined as:", None),
+        ("Meets all other inclusion criteria", None),
+        ("Creatinine < 1.5 mg/dL", None),
+        ("Prior therapy", None),
+    ],
+)
+def test_trials_match_header(text: str, section: str | None) -> None:
+    assert match_header(text) == section
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Exclusion:\n1. Known HIV:\n   a. CD4 < 200\n   b. on therapy\n2. Hepatitis",
+            [("header", "exclusion"), ("criterion", "exclusion/1"), ("criterion", "exclusion/1/a"),
+             ("criterion", "exclusion/1/b"), ("criterion", "exclusion/2")],
+        ),
+        (
+            # Letters under numbers at the same indentation still nest, and "2." returns.
+            "1. Organ function:\na. ANC >= 1500\nb. Platelets >= 100\n2. Age >= 18",
+            [("criterion", "unknown/1"), ("criterion", "unknown/1/a"),
+             ("criterion", "unknown/1/b"), ("criterion", "unknown/2")],
+        ),
+        (
+            # "h." then "i." is a lettered list, not a roman numeral.
+            "\n".join(f"{c}. item {c}" for c in "abcdefghij"),
+            [("criterion", f"unknown/{i}") for i in range(1, 11)],
+        ),
+        (
+            # Three levels deep: numbers, letters, roman labels in the path.
+            "* A:\n  * B:\n    * C\n* D",
+            [("criterion", "unknown/1"), ("criterion", "unknown/1/a"),
+             ("criterion", "unknown/1/a/i"), ("criterion", "unknown/2")],
+        ),
+        (
+            # An in-between dedent joins the closer level instead of opening a new one.
+            "* A:\n    * B\n   * C\n* D",
+            [("criterion", "unknown/1"), ("criterion", "unknown/1/a"),
+             ("criterion", "unknown/1/b"), ("criterion", "unknown/2")],
+        ),
+        (
+            # Wrapped without indentation: lower-case start joins; a capital after a period
+            # starts a new paragraph.
+            "Inclusion Criteria\nAdults with asthma diagnosed at least\n"
+            "one year ago.\nNon-smokers.",
+            [("header", "inclusion"), ("paragraph", "inclusion/1"),
+             ("paragraph", "inclusion/2")],
+        ),
+        ("", []),
+        ("\n\n   \n", []),
+    ],
+)
+def test_trials_split_structure(text: str, expected: list[tuple[str, str]]) -> None:
+    assert [(s.kind, s.path) for s in split_eligibility(text)] == expected
+
+
+def test_trials_parent_text_is_given_to_children() -> None:
+    segs = split_eligibility("* Adequate organ function defined as:\n  * ANC >= 1500/mm3")
+    assert segs[1].parent_text == "Adequate organ function defined as:"
+    assert segs[1].parent_path == "unknown/1"
+    assert segs[0].parent_text is None
+
+
+def test_trials_markdown_escapes_removed() -> None:
+    (seg,) = split_eligibility("* QTcF \\> 470 ms")
+    assert seg.text == "QTcF > 470 ms"
+    assert seg.span.end - seg.span.start == len("QTcF \\> 470 ms")
+
+
+def test_trials_iter_segments_streams() -> None:
+    it = iter_segments("* a\n* b\n* c")
+    assert next(it).text == "a"
+
+
+def test_trials_100000_line_block_is_linear() -> None:
+    layouts = ["* Creatinine < {i} mg/dL", "  - ANC >= {i}", "{i}. Age >= 18",
+               "    a. Platelets > {i}", "continued text {i}", ""]
+    text = "\n".join(layouts[i % len(layouts)].format(i=i) for i in range(100_000))
+    started = time.perf_counter()
+    segments = split_eligibility(text)
+    elapsed = time.perf_counter() - started
+    assert len(segments) > 60_000
+    assert len({s.path for s in segments}) == len(segments)
+    small = "\n".join(layouts[i % len(layouts)].format(i=i) for i in range(10_000))
+    started = time.perf_counter()
+    split_eligibility(small)
+    small_elapsed = time.perf_counter() - started
+    # Linear: ten times the lines may cost at most ~20 times the time (noise allowed).
+    assert elapsed < max(20 * small_elapsed, 1.0)
+    assert elapsed < 60
+
+
+def test_trials_bad_sections_file_reports_every_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "sections.json"
+    bad.write_text(json.dumps({
+        "header_words": ["x"],
+        "headers": [{"pattern": "(", "section": "inclusion"},
+                    {"pattern": "ok", "section": "sideways"},
+                    {"pattern": "ok", "section": "exclusion", "colour": "red"}],
+        "bullet_symbols": ["**"],
+    }))
+    with pytest.raises(ResourceError) as info:
+        load_sections(str(bad))
+    message = str(info.value)
+    assert "4 problems" in message
+    assert "headers.0.pattern" in message and "headers.1.section" in message
+    assert "headers.2.colour" in message and "bullet_symbols" in message
+
+
+def test_trials_bundled_sections_file_loads() -> None:
+    spec = load_sections()
+    assert spec.headers and "*" in spec.bullet_symbols
