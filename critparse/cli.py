@@ -190,5 +190,48 @@ def screen_command(
 # --- parse-trials (whole trials, batch) ------------------------------------------------------
 
 
+@app.command("parse-trials")
+def parse_trials_command(
+    source: Path = typer.Argument(..., help="Studies: JSONL, an API v2 page or study JSON, or a .txt eligibility block."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout, JSONL only)."),
+    output_format: str = typer.Option("jsonl", "--format", "-f", help="jsonl or parquet."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Processes (spaCy n_process)."),
+    batch_size: int = typer.Option(256, "--batch-size", min=1, help="Bullets per spaCy batch."),
+    errors_file: Optional[Path] = typer.Option(None, "--errors", help="Write bad records here (JSONL)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when any record was bad."),
+) -> None:
+    """Every criterion of whole trials, with section, path, offsets and rules."""
+    from critparse.batch import run
+    from critparse.errors import InputFormatError
+
+    if output_format not in ("jsonl", "parquet"):
+        _err.print(f"--format must be 'jsonl' or 'parquet', not {output_format!r}")
+        raise typer.Exit(2)
+    if output_format == "parquet" and output is None:
+        _err.print("--format parquet needs --output FILE")
+        raise typer.Exit(2)
+    shown = 0
+
+    def report(error) -> None:  # type: ignore[no-untyped-def]
+        nonlocal shown
+        shown += 1
+        if shown <= 20:
+            _err.print(error.describe(str(source)), highlight=False, markup=False)
+        elif shown == 21:
+            _err.print("... more bad records (see --errors)", highlight=False, markup=False)
+
+    try:
+        summary = run(source, output if output is not None else sys.stdout, fmt=output_format,  # type: ignore[arg-type]
+                      workers=workers, batch_size=batch_size, errors=errors_file,
+                      progress=progress and output is not None, on_error=report)
+    except InputFormatError as exc:
+        _err.print(str(exc), highlight=False, markup=False)
+        raise typer.Exit(1) from None
+    _err.print(summary.describe(), highlight=False, markup=False)
+    if strict and summary.errors:
+        raise typer.Exit(1)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
