@@ -217,7 +217,7 @@ def parse_trials_command(
         nonlocal shown
         shown += 1
         if shown <= 20:
-            _err.print(error.describe(str(source)), highlight=False, markup=False)
+            _err.print(error.describe(str(source)), highlight=False, markup=False, soft_wrap=True)
         elif shown == 21:
             _err.print("... more bad records (see --errors)", highlight=False, markup=False)
 
@@ -228,7 +228,7 @@ def parse_trials_command(
     except InputFormatError as exc:
         _err.print(str(exc), highlight=False, markup=False)
         raise typer.Exit(1) from None
-    _err.print(summary.describe(), highlight=False, markup=False)
+    _err.print(summary.describe(), highlight=False, markup=False, soft_wrap=True)
     if strict and summary.errors:
         raise typer.Exit(1)
 
