@@ -17,8 +17,16 @@ from critparse.errors import (
     ResourceError,
     UnitConversionError,
 )
+from critparse.patient import (
+    Measurement,
+    Patient,
+    load_patient,
+    patient_from_fhir,
+    patient_from_mapping,
+)
 from critparse.pipeline import load, parse, parse_many
 from critparse.schema import Analyte, Criterion, Diagnostic, ParseResult, Rule, Span
+from critparse.screen import CriterionResult, RuleResult, ScreeningResult, evaluate
 
 try:
     __version__ = version("critparse")
@@ -29,16 +37,25 @@ __all__ = [
     "Analyte",
     "CritparseError",
     "Criterion",
+    "CriterionResult",
     "Diagnostic",
     "InputFormatError",
+    "Measurement",
     "ParseResult",
+    "Patient",
     "PatientDataError",
     "ResourceError",
     "Rule",
+    "RuleResult",
+    "ScreeningResult",
     "Span",
     "UnitConversionError",
     "__version__",
+    "evaluate",
     "load",
+    "load_patient",
     "parse",
     "parse_many",
+    "patient_from_fhir",
+    "patient_from_mapping",
 ]
