@@ -196,3 +196,19 @@ def test_patient_egfr_units():
     assert evaluate_rule(rule("creatinine clearance", ">=", 60, "mL/min"), patient).outcome == "met"
     mixed = evaluate_rule(rule("egfr", ">=", 50, "mL/min"), patient)
     assert mixed.outcome == "unknown" and "body surface area" in mixed.reason
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.text(max_size=30), st.floats(allow_nan=True), st.integers(), st.none(), st.booleans()))
+def test_patient_any_value_never_raises(raw):
+    patient = patient_from_mapping({"creatinine": raw})
+    result = evaluate_rule(rule("creatinine", "<", 2.5, "mg/dL"), patient)
+    m = patient.get("creatinine")
+    if m.problem is not None:
+        assert result.outcome == "unknown"
+    else:
+        assert m.value is not None and math.isfinite(m.value) and m.value >= 0
