@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 from typing import Any
 
@@ -122,7 +123,16 @@ class RuleExtractor:
         return out
 
     def __call__(self, doc: Doc) -> Doc:
-        doc.user_data[RESULT_KEY] = self.parse_doc(doc)
+        try:
+            result = self.parse_doc(doc)
+        except Exception as exc:  # noqa: BLE001 - one odd bullet must not sink a batch
+            warnings.warn(f"critparse: could not parse {doc.text[:80]!r}: {exc!r}", RuntimeWarning, stacklevel=2)
+            result = ParseResult(
+                text=doc.text,
+                no_threshold_reason="internal error while parsing; see diagnostics",
+                diagnostics=(Diagnostic(level="error", code="internal_error", message=f"{type(exc).__name__}: {exc}"),),
+            )
+        doc.user_data[RESULT_KEY] = result
         return doc
 
     def parse_doc(self, doc: Doc) -> ParseResult:

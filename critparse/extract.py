@@ -187,7 +187,7 @@ def find_bare_limits(text: str, quantities: list[Quantity], vocab: Vocabulary) -
         cmp_match = vocab.before_re.search(head)
         if cmp_match is None:
             continue
-        comparator = vocab.comparator_before(_strip_filler(cmp_match.group(0)))
+        comparator = vocab.comparator_before(cmp_match.group("cmp"))
         unit = "x LLN" if m.group("lower") else "x ULN"
         q = Quantity(1.0, m.start(), m.end(), unit, m.group(0))
         start = head_start + cmp_match.start()
@@ -212,9 +212,9 @@ def find_blood_pressure(text: str, vocab: Vocabulary, known: dict[str, Mention])
         cmp_match = vocab.before_re.search(before)
         after = vocab.after_re.match(text, m.end())
         if cmp_match is not None:
-            comparator, start, end = vocab.comparator_before(_strip_filler(cmp_match.group(0))), m.start() - (len(before) - cmp_match.start()), m.end()
+            comparator, start, end = vocab.comparator_before(cmp_match.group("cmp")), m.start() - (len(before) - cmp_match.start()), m.end()
         elif after is not None:
-            comparator, start, end = vocab.comparator_after(after.group(0).strip()), m.start(), after.end()
+            comparator, start, end = vocab.comparator_after(after.group("cmp")), m.start(), after.end()
         else:
             continue
         unit_text = m.group("unit")
@@ -249,14 +249,18 @@ def build_expressions(text: str, quantities: list[Quantity], vocab: Vocabulary) 
             gap = text[q.end : nxt.start]
             opener = _RANGE_OPENER.search(before)
             nxt_cmp = vocab.before_re.search(text[max(0, nxt.start - 60) : nxt.start])
-            if nxt_cmp is None and (_RANGE_JOIN.match(gap) or (opener and _AND_JOIN.match(gap))):
+            upper = "<="
+            if nxt_cmp is not None:  # '6 months to < 18 years': the upper bound brings its own comparator
+                gap = text[q.end : max(0, nxt.start - 60) + nxt_cmp.start()]
+                upper = vocab.comparator_before(nxt_cmp.group("cmp"))
+            if upper in ("<", "<=") and (_RANGE_JOIN.match(gap) or (opener and _AND_JOIN.match(gap))):
                 start = q.start - (len(before) - opener.start()) if opener else q.start
                 lo, hi = _inherit_unit(q, nxt)
-                exprs.append(Expression(start, nxt.end, [(">=", lo), ("<=", hi)], kind="range"))
+                exprs.append(Expression(start, nxt.end, [(">=", lo), (upper, hi)], kind="range"))
                 i += 2
                 continue
         if cmp_match is not None:
-            comparator = vocab.comparator_before(_strip_filler(cmp_match.group(0)))
+            comparator = vocab.comparator_before(cmp_match.group("cmp"))
             start = q.start - (len(before) - cmp_match.start())
             exprs.append(Expression(start, q.end, [(comparator, q)], kind="single"))
             i += 1
@@ -265,7 +269,7 @@ def build_expressions(text: str, quantities: list[Quantity], vocab: Vocabulary) 
         age_tail = _AFTER_AGE.match(text, after_pos)
         after = vocab.after_re.match(text, age_tail.end() if age_tail else after_pos)
         if after is not None:
-            comparator = vocab.comparator_after(after.group(0).strip())
+            comparator = vocab.comparator_after(after.group("cmp"))
             exprs.append(Expression(q.start, after.end(), [(comparator, q)], kind="single"))
             i += 1
             continue
@@ -319,12 +323,6 @@ def _share_units(text: str, exprs: list[Expression]) -> None:
             left.bounds = [(left.bounds[0][0], Quantity(lq.value, lq.start, lq.end, rq.unit, rq.unit_text))]
 
 
-def _strip_filler(phrase: str) -> str:
-    return re.sub(r"\s*(?:of|than)\s*$", "", phrase.strip(), flags=re.IGNORECASE) if not re.fullmatch(
-        r"(?:a\s+)?(?:minimum|maximum)\s+of|in\s+excess\s+of|of\s+exactly", phrase.strip(), re.IGNORECASE
-    ) else phrase.strip()
-
-
 # --- step 3: analytes ---------------------------------------------------------------------------
 
 _GROUP_GAP = re.compile(
@@ -340,18 +338,31 @@ _STOPWORDS = frozenset(
     defined define following function adequate serum plasma blood total count counts result
     results laboratory lab test tests measured measurement score status documented known""".split()
 )
-_ANALYTE_CUT = re.compile(
-    r"(?:^|.*[;:.\[]|.*\b(?:must|should|shall|will|have|has|had|having|with|who|is|are|be|been|was|were|"
-    r"if|when|where|defined\s+as|as\s+follows|including|e\.g\.|i\.e\.|and|or|but)\b)"
-    r"(?P<tail>[^;:.\[]*)$",
-    re.IGNORECASE | re.DOTALL,
+_PUNCT_CUT = re.compile(r"[;:.\[]")
+_WORD_CUT = re.compile(
+    r"\b(?:must|should|shall|will|have|has|had|having|with|who|is|are|be|been|was|were|received|"
+    r"receiving|undergone|if|when|where|defined\s+as|as\s+follows|including|e\.g\.|i\.e\.|and|or|but|"
+    r"on|despite|after|before|during|without|per|by)\b",
+    re.IGNORECASE,
 )
+
+
+def _cut_point(masked: str) -> int:
+    """Where the analyte words start: after the last clause punctuation, then the last verb."""
+    cut = 0
+    for m in _PUNCT_CUT.finditer(masked):
+        cut = m.end()
+    for m in _WORD_CUT.finditer(masked, cut):
+        cut = m.end()
+    return cut
+
+
 _TRAILING_FILLER = re.compile(
     r"(?:\s+(?:of|is|are|was|be|must|should|at|to|in|a|an|the|by|per|on|as|for|with|=|:))+\s*$",
     re.IGNORECASE,
 )
 _LEADING_FILLER = re.compile(
-    r"^(?:\s*(?:a|an|the|any|all|patients?|subjects?|participants?|with|has|have|having|must|"
+    r"^(?:\s*(?:at\s+least|at\s+most|no\s+more\s+than|one|two|three|four|five|a|an|the|any|all|patients?|subjects?|participants?|with|has|have|having|must|"
     r"should|documented|known|serum|plasma|blood|of|adequate)\b|\s*\W)+\s*",
     re.IGNORECASE,
 )
@@ -389,8 +400,7 @@ def _derived(text: str, lo: int, hi: int) -> Mention | None:
     if unclosed >= 0:
         lo += unclosed + 1
         segment = segment[unclosed + 1 :]
-    m = _ANALYTE_CUT.match(_mask_parentheticals(segment))
-    tail = segment[m.start("tail") :] if m else segment
+    tail = segment[_cut_point(_mask_parentheticals(segment)) :]
     tail_start = hi - len(tail)
     cleaned = _TRAILING_FILLER.sub("", tail)
     lead = _LEADING_FILLER.match(cleaned)
@@ -439,7 +449,8 @@ def _derived_after(text: str, pos: int) -> Mention | None:
 
 
 def _unit_kind(unit: str | None) -> str:
-    return "none" if unit is None else "time" if unit in _TIME_UNITS else "measure"
+    """Durations never share an analyte with measurements ('Karnofsky ≥ 50 for patients > 16 years')."""
+    return "time" if unit in _TIME_UNITS else "other"
 
 
 def assign_analytes(
@@ -460,10 +471,10 @@ def assign_analytes(
     age = known.get("age")
     previous_end = 0
     previous: list[Mention] = []
-    previous_kind = "none"
+    previous_kind = "other"
     for k, expr in enumerate(exprs):
         if expr.pinned:
-            previous, previous_end, previous_kind = expr.analytes, expr.end, "measure"
+            previous, previous_end, previous_kind = expr.analytes, expr.end, "other"
             continue
         lo = previous_end
         clause = max(text.rfind(";", lo, expr.start), text.rfind(". ", lo, expr.start))
@@ -472,8 +483,14 @@ def assign_analytes(
         unit = expr.bounds[-1][1].unit
         group = _group_before(mentions, text, lo, expr.start)
         segment_words = _content_words(text[lo : expr.start])
-        if not group and not segment_words and previous and previous_kind == _unit_kind(unit):
-            group = previous
+        if not group and previous and previous_kind == _unit_kind(unit) and (
+            not segment_words or _ENDS_WITH_CONNECTOR.search(text, lo, expr.start)
+        ):
+            group = previous  # '≥ 18 and ≤ 65 years', '< 2+ on dipstick or < 1 g/24 hours'
+        if not group and unit is None and expr.kind == "single":
+            counted = _derived_after(text, expr.end)
+            if counted is not None and counted.start - expr.end <= 1:
+                group = [counted]  # 'at least 2 prior chemotherapy regimens': a count of things
         consumed_to = expr.end
         if group:
             expr.anchor_end = max(m.end for m in group if m.own) if any(m.own for m in group) else -1
@@ -510,6 +527,7 @@ def assign_analytes(
         previous_kind = _unit_kind(unit)
 
 
+_ENDS_WITH_CONNECTOR = re.compile(r"\b(?:or|and|but)\s*$", re.IGNORECASE)
 _AGE_TAIL = re.compile(r"\s*(?:or|and)\s+(?:older|younger|over|above|under)", re.IGNORECASE)
 _AGE_WORDS = re.compile(
     r"\b(?:aged?|old|older|younger|adults?|children|patients|subjects|participants|volunteers|"

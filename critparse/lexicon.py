@@ -112,11 +112,11 @@ class Vocabulary:
         # A comparator phrase that ends right where the number starts (word phrases need a
         # word boundary on their left so that 'cover' is not 'over').
         self.before_re = re.compile(
-            r"(?:(?<![A-Za-z])(?:" + _alternation(list(self._before_surfaces())) + r"))\s*(?:of\s+|than\s+)?$",
+            r"(?<![A-Za-z])(?P<cmp>" + _alternation(list(self._before_surfaces())) + r")\s*(?:of\s+|than\s+)?$",
             re.IGNORECASE,
         )
         self.after_re = re.compile(
-            r"\s*(?:" + _alternation(list(self._after_surfaces())) + r")(?![A-Za-z])", re.IGNORECASE
+            r"\s*(?P<cmp>" + _alternation(list(self._after_surfaces())) + r")(?![A-Za-z])", re.IGNORECASE
         )
         self._unit_code: dict[str, str] = {}
         self._unit_code_exact: dict[str, str] = {}

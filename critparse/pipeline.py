@@ -20,7 +20,7 @@ import spacy
 from spacy.language import Language
 
 import critparse.component  # noqa: F401  (registers the factory and Doc extensions)
-from critparse.component import CONTEXT_KEY, RESULT_KEY
+from critparse.component import CONTEXT_KEY, MAX_ANALYSED_CHARS, RESULT_KEY
 from critparse.schema import Diagnostic, ParseResult
 from critparse.tokenizer import make_tokenizer
 
@@ -116,10 +116,15 @@ def parse_many(
     def docs() -> Iterator[Any]:
         for item, context in zip(texts, contexts if contexts is not None else repeat(None)):
             text, diagnostics = _coerce(item)
+            if len(text) > MAX_ANALYSED_CHARS:
+                diagnostics.append(Diagnostic(
+                    level="warning", code="text_truncated",
+                    message=f"text has {len(text)} characters; only the first {MAX_ANALYSED_CHARS} were analysed",
+                ))
             pending.append((text, diagnostics))
-            doc = nlp.make_doc(clean_text(text))
+            doc = nlp.make_doc(clean_text(text[:MAX_ANALYSED_CHARS]))
             if context:
-                doc.user_data[CONTEXT_KEY] = clean_text(context)
+                doc.user_data[CONTEXT_KEY] = clean_text(context[:MAX_ANALYSED_CHARS])
             yield doc
 
     for doc in nlp.pipe(docs(), batch_size=batch_size, n_process=n_process):
@@ -131,7 +136,7 @@ def parse_many(
 def _restore(result: ParseResult, original: str, diagnostics: list[Diagnostic]) -> ParseResult:
     """Put the caller's exact text back (the pipeline saw the cleaned copy)."""
     update: dict[str, Any] = {}
-    if result.text != original:
+    if result.text != original:  # cleaned or truncated
         update["text"] = original
         update["rules"] = tuple(
             r.model_copy(update={"text": original[r.span.start : r.span.end]}) for r in result.rules

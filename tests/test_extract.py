@@ -1,0 +1,132 @@
+"""Behaviour of the extractor on criteria written in the styles registries use.
+
+These are not gold-corpus strings: they exercise each general rule of `critparse.extract`.
+Each expected rule is (analyte name, comparator, value, unit).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import critparse
+
+CASES = [
+    # comparators as symbols and words, unicode and spacing variants
+    ("Serum creatinine =< 1.5 mg/dl", [("creatinine", "<=", 1.5, "mg/dL")]),
+    ("Bilirubin ≤2.0mg/dL", [("bilirubin", "<=", 2.0, "mg/dL")]),
+    ("Hemoglobin at least 9 g/dL", [("hemoglobin", ">=", 9, "g/dL")]),
+    ("Potassium no less than 3.5 mmol/L", [("potassium", ">=", 3.5, "mmol/L")]),
+    ("Calcium not exceeding 12 mg/dL", [("calcium", "<=", 12, "mg/dL")]),
+    ("Triglycerides below 500 mg/dL", [("triglycerides", "<", 500, "mg/dL")]),
+    ("Body weight over 50 kg", [("body weight", ">", 50, "kg")]),
+    ("Platelets greater than or equal to 100,000/mm3", [("platelets", ">=", 100000, "/mm3")]),
+    ("Creatinine clearance of 60 mL/min or greater", [("creatinine clearance", ">=", 60, "mL/min")]),
+    ("QTcF ≤ 470 msec", [("qtc", "<=", 470, "ms")]),
+    ("Sodium &lt; 130 mEq/L", [("sodium", "<", 130, "meq/L")]),
+    # ranges
+    ("Age 2 to 21 years", [("age", ">=", 2, "a"), ("age", "<=", 21, "a")]),
+    ("Patients must be between 18 and 75 years of age", [("age", ">=", 18, "a"), ("age", "<=", 75, "a")]),
+    ("Serum sodium 130-150 mEq/L", [("sodium", ">=", 130, "meq/L"), ("sodium", "<=", 150, "meq/L")]),
+    ("HbA1c between 7.0% and 10.5%", [("hba1c", ">=", 7.0, "%"), ("hba1c", "<=", 10.5, "%")]),
+    ("Children aged 6 months to < 18 years", [("age", ">=", 6, "mo"), ("age", "<", 18, "a")]),
+    ("NYHA class III or IV heart failure", [("nyha class", ">=", 3, None), ("nyha class", "<=", 4, None)]),
+    ("ECOG 0-2", [("ecog", ">=", 0, None), ("ecog", "<=", 2, None)]),
+    ("WHO performance status 0 or 1", [("ecog", ">=", 0, None), ("ecog", "<=", 1, None)]),
+    # multiples of the limits of normal
+    ("ALT > 5x ULN", [("alt", ">", 5, "x ULN")]),
+    ("Bilirubin > 1.5 times the upper limit of normal", [("bilirubin", ">", 1.5, "x ULN")]),
+    ("Serum amylase and lipase ≤ 1.5 × ULN", [("amylase", "<=", 1.5, "x ULN"), ("lipase", "<=", 1.5, "x ULN")]),
+    ("Albumin ≥ LLN", [("albumin", ">=", 1, "x LLN")]),
+    ("ALT or AST > 3 times ULN", [("alt", ">", 3, "x ULN"), ("ast", ">", 3, "x ULN")]),
+    # numbers
+    ("Platelet count <100 000/mm3", [("platelets", "<", 100000, "/mm3")]),
+    ("Neutrophils <1.0 x 10⁹/L", [("anc", "<", 1.0, "10*9/L")]),
+    ("Lymphocyte count ≥ 0.5 x 10^9/L", [("lymphocytes", ">=", 0.5, "10*9/L")]),
+    ("White blood cell count ≥ 3,000/μL", [("wbc", ">=", 3000, "/uL")]),
+    ("eGFR ≥ 30 mL/min/1.73m²", [("egfr", ">=", 30, "mL/min/{1.73_m2}")]),
+    # scales, durations, ages
+    ("Karnofsky score ≥ 70%", [("karnofsky", ">=", 70, "%")]),
+    ("Life expectancy of at least 12 weeks", [("life expectancy", ">=", 12, "wk")]),
+    ("Male or female, aged 18 years or older", [("age", ">=", 18, "a")]),
+    ("Subjects younger than 18 years", [("age", "<", 18, "a")]),
+    ("At least 18 years old", [("age", ">=", 18, "a")]),
+    # several analytes / several thresholds
+    (
+        "ANC >= 1000/mm^3, platelet count >= 100,000/mm^3, hemoglobin >= 9 g/dl",
+        [("anc", ">=", 1000, "/mm3"), ("platelets", ">=", 100000, "/mm3"), ("hemoglobin", ">=", 9, "g/dL")],
+    ),
+    (
+        "AST and ALT ≤ 2.5 × ULN (≤ 5 × ULN if liver metastases are present)",
+        [("ast", "<=", 2.5, "x ULN"), ("alt", "<=", 2.5, "x ULN"), ("ast", "<=", 5, "x ULN"), ("alt", "<=", 5, "x ULN")],
+    ),
+    ("Weight ≥ 40 kg and ≤ 150 kg", [("body weight", ">=", 40, "kg"), ("body weight", "<=", 150, "kg")]),
+    (
+        "Blood pressure > 150/90 mm Hg despite treatment",
+        [("systolic blood pressure", ">", 150, "mm[Hg]"), ("diastolic blood pressure", ">", 90, "mm[Hg]")],
+    ),
+    (
+        "Serum creatinine ≤ 1.5 × ULN or calculated creatinine clearance ≥ 50 mL/min",
+        [("creatinine", "<=", 1.5, "x ULN"), ("creatinine clearance", ">=", 50, "mL/min")],
+    ),
+    # not in the lexicon: the words in the analyte position are kept
+    ("No more than 3 prior lines of systemic therapy", [("prior lines of systemic therapy", "<=", 3, None)]),
+    ("At least 4 weeks since prior radiotherapy", [("time since prior radiotherapy", ">=", 4, "wk")]),
+]
+
+NO_THRESHOLD = [
+    "Known HIV infection",
+    "Hepatitis B surface antigen positive",
+    "Patients with CD19 positive B cell lymphoma",
+    "Type 1 diabetes mellitus",
+    "COVID-19 vaccination within 14 days",
+    "Participation in study NCT01234567",
+    "Prior treatment with anti-PD-1 or anti-PD-L1 antibody",
+    "Stage of disease not documented",
+    "Measurable disease per RECIST 1.1",
+    "Signed informed consent obtained after 1 January 2020",
+    "",
+    "   ",
+]
+
+
+def _tuples(result):
+    return [(r.analyte.name, r.comparator, r.value, r.unit) for r in result.rules]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES, ids=[c[0][:40] for c in CASES])
+def test_extract_reads_thresholds(nlp, text, expected):
+    assert _tuples(critparse.parse(text, nlp=nlp)) == expected
+
+
+@pytest.mark.parametrize("text", NO_THRESHOLD)
+def test_extract_no_threshold_says_why(nlp, text):
+    result = critparse.parse(text, nlp=nlp)
+    assert result.rules == ()
+    assert result.no_threshold_reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Creatinine < 2.5 mg/dl", "  AST/ALT < 3x ULN", "Hemoglobin ≥ 9 g/dL, platelets ≥ 100,000/mm3"],
+)
+def test_extract_spans_point_at_the_source(nlp, text):
+    for rule in critparse.parse(text, nlp=nlp).rules:
+        assert text[rule.span.start : rule.span.end] == rule.text
+        assert rule.analyte.text in rule.text
+        assert rule.unit_text is None or rule.unit_text in rule.text
+
+
+def test_extract_uln_keeps_its_meaning(nlp):
+    rule = critparse.parse("AST < 3x ULN", nlp=nlp).rules[0]
+    assert (rule.value, rule.unit, rule.unit_text) == (3, "x ULN", "x ULN")
+
+
+def test_extract_context_supplies_the_analyte(nlp):
+    result = critparse.parse("≤ 2.5 × ULN", context="AST and ALT:", nlp=nlp)
+    assert _tuples(result) == [("ast", "<=", 2.5, "x ULN"), ("alt", "<=", 2.5, "x ULN")]
+    assert all(r.span.start == 0 for r in result.rules)
+
+
+def test_extract_abbreviation_defined_in_text(nlp):
+    result = critparse.parse("Absolute phagocyte count (APC) measured at baseline; APC ≥ 1,500/µL", nlp=nlp)
+    assert [(r.analyte.name, r.value) for r in result.rules] == [("absolute phagocyte count", 1500)]

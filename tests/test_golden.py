@@ -1,0 +1,51 @@
+"""Golden tests driven by the hand-labelled corpus files.
+
+The seed trial must parse exactly (every bullet is its own test, id = the line's id). The larger
+registry mix is scored as a whole against F1 floors that only go up.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import critparse
+from critparse.evaluation import evaluate_file, read_gold
+
+from pathlib import Path
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+SEED = CORPUS / "NCT02186860.jsonl"
+MIX = CORPUS / "registry_mix.jsonl"
+MIX_FLOORS = {"value": 0.98, "unit": 0.98, "analyte": 0.95}
+
+
+def _key(rule) -> tuple:
+    return (rule.analyte.name, rule.comparator, float(rule.value), rule.unit)
+
+
+@pytest.mark.parametrize("item", list(read_gold(SEED)), ids=lambda item: str(item.id))
+def test_golden_seed_bullet(nlp, item):
+    result = critparse.parse(item.text, nlp=nlp)
+    assert sorted(map(_key, result.rules)) == sorted(map(_key, item.rules))
+    assert bool(result.no_threshold_reason) == (not item.rules)
+
+
+def test_golden_seed_scores_one(nlp):
+    report = evaluate_file(SEED, nlp=nlp)
+    assert {level: s.f1 for level, s in report.levels.items()} == {"value": 1.0, "unit": 1.0, "analyte": 1.0}
+
+
+def test_golden_mix_floors(nlp):
+    report = evaluate_file(MIX, nlp=nlp)
+    scores = {level: s.f1 for level, s in report.levels.items()}
+    assert all(scores[level] >= floor for level, floor in MIX_FLOORS.items()), (scores, report.misses[:10])
+
+
+@pytest.mark.parametrize(
+    "item",
+    [i for i in read_gold(MIX) if not i.rules],
+    ids=lambda item: str(item.id),
+)
+def test_golden_mix_no_threshold_bullets_stay_empty(nlp, item):
+    assert critparse.parse(item.text, nlp=nlp).rules == ()

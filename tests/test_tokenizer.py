@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import pytest
+import spacy
+
+from critparse.tokenizer import make_tokenizer
+
+
+@pytest.fixture(scope="module")
+def tokenize():
+    nlp = spacy.blank("en")
+    tokenizer = make_tokenizer(nlp)
+    return lambda text: [t.text for t in tokenizer(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Bilirubin ≤2.0mg/dL", ["Bilirubin", "≤", "2.0", "mg", "/", "dL"]),
+        ("AST/ALT < 3x ULN", ["AST", "/", "ALT", "<", "3", "x", "ULN"]),
+        ("ANC ≥ 1.5x10^9/L", ["ANC", "≥", "1.5", "x", "10", "^9/L"]),
+        ("age>=18", ["age", ">=", "18"]),
+        ("Hgb =< 9", ["Hgb", "=<", "9"]),
+        ("AST(SGOT)/ALT(SGPT)", ["AST", "(", "SGOT", ")", "/", "ALT", "(", "SGPT", ")"]),
+        ("transaminase-alanine", ["transaminase", "-", "alanine"]),
+    ],
+)
+def test_tokenizer_splits_numbers_comparators_and_units(tokenize, text, expected):
+    assert tokenize(text) == expected
+
+
+@pytest.mark.parametrize("name", ["CD19", "HbA1c", "COVID-19", "BRCA1"])
+def test_tokenizer_keeps_names_with_digits_whole(tokenize, name):
+    assert name in tokenize(f"{name} positive") or "".join(tokenize(name)) == name
+
+
+def test_tokenizer_shipped_artefact_matches_code(nlp):
+    """models/critparse-pipeline must be rebuilt (python -m critparse.build) when the code changes."""
+    fresh = make_tokenizer(spacy.blank("en"))
+    assert nlp.tokenizer.prefix_search.__self__.pattern == fresh.prefix_search.__self__.pattern
+    assert nlp.tokenizer.infix_finditer.__self__.pattern == fresh.infix_finditer.__self__.pattern
+    assert nlp.tokenizer.suffix_search.__self__.pattern == fresh.suffix_search.__self__.pattern
