@@ -100,6 +100,14 @@ class AnalyteEntry(BaseModel):
         default=None, description="Unit code the coded measurement is usually reported in."
     )
     source: str | None = Field(default=None, description="Where the code comes from.")
+    canonical: bool = Field(
+        default=True,
+        description=(
+            "False for analytes outside the canonical list: they are in the lexicon so a longer "
+            "name wins over a partial match ('birth weight' is not 'body weight') and screening "
+            "gets a code, but a rule names them by the mention's own text (corpus convention)."
+        ),
+    )
 
     @field_validator("name")
     @classmethod
@@ -254,6 +262,11 @@ class AnalyteLexicon(BaseModel):
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(e.name for e in self.analytes)
+
+    @property
+    def canonical_names(self) -> frozenset[str]:
+        """Names a rule may carry as such; other entries keep the mention's own text."""
+        return frozenset(e.name for e in self.analytes if e.canonical)
 
     def __len__(self) -> int:
         return len(self.analytes)

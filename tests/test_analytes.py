@@ -37,7 +37,7 @@ CANONICAL = {
     "pulmonary": "fev1; fvc; dlco",
     "scale": """ecog; karnofsky; lansky; nyha class; child-pugh score; meld score; mmse; moca;
         glasgow coma scale; edss; nihss; modified rankin scale; gleason score; stage; charlson index;
-        hamd; madrs; pain score""",
+        hamd; madrs; pain score (nrs/vas)""",
     "demographic": "age; life expectancy",
 }
 CANONICAL_KINDS = {
@@ -78,6 +78,12 @@ def _entry(name: str, **over: Any) -> dict[str, Any]:
 
 
 # --- the bundled file ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flag", ["canonical"])
+def test_analytes_canonical_flag_marks_exactly_the_list(lexicon: AnalyteLexicon, flag: str) -> None:
+    assert lexicon.canonical_names == set(CANONICAL_KINDS)
+    assert all(getattr(e, flag) is (e.name in CANONICAL_KINDS) for e in lexicon.entries)
 
 
 @pytest.mark.parametrize("minimum", [100])
@@ -246,8 +252,20 @@ def test_analytes_bundled_is_cached(cached: bool) -> None:
         ("Charlson comorbidity index", "charlson index"),
         ("HAM-D", "hamd"),
         ("MADRS", "madrs"),
-        ("NRS", "pain score"),
-        ("visual analogue scale", "pain score"),
+        ("NRS", "pain score (nrs/vas)"),
+        ("visual analogue scale", "pain score (nrs/vas)"),
+        ("average pain intensity", "pain score (nrs/vas)"),
+        ("FPG", "glucose"),
+        ("fasting plasma glucose", "glucose"),
+        ("AST(SGOT)", "ast"),
+        ("ALT (SGPT)", "alt"),
+        ("weighing", "body weight"),
+        ("birth weight", "birth weight"),
+        ("gestational age", "gestational age"),
+        ("slow vital capacity", "slow vital capacity"),
+        ("Hoehn and Yahr stage", "hoehn and yahr stage"),
+        ("non-HDL cholesterol", "non-hdl cholesterol"),
+        ("Lp(a)", "lipoprotein(a)"),
         ("age", "age"),
         ("aged", "age"),
         ("Age", "age"),
@@ -321,7 +339,7 @@ def test_analytes_uncoded_entries_are_null(lexicon: AnalyteLexicon, name: str) -
 
 
 @pytest.mark.parametrize(
-    "name", ["ecog", "karnofsky", "stage", "gleason score", "nyha class", "mmse", "pain score", "inr"]
+    "name", ["ecog", "karnofsky", "stage", "gleason score", "nyha class", "mmse", "pain score (nrs/vas)", "inr"]
 )
 def test_analytes_scores_are_unitless(lexicon: AnalyteLexicon, name: str) -> None:
     entry = lexicon.by_name(name)
