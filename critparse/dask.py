@@ -1,0 +1,171 @@
+"""Run whole-trial parsing on Dask: a bag of studies (or a dataframe of eligibility texts) in,
+criterion rows out, one `iter_trials` stream per partition.
+
+Each partition loads the parser once (in whichever worker runs it) and streams its records, so a
+cluster scales the single-machine run without changing its output. Bad records travel as error
+rows (`"error"` set) instead of failing a task, and every row carries its partition number so an
+error can be found again.
+
+    import dask.bag as db
+    from critparse.dask import criteria_rows, error_rows, read_jsonl
+
+    results = trial_results(read_jsonl("studies-*.jsonl"))
+    criteria_rows(results).to_dataframe(meta=CRITERION_META).to_parquet("rules/")
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from critparse.batch import Summary, criterion_row, iter_trials
+from critparse.registry import RecordError, StudyRecord, decode_bytes, study_record, text_record
+
+if TYPE_CHECKING:  # pragma: no cover
+    import dask.bag as db
+    import dask.dataframe as dd
+
+CRITERION_META: dict[str, str] = {
+    "trial_id": "object", "kind": "object", "section": "object", "path": "object",
+    "span_start": "float64", "span_end": "float64", "text": "object", "parent_text": "object",
+    "rules": "object", "no_threshold_reason": "object", "diagnostics": "object",
+}
+"""Column types of `criteria_rows(...).to_dataframe(meta=CRITERION_META)` (rules as JSON text)."""
+
+
+def read_jsonl(paths: str | list[str], *, blocksize: str | int | None = "64MiB") -> db.Bag:
+    """A bag of the raw lines of JSONL study files (one study or one API page per line)."""
+    import dask.bag as dbag
+
+    return dbag.read_text(paths, blocksize=blocksize, encoding="latin-1")
+
+
+def _as_records(items: Iterable[Any]) -> Iterator[StudyRecord | RecordError]:
+    """Partition items (JSON lines, study dicts or StudyRecords) as records, never raising."""
+    position = 0
+    for item in items:
+        if isinstance(item, (StudyRecord, RecordError)):
+            yield item
+            continue
+        if isinstance(item, bytes):
+            text, diag = decode_bytes(item)
+        elif isinstance(item, str):
+            # read_jsonl reads bytes as Latin-1 so nothing fails there; undo that here so the
+            # record gets the same UTF-8-or-fallback decoding as the single-machine reader.
+            text, diag = decode_bytes(item.encode("latin-1", errors="replace"))
+        else:
+            text, diag = "", None
+        diags = [diag] if diag else []
+        if isinstance(item, (str, bytes)):
+            if not text.strip():
+                continue
+            position += 1
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as exc:
+                yield RecordError(position=position, code="invalid_json",
+                                  message=f"{exc.msg} (column {exc.colno})")
+                continue
+        else:
+            position += 1
+            obj = item
+        studies = obj.get("studies") if isinstance(obj, dict) else None
+        if isinstance(studies, list):
+            for study in studies:
+                yield study_record(study, position=position, diagnostics=diags)
+        else:
+            yield study_record(obj, position=position, diagnostics=diags)
+
+
+def _partition_results(items: Iterable[Any], partition: int, batch_size: int) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for result in iter_trials(_as_records(items), batch_size=batch_size):
+        if isinstance(result, RecordError):
+            out.append({"partition": partition, "error": result.model_dump(), "criteria": []})
+        else:
+            out.append({
+                "partition": partition,
+                "error": None,
+                "trial_id": result.trial_id,
+                "position": result.position,
+                "criteria": [criterion_row(c) for c in result.criteria],
+                "warnings": sum(d.level == "warning" for d in result.diagnostics),
+            })
+    return out
+
+
+def trial_results(bag: db.Bag, *, batch_size: int = 256) -> db.Bag:
+    """One dict per input record: a trial's criterion rows, or its error."""
+    import dask
+    import dask.bag as dbag
+
+    parts = bag.to_delayed()
+    done = [dask.delayed(_partition_results)(part, i, batch_size) for i, part in enumerate(parts)]
+    return dbag.from_delayed(done)
+
+
+def criteria_rows(results: db.Bag) -> db.Bag:
+    """Flat criterion rows (as `critparse.batch.criterion_row`, rules as JSON text)."""
+    return results.map(lambda r: [_jsonable(row) for row in r["criteria"]]).flatten()
+
+
+def error_rows(results: db.Bag) -> db.Bag:
+    """The record errors, each with its partition and position in that partition."""
+    return results.filter(lambda r: r["error"] is not None).map(
+        lambda r: {"partition": r["partition"], **r["error"]})
+
+
+def summarize(results: db.Bag) -> Summary:
+    """The same counts as a single-machine run (seconds left at 0)."""
+
+    def count(r: dict[str, Any]) -> tuple[int, int, int, int, int, int]:
+        if r["error"] is not None:
+            return (0, 0, 0, 0, 1, 0)
+        rows = r["criteria"]
+        return (1, len(rows), sum(row["kind"] == "criterion" for row in rows),
+                sum(len(row["rules"]) for row in rows), 0, r.get("warnings", 0))
+
+    def add(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(x + y for x, y in zip(a, b))
+
+    totals = results.map(count).fold(add, initial=(0, 0, 0, 0, 0, 0)).compute()
+    trials, criteria, bullets, rules, errors, warnings = totals
+    return Summary(trials=trials, criteria=criteria, bullets=bullets, rules=rules, errors=errors,
+                   warnings=warnings)
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    """Nested lists as JSON text, so the rows fit a flat dataframe."""
+    return {**row, "rules": json.dumps(row["rules"]), "diagnostics": json.dumps(row["diagnostics"])}
+
+
+def criteria_frame(frame: dd.DataFrame, *, id_column: str = "nct_id",
+                   text_column: str = "eligibility_criteria", batch_size: int = 256) -> dd.DataFrame:
+    """Criterion rows from a dataframe with one trial per row (an id and an eligibility text)."""
+    import pandas as pd
+
+    def part(df: pd.DataFrame) -> pd.DataFrame:
+        records = [
+            text_record(text if isinstance(text, str) else "", position=i + 1,
+                        trial_id=None if pd.isna(tid) else str(tid))
+            for i, (tid, text) in enumerate(zip(df[id_column], df[text_column]))
+        ]
+        rows = [_jsonable(row) for r in _partition_results(records, 0, batch_size)
+                for row in r["criteria"]]
+        out = pd.DataFrame(rows, columns=list(CRITERION_META))
+        return out.astype(CRITERION_META)
+
+    meta = pd.DataFrame({k: pd.Series(dtype=v) for k, v in CRITERION_META.items()})
+    return frame.map_partitions(part, meta=meta)
+
+
+__all__ = [
+    "CRITERION_META",
+    "criteria_frame",
+    "criteria_rows",
+    "error_rows",
+    "read_jsonl",
+    "summarize",
+    "trial_results",
+]
