@@ -167,12 +167,19 @@ def test_batch_run_plain_text_and_page(tmp_path: Path) -> None:
 
 
 def test_batch_huge_block_is_one_trial_nothing_lost(tmp_path: Path) -> None:
-    block = "\n".join(f"* Item {i} platelets > {i % 9 + 1}00 x10^9/L" for i in range(100_000))
+    # 100,000 lines: 10,000 bullets, each wrapped over ten short lines.
+    block = "\n".join(
+        f"* Platelets > {i % 9 + 1}00 x10^9/L" if i % 10 == 0 else f"  and note {i}"
+        for i in range(100_000)
+    )
     source = tmp_path / "big.jsonl"
     source.write_text(json.dumps(_study("NCT00000100", block)) + "\n" + json.dumps(SEED) + "\n")
     summary = run(source, tmp_path / "big.out.jsonl", batch_size=1024)
     assert summary.trials == 2
-    assert summary.bullets == 100_000 + 19
+    assert summary.bullets == 10_000 + 19
+    rows = (tmp_path / "big.out.jsonl").read_text().splitlines()
+    last = json.loads(rows[9_999])  # no heading, no structured fields: bullets come first
+    assert last["path"] == "unknown/10000" and last["text"].endswith("and note 99999")
 
 
 def test_batch_cli_parse_trials(tmp_path: Path) -> None:
