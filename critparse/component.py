@@ -15,8 +15,7 @@ from typing import Any
 import srsly
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.tokens import Doc, Span
-from spacy.util import filter_spans
+from spacy.tokens import Doc
 
 from critparse.analytes import AnalyteLexicon, load_analytes
 from critparse.extract import Mention, RuleDraft, extract_rules
@@ -98,14 +97,22 @@ class RuleExtractor:
         return Mention(start, end, text, entry.name, entry.code, entry.system if entry.code else None,
                        True, bool(entry.unitless))
 
-    def mentions(self, doc: Doc) -> list[Mention]:
-        """Longest non-overlapping lexicon matches, in text order."""
-        spans = [Span(doc, s, e, label=key) for key, s, e in self._loose(doc)]
-        spans += [Span(doc, s, e, label=key) for key, s, e in self._exact(doc)]
+    def mentions(self, doc: Doc, text: str | None = None) -> list[Mention]:
+        """Longest non-overlapping lexicon matches, in text order (as `spacy.util.filter_spans`)."""
+        matches = sorted(self._loose(doc) + self._exact(doc), key=lambda m: (m[1] - m[2], m[1]))
+        taken: set[int] = set()
+        kept = []
+        for key, start, end in matches:
+            if not taken.intersection(range(start, end)):
+                kept.append((start, end, key))
+                taken.update(range(start, end))
+        text = doc.text if text is None else text
         out = []
-        for span in filter_spans(spans):
-            entry = self._entries[span.label_]
-            out.append(self._mention_for(entry, span.start_char, span.end_char, span.text))
+        strings = doc.vocab.strings
+        for start, end, key in sorted(kept):
+            first, last = doc[start], doc[end - 1]
+            s, e = first.idx, last.idx + len(last)
+            out.append(self._mention_for(self._entries[strings[key]], s, e, text[s:e]))
         return out
 
     def abbreviations(self, doc: Doc, mentions: list[Mention]) -> dict[str, Mention]:
@@ -113,13 +120,18 @@ class RuleExtractor:
         if not Doc.has_extension("abbreviations"):
             return {}
         out: dict[str, Mention] = {}
-        for short in doc._.abbreviations:
-            long_form = short._.long_form
-            hit = next((m for m in mentions if m.start <= long_form.start_char < m.end), None)
+        for found in doc._.abbreviations:
+            if isinstance(found, dict):  # make_serializable=True: token offsets and texts
+                long_span = doc[found["long_start"] : found["long_end"]]
+                short_text = found["short_text"]
+            else:
+                long_span, short_text = found._.long_form, found.text
+            start, end = long_span.start_char, long_span.end_char
+            hit = next((m for m in mentions if m.start <= start < m.end), None)
             if hit is None:
-                name = " ".join(long_form.text.lower().split())
-                hit = Mention(long_form.start_char, long_form.end_char, long_form.text, name, in_lexicon=False)
-            out[short.text] = hit
+                name = " ".join(long_span.text.lower().split())
+                hit = Mention(start, end, long_span.text, name, in_lexicon=False)
+            out[short_text] = hit
         return out
 
     def __call__(self, doc: Doc) -> Doc:
@@ -143,7 +155,7 @@ class RuleExtractor:
                 level="warning", code="text_truncated",
                 message=f"text has {len(text)} characters; only the first {MAX_ANALYSED_CHARS} were analysed",
             ))
-        mentions = self.mentions(doc)
+        mentions = self.mentions(doc, text)
         context_text = doc.user_data.get(CONTEXT_KEY)
         context = self._context_mentions(context_text) if context_text else None
         drafts, reason = extract_rules(

@@ -175,22 +175,33 @@ _LIMIT_WORD = re.compile(
 _LIMIT_LEAD = re.compile(r"(?:the\s+|institutional\s+|local\s+|site\s+|laboratory\s+)*$", re.IGNORECASE)
 
 
-def find_bare_limits(text: str, quantities: list[Quantity], vocab: Vocabulary) -> list[Expression]:
+class ComparatorsBefore:
+    """Comparator phrases of one text, found once, looked up by the position they stand before."""
+
+    def __init__(self, text: str, vocab: Vocabulary) -> None:
+        self.text = text
+        self._ending = vocab.comparators_ending(text)
+
+    def at(self, pos: int) -> tuple[str, int] | None:
+        """(comparator, start) of a phrase ending at `pos`, white space aside."""
+        while pos > 0 and self.text[pos - 1].isspace():
+            pos -= 1
+        return self._ending.get(pos)
+
+
+def find_bare_limits(text: str, quantities: list[Quantity], cmps: ComparatorsBefore) -> list[Expression]:
     """`≤ ULN`, `above the lower limit of normal`: a limit with a comparator and no number (1 x)."""
     out = []
     for m in _LIMIT_WORD.finditer(text):
         if any(q.start <= m.start() < q.end for q in quantities):
             continue
-        lead = _LIMIT_LEAD.search(text, 0, m.start())
-        head_start = max(0, m.start() - 60)
-        head = text[head_start : lead.start() if lead else m.start()]
-        cmp_match = vocab.before_re.search(head)
-        if cmp_match is None:
+        lead = _LIMIT_LEAD.search(text, max(0, m.start() - 60), m.start())
+        found = cmps.at(lead.start() if lead else m.start())
+        if found is None:
             continue
-        comparator = vocab.comparator_before(cmp_match.group("cmp"))
+        comparator, start = found
         unit = "x LLN" if m.group("lower") else "x ULN"
         q = Quantity(1.0, m.start(), m.end(), unit, m.group(0))
-        start = head_start + cmp_match.start()
         out.append(Expression(start, m.end(), [(comparator, q)], kind="single"))
     return out
 
@@ -201,18 +212,19 @@ _BLOOD_PRESSURE = re.compile(
 )
 
 
-def find_blood_pressure(text: str, vocab: Vocabulary, known: dict[str, Mention]) -> list[Expression]:
+def find_blood_pressure(
+    text: str, vocab: Vocabulary, cmps: ComparatorsBefore, known: dict[str, Mention]
+) -> list[Expression]:
     """`BP ≤ 140/90 mmHg` -> systolic ≤ 140 and diastolic ≤ 90 (pinned analytes)."""
     systolic, diastolic = known.get("systolic blood pressure"), known.get("diastolic blood pressure")
     out: list[Expression] = []
     if systolic is None or diastolic is None:
         return out
     for m in _BLOOD_PRESSURE.finditer(text):
-        before = text[max(0, m.start() - 60) : m.start()]
-        cmp_match = vocab.before_re.search(before)
+        found = cmps.at(m.start())
         after = vocab.after_re.match(text, m.end())
-        if cmp_match is not None:
-            comparator, start, end = vocab.comparator_before(cmp_match.group("cmp")), m.start() - (len(before) - cmp_match.start()), m.end()
+        if found is not None:
+            (comparator, start), end = found, m.end()
         elif after is not None:
             comparator, start, end = vocab.comparator_after(after.group("cmp")), m.start(), after.end()
         else:
@@ -236,32 +248,32 @@ _LIST_JOIN = re.compile(r"\s*(?:,\s*(?:or|and)?|or|and|/)\s*$", re.IGNORECASE)
 _AFTER_AGE = re.compile(r"(?:\s*-?\s*old|\s+of\s+age|\s+in\s+age|\s+of\s+life)(?![A-Za-z])", re.IGNORECASE)
 
 
-def build_expressions(text: str, quantities: list[Quantity], vocab: Vocabulary) -> list[Expression]:
+def build_expressions(
+    text: str, quantities: list[Quantity], vocab: Vocabulary, cmps: ComparatorsBefore
+) -> list[Expression]:
     """Group quantities into ranges, lists and single comparisons."""
     exprs: list[Expression] = []
     i = 0
     while i < len(quantities):
         q = quantities[i]
         nxt = quantities[i + 1] if i + 1 < len(quantities) else None
-        before = text[max(0, q.start - 60) : q.start]
-        cmp_match = vocab.before_re.search(before)
+        cmp_match = cmps.at(q.start)
         if nxt is not None and cmp_match is None and _compatible(q, nxt):
             gap = text[q.end : nxt.start]
-            opener = _RANGE_OPENER.search(before)
-            nxt_cmp = vocab.before_re.search(text[max(0, nxt.start - 60) : nxt.start])
+            opener = _RANGE_OPENER.search(text, max(0, q.start - 40), q.start)
+            nxt_cmp = cmps.at(nxt.start)
             upper = "<="
             if nxt_cmp is not None:  # '6 months to < 18 years': the upper bound brings its own comparator
-                gap = text[q.end : max(0, nxt.start - 60) + nxt_cmp.start()]
-                upper = vocab.comparator_before(nxt_cmp.group("cmp"))
+                upper, nxt_cmp_start = nxt_cmp
+                gap = text[q.end : max(q.end, nxt_cmp_start)]
             if upper in ("<", "<=") and (_RANGE_JOIN.match(gap) or (opener and _AND_JOIN.match(gap))):
-                start = q.start - (len(before) - opener.start()) if opener else q.start
+                start = opener.start() if opener else q.start
                 lo, hi = _inherit_unit(q, nxt)
                 exprs.append(Expression(start, nxt.end, [(">=", lo), (upper, hi)], kind="range"))
                 i += 2
                 continue
         if cmp_match is not None:
-            comparator = vocab.comparator_before(cmp_match.group("cmp"))
-            start = q.start - (len(before) - cmp_match.start())
+            comparator, start = cmp_match
             exprs.append(Expression(start, q.end, [(comparator, q)], kind="single"))
             i += 1
             continue
@@ -281,7 +293,7 @@ def build_expressions(text: str, quantities: list[Quantity], vocab: Vocabulary) 
             and quantities[j].unit is None
             and run[-1].unit is None
             and _LIST_JOIN.match(text[run[-1].end : quantities[j].start])
-            and vocab.before_re.search(text[max(0, quantities[j].start - 60) : quantities[j].start]) is None
+            and cmps.at(quantities[j].start) is None
         ):
             run.append(quantities[j])
             j += 1
@@ -368,8 +380,11 @@ _LEADING_FILLER = re.compile(
 )
 
 
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'\-]*")
+
+
 def _content_words(segment: str) -> list[str]:
-    words = re.findall(r"[A-Za-z][A-Za-z0-9'\-]*", segment)
+    words = _WORD.findall(segment)
     return [w for w in words if w.lower() not in _STOPWORDS and len(w) > 1]
 
 
@@ -563,6 +578,8 @@ def extract_rules(
     `known` holds lexicon analytes the patterns name themselves ('age', 'systolic blood
     pressure', 'diastolic blood pressure').
     """
+    if not _MAY_HOLD_THRESHOLD.search(text):
+        return [], _no_threshold_reason(text, [], [])
     known = known or {}
     mentions = [m for m in mentions if not _NEGATED_PREFIX.search(text, max(0, m.start - 4), m.start)]
     quantities = find_quantities(text, vocab)
@@ -570,8 +587,9 @@ def extract_rules(
     if staged:
         covered = [(e.start, e.end) for e in staged]
         quantities = [q for q in quantities if not any(s <= q.start < e for s, e in covered)]
-    exprs = build_expressions(text, quantities, vocab)
-    extra = staged + find_bare_limits(text, quantities, vocab) + find_blood_pressure(text, vocab, known)
+    cmps = ComparatorsBefore(text, vocab)
+    exprs = build_expressions(text, quantities, vocab, cmps)
+    extra = staged + find_bare_limits(text, quantities, cmps) + find_blood_pressure(text, vocab, cmps, known)
     exprs = sorted(exprs + extra, key=lambda e: e.start)
     assign_analytes(text, exprs, mentions, known=known, context=context, abbreviations=abbreviations)
     drafts: list[RuleDraft] = []
@@ -591,6 +609,10 @@ def extract_rules(
     return [], _no_threshold_reason(text, quantities, exprs)
 
 
+# Every threshold has a digit, a limit of normal ('≤ ULN') or a roman numeral on a scale word.
+_MAY_HOLD_THRESHOLD = re.compile(r"\d|ULN|LLN|limit|normal|stage|class|grade", re.IGNORECASE)
+
+
 def _is_threshold(text: str, expr: Expression) -> bool:
     """A bare number is a threshold only right after a scale ('ECOG 2', 'Stage IV')."""
     if not expr.analytes:
@@ -601,8 +623,14 @@ def _is_threshold(text: str, expr: Expression) -> bool:
     scale = expr.analytes[-1]
     if not scale.unitless or not scale.own or expr.anchor_end < 0 or expr.anchor_end > expr.start:
         return False
-    gap = re.sub(r"\([^()]*\)", " ", text[expr.anchor_end : expr.start])
-    return bool(re.fullmatch(r"[\s:=(]*(?:(?:of|score|status|grade|class|stage|performance|ps|scale|level|index|is|was)\s*[:=]?\s*)*", gap, re.IGNORECASE))
+    return bool(_SCALE_GAP.fullmatch(_PARENTHETICAL.sub(" ", text[expr.anchor_end : expr.start])))
+
+
+_PARENTHETICAL = re.compile(r"\([^()]*\)")
+_SCALE_GAP = re.compile(
+    r"[\s:=(]*(?:(?:of|score|status|grade|class|stage|performance|ps|scale|level|index|is|was)\s*[:=]?\s*)*",
+    re.IGNORECASE,
+)
 
 
 def _no_threshold_reason(text: str, quantities: list[Quantity], exprs: list[Expression]) -> str:

@@ -109,10 +109,11 @@ class Vocabulary:
         for comparator, phrases in comparators.after.items():
             for phrase in phrases:
                 self._after[_fold(phrase)] = comparator
-        # A comparator phrase that ends right where the number starts (word phrases need a
-        # word boundary on their left so that 'cover' is not 'over').
-        self.before_re = re.compile(
-            r"(?<![A-Za-z])(?P<cmp>" + _alternation(list(self._before_surfaces())) + r")\s*(?:of\s+|than\s+)?$",
+        # Comparator phrases before a number, found in one pass over a text (`comparators_ending`);
+        # word phrases need word boundaries so that 'cover' is not 'over'.
+        self.before_iter_re = re.compile(
+            r"(?<![A-Za-z])(?P<cmp>" + _alternation(list(self._before_surfaces())) + r")"
+            r"(?:(?<![A-Za-z])|(?![A-Za-z]))(?:\s*(?:of|than)(?![A-Za-z]))?",
             re.IGNORECASE,
         )
         self.after_re = re.compile(
@@ -142,6 +143,12 @@ class Vocabulary:
 
     def _after_surfaces(self) -> list[str]:
         return [p for phrases in self.comparators.after.values() for p in phrases]
+
+    def comparators_ending(self, text: str) -> dict[int, tuple[Comparator, int]]:
+        """Every comparator phrase of `text`, keyed by where it ends: end -> (comparator, start)."""
+        return {
+            m.end(): (self._before[_fold(m.group("cmp"))], m.start()) for m in self.before_iter_re.finditer(text)
+        }
 
     def comparator_before(self, phrase: str) -> Comparator:
         return self._before[_fold(phrase)]

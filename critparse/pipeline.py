@@ -1,14 +1,14 @@
 """Assemble, save and load the pipeline; `parse` and `parse_many` for callers.
 
 The pipeline is `spacy.blank("en")` with the adjusted scispaCy tokenizer, scispaCy's abbreviation
-detector and the `critparse_rules` component. `models/critparse-pipeline` holds it as built by
+detector (behind a parenthesis check) and the `critparse_rules` component. `models/critparse-pipeline` holds it as built by
 `python -m critparse.build`; `load()` reads it when present and otherwise assembles the same
 pipeline from package data, so an installed wheel needs nothing else.
 """
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
@@ -19,7 +19,8 @@ from typing import Any
 import spacy
 from spacy.language import Language
 
-import critparse.component  # noqa: F401  (registers the factory and Doc extensions)
+import critparse.abbreviations  # noqa: F401  (registers 'critparse_abbreviations')
+import critparse.component  # noqa: F401  (registers 'critparse_rules' and the Doc extensions)
 from critparse.component import CONTEXT_KEY, MAX_ANALYSED_CHARS, RESULT_KEY
 from critparse.schema import Diagnostic, ParseResult
 from critparse.tokenizer import make_tokenizer
@@ -30,11 +31,9 @@ MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "critparse-pipel
 
 def build_pipeline(analytes: str | None = None) -> Language:
     """Assemble the pipeline from the package's own files (no download)."""
-    import scispacy.abbreviation  # noqa: F401  (registers 'abbreviation_detector')
-
     nlp = spacy.blank("en")
     nlp.tokenizer = make_tokenizer(nlp)
-    nlp.add_pipe("abbreviation_detector")
+    nlp.add_pipe("critparse_abbreviations")
     nlp.add_pipe("critparse_rules", config={"analytes": analytes})
     nlp.meta["name"] = "critparse_pipeline"
     nlp.meta["description"] = "blank English + adjusted scispaCy tokenizer + abbreviations + rules"
@@ -47,8 +46,6 @@ def load(path: str | Path | None = None) -> Language:
     `path` None reads `models/critparse-pipeline` in a source checkout, else builds the same
     pipeline from package data.
     """
-    import scispacy.abbreviation  # noqa: F401
-
     if path is None:
         return build_pipeline() if not MODEL_DIR.is_dir() else spacy.load(MODEL_DIR)
     return spacy.load(Path(path))
@@ -70,12 +67,12 @@ _SAME_LENGTH = {
 _TABLE = str.maketrans({**_SAME_LENGTH, **{chr(i): " " for i in range(32) if chr(i) not in "\n\t"}, "\x7f": " "})
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def clean_text(text: str) -> str:
     """Replace odd spaces, dashes and control characters one-for-one (offsets are kept)."""
-    cleaned = text.translate(_TABLE)
-    if any(unicodedata.category(ch) == "Cs" for ch in cleaned):  # lone surrogates break encoders
-        cleaned = "".join("\ufffd" if unicodedata.category(ch) == "Cs" else ch for ch in cleaned)
-    return cleaned
+    return _SURROGATE.sub("\ufffd", text.translate(_TABLE))  # lone surrogates break encoders
 
 
 def _coerce(item: Any) -> tuple[str, list[Diagnostic]]:
