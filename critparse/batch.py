@@ -174,6 +174,63 @@ def iter_trials(
         yield _finish(job)
 
 
+# --- parallel runs ---------------------------------------------------------------------------
+
+Parallel = Literal["trials", "spacy"]
+
+
+def _chunks(records: Iterable[StudyRecord | RecordError],
+            size: int) -> Iterator[list[StudyRecord | RecordError]]:
+    chunk: list[StudyRecord | RecordError] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _work_chunk(chunk: list[StudyRecord | RecordError],
+                batch_size: int) -> list[TrialResult | RecordError]:
+    return list(iter_trials(chunk, batch_size=batch_size))
+
+
+def iter_trials_parallel(
+    records: Iterable[StudyRecord | RecordError],
+    *,
+    workers: int = 2,
+    chunk_size: int = 64,
+    batch_size: int = 256,
+) -> Iterator[TrialResult | RecordError]:
+    """`iter_trials` over `workers` processes, chunks of trials each, results in input order.
+
+    spaCy's own `n_process` ships every Doc (with its results in `user_data`) between
+    processes; for short bullets that costs more than parsing them (measured 221 bullets/s with
+    n_process=2 against 2,780 with one process). Whole chunks of trials cross the process
+    boundary once instead. At most `4 * workers` chunks are in flight, so memory stays flat.
+    """
+    import multiprocessing as mp
+
+    from critparse.pipeline import _default_nlp
+
+    if workers <= 1:
+        yield from iter_trials(records, batch_size=batch_size)
+        return
+    methods = mp.get_all_start_methods()
+    ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+    if ctx.get_start_method() == "fork":
+        _default_nlp()  # loaded once here, shared copy-on-write by the forked workers
+    in_flight: deque[Any] = deque()
+    with ctx.Pool(workers) as pool:
+        for chunk in _chunks(records, chunk_size):
+            in_flight.append(pool.apply_async(_work_chunk, (chunk, batch_size)))
+            while len(in_flight) >= 4 * workers:
+                yield from in_flight.popleft().get()
+        while in_flight:
+            yield from in_flight.popleft().get()
+
+
 # --- writers ---------------------------------------------------------------------------------
 
 
@@ -291,8 +348,12 @@ def run(
     progress: bool = False,
     parse_many: ParseMany | None = None,
     on_error: Callable[[RecordError], None] | None = None,
+    parallel: Parallel = "trials",
 ) -> Summary:
     """Read `source`, write every criterion to `output`, return the counts.
+
+    `workers` > 1 runs chunks of trials in worker processes (`parallel="trials"`, the fast
+    default) or hands `n_process=workers` to spaCy (`parallel="spacy"`).
 
     Record errors go to `errors` (JSONL, one `RecordError` per line) and to `on_error`; they
     never stop the run. Raises `InputFormatError` only when `source` cannot be opened.
@@ -330,8 +391,12 @@ def run(
         bar.start()
     try:
         records = read_studies(handle, name=path.name)
-        for item in iter_trials(records, parse_many=parse_many, n_process=workers,
-                                batch_size=batch_size):
+        if workers > 1 and parallel == "trials" and parse_many is None:
+            stream = iter_trials_parallel(records, workers=workers, batch_size=batch_size)
+        else:
+            stream = iter_trials(records, parse_many=parse_many, n_process=workers,
+                                 batch_size=batch_size)
+        for item in stream:
             if isinstance(item, RecordError):
                 counts["errors"] += 1
                 if err_out is not None:
@@ -382,5 +447,6 @@ __all__ = [
     "criterion_from",
     "criterion_row",
     "iter_trials",
+    "iter_trials_parallel",
     "run",
 ]

@@ -1,0 +1,172 @@
+"""Whole-trial throughput: trials/s, bullets/s and peak memory, on one core and with 2 workers.
+
+Builds N realistic registry v2 study records (default 20,000) from the gold bullets in
+corpus/*.jsonl (a small built-in list when the corpus is absent), laid out in the forms real
+records use (markdown bullets with nested sub-bullets, the legacy "  -  " layout with wrapped
+lines, numbered lists with lettered children, PDQ sub-headings, bare paragraphs, Word bullets),
+plus a bad line every 1,000 records. Each configuration runs `critparse.batch.run` in its own
+process so its peak RSS is its own.
+
+    python benchmarks/throughput_trials.py               # 20,000 trials, workers 1 and 2
+    python benchmarks/throughput_trials.py -n 2000 --workers 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REGISTRY_TRIALS = 550_000  # studies on ClinicalTrials.gov, order of magnitude (2025)
+
+_FALLBACK = [
+    ("inclusion", "Age >= 18 years"), ("inclusion", "ECOG performance status 0-1"),
+    ("inclusion", "Creatinine < 1.5 mg/dL"), ("inclusion", "Hemoglobin >= 9 g/dL"),
+    ("inclusion", "Signed informed consent"), ("exclusion", "Pregnant or breastfeeding"),
+    ("exclusion", "Active hepatitis B or C infection"), ("exclusion", "QTcF > 470 ms"),
+]
+
+
+def load_bullets() -> list[tuple[str, str]]:
+    bullets = []
+    for path in sorted((ROOT / "corpus").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                obj = json.loads(line)
+                bullets.append((obj.get("section", "inclusion"), obj["text"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+    return bullets or _FALLBACK
+
+
+def _wrap(text: str, width: int, indent: str) -> str:
+    words, lines, cur = text.split(), [], ""
+    for word in words:
+        if cur and len(cur) + 1 + len(word) > width:
+            lines.append(cur)
+            cur = word
+        else:
+            cur = f"{cur} {word}".strip()
+    lines.append(cur)
+    return ("\n" + indent).join(lines)
+
+
+def _block(rng: random.Random, inc: list[str], exc: list[str]) -> str:
+    layout = rng.randrange(6)
+    if layout == 0:  # current registry markdown, one nested group
+        inc_lines = [f"* {b}" for b in inc]
+        if len(inc) > 3:
+            inc_lines.insert(2, "* Adequate organ function defined as:")
+            inc_lines[3:5] = [f"  * {b[2:]}" for b in inc_lines[3:5]]
+        return ("Inclusion Criteria:\n\n" + "\n".join(inc_lines) + "\n\nExclusion Criteria:\n\n"
+                + "\n".join(f"* {b}" for b in exc))
+    if layout == 1:  # legacy layout, wrapped at 70 columns
+        def legacy(items: list[str]) -> str:
+            return "\n\n".join("  -  " + _wrap(b, 70, "     ") for b in items)
+        return (f"Inclusion Criteria:\n\n{legacy(inc)}\n\nExclusion Criteria:\n\n{legacy(exc)}")
+    if layout == 2:  # numbered with lettered children
+        lines = ["INCLUSION CRITERIA"]
+        for i, b in enumerate(inc, 1):
+            lines.append(f"{i}. {b}")
+            if i == 2:
+                lines += ["   a. confirmed at screening", "   b. within 28 days"]
+        lines.append("EXCLUSION CRITERIA")
+        lines += [f"{i}) {b}" for i, b in enumerate(exc, 1)]
+        return "\n".join(lines)
+    if layout == 3:  # PDQ sub-headings
+        return ("DISEASE CHARACTERISTICS:\n  - " + "\n  - ".join(inc[:2])
+                + "\n\nPATIENT CHARACTERISTICS:\n\nHematopoietic:\n  - "
+                + "\n  - ".join(inc[2:] or ["Not specified"])
+                + "\n\nPRIOR CONCURRENT THERAPY:\n  - " + "\n  - ".join(exc))
+    if layout == 4:  # bare paragraphs
+        return ("Inclusion Criteria\n\n" + "\n".join(inc) + "\n\nExclusion Criteria\n\n"
+                + "\n".join(exc))
+    return ("Key Inclusion Criteria:\n" + "\n".join(f"• {b}" for b in inc)
+            + "\nKey Exclusion Criteria:\n" + "\n".join(f"• {b}" for b in exc))
+
+
+def generate(n: int, path: Path, seed: int = 2186860) -> None:
+    rng = random.Random(seed)
+    bullets = load_bullets()
+    inc_pool = [t for s, t in bullets if s != "exclusion"] or [t for _, t in bullets]
+    exc_pool = [t for s, t in bullets if s == "exclusion"] or [t for _, t in bullets]
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(n):
+            if i % 1000 == 999:
+                out.write("{truncated record\n")
+                continue
+            inc = rng.sample(inc_pool, min(len(inc_pool), rng.randint(4, 14)))
+            exc = rng.sample(exc_pool, min(len(exc_pool), rng.randint(3, 10)))
+            module = {
+                "eligibilityCriteria": _block(rng, inc, exc),
+                "healthyVolunteers": rng.random() < 0.1,
+                "sex": rng.choice(["ALL", "ALL", "ALL", "FEMALE", "MALE"]),
+                "minimumAge": rng.choice(["18 Years", "12 Years", "6 Months", "65 Years"]),
+                "stdAges": ["ADULT", "OLDER_ADULT"],
+            }
+            if rng.random() < 0.6:
+                module["maximumAge"] = rng.choice(["75 Years", "65 Years", "17 Years"])
+            study = {"protocolSection": {
+                "identificationModule": {"nctId": f"NCT{i:08d}"},
+                "eligibilityModule": module}}
+            out.write(json.dumps(study, ensure_ascii=False) + "\n")
+
+
+def run_one(source: str, workers: int, fmt: str) -> dict[str, float]:
+    """One measured run (called in a child process)."""
+    sys.path.insert(0, str(ROOT))
+    from critparse.batch import run
+    from critparse.pipeline import load
+
+    load()  # pipeline loading is start-up cost, not throughput
+    suffix = "parquet" if fmt == "parquet" else "jsonl"
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        summary = run(source, Path(tmp) / f"out.{suffix}", fmt=fmt, workers=workers,  # type: ignore[arg-type]
+                      batch_size=256)
+        seconds = time.perf_counter() - started
+    peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"workers": workers, "trials": summary.trials, "errors": summary.errors,
+            "bullets": summary.bullets, "records": summary.criteria, "rules": summary.rules,
+            "seconds": round(seconds, 2), "trials_per_s": round(summary.trials / seconds, 1),
+            "bullets_per_s": round(summary.bullets / seconds, 1),
+            "peak_rss_mb": round(peak_self, 1), "peak_worker_rss_mb": round(peak_children, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--trials", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--format", default="jsonl", choices=["jsonl", "parquet"])
+    parser.add_argument("--input", help="Use this JSONL instead of generating one.")
+    parser.add_argument("--run-one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run_one:
+        print(json.dumps(run_one(args.run_one, args.workers[0], args.format)))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(args.input) if args.input else Path(tmp) / "studies.jsonl"
+        if not args.input:
+            generate(args.trials, source)
+        print(f"input: {source.stat().st_size / 1e6:.1f} MB, {args.trials} records", flush=True)
+        for workers in args.workers:
+            proc = subprocess.run(
+                [sys.executable, __file__, "--run-one", str(source), "--workers", str(workers),
+                 "--format", args.format],
+                capture_output=True, text=True, check=True)
+            result = json.loads(proc.stdout.strip().splitlines()[-1])
+            hours = REGISTRY_TRIALS / result["trials_per_s"] / 3600
+            result["registry_hours"] = round(hours, 2)
+            print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
