@@ -8,10 +8,17 @@ skipping those texts saves a third of the pipeline's time on typical criteria. I
 
 from __future__ import annotations
 
+import warnings
+
 from scispacy.abbreviation import AbbreviationDetector
 from spacy.attrs import ORTH
 from spacy.language import Language
 from spacy.tokens import Doc
+
+
+# The detector's second matcher is filled per document and is empty until a definition is found;
+# spaCy warns about the empty matcher (W036) on every call.
+warnings.filterwarnings("ignore", message=r".*\[W036\].*", category=UserWarning)
 
 
 @Language.factory("critparse_abbreviations", assigns=["doc._.abbreviations"])

@@ -476,6 +476,7 @@ def assign_analytes(
     known: dict[str, Mention] | None = None,
     context: list[Mention] | None = None,
     abbreviations: dict[str, Mention] | None = None,
+    cmps: ComparatorsBefore | None = None,
 ) -> None:
     """Give each expression the analytes it constrains (see the module docstring, step 3).
 
@@ -497,6 +498,11 @@ def assign_analytes(
             lo = clause + 1
         unit = expr.bounds[-1][1].unit
         group = _group_before(mentions, text, lo, expr.start)
+        if group:
+            group = _derived_quantity(text, group, expr.start)
+            leading = cmps.at(group[0].start) if cmps is not None and expr.kind == "bare" else None
+            if leading is not None:  # 'Minimum platelet count 100,000/µL'
+                expr.kind, expr.bounds, expr.start = "single", [(leading[0], expr.bounds[0][1])], leading[1]
         segment_words = _content_words(text[lo : expr.start])
         if not group and previous and previous_kind == _unit_kind(unit) and (
             not segment_words or _ENDS_WITH_CONNECTOR.search(text, lo, expr.start)
@@ -516,9 +522,10 @@ def assign_analytes(
             if right:
                 group = [right[0]]
                 consumed_to = right[0].end  # '> 16 years of age or Lansky ≥ 50': 'age' is taken
-        if not group and unit == "a" and age is not None:
+        if not group and unit in _TIME_UNITS and age is not None:
             tail = text[expr.end : expr.end + 12]
-            if not segment_words or _AFTER_AGE.match(tail) or _AGE_TAIL.match(tail) or _AGE_WORDS.search(text[lo : expr.start]):
+            if (unit == "a" and not segment_words) or _AFTER_AGE.match(tail) or _AGE_TAIL.match(tail) \
+                    or _AGE_WORDS.search(text[lo : expr.start]):
                 group = [age]
         if not group and abbreviations:
             derived = _derived(text, lo, expr.start)
@@ -540,6 +547,24 @@ def assign_analytes(
         previous = expr.analytes
         previous_end = consumed_to
         previous_kind = _unit_kind(unit)
+
+
+# Nouns that make a lexicon analyte into another quantity: 'PSA doubling time' is not PSA.
+_DERIVED_HEADS = re.compile(
+    r"\s*(?:doubling|velocity|kinetics|slope|variability|change|reduction|decline|increase|decrease|"
+    r"excretion|clearance|gain|loss)\b[A-Za-z\s\-]*?(?=\s*(?:[<>≤≥=(,:;]|$|\b(?:of|at|by|in|on|from|over|must|should|is|are)\b))",
+    re.IGNORECASE,
+)
+
+
+def _derived_quantity(text: str, group: list[Mention], limit: int) -> list[Mention]:
+    last = group[-1]
+    m = _DERIVED_HEADS.match(text, last.end, limit)
+    if m is None or not last.own:
+        return group
+    start, end = group[0].start, m.end()
+    phrase = text[start:end]
+    return [Mention(start, end, phrase, " ".join(phrase.lower().split()), in_lexicon=False)]
 
 
 _ENDS_WITH_CONNECTOR = re.compile(r"\b(?:or|and|but)\s*$", re.IGNORECASE)
@@ -591,7 +616,7 @@ def extract_rules(
     exprs = build_expressions(text, quantities, vocab, cmps)
     extra = staged + find_bare_limits(text, quantities, cmps) + find_blood_pressure(text, vocab, cmps, known)
     exprs = sorted(exprs + extra, key=lambda e: e.start)
-    assign_analytes(text, exprs, mentions, known=known, context=context, abbreviations=abbreviations)
+    assign_analytes(text, exprs, mentions, known=known, context=context, abbreviations=abbreviations, cmps=cmps)
     drafts: list[RuleDraft] = []
     seen: set[tuple[str, str, float, str | None]] = set()
     for expr in exprs:
@@ -599,6 +624,8 @@ def extract_rules(
             start = min(analyte.start, expr.start) if analyte.own else expr.start
             end = max(expr.end, analyte.end) if analyte.own else expr.end
             for comparator, q in expr.bounds:
+                if analyte.name == "age" and q.unit is None:  # ages are in years unless written otherwise
+                    q = replace(q, unit="a")
                 key = (analyte.name, comparator, q.value, q.unit)
                 if key in seen:
                     continue
