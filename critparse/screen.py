@@ -138,7 +138,11 @@ class RuleResult(BaseModel):
 
 
 class CriterionResult(BaseModel):
-    """One criterion (or bare rule) checked: its rules ANDed, and what that means for eligibility."""
+    """One criterion (or bare rule) checked, and what that means for eligibility.
+
+    Inclusion: every rule must be met. Exclusion: any met rule excludes (a range's two bounds
+    together).
+    """
 
     model_config = _FROZEN
 
@@ -286,6 +290,25 @@ def _and(outcomes: Iterable[Outcome]) -> Outcome:
     return "met"
 
 
+def _or(outcomes: Iterable[Outcome]) -> Outcome:
+    """OR with unknowns: one met decides; all not_met is not_met; otherwise unknown."""
+    seen = set(outcomes)
+    if "met" in seen:
+        return "met"
+    if seen == {"not_met"}:
+        return "not_met"
+    return "unknown"
+
+
+def _exclusion_outcome(rules: tuple[Rule, ...], results: tuple[RuleResult, ...]) -> Outcome:
+    """An exclusion criterion describes who is excluded: any met rule excludes ('AST or ALT > 3 x
+    ULN', 'SBP > 160 or DBP > 100'), except that the two bounds of one range are read together."""
+    groups: dict[tuple[int, int, str], list[Outcome]] = {}
+    for rule, result in zip(rules, results):
+        groups.setdefault((rule.span.start, rule.span.end, rule.analyte.name), []).append(result.outcome)
+    return _or(_and(group) for group in groups.values())
+
+
 _VERDICT: dict[tuple[str, Outcome], Verdict] = {
     ("inclusion", "met"): "eligible",
     ("inclusion", "not_met"): "ineligible",
@@ -324,7 +347,10 @@ def evaluate_criterion(
     assumed = section == "unknown"
     effective: Literal["inclusion", "exclusion"] = "exclusion" if section == "exclusion" else "inclusion"
     results = tuple(evaluate_rule(r, patient, uln_table=uln_table) for r in rules)
-    outcome = _and(r.outcome for r in results)
+    if effective == "exclusion":
+        outcome = _exclusion_outcome(rules, results)
+    else:
+        outcome = _and(r.outcome for r in results)
     verdict: Verdict = _VERDICT.get((effective, outcome), "unknown")
     if not rules:
         why = getattr(item, "no_threshold_reason", None)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import critparse
+
 import pytest
 from pydantic import ValidationError
 
@@ -374,3 +376,25 @@ def test_screen_cli_bad_line_names_it(tmp_path):
     assert run.exit_code == 1
     assert f"{rules_path}:12" in run.output
     assert "Traceback" not in run.output
+
+
+def test_screen_exclusion_any_met_rule_excludes():
+    from critparse.schema import Criterion
+
+    parsed = critparse.parse("Systolic blood pressure > 160 mmHg or diastolic blood pressure > 100 mmHg")
+    criterion = Criterion(section="exclusion", path="exclusion/1", text=parsed.text, rules=parsed.rules)
+    only_systolic_high = {"systolic blood pressure": "180 mm[Hg]", "diastolic blood pressure": "80 mm[Hg]"}
+    both_normal = {"systolic blood pressure": "120 mm[Hg]", "diastolic blood pressure": "80 mm[Hg]"}
+    one_missing = {"systolic blood pressure": "120 mm[Hg]"}
+    assert critparse.evaluate([criterion], only_systolic_high).verdict == "ineligible"
+    assert critparse.evaluate([criterion], both_normal).verdict == "eligible"
+    assert critparse.evaluate([criterion], one_missing).verdict == "unknown"
+
+
+def test_screen_exclusion_range_bounds_are_read_together():
+    from critparse.schema import Criterion
+
+    parsed = critparse.parse("QTc between 450 and 500 ms")
+    criterion = Criterion(section="exclusion", path="exclusion/1", text=parsed.text, rules=parsed.rules)
+    assert critparse.evaluate([criterion], {"qtc": "520 ms"}).verdict == "eligible"
+    assert critparse.evaluate([criterion], {"qtc": "470 ms"}).verdict == "ineligible"
