@@ -454,7 +454,7 @@ def _derived_after(text: str, pos: int) -> Mention | None:
         phrase = " ".join(since.group(1).split()[:7])
         start = pos + since.start(1)
         return Mention(start, start + len(phrase), text[start : start + len(phrase)], "time " + phrase.lower(), in_lexicon=False)
-    m = re.match(r"\s*(?:of\s+|in\s+)?(?:the\s+)?([A-Za-z][A-Za-z0-9'\- ]{1,60}?)(?=\s*(?:[,;.()]|$|\band\b|\bor\b|\bwithin\b|\bprior\b|\bbefore\b|\bafter\b|\bat\b|\bfor\b|\bsince\b|\bfrom\b))", text[pos:])
+    m = re.match(r"\s*(?:of\s+|in\s+)?(?:the\s+)?([A-Za-z][A-Za-z0-9'\- ]{1,60}?)(?=\s*(?:[,;.()]|$|\band\b|\bor\b|\bwithin\b|\bprior\b|\bbefore\b|\bafter\b|\bat\b|\bfor\b|\bsince\b|\bfrom\b|\bper\b|\bby\b|\bon\b|\bas\b))", text[pos:])
     if not m or not _content_words(m.group(1)):
         return None
     words = m.group(1).split()[:6]
