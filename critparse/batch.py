@@ -196,6 +196,57 @@ def _work_chunk(chunk: list[StudyRecord | RecordError],
     return list(iter_trials(chunk, batch_size=batch_size))
 
 
+Encoded = tuple[Any, ...]
+"""A trial already written out by a worker: ("error", RecordError JSON) or ("trial", trials=1,
+criteria, bullets, rules, warnings, payload) where payload is JSONL text or Parquet rows."""
+
+
+def encode_result(item: TrialResult | RecordError, fmt: OutputFormat) -> Encoded:
+    """Serialise one result where it was made, so the writing process only copies bytes."""
+    if isinstance(item, RecordError):
+        return ("error", item.model_dump_json())
+    criteria = item.criteria
+    payload: Any = ("".join(c.model_dump_json() + "\n" for c in criteria) if fmt == "jsonl"
+                    else [criterion_row(c) for c in criteria])
+    return ("trial", len(criteria), sum(c.kind == "criterion" for c in criteria),
+            sum(len(c.rules) for c in criteria),
+            sum(d.level == "warning" for d in item.diagnostics), payload)
+
+
+def _work_chunk_encoded(chunk: list[StudyRecord | RecordError], batch_size: int,
+                        fmt: OutputFormat) -> list[Encoded]:
+    return [encode_result(item, fmt) for item in iter_trials(chunk, batch_size=batch_size)]
+
+
+def _pool_map_ordered(func: Callable[..., Any], chunks: Iterator[Any], args: tuple[Any, ...],
+                      workers: int) -> Iterator[Any]:
+    """`func(chunk, *args)` over worker processes, in order, with a bounded queue."""
+    import multiprocessing as mp
+
+    from critparse.pipeline import _default_nlp
+
+    methods = mp.get_all_start_methods()
+    ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+    if ctx.get_start_method() == "fork":
+        _default_nlp()  # loaded once here, shared copy-on-write by the forked workers
+    in_flight: deque[Any] = deque()
+    with ctx.Pool(workers) as pool:
+        for chunk in chunks:
+            in_flight.append(pool.apply_async(func, (chunk, *args)))
+            while len(in_flight) >= 4 * workers:
+                yield from in_flight.popleft().get()
+        while in_flight:
+            yield from in_flight.popleft().get()
+
+
+def iter_encoded_parallel(records: Iterable[StudyRecord | RecordError], *, fmt: OutputFormat,
+                          workers: int = 2, chunk_size: int = 64,
+                          batch_size: int = 256) -> Iterator[Encoded]:
+    """Like `iter_trials_parallel`, but each result comes back already serialised."""
+    yield from _pool_map_ordered(_work_chunk_encoded, _chunks(records, chunk_size),
+                                 (batch_size, fmt), workers)
+
+
 def iter_trials_parallel(
     records: Iterable[StudyRecord | RecordError],
     *,
@@ -210,25 +261,11 @@ def iter_trials_parallel(
     n_process=2 against 2,780 with one process). Whole chunks of trials cross the process
     boundary once instead. At most `4 * workers` chunks are in flight, so memory stays flat.
     """
-    import multiprocessing as mp
-
-    from critparse.pipeline import _default_nlp
-
     if workers <= 1:
         yield from iter_trials(records, batch_size=batch_size)
         return
-    methods = mp.get_all_start_methods()
-    ctx = mp.get_context("fork" if "fork" in methods else "spawn")
-    if ctx.get_start_method() == "fork":
-        _default_nlp()  # loaded once here, shared copy-on-write by the forked workers
-    in_flight: deque[Any] = deque()
-    with ctx.Pool(workers) as pool:
-        for chunk in _chunks(records, chunk_size):
-            in_flight.append(pool.apply_async(_work_chunk, (chunk, batch_size)))
-            while len(in_flight) >= 4 * workers:
-                yield from in_flight.popleft().get()
-        while in_flight:
-            yield from in_flight.popleft().get()
+    yield from _pool_map_ordered(_work_chunk, _chunks(records, chunk_size), (batch_size,),
+                                 workers)
 
 
 # --- writers ---------------------------------------------------------------------------------
@@ -299,6 +336,9 @@ class JsonlWriter:
         self._out.write(criterion.model_dump_json())
         self._out.write("\n")
 
+    def write_encoded(self, payload: str) -> None:
+        self._out.write(payload)
+
     def close(self) -> None:
         if self._own:
             self._out.close()
@@ -318,7 +358,10 @@ class ParquetWriter:
         self._size = row_group_size
 
     def write(self, criterion: Criterion) -> None:
-        self._rows.append(criterion_row(criterion))
+        self.write_encoded([criterion_row(criterion)])
+
+    def write_encoded(self, rows: list[dict[str, Any]]) -> None:
+        self._rows.extend(rows)
         if len(self._rows) >= self._size:
             self._flush()
 
@@ -392,25 +435,27 @@ def run(
     try:
         records = read_studies(handle, name=path.name)
         if workers > 1 and parallel == "trials" and parse_many is None:
-            stream = iter_trials_parallel(records, workers=workers, batch_size=batch_size)
+            stream: Iterator[Any] = iter_encoded_parallel(records, fmt=fmt, workers=workers,
+                                                          batch_size=batch_size)
         else:
-            stream = iter_trials(records, parse_many=parse_many, n_process=workers,
-                                 batch_size=batch_size)
-        for item in stream:
-            if isinstance(item, RecordError):
+            stream = (encode_result(item, fmt) for item in iter_trials(
+                records, parse_many=parse_many, n_process=workers, batch_size=batch_size))
+        for encoded in stream:
+            if encoded[0] == "error":
+                error = RecordError.model_validate_json(encoded[1])
                 counts["errors"] += 1
                 if err_out is not None:
-                    err_out.write(item.model_dump_json() + "\n")
+                    err_out.write(encoded[1] + "\n")
                 if on_error is not None:
-                    on_error(item)
+                    on_error(error)
             else:
+                _, n_criteria, n_bullets, n_rules, n_warnings, payload = encoded
+                writer.write_encoded(payload)
                 counts["trials"] += 1
-                for criterion in item.criteria:
-                    writer.write(criterion)
-                    counts["criteria"] += 1
-                    counts["bullets"] += criterion.kind == "criterion"
-                    counts["rules"] += len(criterion.rules)
-                counts["warnings"] += sum(d.level == "warning" for d in item.diagnostics)
+                counts["criteria"] += n_criteria
+                counts["bullets"] += n_bullets
+                counts["rules"] += n_rules
+                counts["warnings"] += n_warnings
             if bar is not None and counts["trials"] % 64 == 0:
                 bar.update(task, completed=_tell(handle, total), trials=counts["trials"])
         if bar is not None:
@@ -446,6 +491,8 @@ __all__ = [
     "arrow_schema",
     "criterion_from",
     "criterion_row",
+    "encode_result",
+    "iter_encoded_parallel",
     "iter_trials",
     "iter_trials_parallel",
     "run",

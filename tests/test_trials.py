@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from critparse.errors import ResourceError
 from critparse.trials import (
@@ -253,3 +255,21 @@ def test_trials_bad_sections_file_reports_every_problem(tmp_path: Path) -> None:
 def test_trials_bundled_sections_file_loads() -> None:
     spec = load_sections()
     assert spec.headers and "*" in spec.bullet_symbols
+
+
+_PIECES = ["* ", "- ", "1. ", "a) ", "(ii) ", "• ", "  ", "\t", "\n", "\r\n", "\n\n",
+           "Inclusion Criteria:", "EXCLUSION CRITERIA", "Patients must not have:", "Age:",
+           "Creatinine < 1.5 mg/dL", "and", ":", "\\>", "**", "ANC ≥ 1500", "i. ", "h. "]
+
+
+@given(st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=12)), max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_trials_split_never_raises(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    segments = split_eligibility(text)
+    assert len({s.path for s in segments}) == len(segments)
+    for seg in segments:
+        assert 0 <= seg.span.start <= seg.span.end <= len(text)
+        assert seg.text == seg.text.strip()
+        if seg.parent_path is not None:
+            assert seg.path.startswith(seg.parent_path + "/")
