@@ -11,7 +11,6 @@ from __future__ import annotations
 import warnings
 
 from scispacy.abbreviation import AbbreviationDetector
-from spacy.attrs import ORTH
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -33,8 +32,8 @@ class ParenthesisAbbreviationDetector:
         self._paren = nlp.vocab.strings.add("(")
 
     def __call__(self, doc: Doc) -> Doc:
-        # The detector's own matcher starts at a '(' token; checking the token array is cheaper
-        # than building doc.text.
-        if self._paren not in doc.to_array(ORTH):
+        # The detector's own matcher starts at a '(' token (a scan of token ids is cheaper than
+        # building doc.text).
+        if not any(token.orth == self._paren for token in doc):
             return doc  # doc._.abbreviations keeps its default, []
         return self._detector(doc)
