@@ -65,7 +65,7 @@ class Summary(BaseModel):
 class _Job:
     """A trial waiting for the parse results of its bullets."""
 
-    __slots__ = ("record", "segments", "results", "slots", "filled", "error")
+    __slots__ = ("error", "filled", "record", "results", "segments", "slots")
 
     def __init__(self, record: StudyRecord | None = None, segments: list[Segment] | None = None,
                  error: RecordError | None = None) -> None:
@@ -147,7 +147,7 @@ def iter_trials(
                 continue
             try:
                 segments = split_eligibility(record.eligibility_text)
-            except Exception as exc:  # a splitter bug must not end a registry-wide run
+            except Exception as exc:  # noqa: BLE001  (a splitter bug must not end a registry-wide run)
                 jobs.append(_Job(error=RecordError(
                     position=record.position, line=record.line, trial_id=record.trial_id,
                     code="parse_failed", message=f"splitting failed: {exc!r}")))
@@ -328,9 +328,9 @@ class JsonlWriter:
     """One `Criterion.model_dump_json()` per line."""
 
     def __init__(self, target: str | Path | IO[str]) -> None:
-        self._own = not hasattr(target, "write")
+        self._own = isinstance(target, (str, Path))
         self._out: IO[str] = (open(target, "w", encoding="utf-8")  # noqa: SIM115
-                              if self._own else target)  # type: ignore[assignment]
+                              if isinstance(target, (str, Path)) else target)
 
     def write(self, criterion: Criterion) -> None:
         self._out.write(criterion.model_dump_json())
@@ -415,8 +415,9 @@ def run(
     err_out: IO[str] | None = None
     own_err = False
     if errors is not None:
-        own_err = not hasattr(errors, "write")
-        err_out = open(errors, "w", encoding="utf-8") if own_err else errors  # type: ignore[arg-type]  # noqa: SIM115
+        own_err = isinstance(errors, (str, Path))
+        err_out = (open(errors, "w", encoding="utf-8")  # noqa: SIM115
+                   if isinstance(errors, (str, Path)) else errors)
 
     counts = {"trials": 0, "criteria": 0, "bullets": 0, "rules": 0, "errors": 0, "warnings": 0}
     start = time.perf_counter()
@@ -424,8 +425,14 @@ def run(
     bar: Any = None
     task: Any = None
     if progress:
-        from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         bar = Progress(TextColumn("[bold]parse-trials"), BarColumn(), DownloadColumn(),
                        TextColumn("{task.fields[trials]} trials"), TimeElapsedColumn(),

@@ -180,8 +180,8 @@ def read_studies(source: str | Path | IO[bytes], *, fmt: InputFormat = "auto",
             handle: IO[bytes] = path.open("rb")
         except OSError as exc:
             raise InputFormatError(f"cannot open: {exc.strerror}", source=str(path)) from exc
-        name: str | None = path.name
-        stem = path.stem
+        name = path.name
+        stem: str | None = path.stem
     else:
         handle, stem = source, Path(name).stem if name else None
     try:
@@ -291,7 +291,8 @@ def _read_jsonl(handle: IO[bytes]) -> Iterator[StudyRecord | RecordError]:
 _AGE_UNITS = {"year": "a", "month": "mo", "week": "wk", "day": "d", "hour": "h", "minute": "min"}
 _AGE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(year|month|week|day|hour|minute)s?\s*", re.IGNORECASE)
 # LOINC 30525-0 "Age", the code the analyte lexicon gives age.
-_AGE_ANALYTE = {"name": "age", "code": "30525-0", "system": "http://loinc.org", "in_lexicon": True}
+_AGE_ANALYTE = Analyte(text="age", name="age", code="30525-0", system="http://loinc.org",
+                       in_lexicon=True)
 
 
 def parse_age(value: str) -> tuple[float, str, str] | None:
@@ -324,7 +325,7 @@ def structured_criteria(record: StudyRecord) -> list[Criterion]:
             continue
         value, unit, unit_text = age
         rule = Rule(
-            analyte=Analyte(text=field, **_AGE_ANALYTE),
+            analyte=_AGE_ANALYTE.model_copy(update={"text": field}),
             comparator=comparator,  # type: ignore[arg-type]
             value=value,
             unit=unit,

@@ -362,8 +362,20 @@ def _alpha_next(token: str | None) -> str | None:
 class _Item:
     """An item being built: its lines accumulate until the next item starts."""
 
-    __slots__ = ("kind", "path", "depth", "start", "end", "parts", "parent", "marker", "indent",
-                 "last_line", "blank_after", "section")
+    __slots__ = (
+        "blank_after",
+        "depth",
+        "end",
+        "indent",
+        "kind",
+        "last_line",
+        "marker",
+        "parent",
+        "parts",
+        "path",
+        "section",
+        "start",
+    )
 
     def __init__(self, kind: ItemKind, section: Section, path: str, depth: int, line: LineInfo,
                  text: str, parent: _Item | None) -> None:
@@ -389,7 +401,7 @@ class _Item:
 
 
 class _Level:
-    __slots__ = ("indent", "style", "family", "token", "count", "last", "parent", "path", "depth")
+    __slots__ = ("count", "depth", "family", "indent", "last", "parent", "path", "style", "token")
 
     def __init__(self, indent: int, style: str | None, parent: _Item | None, path: str,
                  depth: int, count: int = 0) -> None:

@@ -217,3 +217,12 @@ def test_batch_two_workers_same_output(tmp_path: Path) -> None:
     two = run(source, tmp_path / "two.jsonl", workers=2)
     assert one.model_copy(update={"seconds": 0}) == two.model_copy(update={"seconds": 0})
     assert (tmp_path / "one.jsonl").read_text() == (tmp_path / "two.jsonl").read_text()
+
+
+def test_batch_spacy_n_process_gives_the_same_rows(tmp_path: Path) -> None:
+    source = tmp_path / "gen.jsonl"
+    source.write_text("\n".join(_generated(12)) + "\n")
+    one = run(source, tmp_path / "one.jsonl")
+    two = run(source, tmp_path / "two.jsonl", workers=2, parallel="spacy")
+    assert one.model_copy(update={"seconds": 0}) == two.model_copy(update={"seconds": 0})
+    assert (tmp_path / "one.jsonl").read_text() == (tmp_path / "two.jsonl").read_text()

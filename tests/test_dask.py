@@ -12,8 +12,8 @@ db = pytest.importorskip("dask.bag")
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
-from critparse.batch import run  # noqa: E402
-from critparse.dask import (  # noqa: E402
+from critparse.batch import run
+from critparse.dask import (
     CRITERION_META,
     criteria_frame,
     criteria_rows,

@@ -186,8 +186,8 @@ def test_trials_match_header(text: str, section: str | None) -> None:
         (
             # Wrapped without indentation: lower-case start joins; a capital after a period
             # starts a new paragraph.
-            "Inclusion Criteria\nAdults with asthma diagnosed at least\n"
-            "one year ago.\nNon-smokers.",
+            ("Inclusion Criteria\nAdults with asthma diagnosed at least\n"
+             "one year ago.\nNon-smokers."),
             [("header", "inclusion"), ("paragraph", "inclusion/1"),
              ("paragraph", "inclusion/2")],
         ),
