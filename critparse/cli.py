@@ -235,3 +235,7 @@ def parse_trials_command(
 
 def main() -> None:  # pragma: no cover - console entry point
     app()
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m critparse.cli`
+    app()

@@ -12,7 +12,9 @@ import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from itertools import repeat
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import islice, repeat
 from pathlib import Path
 from typing import Any
 
@@ -106,12 +108,26 @@ def parse_many(
     n_process: int = 1,
     batch_size: int = 256,
 ) -> Iterator[ParseResult]:
-    """Parse a stream of bullets: one result per input, in order, never raising on text."""
+    """Parse a stream of bullets: one result per input, in order, never raising on text.
+
+    `n_process > 1` parses batches of `batch_size` bullets in that many forked worker processes,
+    each with its own copy of the pipeline; at most two batches per worker are in flight, so
+    memory stays flat however long the stream. (Batches of text travel between processes, not
+    spaCy Docs: for short bullets shipping Docs costs more than parsing them.)
+    """
     nlp = nlp if nlp is not None else _default_nlp()
+    items = zip(texts, contexts if contexts is not None else repeat(None))
+    if n_process <= 1:
+        yield from _parse_serial(items, nlp, batch_size)
+        return
+    yield from _parse_parallel(items, nlp, n_process, batch_size)
+
+
+def _parse_serial(items: Iterable[tuple[Any, str | None]], nlp: Language, batch_size: int) -> Iterator[ParseResult]:
     pending: deque[tuple[str, list[Diagnostic]]] = deque()
 
     def docs() -> Iterator[Any]:
-        for item, context in zip(texts, contexts if contexts is not None else repeat(None)):
+        for item, context in items:
             text, diagnostics = _coerce(item)
             if len(text) > MAX_ANALYSED_CHARS:
                 diagnostics.append(Diagnostic(
@@ -124,10 +140,42 @@ def parse_many(
                 doc.user_data[CONTEXT_KEY] = clean_text(context[:MAX_ANALYSED_CHARS])
             yield doc
 
-    for doc in nlp.pipe(docs(), batch_size=batch_size, n_process=n_process):
+    for doc in nlp.pipe(docs(), batch_size=batch_size):
         original, diagnostics = pending.popleft()
         result: ParseResult = doc.user_data.get(RESULT_KEY) or ParseResult(text=original)
         yield _restore(result, original, diagnostics)
+
+
+_WORKER_NLP: Language | None = None
+
+
+def _init_worker(nlp: Language) -> None:
+    global _WORKER_NLP
+    _WORKER_NLP = nlp
+
+
+def _parse_batch(batch: list[tuple[Any, str | None]]) -> list[ParseResult]:
+    assert _WORKER_NLP is not None
+    return list(_parse_serial(batch, _WORKER_NLP, len(batch) or 1))
+
+
+def _parse_parallel(
+    items: Iterable[tuple[Any, str | None]], nlp: Language, n_process: int, batch_size: int
+) -> Iterator[ParseResult]:
+    # fork: workers inherit the loaded pipeline instead of unpickling it
+    context = multiprocessing.get_context("fork")
+    iterator = iter(items)
+    with ProcessPoolExecutor(n_process, mp_context=context, initializer=_init_worker, initargs=(nlp,)) as pool:
+        in_flight: deque[Future[list[ParseResult]]] = deque()
+        while True:
+            while len(in_flight) < 2 * n_process:
+                batch = list(islice(iterator, batch_size))
+                if not batch:
+                    break
+                in_flight.append(pool.submit(_parse_batch, batch))
+            if not in_flight:
+                return
+            yield from in_flight.popleft().result()
 
 
 def _restore(result: ParseResult, original: str, diagnostics: list[Diagnostic]) -> ParseResult:

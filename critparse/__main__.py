@@ -1,0 +1,5 @@
+"""`python -m critparse` runs the command line."""
+
+from critparse.cli import app
+
+app()
