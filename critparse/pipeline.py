@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 import multiprocessing
+import warnings
 from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice, repeat
 from pathlib import Path
@@ -48,9 +49,12 @@ def load(path: str | Path | None = None) -> Language:
     `path` None reads `models/critparse-pipeline` in a source checkout, else builds the same
     pipeline from package data.
     """
-    if path is None:
-        return build_pipeline() if not MODEL_DIR.is_dir() else spacy.load(MODEL_DIR)
-    return spacy.load(Path(path))
+    with warnings.catch_warnings():
+        # scispaCy's tokenizer patterns trip a FutureWarning of `re` ("possible set union").
+        warnings.simplefilter("ignore", FutureWarning)
+        if path is None:
+            return build_pipeline() if not MODEL_DIR.is_dir() else spacy.load(MODEL_DIR)
+        return spacy.load(Path(path))
 
 
 @lru_cache(maxsize=1)

@@ -15,6 +15,7 @@ Everything else (hyphenated names, `CD19`, `HbA1c`, `mm3`) keeps scispaCy's beha
 from __future__ import annotations
 
 import re
+import warnings
 
 from scispacy.custom_tokenizer import combined_rule_tokenizer
 from spacy.language import Language
@@ -39,11 +40,15 @@ _PAREN_INFIX = r"(?<=[A-Za-z0-9])\((?=[A-Za-z])|(?<=[A-Za-z])\)(?=[/A-Za-z])"
 
 def make_tokenizer(nlp: Language) -> Tokenizer:
     """Build the adjusted scispaCy tokenizer for `nlp`."""
-    base = combined_rule_tokenizer(nlp)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # `re` on scispaCy's patterns
+        base = combined_rule_tokenizer(nlp)
     prefixes = [_COMPARATOR_PREFIX, _NUMBER_PREFIX, _TIMES_PREFIX, *_patterns(base.prefix_search)]
     infixes = [_COMPARATOR_INFIX, _SLASH_INFIX, _HYPHEN_INFIX, _PAREN_INFIX, *_patterns(base.infix_finditer)]
-    base.prefix_search = compile_prefix_regex(prefixes).search
-    base.infix_finditer = compile_infix_regex(infixes).finditer
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        base.prefix_search = compile_prefix_regex(prefixes).search
+        base.infix_finditer = compile_infix_regex(infixes).finditer
     return base
 
 
