@@ -35,9 +35,9 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "Analyte",
-    "CritparseError",
     "Criterion",
     "CriterionResult",
+    "CritparseError",
     "Diagnostic",
     "InputFormatError",
     "Measurement",

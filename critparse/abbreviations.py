@@ -14,7 +14,6 @@ from scispacy.abbreviation import AbbreviationDetector
 from spacy.language import Language
 from spacy.tokens import Doc
 
-
 # The detector's second matcher is filled per document and is empty until a definition is found;
 # spaCy warns about the empty matcher (W036) on every call.
 warnings.filterwarnings("ignore", message=r".*\[W036\].*", category=UserWarning)

@@ -9,7 +9,6 @@ import json
 import sys
 from collections import deque
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -109,16 +108,16 @@ def evaluate_command(
         _out.print(f"{miss.id} {miss.text}", highlight=False, markup=False)
         for m in miss.missing:
             _out.print(f"   missing  {m}", highlight=False, markup=False)
-        for s in miss.spurious:
-            _out.print(f"   spurious {s}", highlight=False, markup=False)
+        for extra in miss.spurious:
+            _out.print(f"   spurious {extra}", highlight=False, markup=False)
     table = Table(title=f"{gold} ({report.bullets} bullets, {len(report.misses)} with misses)")
     for column in ("level", "precision", "recall", "F1", "tp", "predicted", "gold"):
         table.add_column(column)
-    for level, s in report.levels.items():
-        table.add_row(level, f"{s.precision:.3f}", f"{s.recall:.3f}", f"{s.f1:.3f}", str(s.true_positives),
-                      str(s.predicted), str(s.gold))
+    for level, score in report.levels.items():
+        table.add_row(level, f"{score.precision:.3f}", f"{score.recall:.3f}", f"{score.f1:.3f}",
+                      str(score.true_positives), str(score.predicted), str(score.gold))
     _out.print(table)
-    summary = "  ".join(f"{level}: F1={s.f1:.3f}" for level, s in report.levels.items())
+    summary = "  ".join(f"{level}: F1={score.f1:.3f}" for level, score in report.levels.items())
     _out.print(summary, highlight=False)
 
 
@@ -137,9 +136,9 @@ def screen_command(
     rules_file: Path = typer.Argument(..., help="Trial rules: JSONL of ParseResult or Criterion."),
     patient_file: Path = typer.Argument(..., help="Patient JSON: a plain mapping or FHIR."),
     output_format: str = typer.Option("table", "--format", "-f", help="table or json."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Date for ages (YYYY-MM-DD)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Date for ages (YYYY-MM-DD)."),
     fhir_version: str = typer.Option("R5", "--fhir-version", help="R5 or R4B."),
-    uln_file: Optional[Path] = typer.Option(None, "--uln", help="A limits-of-normal table."),
+    uln_file: Path | None = typer.Option(None, "--uln", help="A limits-of-normal table."),
 ) -> None:
     """Check a patient against a trial's rules: met / not met / unknown, with reasons."""
     import datetime as _dt
@@ -193,11 +192,11 @@ def screen_command(
 @app.command("parse-trials")
 def parse_trials_command(
     source: Path = typer.Argument(..., help="Studies: JSONL, an API v2 page or study JSON, or a .txt eligibility block."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout, JSONL only)."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Output file (default: stdout, JSONL only)."),
     output_format: str = typer.Option("jsonl", "--format", "-f", help="jsonl or parquet."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Processes (spaCy n_process)."),
     batch_size: int = typer.Option(256, "--batch-size", min=1, help="Bullets per spaCy batch."),
-    errors_file: Optional[Path] = typer.Option(None, "--errors", help="Write bad records here (JSONL)."),
+    errors_file: Path | None = typer.Option(None, "--errors", help="Write bad records here (JSONL)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when any record was bad."),
 ) -> None:

@@ -20,7 +20,8 @@ from spacy.tokens import Doc
 from critparse.analytes import AnalyteLexicon, load_analytes
 from critparse.extract import Mention, RuleDraft, extract_rules
 from critparse.lexicon import Vocabulary, default_vocabulary
-from critparse.schema import Analyte, Diagnostic, ParseResult, Rule, Span as CharSpan
+from critparse.schema import Analyte, Diagnostic, ParseResult, Rule
+from critparse.schema import Span as CharSpan
 
 RESULT_KEY = "critparse.result"
 CONTEXT_KEY = "critparse.context"
@@ -87,11 +88,12 @@ class RuleExtractor:
                 self._loose.add(entry.name, loose)
             if exact:
                 self._exact.add(entry.name, exact)
-        self._known = {
-            name: replace(self._mention_for(entry, 0, 0, ""), own=False)
-            for name in ("age", "systolic blood pressure", "diastolic blood pressure")
-            if (entry := self.lexicon.by_name(name)) is not None
-        }
+        # Analytes that patterns name themselves (ages from 'years', blood pressure pairs).
+        self._known: dict[str, Mention] = {}
+        for name in ("age", "systolic blood pressure", "diastolic blood pressure"):
+            known = self.lexicon.by_name(name)
+            if known is not None:
+                self._known[name] = replace(self._mention_for(known, 0, 0, ""), own=False)
 
     def _mention_for(self, entry: Any, start: int, end: int, text: str) -> Mention:
         return Mention(start, end, text, entry.name, entry.code, entry.system if entry.code else None,
@@ -137,7 +139,7 @@ class RuleExtractor:
     def __call__(self, doc: Doc) -> Doc:
         try:
             result = self.parse_doc(doc)
-        except Exception as exc:  # noqa: BLE001 - one odd bullet must not sink a batch
+        except Exception as exc:
             warnings.warn(f"critparse: could not parse {doc.text[:80]!r}: {exc!r}", RuntimeWarning, stacklevel=2)
             result = ParseResult(
                 text=doc.text,

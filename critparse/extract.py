@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 from critparse.lexicon import Vocabulary
 
@@ -325,7 +326,7 @@ def _inherit_unit(lo: Quantity, hi: Quantity) -> tuple[Quantity, Quantity]:
 
 def _share_units(text: str, exprs: list[Expression]) -> None:
     """`≥ 18 and ≤ 65 years`: a unitless bound takes the unit of the bound it is paired with."""
-    for left, right in zip(exprs, exprs[1:]):
+    for left, right in pairwise(exprs):
         if left.kind != "single" or right.kind != "single":
             continue
         (_, lq), (_, rq) = left.bounds[0], right.bounds[0]
@@ -342,13 +343,7 @@ _GROUP_GAP = re.compile(
 )
 _RIGHT_GAP = re.compile(r"[\s,]*(?:(?:of|in|for|as)\s+)?(?:the\s+)?$", re.IGNORECASE)
 _STOPWORDS = frozenset(
-    """a an the and or of for with to in on at by as is are be been being must should shall will
-    may can has have having had who which that this these those their his her its any all no not
-    patient patients subject subjects participant participants person people adult adults male
-    males female females men women man woman child children individuals aged value values level
-    levels if if: e.g. i.e. eg ie than then also either both only including include includes
-    defined define following function adequate serum plasma blood total count counts result
-    results laboratory lab test tests measured measurement score status documented known""".split()
+    ["a", "an", "the", "and", "or", "of", "for", "with", "to", "in", "on", "at", "by", "as", "is", "are", "be", "been", "being", "must", "should", "shall", "will", "may", "can", "has", "have", "having", "had", "who", "which", "that", "this", "these", "those", "their", "his", "her", "its", "any", "all", "no", "not", "patient", "patients", "subject", "subjects", "participant", "participants", "person", "people", "adult", "adults", "male", "males", "female", "females", "men", "women", "man", "woman", "child", "children", "individuals", "aged", "value", "values", "level", "levels", "if", "if:", "e.g.", "i.e.", "eg", "ie", "than", "then", "also", "either", "both", "only", "including", "include", "includes", "defined", "define", "following", "function", "adequate", "serum", "plasma", "blood", "total", "count", "counts", "result", "results", "laboratory", "lab", "test", "tests", "measured", "measurement", "score", "status", "documented", "known"]
 )
 _PUNCT_CUT = re.compile(r"[;:.\[]")
 _WORD_CUT = re.compile(

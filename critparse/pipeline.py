@@ -8,13 +8,13 @@ pipeline from package data, so an installed wheel needs nothing else.
 
 from __future__ import annotations
 
+import multiprocessing
 import re
+import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
-import multiprocessing
-import warnings
 from concurrent.futures import Future, ProcessPoolExecutor
+from functools import lru_cache
 from itertools import islice, repeat
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from typing import Any
 import spacy
 from spacy.language import Language
 
-import critparse.abbreviations  # noqa: F401  (registers 'critparse_abbreviations')
+import critparse.abbreviations
 import critparse.component  # noqa: F401  (registers 'critparse_rules' and the Doc extensions)
 from critparse.component import CONTEXT_KEY, MAX_ANALYSED_CHARS, RESULT_KEY
 from critparse.schema import Diagnostic, ParseResult
@@ -120,7 +120,7 @@ def parse_many(
     spaCy Docs: for short bullets shipping Docs costs more than parsing them.)
     """
     nlp = nlp if nlp is not None else _default_nlp()
-    items = zip(texts, contexts if contexts is not None else repeat(None))
+    items = zip(texts, contexts if contexts is not None else repeat(None), strict=False)
     if n_process <= 1:
         yield from _parse_serial(items, nlp, batch_size)
         return

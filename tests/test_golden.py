@@ -6,12 +6,12 @@ registry mix is scored as a whole against F1 floors that only go up.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import critparse
 from critparse.evaluation import evaluate_file, read_gold
-
-from pathlib import Path
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 

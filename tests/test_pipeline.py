@@ -67,7 +67,7 @@ def test_pipeline_doc_extensions(nlp):
 def test_pipeline_result_survives_docbin(nlp):
     doc = nlp("Creatinine < 2.5 mg/dl")
     bin_ = DocBin(store_user_data=True, docs=[doc])
-    restored = list(DocBin().from_bytes(bin_.to_bytes()).get_docs(nlp.vocab))[0]
+    restored = next(iter(DocBin().from_bytes(bin_.to_bytes()).get_docs(nlp.vocab)))
     assert restored._.rules == doc._.rules
     again = Doc(nlp.vocab).from_bytes(doc.to_bytes())
     assert again._.critparse == doc._.critparse
