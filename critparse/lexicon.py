@@ -6,16 +6,13 @@ extractor runs. A malformed file fails at load time with every problem listed at
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
-from importlib import resources
-from pathlib import Path
-from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from critparse.errors import ResourceError
+from critparse.resources import load_resource
 from critparse.schema import Comparator
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
@@ -46,32 +43,6 @@ class UnitVocabulary(BaseModel):
     about: str = Field(default="", alias="_about")
     case_sensitive: list[str] = []
     units: list[UnitEntry]
-
-
-_Model = TypeVar("_Model", bound=BaseModel)
-
-
-def load_resource(model: type[_Model], name: str, path: str | Path | None = None) -> _Model:
-    """Read a JSON resource (bundled when `path` is None) and validate it against `model`."""
-    where = str(path) if path is not None else f"critparse/resources/{name}"
-    try:
-        if path is None:
-            raw = resources.files("critparse.resources").joinpath(name).read_text("utf-8")
-        else:
-            raw = Path(path).read_text("utf-8")
-        data: Any = json.loads(raw)
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ResourceError(f"{where}: cannot read: {exc}") from exc
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'/'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        valid = ", ".join(sorted(model.model_fields))
-        raise ResourceError(
-            f"{where}: {exc.error_count()} problem(s): {problems} (valid keys: {valid})"
-        ) from exc
 
 
 def phrase_pattern(surface: str) -> str:
