@@ -194,7 +194,7 @@ def surface_collisions(
     `indices` are the entries' positions in the file, for the messages.
     """
     owners: dict[str, dict[str, tuple[int, str]]] = {}
-    for i, entry in zip(indices or range(len(entries)), entries):
+    for i, entry in zip(indices or range(len(entries)), entries, strict=True):
         for surface in entry.surfaces:
             owners.setdefault(loose_key(surface).lower(), {}).setdefault(entry.name, (i, surface))
     problems = []
@@ -210,7 +210,7 @@ def _duplicates(entries: Sequence[AnalyteEntry], indices: Sequence[int] | None =
     problems = []
     for field in ("name", "code"):
         seen: dict[str, int] = {}
-        for i, entry in zip(indices or range(len(entries)), entries):
+        for i, entry in zip(indices or range(len(entries)), entries, strict=True):
             value = getattr(entry, field)
             if value is None:
                 continue
@@ -371,7 +371,7 @@ def parse_analytes(text: str, *, source: str = "<string>") -> AnalyteLexicon:
     if problems:
         listing = "\n  ".join(problems)
         raise ResourceError(f"{source}: {len(problems)} problem(s) in analyte lexicon:\n  {listing}")
-    return AnalyteLexicon(about=data.get("_about", ""), analytes=tuple(valid))
+    return AnalyteLexicon(_about=data.get("_about", ""), analytes=tuple(valid))
 
 
 _ENTRY_KEYS = list(AnalyteEntry.model_fields)
@@ -393,10 +393,10 @@ def _messages(exc: ValidationError) -> list[str]:
 
 
 __all__ = [
+    "LOINC_SYSTEM",
     "AnalyteEntry",
     "AnalyteKind",
     "AnalyteLexicon",
-    "LOINC_SYSTEM",
     "load_analytes",
     "loinc_check_digit_ok",
     "loose_key",
