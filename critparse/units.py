@@ -13,21 +13,20 @@ keeps those distinctions, and pint may only convert between units with equal sig
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import deque
 from functools import cache, lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from critparse.errors import ResourceError, UnitConversionError
+from critparse.resources import load_resource
 
 if TYPE_CHECKING:
-    from critparse.schema import Rule
+    from critparse.schema import Comparator, Rule
 
 ULN = "x ULN"
 LLN = "x LLN"
@@ -100,7 +99,11 @@ class ConversionTable(BaseModel):
     @model_validator(mode="after")
     def _unique(self) -> ConversionTable:
         seen: set[str] = set()
-        dupes = [a.analyte for a in self.analytes if a.analyte in seen or seen.add(a.analyte)]
+        dupes: list[str] = []
+        for a in self.analytes:
+            if a.analyte in seen:
+                dupes.append(a.analyte)
+            seen.add(a.analyte)
         if dupes:
             raise ValueError(f"analytes listed twice: {', '.join(dupes)}")
         return self
@@ -111,24 +114,8 @@ def load_conversions(path: str | Path | None = None) -> ConversionTable:
 
     Every problem is reported at once, and every unit code must be one ucumvert can parse.
     """
+    table = load_resource(ConversionTable, "conversions.json", path)
     where = str(path) if path is not None else "critparse/resources/conversions.json"
-    try:
-        if path is None:
-            raw = resources.files("critparse.resources").joinpath("conversions.json").read_text(
-                "utf-8"
-            )
-        else:
-            raw = Path(path).read_text("utf-8")
-        data: Any = json.loads(raw)
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ResourceError(f"{where}: cannot read: {exc}") from exc
-    try:
-        table = ConversionTable.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'/'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ResourceError(f"{where}: {exc.error_count()} problem(s): {problems}") from exc
     bad = [
         f"equivalences/{i}: unknown unit {unit!r}"
         for i, eq in enumerate(table.equivalences)
@@ -337,7 +324,7 @@ def _tidy(x: float) -> float:
     """Drop float noise (1500.0000000000002 -> 1500.0) by keeping 12 significant digits."""
     if x == 0 or not math.isfinite(x):
         return x
-    return round(x, 11 - int(math.floor(math.log10(abs(x)))))
+    return round(x, 11 - math.floor(math.log10(abs(x))))
 
 
 def convert_value(
@@ -356,6 +343,9 @@ def can_convert(from_unit: str | None, to_unit: str | None, analyte: str | None 
     return True
 
 
+_FLIPPED: dict[Comparator, Comparator] = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
 def convert_rule(rule: Rule, unit: str | None) -> Rule:
     """The same rule with its value expressed in `unit` (behind `Rule.to`).
 
@@ -368,9 +358,7 @@ def convert_rule(rule: Rule, unit: str | None) -> Rule:
         slope, offset = conversion(rule.unit, unit, rule.analyte.name)
     except UnitConversionError as exc:
         raise UnitConversionError(f"{rule.text!r}: {exc}") from exc
-    comparator = rule.comparator
-    if slope < 0:
-        comparator = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(comparator, comparator)  # type: ignore[assignment]
+    comparator = _FLIPPED.get(rule.comparator, rule.comparator) if slope < 0 else rule.comparator
     return rule.model_copy(
         update={"value": _tidy(slope * rule.value + offset), "unit": unit, "comparator": comparator}
     )
