@@ -13,12 +13,14 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timezone
+from enum import Enum, auto
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from critparse.analytes import load_analytes
 from critparse.errors import PatientDataError, UnitConversionError
 from critparse.units import ULN, default_conversions, normalize_unit
 
@@ -71,26 +73,6 @@ class Patient(BaseModel):
 
 
 @cache
-def _lexicon() -> Any | None:
-    """The analyte lexicon, or None while it is unavailable (names then match as written)."""
-    try:
-        from critparse.analytes import load_analytes
-    except ImportError:
-        return None
-    return load_analytes()
-
-
-def _entry_lookup(method: str, key: str) -> Any | None:
-    lex = _lexicon()
-    if lex is None or not hasattr(lex, method):
-        return None
-    try:
-        return getattr(lex, method)(key)
-    except (KeyError, LookupError, ValueError):
-        return None
-
-
-@cache
 def _codes_from_conversions() -> dict[str, str]:
     """Extra LOINC codes (e.g. an analyte's moles/volume form) listed in conversions.json."""
     return {code: a.analyte for a in default_conversions().analytes for code in a.codes}
@@ -99,10 +81,10 @@ def _codes_from_conversions() -> dict[str, str]:
 def resolve_analyte(key: str) -> str:
     """Canonical name for a key written by a person: name, synonym, abbreviation or LOINC code."""
     text = " ".join(str(key).split())
-    for method, arg in (("by_name", text.lower()), ("by_code", text), ("lookup", text)):
-        entry = _entry_lookup(method, arg)
-        if entry is not None:
-            return str(entry.name)
+    lexicon = load_analytes()
+    entry = lexicon.by_name(text.lower()) or lexicon.by_code(text) or lexicon.lookup(text)
+    if entry is not None:
+        return entry.name
     extra = _codes_from_conversions().get(text)
     return extra if extra is not None else text.lower()
 
@@ -111,25 +93,28 @@ def resolve_code(code: str, system: str | None = LOINC) -> str | None:
     """Canonical name for a LOINC code, or None when no analyte has it."""
     if system not in (None, LOINC):
         return None
-    entry = _entry_lookup("by_code", code)
+    entry = load_analytes().by_code(code)
     if entry is not None:
-        return str(entry.name)
+        return entry.name
     return _codes_from_conversions().get(code)
 
 
-_MISSING = object()
+class _Missing(Enum):
+    """Sentinel type: "no unit given", distinct from None ("no unit, a bare score")."""
+
+    MISSING = auto()
 
 
-def default_unit(analyte: str) -> str | None | object:
+_MISSING = _Missing.MISSING
+
+
+def default_unit(analyte: str) -> str | _Missing | None:
     """The unit a bare number for `analyte` is taken to be in; `_MISSING` when not known."""
-    entry = _entry_lookup("by_name", analyte)
+    entry = load_analytes().by_name(analyte)
     if entry is not None:
-        if getattr(entry, "unitless", False):
+        if entry.unitless:
             return None
-        unit = getattr(entry, "default_unit", None)
-        if unit:
-            return str(unit)
-        return _MISSING
+        return entry.default_unit or _MISSING
     if analyte == "age":  # ages are in years everywhere, lexicon or not
         return "a"
     return _MISSING
@@ -169,7 +154,7 @@ def measurement_from_value(
     raw: Any,
     *,
     source: str,
-    unit: str | None | object = _MISSING,
+    unit: str | _Missing | None = _MISSING,
     uln: Any = None,
     lln: Any = None,
     range_unit: str | None = None,
@@ -179,14 +164,18 @@ def measurement_from_value(
 
     Never raises for a bad value: the measurement carries the problem instead.
     """
-    base: dict[str, Any] = {"analyte": analyte, "source": source, "when": when}
+
+    def unusable(problem: str, code: str | None = None, unit_text: str | None = None) -> Measurement:
+        return Measurement(
+            analyte=analyte, source=source, when=when, unit=code, unit_text=unit_text, problem=problem
+        )
+
     if isinstance(raw, Mapping):
         allowed = {"value", "unit", "uln", "reference_high", "lln", "reference_low", "when"}
         extra = sorted(set(raw) - allowed)
         if extra:
-            return Measurement(
-                **base,
-                problem=f"unknown key(s) {', '.join(map(repr, extra))}; valid: {', '.join(sorted(allowed))}",
+            return unusable(
+                f"unknown key(s) {', '.join(map(repr, extra))}; valid: {', '.join(sorted(allowed))}"
             )
         return measurement_from_value(
             analyte,
@@ -199,41 +188,42 @@ def measurement_from_value(
             when=raw.get("when", when),
         )
     if raw is None:
-        return Measurement(**base, problem="no value given")
+        return unusable("no value given")
     if isinstance(raw, bool):
-        return Measurement(**base, problem=f"{raw!r} is a boolean, not a number")
+        return unusable(f"{raw!r} is a boolean, not a number")
     unit_text: str | None
     if isinstance(raw, str):
         match = _NUMBER.match(raw)
         if match is None:
-            return Measurement(**base, problem=f"cannot read a number from {raw!r}")
+            return unusable(f"cannot read a number from {raw!r}")
         number_text, unit_text = match["num"], match["unit"] or None
         if unit is not _MISSING and unit_text is None:
-            unit_text = unit  # type: ignore[assignment]
+            unit_text = unit
     else:
         number_text = raw
-        unit_text = None if unit is _MISSING else unit  # type: ignore[assignment]
+        unit_text = None if unit is _MISSING else unit
     try:
         value = _number(number_text)
     except (TypeError, ValueError):
-        return Measurement(**base, problem=f"cannot read a number from {raw!r}")
-    if math.isnan(value) or math.isinf(value):
-        return Measurement(**base, unit_text=unit_text, problem=_check_number(value, None))
+        return unusable(f"cannot read a number from {raw!r}")
+    nonfinite = None if math.isfinite(value) else _check_number(value, None)
+    if nonfinite is not None:
+        return unusable(nonfinite, unit_text=unit_text)
     if unit_text is None and (isinstance(raw, str) or unit is _MISSING):
         # A bare number is in the analyte's default unit; with none known it stays a bare
         # number, which only ever compares with unitless rules.
         fallback = default_unit(analyte)
-        code: str | None = None if fallback is _MISSING else fallback  # type: ignore[assignment]
+        code = None if fallback is _MISSING else fallback
     else:
         try:
             code = normalize_unit(unit_text)
         except UnitConversionError as exc:
-            return Measurement(**base, unit_text=unit_text, problem=str(exc))
+            return unusable(str(exc), unit_text=unit_text)
     if code == ULN:
-        return Measurement(**base, unit_text=unit_text, problem="a value cannot be in x ULN")
+        return unusable("a value cannot be in x ULN", unit_text=unit_text)
     problem = _check_number(value, code)
     if problem is not None:
-        return Measurement(**base, unit=code, unit_text=unit_text, problem=problem)
+        return unusable(problem, code=code, unit_text=unit_text)
     limits: dict[str, float] = {}
     for name, limit in (("uln", uln), ("lln", lln)):
         if limit is None:
@@ -241,22 +231,25 @@ def measurement_from_value(
         try:
             number = _number(limit)
         except (TypeError, ValueError):
-            return Measurement(**base, problem=f"{name} {limit!r} is not a number")
+            return unusable(f"{name} {limit!r} is not a number")
         bad = _check_number(number, code) or (f"{name} must be positive" if number <= 0 else None)
         if bad is not None:
-            return Measurement(**base, problem=f"{name}: {bad}")
+            return unusable(f"{name}: {bad}")
         limits[name] = number
     try:
         range_code = normalize_unit(range_unit) if range_unit is not None else code
     except UnitConversionError as exc:
-        return Measurement(**base, problem=f"reference range: {exc}")
+        return unusable(f"reference range: {exc}")
     return Measurement(
-        **base,
+        analyte=analyte,
+        source=source,
+        when=when,
         value=value,
         unit=code,
         unit_text=unit_text,
+        uln=limits.get("uln"),
+        lln=limits.get("lln"),
         range_unit=range_code if limits else None,
-        **limits,
     )
 
 
@@ -332,20 +325,27 @@ def age_in_years(birth: date, as_of: date) -> int:
 
 
 def _age_measurement(raw: Any, as_of: date | None, *, source: str) -> Measurement:
-    base = {"analyte": "age", "source": source}
     if raw is None:
-        return Measurement(**base, problem="no birth date given")
+        return Measurement(analyte="age", source=source, problem="no birth date given")
     try:
         birth = raw if isinstance(raw, date) else date.fromisoformat(str(raw)[:10])
     except ValueError:
-        return Measurement(**base, problem=f"birth date {raw!r} is not an ISO date")
+        return Measurement(
+            analyte="age", source=source, problem=f"birth date {raw!r} is not an ISO date"
+        )
     if isinstance(birth, datetime):
         birth = birth.date()
     today = as_of or date.today()
     if birth > today:
-        return Measurement(**base, problem=f"birth date {birth} is after {today}")
+        return Measurement(
+            analyte="age", source=source, problem=f"birth date {birth} is after {today}"
+        )
     return Measurement(
-        **base, value=float(age_in_years(birth, today)), unit="a", when=today.isoformat()
+        analyte="age",
+        source=source,
+        value=float(age_in_years(birth, today)),
+        unit="a",
+        when=today.isoformat(),
     )
 
 
@@ -425,8 +425,8 @@ def patient_from_fhir(
     errors: list[str] = []
     validated: list[tuple[int, Any]] = []
     for i, raw in enumerate(raw_list):
-        rtype = raw.get("resourceType") if isinstance(raw, Mapping) else None
-        where = f"resource {i} ({rtype or '?'}{'/' + str(raw.get('id')) if isinstance(raw, Mapping) and raw.get('id') else ''})"
+        rtype, rid = (raw.get("resourceType"), raw.get("id")) if isinstance(raw, Mapping) else (None, None)
+        where = f"resource {i} ({rtype or '?'}{f'/{rid}' if rid else ''})"
         try:
             validated.append((i, _validate(raw, version, where)))
         except PatientDataError as exc:
@@ -445,11 +445,12 @@ def patient_from_fhir(
         pat = patients[0]
         patient_id = pat.id
         sex = _sex(pat.gender)
+        where = f"Patient/{pat.id or '?'}"
         if pat.birthDate is None:
-            _keep(found, Measurement(analyte="age", source=f"Patient/{pat.id or '?'}",
-                                     problem="the Patient has no birthDate"), notes)
+            age = Measurement(analyte="age", source=where, problem="the Patient has no birthDate")
         else:
-            _keep(found, _age_measurement(pat.birthDate, as_of, source=f"Patient/{pat.id or '?'}"), notes)
+            age = _age_measurement(pat.birthDate, as_of, source=where)
+        _keep(found, age, notes)
     for i, res in validated:
         rtype = res.get_resource_type()
         if rtype == "Observation":
@@ -485,9 +486,9 @@ def _measurement_from_observation(obs: Any, index: int) -> Measurement | str | N
     if name is None:
         for text in [c.display for c in codings] + [obs.code.text if obs.code else None]:
             if text:
-                candidate = _entry_lookup("lookup", str(text))
+                candidate = load_analytes().lookup(str(text))
                 if candidate is not None:
-                    name = str(candidate.name)
+                    name = candidate.name
                     break
     if name is None:
         return None

@@ -7,6 +7,8 @@ import math
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from critparse.errors import PatientDataError
 from critparse.patient import load_patient, patient_from_fhir, patient_from_mapping
@@ -196,10 +198,6 @@ def test_patient_egfr_units():
     assert evaluate_rule(rule("creatinine clearance", ">=", 60, "mL/min"), patient).outcome == "met"
     mixed = evaluate_rule(rule("egfr", ">=", 50, "mL/min"), patient)
     assert mixed.outcome == "unknown" and "body surface area" in mixed.reason
-
-
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 @settings(max_examples=200, deadline=None)
