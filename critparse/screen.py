@@ -14,14 +14,14 @@ import math
 from collections.abc import Iterable, Mapping
 from datetime import date
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from critparse.errors import ResourceError, UnitConversionError
+from critparse.errors import InputFormatError, UnitConversionError
 from critparse.patient import Measurement, Patient, load_patient, resolve_analyte, resolve_code
+from critparse.resources import load_resource
 from critparse.schema import Criterion, ParseResult, Rule
 from critparse.units import LLN, ULN, compare, convert_value, is_ucum
 
@@ -91,26 +91,12 @@ class NormalLimitTable(BaseModel):
 
 def load_uln_table(path: str | Path | None = None) -> NormalLimitTable:
     """Read and validate a limits-of-normal table (the bundled one when `path` is None)."""
-    where = str(path) if path is not None else "critparse/resources/uln.json"
-    try:
-        if path is None:
-            raw = resources.files("critparse.resources").joinpath("uln.json").read_text("utf-8")
-        else:
-            raw = Path(path).read_text("utf-8")
-        data: Any = json.loads(raw)
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ResourceError(f"{where}: cannot read: {exc}") from exc
-    try:
-        return NormalLimitTable.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'/'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ResourceError(f"{where}: {exc.error_count()} problem(s): {problems}") from exc
+    return load_resource(NormalLimitTable, "uln.json", path)
 
 
 @cache
 def default_uln_table() -> NormalLimitTable:
+    """The bundled table, loaded once."""
     return load_uln_table()
 
 
@@ -217,42 +203,45 @@ def evaluate_rule(
     m = _find(patient, rule)
     if m is None:
         return RuleResult(rule=rule, outcome="unknown", reason=f"no {name} value for the patient")
-    base: dict[str, Any] = {
-        "rule": rule,
-        "observed_value": m.value,
-        "observed_unit": m.unit,
-        "source": m.source,
-    }
+    def unknown(reason: str) -> RuleResult:
+        return RuleResult(
+            rule=rule,
+            outcome="unknown",
+            observed_value=m.value,
+            observed_unit=m.unit,
+            source=m.source,
+            reason=reason,
+        )
+
     if m.problem is not None or m.value is None:
-        return RuleResult(**base, outcome="unknown", reason=f"{name}: {m.problem or 'no value'}")
+        return unknown(f"{name}: {m.problem or 'no value'}")
     seen = _with_unit(m.value, m.unit)
 
     if rule.unit in (ULN, LLN):
-        which = "uln" if rule.unit == ULN else "lln"
-        label = "ULN" if rule.unit == ULN else "LLN"
-        own = getattr(m, which)
+        is_uln = rule.unit == ULN
+        label = "ULN" if is_uln else "LLN"
+        own = m.uln if is_uln else m.lln
         if own is not None:
             limit, limit_unit = own, m.range_unit or m.unit
             limit_source = f"reference range of {m.source}"
         else:
             default = (uln_table or default_uln_table()).find(name, patient.sex)
-            default_value = getattr(default, which) if default is not None else None
+            default_value = None if default is None else (default.uln if is_uln else default.lln)
             if default is None or default_value is None:
-                return RuleResult(
-                    **base,
-                    outcome="unknown",
-                    reason=f"{name} {seen}: no {label} known (no reference range, no default)",
-                )
+                return unknown(f"{name} {seen}: no {label} known (no reference range, no default)")
             limit, limit_unit, limit_source = default_value, default.unit, f"default: {default.source}"
         try:
             in_limit_unit = convert_value(m.value, m.unit, limit_unit, name)
         except UnitConversionError as exc:
-            return RuleResult(**base, outcome="unknown", reason=f"{name} {seen} vs {label}: {exc}")
+            return unknown(f"{name} {seen} vs {label}: {exc}")
         ratio = in_limit_unit / limit
         ok = compare(ratio, rule.comparator, rule.value)
         where = "patient's range" if own is not None else "default table"
         return RuleResult(
-            **base,
+            rule=rule,
+            observed_value=m.value,
+            observed_unit=m.unit,
+            source=m.source,
             outcome="met" if ok else "not_met",
             converted_value=ratio,
             converted_unit=rule.unit,
@@ -268,11 +257,14 @@ def evaluate_rule(
     try:
         converted = convert_value(m.value, m.unit, rule.unit, name)
     except UnitConversionError as exc:
-        return RuleResult(**base, outcome="unknown", reason=str(exc))
+        return unknown(str(exc))
     ok = compare(converted, rule.comparator, rule.value)
-    shown = seen if (m.unit == rule.unit) else f"{seen} = {_with_unit(converted, rule.unit)}"
+    shown = seen if m.unit == rule.unit else f"{seen} = {_with_unit(converted, rule.unit)}"
     return RuleResult(
-        **base,
+        rule=rule,
+        observed_value=m.value,
+        observed_unit=m.unit,
+        source=m.source,
         outcome="met" if ok else "not_met",
         converted_value=converted,
         converted_unit=rule.unit,
@@ -304,7 +296,7 @@ def _exclusion_outcome(rules: tuple[Rule, ...], results: tuple[RuleResult, ...])
     """An exclusion criterion describes who is excluded: any met rule excludes ('AST or ALT > 3 x
     ULN', 'SBP > 160 or DBP > 100'), except that the two bounds of one range are read together."""
     groups: dict[tuple[int, int, str], list[Outcome]] = {}
-    for rule, result in zip(rules, results):
+    for rule, result in zip(rules, results, strict=True):
         groups.setdefault((rule.span.start, rule.span.end, rule.analyte.name), []).append(result.outcome)
     return _or(_and(group) for group in groups.values())
 
@@ -392,7 +384,7 @@ def evaluate(
     `eligible` only when every checked criterion is known and passes, else `unknown`;
     criteria without threshold rules are listed but cannot decide.
     """
-    person = load_patient(patient, as_of=as_of)  # type: ignore[arg-type]
+    person = load_patient(patient, as_of=as_of)
     results = tuple(
         evaluate_criterion(item, person, index=i, uln_table=uln_table)
         for i, item in enumerate(_items(criteria_or_rules))
@@ -437,8 +429,6 @@ def read_trial_rules(path: str | Path) -> list[ParseResult | Criterion]:
 
     Raises InputFormatError naming the file and line of the first bad line.
     """
-    from critparse.errors import InputFormatError
-
     source = str(path)
     try:
         text = Path(path).read_text("utf-8")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 
-import critparse
-
 import pytest
 from pydantic import ValidationError
 
+import critparse
+from critparse.errors import ResourceError
+from critparse.patient import patient_from_mapping
 from critparse.schema import Analyte, Criterion, ParseResult, Rule, Span
 from critparse.screen import (
     ScreeningResult,
@@ -16,8 +17,6 @@ from critparse.screen import (
     evaluate_rule,
     load_uln_table,
 )
-from critparse.errors import ResourceError
-from critparse.patient import patient_from_mapping
 
 
 def rule(name: str, comparator: str, value: float, unit: str | None = None) -> Rule:
