@@ -16,16 +16,16 @@ equals `text[span.start:span.end]` only for items written on one line without es
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from critparse.errors import ResourceError
+from critparse.resources import read_resource_json
 from critparse.schema import Section, Span
 
 LineKind = Literal["blank", "header", "bullet", "text"]
@@ -84,19 +84,13 @@ class _Vocabulary(NamedTuple):
     unicode_bullets: str
 
 
-def load_sections(path: str | None = None) -> SectionsFile:
-    """Read and validate a sections file (the bundled one by default); all problems at once."""
-    try:
-        if path is None:
-            raw = resources.files("critparse.resources").joinpath("sections.json").read_text("utf-8")
-            source = "critparse/resources/sections.json"
-        else:
-            with open(path, encoding="utf-8") as handle:
-                raw = handle.read()
-            source = path
-        data = json.loads(raw)
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ResourceError(f"cannot read sections file: {exc}") from exc
+def load_sections(path: str | Path | None = None) -> SectionsFile:
+    """Read and validate a sections file (the bundled one by default); all problems at once.
+
+    Not `load_resource`: the message names dotted locations and what a header needs.
+    """
+    data = read_resource_json("sections.json", path)
+    source = str(path) if path is not None else "critparse/resources/sections.json"
     try:
         return SectionsFile.model_validate(data)
     except ValidationError as exc:
@@ -161,6 +155,12 @@ _LEAD_ENUM = re.compile(r"^(?:\(?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})[.)]\s+)")
 _WS = re.compile(r"\s+")
 
 
+def _lead_width(text: str, pos: int = 0) -> int:
+    """Length of the run of leading white space at `pos` (possibly empty)."""
+    m = _LEAD_WS.match(text, pos)
+    return m.end() - pos if m else 0
+
+
 def _indent_width(lead: str) -> int:
     return len(lead.replace("\t", "    "))
 
@@ -218,11 +218,11 @@ def _marker(body: str, vocab: _Vocabulary) -> tuple[str, str, str, int] | None:
         return None
     first = body[0]
     if first in vocab.unicode_bullets:
-        gap = len(_LEAD_WS.match(body, 1).group(0))  # type: ignore[union-attr]
+        gap = _lead_width(body, 1)
         return ("symbol", first, f"symbol{first}", 1 + gap) if len(body) > 1 + gap else None
     if first in vocab.ascii_bullets:
         if len(body) > 2 and body[1] in " \t\u00a0" and body[2:].strip():
-            gap = len(_LEAD_WS.match(body, 1).group(0))  # type: ignore[union-attr]
+            gap = _lead_width(body, 1)
             return ("symbol", first, f"symbol{first}", 1 + gap)
         return None
     if not (first.isalnum() or first in "(["):
@@ -257,7 +257,7 @@ def classify_line(line: str, offset: int = 0) -> list[LineInfo]:
     """
     vocab = _vocabulary()
     end = offset + len(line.rstrip())
-    lead = _LEAD_WS.match(line).group(0)  # type: ignore[union-attr]
+    lead = line[: _lead_width(line)]
     body = line[len(lead) :].rstrip()
     start = offset + len(lead)
     indent = _indent_width(lead)
@@ -276,7 +276,7 @@ def classify_line(line: str, offset: int = 0) -> list[LineInfo]:
             match_header(line[content_rel + len(lead) : split_at - offset]),
         )
         rest = line[split_at - offset :]
-        rest_lead = len(_LEAD_WS.match(rest).group(0))  # type: ignore[union-attr]
+        rest_lead = _lead_width(rest)
         pieces = classify_line(rest[rest_lead:], split_at + rest_lead)
         # The text after the colon belongs under the heading, not beside it.
         return [header, *(p._replace(indent=indent) for p in pieces)]
@@ -491,7 +491,7 @@ def iter_segments(text: str) -> Iterator[Segment]:
             if seg is not None:
                 yield seg
             current = None
-            section = line.section or "unknown"  # type: ignore[assignment]
+            section = line.section or "unknown"
             header_seen[section] = header_seen.get(section, 0) + 1
             n = header_seen[section]
             yield Segment(

@@ -24,10 +24,15 @@ MIX = CORPUS / "registry_mix.jsonl"
 # The normalised unit codes of corpus/README.md (UCUM where UCUM has one; x ULN / x LLN for
 # multiples of the limits of normal). None is allowed separately for unitless scores.
 ALLOWED_UNITS: frozenset[str] = frozenset(
-    """mg/dL g/dL g/L mg/L ug/L ng/mL pg/mL ug/dL umol/L mmol/L nmol/L pmol/L meq/L U/L [IU]/L
-    m[IU]/L u[IU]/mL % 10*9/L 10*3/uL 10*12/L 10*3/mm3 /uL /mm3 /L {copies}/mL [IU]/mL mL/min
-    mL/min/{1.73_m2} kg g kg/m2 m2 cm m mm[Hg] /min ms Cel a mo wk d h min""".split()
-) | {"x ULN", "x LLN"}
+    {
+        "mg/dL", "g/dL", "g/L", "mg/L", "ug/L", "ng/mL", "pg/mL", "ug/dL", "umol/L", "mmol/L",
+        "nmol/L", "pmol/L", "meq/L", "U/L", "[IU]/L", "m[IU]/L", "u[IU]/mL", "%", "10*9/L",
+        "10*3/uL", "10*12/L", "10*3/mm3", "/uL", "/mm3", "/L", "{copies}/mL", "[IU]/mL", "mL/min",
+        "mL/min/{1.73_m2}", "kg", "g", "kg/m2", "m2", "cm", "m", "mm[Hg]", "/min", "ms", "Cel",
+        "a", "mo", "wk", "d", "h", "min",
+        "x ULN", "x LLN",
+    }
+)
 
 # Canonical analyte names (corpus/README.md). A name outside this list must be the analyte's own
 # text, lower-cased, unless the line's "notes" explain the judgement.

@@ -65,7 +65,7 @@ def test_trials_golden_spans_point_into_the_text(path: Path) -> None:
         # The item's text is its source with line breaks (and indentation) made single spaces.
         assert " ".join(source.replace("\\", "").split()) == " ".join(
             seg.text.replace("\\", "").split()
-        ) or "\n" not in source and source.strip() == seg.text
+        ) or ("\n" not in source and source.strip() == seg.text)
         if "\n" not in source and "\\" not in source:
             assert source == seg.text
 
