@@ -114,7 +114,7 @@ def _finish(job: _Job) -> TrialResult | RecordError:
     record = job.record
     assert record is not None
     criteria = structured_criteria(record)
-    for segment, result in zip(job.segments, job.results):
+    for segment, result in zip(job.segments, job.results, strict=True):
         criteria.append(criterion_from(segment, result, trial_id=record.trial_id,
                                        diagnostics=record.diagnostics))
     if not job.segments and not criteria and record.diagnostics:
@@ -147,7 +147,7 @@ def iter_trials(
                 continue
             try:
                 segments = split_eligibility(record.eligibility_text)
-            except Exception as exc:  # noqa: BLE001  (a splitter bug must not end a registry-wide run)
+            except Exception as exc:  # a splitter bug must not end a registry-wide run
                 jobs.append(_Job(error=RecordError(
                     position=record.position, line=record.line, trial_id=record.trial_id,
                     code="parse_failed", message=f"splitting failed: {exc!r}")))
@@ -329,7 +329,7 @@ class JsonlWriter:
 
     def __init__(self, target: str | Path | IO[str]) -> None:
         self._own = isinstance(target, (str, Path))
-        self._out: IO[str] = (open(target, "w", encoding="utf-8")  # noqa: SIM115
+        self._out: IO[str] = (open(target, "w", encoding="utf-8")  # noqa: SIM115 (see close)
                               if isinstance(target, (str, Path)) else target)
 
     def write(self, criterion: Criterion) -> None:
@@ -407,17 +407,14 @@ def run(
     except OSError as exc:
         raise InputFormatError(f"cannot open: {exc.strerror}", source=str(path)) from exc
     if fmt == "parquet":
-        if hasattr(output, "write"):
+        if not isinstance(output, (str, Path)):
             raise InputFormatError("parquet output needs a file path, not a stream")
-        writer: JsonlWriter | ParquetWriter = ParquetWriter(output)  # type: ignore[arg-type]
+        writer: JsonlWriter | ParquetWriter = ParquetWriter(output)
     else:
         writer = JsonlWriter(output)
-    err_out: IO[str] | None = None
-    own_err = False
-    if errors is not None:
-        own_err = isinstance(errors, (str, Path))
-        err_out = (open(errors, "w", encoding="utf-8")  # noqa: SIM115
-                   if isinstance(errors, (str, Path)) else errors)
+    own_err = isinstance(errors, (str, Path))
+    err_out: IO[str] | None = (open(errors, "w", encoding="utf-8")  # noqa: SIM115 (closed below)
+                               if isinstance(errors, (str, Path)) else errors)
 
     counts = {"trials": 0, "criteria": 0, "bullets": 0, "rules": 0, "errors": 0, "warnings": 0}
     start = time.perf_counter()

@@ -70,7 +70,7 @@ def test_batch_children_get_parent_context() -> None:
     seen: list[tuple[str, str | None]] = []
 
     def spy(texts: Any, *, contexts: Any, **kwargs: Any) -> Iterator[Any]:
-        pairs = list(zip(texts, contexts))
+        pairs = list(zip(texts, contexts, strict=True))
         seen.extend(pairs)
         return parse_many([t for t, _ in pairs], contexts=[c for _, c in pairs], **kwargs)
 
@@ -92,7 +92,7 @@ def test_batch_count_in_equals_count_out_on_a_large_input() -> None:
     assert [r.position for r in out] == list(range(1, 1501))
     errors = [r for r in out if isinstance(r, RecordError)]
     assert len(errors) == 30
-    for record, result in zip(records, out):
+    for record, result in zip(records, out, strict=True):
         if isinstance(record, StudyRecord):
             assert isinstance(result, TrialResult) and result.trial_id == record.trial_id
             segments = split_eligibility(record.eligibility_text)
@@ -149,7 +149,7 @@ def test_batch_run_parquet_matches_jsonl(tmp_path: Path) -> None:
     assert table.num_rows == summary_json.criteria == summary_pq.criteria
     rows = table.to_pylist()
     lines = [json.loads(x) for x in (tmp_path / "rules.jsonl").read_text().splitlines()]
-    for row, line in zip(rows, lines):
+    for row, line in zip(rows, lines, strict=True):
         assert (row["trial_id"], row["path"], row["text"]) == (line["trial_id"], line["path"],
                                                                line["text"])
         assert [r["value"] for r in row["rules"]] == [r["value"] for r in line["rules"]]
