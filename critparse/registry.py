@@ -18,7 +18,7 @@ from typing import IO, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from critparse.errors import InputFormatError
-from critparse.schema import Analyte, Criterion, Diagnostic, Rule, Span
+from critparse.schema import Analyte, Comparator, Criterion, Diagnostic, Rule, Span
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -308,8 +308,11 @@ def structured_criteria(record: StudyRecord) -> list[Criterion]:
     """The structured eligibility fields as criteria (section inclusion, path structured/...)."""
     out: list[Criterion] = []
     diags = record.diagnostics
-    for field, raw, comparator in (("minimumAge", record.minimum_age, ">="),
-                                   ("maximumAge", record.maximum_age, "<=")):
+    bounds: tuple[tuple[str, str | None, Comparator], ...] = (
+        ("minimumAge", record.minimum_age, ">="),
+        ("maximumAge", record.maximum_age, "<="),
+    )
+    for field, raw, comparator in bounds:
         if raw is None:
             continue
         text = f"{field}: {raw}"
@@ -326,7 +329,7 @@ def structured_criteria(record: StudyRecord) -> list[Criterion]:
         value, unit, unit_text = age
         rule = Rule(
             analyte=_AGE_ANALYTE.model_copy(update={"text": field}),
-            comparator=comparator,  # type: ignore[arg-type]
+            comparator=comparator,
             value=value,
             unit=unit,
             unit_text=unit_text,
