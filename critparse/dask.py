@@ -7,7 +7,7 @@ rows (`"error"` set) instead of failing a task, and every row carries its partit
 error can be found again.
 
     import dask.bag as db
-    from critparse.dask import criteria_rows, error_rows, read_jsonl
+    from critparse.dask import CRITERION_META, criteria_rows, read_jsonl, trial_results
 
     results = trial_results(read_jsonl("studies-*.jsonl"))
     criteria_rows(results).to_dataframe(meta=CRITERION_META).to_parquet("rules/")
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from critparse.batch import Summary, criterion_row, iter_trials
 from critparse.registry import RecordError, StudyRecord, decode_bytes, study_record, text_record
+from critparse.schema import Diagnostic
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.bag as db
@@ -48,18 +49,15 @@ def _as_records(items: Iterable[Any]) -> Iterator[StudyRecord | RecordError]:
         if isinstance(item, (StudyRecord, RecordError)):
             yield item
             continue
-        if isinstance(item, bytes):
-            text, diag = decode_bytes(item)
-        elif isinstance(item, str):
+        diags: list[Diagnostic] = []
+        if isinstance(item, (str, bytes)):
             # read_jsonl reads bytes as Latin-1 so nothing fails there; undo that here so the
             # record gets the same UTF-8-or-fallback decoding as the single-machine reader.
-            text, diag = decode_bytes(item.encode("latin-1", errors="replace"))
-        else:
-            text, diag = "", None
-        diags = [diag] if diag else []
-        if isinstance(item, (str, bytes)):
+            raw = item if isinstance(item, bytes) else item.encode("latin-1", errors="replace")
+            text, diag = decode_bytes(raw)
             if not text.strip():
                 continue
+            diags = [diag] if diag else []
             position += 1
             try:
                 obj = json.loads(text)
@@ -127,7 +125,7 @@ def summarize(results: db.Bag) -> Summary:
                 sum(len(row["rules"]) for row in rows), 0, r.get("warnings", 0))
 
     def add(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
-        return tuple(x + y for x, y in zip(a, b))
+        return tuple(x + y for x, y in zip(a, b, strict=True))
 
     totals = results.map(count).fold(add, initial=(0, 0, 0, 0, 0, 0)).compute()
     trials, criteria, bullets, rules, errors, warnings = totals
@@ -149,7 +147,7 @@ def criteria_frame(frame: dd.DataFrame, *, id_column: str = "nct_id",
         records = [
             text_record(text if isinstance(text, str) else "", position=i + 1,
                         trial_id=None if pd.isna(tid) else str(tid))
-            for i, (tid, text) in enumerate(zip(df[id_column], df[text_column]))
+            for i, (tid, text) in enumerate(zip(df[id_column], df[text_column], strict=True))
         ]
         rows = [_jsonable(row) for r in _partition_results(records, 0, batch_size)
                 for row in r["criteria"]]

@@ -8,10 +8,6 @@ from pathlib import Path
 
 import pytest
 
-db = pytest.importorskip("dask.bag")
-dd = pytest.importorskip("dask.dataframe")
-distributed = pytest.importorskip("distributed")
-
 from critparse.batch import run
 from critparse.dask import (
     CRITERION_META,
@@ -22,6 +18,10 @@ from critparse.dask import (
     summarize,
     trial_results,
 )
+
+db = pytest.importorskip("dask.bag")
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
 
 GOLDEN = Path(__file__).parent / "trials"
 SEED = json.loads((GOLDEN / "NCT02186860.json").read_text(encoding="utf-8"))
