@@ -24,12 +24,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from critparse.patient import patient_from_mapping  # noqa: E402
-from critparse.schema import Analyte, Criterion, Rule, Span  # noqa: E402
-from critparse.screen import evaluate  # noqa: E402
+from critparse.patient import patient_from_mapping
+from critparse.schema import Analyte, Comparator, Criterion, Rule, Span
+from critparse.screen import evaluate
 
 
-def _rule(name: str, comparator: str, value: float, unit: str | None = None) -> Rule:
+def _rule(name: str, comparator: Comparator, value: float, unit: str | None = None) -> Rule:
     text = f"{name} {comparator} {value:g} {unit or ''}".strip()
     return Rule(
         analyte=Analyte(text=name, name=name, in_lexicon=True),
