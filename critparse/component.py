@@ -97,7 +97,7 @@ class RuleExtractor:
 
     def _mention_for(self, entry: Any, start: int, end: int, text: str) -> Mention:
         return Mention(start, end, text, entry.name, entry.code, entry.system if entry.code else None,
-                       True, bool(entry.unitless))
+                       True, bool(entry.unitless), default_unit=entry.default_unit)
 
     def mentions(self, doc: Doc, text: str | None = None) -> list[Mention]:
         """Longest non-overlapping lexicon matches, in text order (as `spacy.util.filter_spans`)."""

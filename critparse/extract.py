@@ -44,6 +44,7 @@ class Mention:
     in_lexicon: bool = True
     unitless: bool = False
     own: bool = True  # False: inferred (age from 'years') or from the parent bullet; no span here
+    default_unit: str | None = None  # the lexicon's usual unit, to reject impossible pairings
 
 
 @dataclass
@@ -82,7 +83,7 @@ class RuleDraft:
 # --- step 1: quantities -------------------------------------------------------------------------
 
 _NUMBER = re.compile(
-    r"(?<![\w.,/^*#\u00b7])(?<![A-Za-z]-)"
+    r"(?<![\w./^*#\u00b7])(?<![A-Za-z]-)"
     r"(?:\d{1,3}(?:,\d{3})+(?![\d.])|\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?=\s*(?:/|cells|per\b))"
     r"|\d+(?:\.\d+)?|\.\d+)"
 )
@@ -90,7 +91,7 @@ _ORDINAL_OR_NAME = re.compile(r"(?:st|nd|rd|th)\b|[A-Za-z]+\d|[A-Za-z]+[-_][A-Za
 _TIME_UNITS = frozenset({"a", "mo", "wk", "d", "h", "min"})
 _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 _POWER_OF_TEN = re.compile(
-    r"\s*(?:[xX×*·]|times)?\s*10\s*(?:\^|\*\*|\*|[eE]|exp)?\s*([0-9]{1,2}|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})"
+    r"\s*(?:[xX×*·]|times)?\s*10\s*(?:\^|\*\*|\*|[eE]|exp)?\s*\(?([0-9]{1,2}|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\)?"
     r"(?:\s*(?:cells|cell))?\s*(?:/|per\s+)\s*"
     r"(L|l|litre|liter|µL|uL|μL|ul|µl|μl|mcL|microliter|mm3|mm\^3|mm³|cumm|cu\s*mm)(?![A-Za-z0-9])"
 )
@@ -115,25 +116,52 @@ _STAGED = re.compile(
 )
 
 
+_ID_CHAIN = re.compile(r"\d+(?:-\d+){2,}|\b0\d{2,}\b|\b\d{4}-\d{4,}")  # phone numbers, dates, EudraCT ids
+_DECIMAL_COMMA = re.compile(r",(\d{1,2})(?!\d)")  # '1,5 x 10^9/l' (European decimal comma)
+_POWER_VALUE = re.compile(r"\s*(?:\^|\*\*|\*)\s*\(?(\d{1,2})\)?|([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})")  # '10^5 IU/mL'
+_COUNT_PER_VOLUME = re.compile(
+    r"\s*(?:[A-Za-z]+\s+)?[A-Za-z]+\s*/\s*(µL|μL|uL|ul|mcL|mm3|mm³|mm\^3)(?![A-Za-z0-9])"
+)  # 'parasites/µL', 'blasts/mm3'
+_PER_VOLUME_CODE = {"mm3": "/mm3", "mm³": "/mm3", "mm^3": "/mm3"}
+_NEGATIVE_SIGN = re.compile(r"(?:^|(?<=[\s(:=<>≤≥]))[-−]$")
+
+
 def find_quantities(text: str, vocab: Vocabulary) -> list[Quantity]:
     """Every number in `text` that can be a threshold value, with its unit."""
     found: list[Quantity] = []
+    identifiers = [m.span() for m in _ID_CHAIN.finditer(text)]
+    last_end = 0
     for m in _NUMBER.finditer(text):
         start, end = m.span()
+        if start < last_end or any(s <= start < e for s, e in identifiers):
+            continue  # inside the previous quantity ('x 10^9/L') or an identifier
+        literal = m.group(0)
+        decimal = _DECIMAL_COMMA.match(text, end) if literal.isdigit() else None
+        if decimal is not None and (
+            _POWER_OF_TEN.match(text, decimal.end()) or vocab.match_unit(text, decimal.end())
+        ):
+            literal, end = f"{literal}.{decimal.group(1)}", decimal.end()
         rest = text[end : end + 12]
         power = _POWER_OF_TEN.match(text, end)
         unit = vocab.match_unit(text, end + 1 if rest.startswith("-") else end)  # '18-year-old'
         if rest.startswith("-") and (unit is None or unit[0] not in _TIME_UNITS):
             unit = None if _ORDINAL_OR_NAME.match(rest) else vocab.match_unit(text, end)
-        if power is None and unit is None and _ORDINAL_OR_NAME.match(rest):
+        value = float(literal.replace(",", "").replace(" ", "").replace("\u00a0", "").replace("\u202f", ""))
+        exponent = _POWER_VALUE.match(text, end) if literal == "10" and power is None else None
+        if exponent is not None:  # the number is itself a power of ten
+            value = float(10 ** int((exponent.group(1) or exponent.group(2)).translate(_SUPERSCRIPT)))
+            end = exponent.end()
+            unit = vocab.match_unit(text, end)
+        elif power is None and unit is None and _ORDINAL_OR_NAME.match(rest):
             continue  # '2nd', '5-FU', 'A1c'-like glue: part of a name, not a value
-        value = float(m.group(0).replace(",", "").replace(" ", "").replace("\u00a0", "").replace("\u202f", ""))
+        if _NEGATIVE_SIGN.search(text, max(0, start - 2), start):
+            value, start = -value, start - 1  # 'T-score ≤ -2.5'
         q = Quantity(value=value, start=start, end=end)
         if power is not None:
-            exponent = power.group(1).translate(_SUPERSCRIPT)
+            exponent_text = power.group(1).translate(_SUPERSCRIPT)
             per = power.group(2)
             per_code = _COUNT_UNIT.get(per.lower().replace(" ", ""), "uL")
-            q.unit = f"10*{int(exponent)}/{per_code}"
+            q.unit = f"10*{int(exponent_text)}/{per_code}"
             q.unit_text = text[end : power.end()].strip()
             q.end = power.end()
         elif (limit := _LIMIT_OF_NORMAL.match(text, end)) is not None and (
@@ -144,7 +172,11 @@ def find_quantities(text: str, vocab: Vocabulary) -> list[Quantity]:
             q.end = limit.end()
         elif unit is not None:
             q.unit, q.unit_text, _, q.end = unit
+        elif (count := _COUNT_PER_VOLUME.match(text, end)) is not None:
+            q.unit = _PER_VOLUME_CODE.get(count.group(1), "/uL")
+            q.unit_text, q.end = count.group(0).strip(), count.end()
         found.append(q)
+        last_end = q.end
     return found
 
 
@@ -207,6 +239,31 @@ def find_bare_limits(text: str, quantities: list[Quantity], cmps: ComparatorsBef
     return out
 
 
+def prepare_mentions(text: str, mentions: list[Mention]) -> list[Mention]:
+    """Drop matches glued inside a word ('SLEDAI-2K' is not potassium) or negated ('non-HDL');
+    a qualifying word before a match makes it another analyte ('sweat chloride', 'donor age')."""
+    out = []
+    for m in mentions:
+        if m.own and (
+            (m.start > 0 and text[m.start - 1].isalnum()) or (m.end < len(text) and text[m.end].isalnum())
+        ):
+            continue
+        if _NEGATED_PREFIX.search(text, max(0, m.start - 4), m.start):
+            continue
+        qualifier = _QUALIFIER.search(text, max(0, m.start - 40), m.start)
+        if qualifier is not None:
+            phrase = text[qualifier.start() : m.end]
+            m = Mention(qualifier.start(), m.end, phrase, " ".join(phrase.lower().split()), in_lexicon=False)
+        out.append(m)
+    return out
+
+
+_QUALIFIER = re.compile(
+    r"\b(?:sweat|donor|recipient|urine|urinary|csf|cerebrospinal\s+fluid|fecal|faecal|stool|saliva|"
+    r"salivary|sputum|maternal|paternal|partner|sibling|(?:percent\s+|%\s*)?change\s+in|"
+    r"increase\s+in|decrease\s+in|reduction\s+in)\s+$",
+    re.IGNORECASE,
+)
 _NEGATED_PREFIX = re.compile(r"\bnon[-\s]?$", re.IGNORECASE)  # 'non-HDL cholesterol' is not HDL
 _BLOOD_PRESSURE = re.compile(
     r"(?<![\d.])(?P<sys>\d{2,3})\s*/\s*(?P<dia>\d{2,3})\s*(?P<unit>mm\s*Hg|mmHg)(?![A-Za-z])", re.IGNORECASE
@@ -249,6 +306,9 @@ _LIST_JOIN = re.compile(r"\s*(?:,\s*(?:or|and)?|or|and|/)\s*$", re.IGNORECASE)
 _AFTER_AGE = re.compile(r"(?:\s*-?\s*old|\s+of\s+age|\s+in\s+age|\s+of\s+life)(?![A-Za-z])", re.IGNORECASE)
 
 
+_ASIDE = re.compile(r"\s*\([^()]{1,40}\)")
+
+
 def build_expressions(
     text: str, quantities: list[Quantity], vocab: Vocabulary, cmps: ComparatorsBefore
 ) -> list[Expression]:
@@ -279,6 +339,9 @@ def build_expressions(
             i += 1
             continue
         after_pos = q.end
+        aside = _ASIDE.match(text, after_pos)  # '4 (moderately ill) or higher'
+        if aside is not None and vocab.after_re.match(text, aside.end()):
+            after_pos = aside.end()
         age_tail = _AFTER_AGE.match(text, after_pos)
         after = vocab.after_re.match(text, age_tail.end() if age_tail else after_pos)
         if after is not None:
@@ -341,7 +404,7 @@ def _share_units(text: str, exprs: list[Expression]) -> None:
 _GROUP_GAP = re.compile(
     r"[\s/,&()\[\]\-–]*(?:(?:and/or|and|or|&|nor|as\s+well\s+as)[\s/,&()\[\]\-–]*)?", re.IGNORECASE
 )
-_RIGHT_GAP = re.compile(r"[\s,]*(?:(?:of|in|for|as)\s+)?(?:the\s+)?$", re.IGNORECASE)
+_RIGHT_GAP = re.compile(r"\s*(?:(?:of|in|for|as)\s+)?(?:the\s+)?$", re.IGNORECASE)
 _STOPWORDS = frozenset(
     ["a", "an", "the", "and", "or", "of", "for", "with", "to", "in", "on", "at", "by", "as", "is", "are", "be", "been", "being", "must", "should", "shall", "will", "may", "can", "has", "have", "having", "had", "who", "which", "that", "this", "these", "those", "their", "his", "her", "its", "any", "all", "no", "not", "patient", "patients", "subject", "subjects", "participant", "participants", "person", "people", "adult", "adults", "male", "males", "female", "females", "men", "women", "man", "woman", "child", "children", "individuals", "aged", "value", "values", "level", "levels", "if", "if:", "e.g.", "i.e.", "eg", "ie", "than", "then", "also", "either", "both", "only", "including", "include", "includes", "defined", "define", "following", "function", "adequate", "serum", "plasma", "blood", "total", "count", "counts", "result", "results", "laboratory", "lab", "test", "tests", "measured", "measurement", "score", "status", "documented", "known"]
 )
@@ -383,9 +446,33 @@ def _content_words(segment: str) -> list[str]:
     return [w for w in words if w.lower() not in _STOPWORDS and len(w) > 1]
 
 
-def _group_before(mentions: list[Mention], text: str, lo: int, hi: int) -> list[Mention]:
+def _compatible_analyte(mention: Mention, unit: str | None) -> bool:
+    """Durations go with time-valued analytes (age), measurements with the others."""
+    if unit is None or unit in ("x ULN", "x LLN") and mention.default_unit in _TIME_UNITS:
+        return unit is None
+    if unit in _TIME_UNITS:
+        return mention.default_unit is None or mention.default_unit in _TIME_UNITS
+    return mention.default_unit not in _TIME_UNITS
+
+
+def _in_aside(text: str, mention: Mention, hi: int) -> bool:
+    """A mention inside a closed parenthetical that says more than its name ('(corrected for Hb)')."""
+    open_at = text.rfind("(", 0, mention.start)
+    close_at = text.find(")", mention.end, hi)
+    if open_at < 0 or close_at < 0 or text.find(")", open_at, mention.start) >= 0:
+        return False
+    inside = text[open_at + 1 : close_at]
+    return inside.strip() != mention.text.strip()
+
+
+def _group_before(
+    mentions: list[Mention], text: str, lo: int, hi: int, unit: str | None = None
+) -> list[Mention]:
     """The run of mentions closest to `hi` inside [lo, hi), joined only by connectors."""
-    inside = [m for m in mentions if m.start >= lo and m.end <= hi]
+    inside = [
+        m for m in mentions
+        if m.start >= lo and m.end <= hi and _compatible_analyte(m, unit) and not _in_aside(text, m, hi)
+    ]
     if not inside:
         return []
     group = [inside[-1]]
@@ -492,35 +579,43 @@ def assign_analytes(
         if clause >= lo:
             lo = clause + 1
         unit = expr.bounds[-1][1].unit
-        group = _group_before(mentions, text, lo, expr.start)
+        group = _group_before(mentions, text, lo, expr.start, unit)
         if group:
             group = _derived_quantity(text, group, expr.start)
             leading = cmps.at(group[0].start) if cmps is not None and expr.kind == "bare" else None
             if leading is not None:  # 'Minimum platelet count 100,000/µL'
                 expr.kind, expr.bounds, expr.start = "single", [(leading[0], expr.bounds[0][1])], leading[1]
-        segment_words = _content_words(text[lo : expr.start])
-        if not group and previous and previous_kind == _unit_kind(unit) and (
-            not segment_words or _ENDS_WITH_CONNECTOR.search(text, lo, expr.start)
+        segment = text[lo : expr.start]
+        segment_words = _content_words(segment)
+        if not group and _is_condition(segment, unit, previous_kind if previous else None):
+            expr.analytes = []  # 'Karnofsky ≥ 50 for patients > 16 years': which rule applies, not a rule
+            continue
+        if expr.kind == "range" and (_SCALE_DESCRIPTOR.match(text, expr.end) or _ON_A_SCALE.search(segment)):
+            expr.analytes = []  # 'pain ≥ 4 on a 0-10 scale': the scale, not a threshold
+            continue
+        compatible_previous = previous if previous and previous_kind == _unit_kind(unit) else []
+        if not group and compatible_previous and (
+            not segment_words or _ENDS_WITH_CONNECTOR.search(segment) or _opens_aside(segment)
         ):
-            group = previous  # '≥ 18 and ≤ 65 years', '< 2+ on dipstick or < 1 g/24 hours'
-        if not group and unit is None and expr.kind == "single":
+            group = compatible_previous  # '≥ 18 and ≤ 65 years', '... (< 3 × ULN for Gilbert's)'
+        if not group and unit is None and expr.kind == "single" and _derived(text, lo, expr.start) is None:
             counted = _derived_after(text, expr.end)
             if counted is not None and counted.start - expr.end <= 1:
                 group = [counted]  # 'at least 2 prior chemotherapy regimens': a count of things
         consumed_to = expr.end
         if group:
             expr.anchor_end = max(m.end for m in group if m.own) if any(m.own for m in group) else -1
-        else:
+        elif not segment_words:
             nxt_start = exprs[k + 1].start if k + 1 < len(exprs) else len(text)
             right = [m for m in mentions if m.start >= expr.end and m.start < nxt_start
-                     and _RIGHT_GAP.match(text[expr.end : m.start])]
+                     and _RIGHT_GAP.match(text[expr.end : m.start]) and _compatible_analyte(m, unit)]
             if right:
                 group = [right[0]]
                 consumed_to = right[0].end  # '> 16 years of age or Lansky ≥ 50': 'age' is taken
         if not group and unit in _TIME_UNITS and age is not None:
             tail = text[expr.end : expr.end + 12]
             if (unit == "a" and not segment_words) or _AFTER_AGE.match(tail) or _AGE_TAIL.match(tail) \
-                    or _AGE_WORDS.search(text[lo : expr.start]):
+                    or _AGE_WORDS.search(segment):
                 group = [age]
         if not group and abbreviations:
             derived = _derived(text, lo, expr.start)
@@ -531,10 +626,11 @@ def assign_analytes(
             group = context
         if not group:
             derived = _derived(text, lo, expr.start)
-            if derived is None:
-                derived = _derived_after(text, expr.end)
-            if derived is not None:
-                group = [derived]
+            if derived is None and compatible_previous and _last_unclosed_paren(segment) >= 0:
+                group = compatible_previous  # 'bilirubin < 1.5 x ULN, except ... (< 3 x ULN)'
+            else:
+                derived = derived or _derived_after(text, expr.end)
+                group = [derived] if derived is not None else []
         expr.analytes = _unique(group)
         if expr.kind in ("bare", "list") and not _is_threshold(text, expr):
             expr.analytes = []
@@ -542,6 +638,27 @@ def assign_analytes(
         previous = expr.analytes
         previous_end = consumed_to
         previous_kind = _unit_kind(unit)
+
+
+_CONDITION_LEAD = re.compile(
+    r"\b(?:for|in|if|among)\s+(?:(?:those|patients|pts|subjects|participants|children|individuals|"
+    r"adults|adolescents|men|women|males|females|infants)\s+)?(?:(?:aged|who\s+are|of\s+age|age)\s+)?$",
+    re.IGNORECASE,
+)
+_SCALE_DESCRIPTOR = re.compile(r"\s*(?:-?\s*points?\s+)?(?:scale|NRS|VAS|Likert|numeric\s+rating)\b", re.IGNORECASE)
+_ON_A_SCALE = re.compile(r"\b(?:on\s+an?|using\s+an?)\s*\(?$|\(\s*$", re.IGNORECASE)
+
+
+def _opens_aside(segment: str) -> bool:
+    """The expression starts a parenthetical right after the previous one: '(≤ 3 × ULN ...)'."""
+    return bool(re.fullmatch(r"[\s,;]*\(\s*(?:or\s+|and\s+)?", segment, re.IGNORECASE))
+
+
+def _is_condition(segment: str, unit: str | None, previous_kind: str | None) -> bool:
+    """An age that picks which limit applies ('for patients ≤ 16 years', '(1 to < 2 years)')."""
+    if unit not in _TIME_UNITS or previous_kind != "other":
+        return False
+    return bool(_CONDITION_LEAD.search(segment)) or _opens_aside(segment)
 
 
 # Nouns that make a lexicon analyte into another quantity: 'PSA doubling time' is not PSA.
@@ -601,7 +718,7 @@ def extract_rules(
     if not _MAY_HOLD_THRESHOLD.search(text):
         return [], _no_threshold_reason(text, [], [])
     known = known or {}
-    mentions = [m for m in mentions if not _NEGATED_PREFIX.search(text, max(0, m.start - 4), m.start)]
+    mentions = prepare_mentions(text, mentions)
     quantities = find_quantities(text, vocab)
     staged = find_staged(text)
     if staged:

@@ -82,8 +82,11 @@ class Vocabulary:
                 self._after[_fold(phrase)] = comparator
         # Comparator phrases before a number, found in one pass over a text (`comparators_ending`);
         # word phrases need word boundaries so that 'cover' is not 'over'.
+        # Symbols may be glued to a word on their left ('ANC>1000', 'A1C>=6.5%').
+        words = [p for p in self._before_surfaces() if p[:1].isalpha()]
+        symbols = [p for p in self._before_surfaces() if not p[:1].isalpha()]
         self.before_iter_re = re.compile(
-            r"(?<![A-Za-z])(?P<cmp>" + _alternation(list(self._before_surfaces())) + r")"
+            r"(?P<cmp>(?<![A-Za-z])(?:" + _alternation(words) + r")|" + _alternation(symbols) + r")"
             r"(?:(?<![A-Za-z])|(?![A-Za-z]))(?:\s*(?:of|than)(?![A-Za-z]))?",
             re.IGNORECASE,
         )
