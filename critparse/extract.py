@@ -536,7 +536,7 @@ def _derived_after(text: str, pos: int) -> Mention | None:
         phrase = " ".join(since.group(1).split()[:7])
         start = pos + since.start(1)
         return Mention(start, start + len(phrase), text[start : start + len(phrase)], "time " + phrase.lower(), in_lexicon=False)
-    m = re.match(r"\s*(?:of\s+|in\s+)?(?:the\s+)?([A-Za-z][A-Za-z0-9'\- ]{1,60}?)(?=\s*(?:[,;.()]|$|\band\b|\bor\b|\bwithin\b|\bprior\b|\bbefore\b|\bafter\b|\bat\b|\bfor\b|\bsince\b|\bfrom\b|\bper\b|\bby\b|\bon\b|\bas\b))", text[pos:])
+    m = re.match(r"\s*(?:of\s+|in\s+|on\s+)?(?:the\s+)?([A-Za-z][A-Za-z0-9'\- ]{1,60}?)(?=\s*(?:[,;.()]|$|\band\b|\bor\b|\bwithin\b|\bprior\b|\bbefore\b|\bafter\b|\bat\b|\bfor\b|\bsince\b|\bfrom\b|\bper\b|\bby\b|\bon\b|\bas\b))", text[pos:])
     if not m or not _content_words(m.group(1)):
         return None
     words = m.group(1).split()[:6]
@@ -587,11 +587,13 @@ def assign_analytes(
                 expr.kind, expr.bounds, expr.start = "single", [(leading[0], expr.bounds[0][1])], leading[1]
         segment = text[lo : expr.start]
         segment_words = _content_words(segment)
-        if not group and _is_condition(segment, unit, previous_kind if previous else None):
-            expr.analytes = []  # 'Karnofsky ≥ 50 for patients > 16 years': which rule applies, not a rule
-            continue
-        if expr.kind == "range" and (_SCALE_DESCRIPTOR.match(text, expr.end) or _ON_A_SCALE.search(segment)):
-            expr.analytes = []  # 'pain ≥ 4 on a 0-10 scale': the scale, not a threshold
+        if (not group and _is_condition(segment, unit, previous_kind if previous else None)) or (
+            expr.kind == "range" and (_SCALE_DESCRIPTOR.match(text, expr.end) or _ON_A_SCALE.search(segment))
+        ):
+            # 'Karnofsky ≥ 50 for patients > 16 years' (which rule applies) and 'pain ≥ 4 on a
+            # 0-10 scale' (the scale) are not thresholds; their words are no analyte either.
+            expr.analytes = []
+            previous_end = expr.end
             continue
         compatible_previous = previous if previous and previous_kind == _unit_kind(unit) else []
         if not group and compatible_previous and (
@@ -605,7 +607,7 @@ def assign_analytes(
         consumed_to = expr.end
         if group:
             expr.anchor_end = max(m.end for m in group if m.own) if any(m.own for m in group) else -1
-        elif not segment_words:
+        else:
             nxt_start = exprs[k + 1].start if k + 1 < len(exprs) else len(text)
             right = [m for m in mentions if m.start >= expr.end and m.start < nxt_start
                      and _RIGHT_GAP.match(text[expr.end : m.start]) and _compatible_analyte(m, unit)]

@@ -123,7 +123,7 @@ def test_analytes_bundled_is_cached(cached: bool) -> None:
         ("conjugated bilirubin", "direct bilirubin"),
         ("creatinine clearance", "creatinine clearance"),
         ("calculated creatinine clearance", "creatinine clearance"),
-        ("Cockcroft-Gault", "creatinine clearance"),
+        ("Cockcroft-Gault creatinine clearance", "creatinine clearance"),
         ("CrCl", "creatinine clearance"),
         ("glomerular filtration rate", "egfr"),
         ("estimated glomerular filtration rate", "egfr"),

@@ -68,6 +68,23 @@ CASES = [
         "Serum creatinine ≤ 1.5 × ULN or calculated creatinine clearance ≥ 50 mL/min",
         [("creatinine", "<=", 1.5, "x ULN"), ("creatinine clearance", ">=", 50, "mL/min")],
     ),
+    # glued comparators, odd number forms
+    ("WBC>3000/uL", [("wbc", ">", 3000, "/uL")]),
+    ("Hb>=10g/dl", [("hemoglobin", ">=", 10, "g/dL")]),
+    ("Neutrophils ≥ 1,0 x 10^9/l", [("anc", ">=", 1.0, "10*9/L")]),
+    ("Platelets of 100 x 10(9)/L or more", [("platelets", ">=", 100, "10*9/L")]),
+    ("HBV DNA < 10^3 IU/mL", [("hbv dna", "<", 1000, "[IU]/mL")]),
+    ("Lumbar spine T-score of -2.0 or lower", [("lumbar spine t-score", "<=", -2.0, None)]),
+    ("CD34+ cells ≥ 10 cells/µL", [("cd34+ cells", ">=", 10, "/uL")]),
+    # conditions and scale descriptors are not thresholds
+    ("Lansky ≥ 60 for children under 12 years", [("lansky", ">=", 60, None)]),
+    ("Fatigue severity ≥ 5 on a 0-10 numeric rating scale", [("fatigue severity", ">=", 5, None)]),
+    ("Creatinine ≤ 0.6 mg/dL (1 to < 6 years), ≤ 0.9 mg/dL (6 to < 12 years)",
+     [("creatinine", "<=", 0.6, "mg/dL"), ("creatinine", "<=", 0.9, "mg/dL")]),
+    # a qualifier or a derived quantity makes another analyte
+    ("Urine sodium < 20 mmol/L", [("urine sodium", "<", 20, "mmol/L")]),
+    ("Donor age ≥ 60 years", [("donor age", ">=", 60, "a")]),
+    ("CD4 count decline > 30% over 6 months", [("cd4 count decline", ">", 30, "%")]),
     # not in the lexicon: the words in the analyte position are kept
     ("No more than 3 prior lines of systemic therapy", [("prior lines of systemic therapy", "<=", 3, None)]),
     ("At least 4 weeks since prior radiotherapy", [("time since prior radiotherapy", ">=", 4, "wk")]),
@@ -84,6 +101,9 @@ NO_THRESHOLD = [
     "Stage of disease not documented",
     "Measurable disease per RECIST 1.1",
     "Signed informed consent obtained after 1 January 2020",
+    "Call the study hotline at 1-888-555-0123",
+    "Previously enrolled in EudraCT 2020-004567-12",
+    "KRAS G12C mutation",
     "",
     "   ",
 ]

@@ -17,7 +17,13 @@ CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 SEED = CORPUS / "NCT02186860.jsonl"
 MIX = CORPUS / "registry_mix.jsonl"
-MIX_FLOORS = {"value": 0.98, "unit": 0.98, "analyte": 0.95}
+HELDOUT = CORPUS / "heldout_registry.jsonl"
+# Floors only go up. The held-out file was written after the parser; rules it exposed were made
+# general (see corpus/README.md), so its floor is lower than the mix's.
+FLOORS = {
+    MIX: {"value": 0.99, "unit": 0.99, "analyte": 0.98},
+    HELDOUT: {"value": 0.98, "unit": 0.98, "analyte": 0.95},
+}
 
 
 def _key(rule) -> tuple:
@@ -36,16 +42,17 @@ def test_golden_seed_scores_one(nlp):
     assert {level: s.f1 for level, s in report.levels.items()} == {"value": 1.0, "unit": 1.0, "analyte": 1.0}
 
 
-def test_golden_mix_floors(nlp):
-    report = evaluate_file(MIX, nlp=nlp)
+@pytest.mark.parametrize("path", list(FLOORS), ids=lambda p: p.stem)
+def test_golden_f1_floors(nlp, path):
+    report = evaluate_file(path, nlp=nlp)
     scores = {level: s.f1 for level, s in report.levels.items()}
-    assert all(scores[level] >= floor for level, floor in MIX_FLOORS.items()), (scores, report.misses[:10])
+    assert all(scores[level] >= floor for level, floor in FLOORS[path].items()), (scores, report.misses[:10])
 
 
 @pytest.mark.parametrize(
     "item",
-    [i for i in read_gold(MIX) if not i.rules],
+    [i for path in FLOORS for i in read_gold(path) if not i.rules],
     ids=lambda item: str(item.id),
 )
-def test_golden_mix_no_threshold_bullets_stay_empty(nlp, item):
+def test_golden_no_threshold_bullets_stay_empty(nlp, item):
     assert critparse.parse(item.text, nlp=nlp).rules == ()
