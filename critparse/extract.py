@@ -3,18 +3,23 @@
 The algorithm, in the order it runs:
 
 1. *Quantities.* Every free-standing number (not part of a name such as `CD19`, `COVID-19`,
-   `HbA1c` or an ordinal) is read with what follows it: a power of ten and a count unit
-   (`1.5 x 10^9/L`), a multiple of a limit of normal (`3x ULN`, `2.5 times the upper limit of
-   normal`), or a unit from `units.json`. Roman numerals are read after stage/class/grade words.
+   `HbA1c`, an ordinal, a phone number or a registry id) is read with what follows it: a power of
+   ten and a count unit (`1.5 x 10^9/L`, `1,5 x 10(9)/l`), a multiple of a limit of normal (`3x
+   ULN`, `2.5 times the upper limit of normal`), or a unit from `units.json`. Roman numerals are
+   read after stage/class/grade words, blood pressure pairs (`140/90 mmHg`) as two analytes.
 2. *Expressions.* Two quantities joined by `-`, `to`, `through` (or `and` after `between`) form a
    range; bare numbers joined by `,`/`or` form a list (`ECOG 0, 1 or 2`). A single quantity needs a
-   comparator, read from the words just before it (`at least`, `≤`) or just after it (`or more`,
-   `and older`); a number with neither is not a threshold.
+   comparator, read from the words just before it (`at least`, `≤`, glued `ANC>1000`) or just
+   after it (`or more`, `and older`); a number with neither is a threshold only on a scale
+   (`ECOG 2`, `Stage IV`).
 3. *Analytes.* An expression takes the analyte mentions (from the lexicon matcher) between the
-   previous expression and itself; mentions joined only by `/`, `and`, `or`, `-` or parentheses
-   all share it (`AST/ALT < 3x ULN`). With no words there it inherits the previous expression's
-   analytes (`≥ 18 and ≤ 65 years`); else a mention right after it (`≥ 18 years of age`); else
-   the words in the analyte position are kept as an analyte not in the lexicon.
+   previous expression and itself, if their usual unit fits (an age never takes mg/dL); mentions
+   joined only by `/`, `and`, `or`, `-` or parentheses all share it (`AST/ALT < 3x ULN`). With no
+   words there it inherits the previous expression's analytes (`≥ 18 and ≤ 65 years`, `(≤ 3 × ULN
+   for Gilbert's)`); else a mention right after it (`≥ 18 years of age`); else the words in the
+   analyte position are kept as an analyte not in the lexicon. Ages that choose which limit
+   applies (`for patients > 16 years`) and the bounds of a rating scale (`on a 0-10 scale`) are
+   not thresholds.
 
 Every draft keeps character offsets into the original text; nothing here touches spaCy, so it is
 tested directly on strings.
