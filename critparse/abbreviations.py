@@ -14,6 +14,8 @@ from scispacy.abbreviation import AbbreviationDetector
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from critparse.docdata import ABBREVIATIONS_DONE_KEY, doc_text
+
 # The detector's second matcher is filled per document and is empty until a definition is found;
 # spaCy warns about the empty matcher (W036) on every call.
 warnings.filterwarnings("ignore", message=r".*\[W036\].*", category=UserWarning)
@@ -28,11 +30,11 @@ class ParenthesisAbbreviationDetector:
     def __init__(self, nlp: Language, name: str = "critparse_abbreviations") -> None:
         self.name = name
         self._detector = AbbreviationDetector(nlp, name, make_serializable=True)
-        self._paren = nlp.vocab.strings.add("(")
 
     def __call__(self, doc: Doc) -> Doc:
-        # The detector's own matcher starts at a '(' token (a scan of token ids is cheaper than
-        # building doc.text).
-        if not any(token.orth == self._paren for token in doc):
-            return doc  # doc._.abbreviations keeps its default, []
-        return self._detector(doc)
+        if not doc.user_data.get(ABBREVIATIONS_DONE_KEY):
+            doc.user_data[ABBREVIATIONS_DONE_KEY] = True
+            # the detector's own matcher starts at a '(' token; without one it finds nothing
+            if "(" in doc_text(doc):
+                self._detector(doc)
+        return doc

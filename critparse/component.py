@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -17,14 +18,14 @@ from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
+from critparse.abbreviations import ParenthesisAbbreviationDetector
 from critparse.analytes import AnalyteLexicon, load_analytes
+from critparse.docdata import CONTEXT_KEY, RESULT_KEY, doc_text
 from critparse.extract import Mention, RuleDraft, extract_rules
 from critparse.lexicon import Vocabulary, default_vocabulary
 from critparse.schema import Analyte, Diagnostic, ParseResult, Rule
 from critparse.schema import Span as CharSpan
 
-RESULT_KEY = "critparse.result"
-CONTEXT_KEY = "critparse.context"
 MAX_ANALYSED_CHARS = 20_000
 """Longer texts are analysed up to this many characters (a criterion bullet is rarely > 2,000)."""
 
@@ -75,6 +76,7 @@ class RuleExtractor:
     def __init__(self, nlp: Language, name: str = "critparse_rules", *, analytes: str | None = None) -> None:
         self.name = name
         self._make_doc = nlp.make_doc
+        self._abbreviation_detector = ParenthesisAbbreviationDetector(nlp)
         self.lexicon: AnalyteLexicon = load_analytes(analytes)
         self.vocab: Vocabulary = default_vocabulary()
         self._loose = PhraseMatcher(nlp.vocab, attr="LOWER")
@@ -108,7 +110,7 @@ class RuleExtractor:
             if not taken.intersection(range(start, end)):
                 kept.append((start, end, key))
                 taken.update(range(start, end))
-        text = doc.text if text is None else text
+        text = doc_text(doc) if text is None else text
         out = []
         strings = doc.vocab.strings
         for start, end, key in sorted(kept):
@@ -118,9 +120,11 @@ class RuleExtractor:
         return out
 
     def abbreviations(self, doc: Doc, mentions: list[Mention]) -> dict[str, Mention]:
-        """Short form -> the analyte its long form names (scispaCy's abbreviation detector)."""
-        if not Doc.has_extension("abbreviations"):
-            return {}
+        """Short form -> the analyte its long form names (scispaCy's abbreviation detector).
+
+        Runs the detector first if the pipeline has not (`parse_many` leaves it to this lazy
+        call, since most criteria never need it)."""
+        self._abbreviation_detector(doc)
         out: dict[str, Mention] = {}
         for found in doc._.abbreviations:
             if isinstance(found, dict):  # make_serializable=True: token offsets and texts
@@ -150,7 +154,7 @@ class RuleExtractor:
         return doc
 
     def parse_doc(self, doc: Doc) -> ParseResult:
-        text = doc.text
+        text = doc_text(doc)
         diagnostics: list[Diagnostic] = []
         if len(text) > MAX_ANALYSED_CHARS:
             diagnostics.append(Diagnostic(
@@ -166,7 +170,7 @@ class RuleExtractor:
             self.vocab,
             known=self._known,
             context=context,
-            abbreviations=self.abbreviations(doc, mentions),
+            abbreviations=_LazyAbbreviations(lambda: self.abbreviations(doc, mentions)),
         )
         rules = tuple(_to_rule(text, d) for d in drafts)
         if reason is not None:
@@ -180,6 +184,28 @@ class RuleExtractor:
             return None
         last = found[-1]
         return [replace(m, start=0, end=0, own=False) for m in found if m.end >= last.start - 40]
+
+
+class _LazyAbbreviations(Mapping[str, Mention]):
+    """The abbreviations of a doc, detected on first look-up only."""
+
+    def __init__(self, compute: Callable[[], dict[str, Mention]]) -> None:
+        self._compute = compute
+        self._found: dict[str, Mention] | None = None
+
+    def _table(self) -> dict[str, Mention]:
+        if self._found is None:
+            self._found = self._compute()
+        return self._found
+
+    def __getitem__(self, key: str) -> Mention:
+        return self._table()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
 
 
 def _to_rule(text: str, draft: RuleDraft) -> Rule:

@@ -28,6 +28,7 @@ tested directly on strings.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
@@ -453,7 +454,7 @@ def _content_words(segment: str) -> list[str]:
 
 def _compatible_analyte(mention: Mention, unit: str | None) -> bool:
     """Durations go with time-valued analytes (age), measurements with the others."""
-    if unit is None or unit in ("x ULN", "x LLN") and mention.default_unit in _TIME_UNITS:
+    if unit is None or (unit in ("x ULN", "x LLN") and mention.default_unit in _TIME_UNITS):
         return unit is None
     if unit in _TIME_UNITS:
         return mention.default_unit is None or mention.default_unit in _TIME_UNITS
@@ -562,7 +563,7 @@ def assign_analytes(
     *,
     known: dict[str, Mention] | None = None,
     context: list[Mention] | None = None,
-    abbreviations: dict[str, Mention] | None = None,
+    abbreviations: Mapping[str, Mention] | None = None,
     cmps: ComparatorsBefore | None = None,
 ) -> None:
     """Give each expression the analytes it constrains (see the module docstring, step 3).
@@ -624,7 +625,7 @@ def assign_analytes(
             if (unit == "a" and not segment_words) or _AFTER_AGE.match(tail) or _AGE_TAIL.match(tail) \
                     or _AGE_WORDS.search(segment):
                 group = [age]
-        if not group and abbreviations:
+        if not group and abbreviations is not None:
             derived = _derived(text, lo, expr.start)
             if derived is not None and derived.text in abbreviations:
                 long_form = abbreviations[derived.text]
@@ -715,7 +716,7 @@ def extract_rules(
     *,
     known: dict[str, Mention] | None = None,
     context: list[Mention] | None = None,
-    abbreviations: dict[str, Mention] | None = None,
+    abbreviations: Mapping[str, Mention] | None = None,
 ) -> tuple[list[RuleDraft], str | None]:
     """Threshold rule drafts for `text`, or none and the reason why.
 

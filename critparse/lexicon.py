@@ -45,11 +45,10 @@ class UnitVocabulary(BaseModel):
     units: list[UnitEntry]
 
 
-def phrase_pattern(surface: str) -> str:
-    """Regex for a written phrase: any white space between words, optional around '/'."""
-    parts = re.split(r"(\s+|/)", surface.strip())
+def _atoms(surface: str, fold: bool) -> list[str]:
+    """Regex pieces of a written phrase: any white space between words, optional around '/'."""
     out = []
-    for part in parts:
+    for part in re.split(r"(\s+|/)", surface.strip()):
         if not part:
             continue
         if part.isspace():
@@ -57,13 +56,30 @@ def phrase_pattern(surface: str) -> str:
         elif part == "/":
             out.append(r"\s*/\s*")
         else:
-            out.append(re.escape(part))
-    return "".join(out)
+            out.extend(re.escape(ch.lower() if fold else ch) for ch in part)
+    return out
 
 
-def _alternation(surfaces: list[str]) -> str:
-    ordered = sorted(set(surfaces), key=lambda s: (-len(s), s))
-    return "|".join(phrase_pattern(s) for s in ordered)
+def _alternation(surfaces: list[str], fold: bool = True) -> str:
+    """One regex for many phrases, as a trie: the engine tries one branch per character instead
+    of every phrase at every position, and a longer phrase wins over its prefix."""
+    trie: dict[str, dict] = {}
+    for surface in set(surfaces):
+        node = trie
+        for atom in _atoms(surface, fold):
+            node = node.setdefault(atom, {})
+        node[""] = {}
+
+    def emit(node: dict[str, dict]) -> str:
+        branches = [atom + emit(child) for atom, child in sorted(node.items()) if atom]
+        if not branches:
+            return ""
+        body = "|".join(branches)
+        if "" in node:
+            return f"(?:{body})?"
+        return body if len(branches) == 1 else f"(?:{body})"
+
+    return emit(trie)
 
 
 class Vocabulary:
@@ -106,7 +122,7 @@ class Vocabulary:
                 table[key] = entry.code
         if problems:
             raise ResourceError("units.json: " + "; ".join(problems))
-        exact = _alternation(list(self._unit_code_exact))
+        exact = _alternation(list(self._unit_code_exact), fold=False)
         loose = _alternation([s for e in units.units for s in e.surfaces if s not in case_sensitive])
         # Units end at a non-alphanumeric character; '%' and '²' end themselves.
         self.unit_exact_re = re.compile(r"\s*(" + exact + r")(?![A-Za-z0-9µμ])") if exact else None
@@ -153,8 +169,9 @@ class Vocabulary:
         return self._unit_code.get(_fold(surface))
 
 
+@lru_cache(maxsize=8192)
 def _fold(phrase: str) -> str:
-    """Case- and space-insensitive key of a phrase."""
+    """Case- and space-insensitive key of a phrase (cached: the same few phrases recur)."""
     return re.sub(r"\s*/\s*", "/", re.sub(r"\s+", " ", phrase.strip().lower()))
 
 

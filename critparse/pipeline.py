@@ -21,10 +21,11 @@ from typing import Any
 
 import spacy
 from spacy.language import Language
+from spacy.tokens import Doc
 
-import critparse.abbreviations
-import critparse.component  # noqa: F401  (registers 'critparse_rules' and the Doc extensions)
-from critparse.component import CONTEXT_KEY, MAX_ANALYSED_CHARS, RESULT_KEY
+from critparse.abbreviations import ParenthesisAbbreviationDetector  # registers its factory
+from critparse.component import MAX_ANALYSED_CHARS, RuleExtractor  # registers critparse_rules
+from critparse.docdata import CONTEXT_KEY, RESULT_KEY, TEXT_KEY
 from critparse.schema import Diagnostic, ParseResult
 from critparse.tokenizer import make_tokenizer
 
@@ -139,15 +140,31 @@ def _parse_serial(items: Iterable[tuple[Any, str | None]], nlp: Language, batch_
                     message=f"text has {len(text)} characters; only the first {MAX_ANALYSED_CHARS} were analysed",
                 ))
             pending.append((text, diagnostics))
-            doc = nlp.make_doc(clean_text(text[:MAX_ANALYSED_CHARS]))
+            analysed = clean_text(text[:MAX_ANALYSED_CHARS])
+            doc = nlp.make_doc(analysed)
+            doc.user_data[TEXT_KEY] = analysed
             if context:
                 doc.user_data[CONTEXT_KEY] = clean_text(context[:MAX_ANALYSED_CHARS])
             yield doc
 
-    for doc in nlp.pipe(docs(), batch_size=batch_size):
+    for doc in _run_components(nlp, docs(), batch_size):
         original, diagnostics = pending.popleft()
         result: ParseResult = doc.user_data.get(RESULT_KEY) or ParseResult(text=original)
         yield _restore(result, original, diagnostics)
+
+
+def _run_components(nlp: Language, docs: Iterator[Doc], batch_size: int) -> Iterator[Doc]:
+    """`nlp.pipe` for pipelines whose components all work doc by doc (critparse's own): calling
+    them directly skips spaCy's per-batch generator plumbing; other pipelines go through pipe."""
+    if all(isinstance(proc, (RuleExtractor, ParenthesisAbbreviationDetector)) for _, proc in nlp.pipeline):
+        # the rule extractor runs abbreviation detection itself, only when a bullet needs it
+        procs = [proc for _, proc in nlp.pipeline if isinstance(proc, RuleExtractor)]
+        for doc in docs:
+            for proc in procs:
+                doc = proc(doc)
+            yield doc
+    else:
+        yield from nlp.pipe(docs, batch_size=batch_size)
 
 
 _WORKER_NLP: Language | None = None
