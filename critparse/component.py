@@ -21,7 +21,7 @@ from spacy.tokens import Doc
 from critparse.abbreviations import ParenthesisAbbreviationDetector
 from critparse.analytes import AnalyteLexicon, load_analytes
 from critparse.docdata import CONTEXT_KEY, RESULT_KEY, doc_text
-from critparse.extract import Mention, RuleDraft, extract_rules
+from critparse.extract import Mention, RuleDraft, extract_rules, may_hold_threshold
 from critparse.lexicon import Vocabulary, default_vocabulary
 from critparse.schema import Analyte, Diagnostic, ParseResult, Rule
 from critparse.schema import Span as CharSpan
@@ -161,8 +161,9 @@ class RuleExtractor:
                 level="warning", code="text_truncated",
                 message=f"text has {len(text)} characters; only the first {MAX_ANALYSED_CHARS} were analysed",
             ))
-        mentions = self.mentions(doc, text)
-        context_text = doc.user_data.get(CONTEXT_KEY)
+        worth_matching = may_hold_threshold(text)  # most bullets without a number stop here
+        mentions = self.mentions(doc, text) if worth_matching else []
+        context_text = doc.user_data.get(CONTEXT_KEY) if worth_matching else None
         context = self._context_mentions(context_text) if context_text else None
         drafts, reason = extract_rules(
             text[:MAX_ANALYSED_CHARS],

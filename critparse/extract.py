@@ -723,7 +723,7 @@ def extract_rules(
     `known` holds lexicon analytes the patterns name themselves ('age', 'systolic blood
     pressure', 'diastolic blood pressure').
     """
-    if not _MAY_HOLD_THRESHOLD.search(text):
+    if not may_hold_threshold(text):
         return [], _no_threshold_reason(text, [], [])
     known = known or {}
     mentions = prepare_mentions(text, mentions)
@@ -758,6 +758,11 @@ def extract_rules(
 
 # Every threshold has a digit, a limit of normal ('≤ ULN') or a roman numeral on a scale word.
 _MAY_HOLD_THRESHOLD = re.compile(r"\d|ULN|LLN|limit|normal|stage|class|grade", re.IGNORECASE)
+
+
+def may_hold_threshold(text: str) -> bool:
+    """False when no rule can be read from `text` (no digit, no limit of normal, no stage word)."""
+    return _MAY_HOLD_THRESHOLD.search(text) is not None
 
 
 def _is_threshold(text: str, expr: Expression) -> bool:
