@@ -29,221 +29,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from itertools import pairwise
+from dataclasses import replace
 
+from critparse.drafts import TIME_UNITS, Expression, Mention, Quantity, RuleDraft
 from critparse.lexicon import Vocabulary
-
-# --- data carried between the steps -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Mention:
-    """An analyte named in the text: `name` is canonical when `code`/`in_lexicon` say so."""
-
-    start: int
-    end: int
-    text: str
-    name: str
-    code: str | None = None
-    system: str | None = None
-    in_lexicon: bool = True
-    unitless: bool = False
-    own: bool = True  # False: inferred (age from 'years') or from the parent bullet; no span here
-    default_unit: str | None = None  # the lexicon's usual unit, to reject impossible pairings
-
-
-@dataclass
-class Quantity:
-    value: float
-    start: int  # start of the number
-    end: int  # end of the number and its unit
-    unit: str | None = None
-    unit_text: str | None = None
-
-
-@dataclass
-class Expression:
-    """One or two bounds read from the text, with the span from comparator to unit."""
-
-    start: int
-    end: int
-    bounds: list[tuple[str, Quantity]]
-    kind: str = "single"  # single | range | list | bare
-    analytes: list[Mention] = field(default_factory=list)
-    pinned: bool = False  # analytes fixed by the pattern itself (blood pressure pairs)
-    anchor_end: int = -1  # end of the last analyte mention before the expression
-
-
-@dataclass(frozen=True)
-class RuleDraft:
-    analyte: Mention
-    comparator: str
-    value: float
-    unit: str | None
-    unit_text: str | None
-    start: int
-    end: int
-
-
-# --- step 1: quantities -------------------------------------------------------------------------
-
-_NUMBER = re.compile(
-    r"(?<![\w./^*#\u00b7])(?<![A-Za-z]-)"
-    r"(?:\d{1,3}(?:,\d{3})+(?![\d.])|\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?=\s*(?:/|cells|per\b))"
-    r"|\d+(?:\.\d+)?|\.\d+)"
-)
-_ORDINAL_OR_NAME = re.compile(r"(?:st|nd|rd|th)\b|[A-Za-z]+\d|[A-Za-z]+[-_][A-Za-z]*\d|-[A-Za-z]{2,}|\.\d|:\d|/\d")
-_TIME_UNITS = frozenset({"a", "mo", "wk", "d", "h", "min"})
-_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
-_POWER_OF_TEN = re.compile(
-    r"\s*(?:[xX×*·]|times)?\s*10\s*(?:\^|\*\*|\*|[eE]|exp)?\s*\(?([0-9]{1,2}|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\)?"
-    r"(?:\s*(?:cells|cell))?\s*(?:/|per\s+)\s*"
-    r"(L|l|litre|liter|µL|uL|μL|ul|µl|μl|mcL|microliter|mm3|mm\^3|mm³|cumm|cu\s*mm)(?![A-Za-z0-9])"
-)
-_LIMIT_OF_NORMAL = re.compile(
-    r"\s*(?P<times>[xX×*]|times|-?fold)?\s*(?:the\s+)?"
-    r"(?:(?:institutional|institution'?s|local|site|laboratory|lab|reference)\s+)?"
-    r"(?:(?P<upper>upper\s+limits?\s+of\s+(?:the\s+)?normal(?:\s+range)?(?:\s*\(\s*I?ULN\s*\))?"
-    r"|upper\s+normal\s+limits?|I?ULN|ULN|UNL)"
-    r"|(?P<lower>lower\s+limits?\s+of\s+(?:the\s+)?normal(?:\s+range)?(?:\s*\(\s*LLN\s*\))?"
-    r"|lower\s+normal\s+limits?|LLN)"
-    r"|(?P<normal>normal(?:\s+(?:values?|limits?|range))?))(?![A-Za-z])",
-    re.IGNORECASE,
-)
-_COUNT_UNIT = {"l": "L", "litre": "L", "liter": "L", "mm3": "mm3", "mm^3": "mm3", "mm³": "mm3",
-               "cumm": "mm3", "cu mm": "mm3", "cumm3": "mm3"}
-_ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5}
-_STAGED = re.compile(
-    r"\b(?P<word>(?i:stage|stages|class|classes|grade|grades))\s*[:=]?\s*"
-    r"(?P<cmp>≥|≤|>=|<=|>|<)?\s*"
-    r"(?P<a>IV|V|I{1,3})(?:[A-Ca-c]\d?)?(?![A-Za-z0-9])"
-    r"(?:\s*(?P<sep>-|–|—|(?i:to|through|or|and)|/|,)\s*(?:(?i:stage|class)\s+)?(?P<b>IV|V|I{1,3})(?:[A-Ca-c]\d?)?(?![A-Za-z0-9]))?"
+from critparse.quantities import (
+    AFTER_AGE,
+    ComparatorsBefore,
+    build_expressions,
+    find_bare_limits,
+    find_blood_pressure,
+    find_quantities,
+    find_staged,
 )
 
+__all__ = ["Mention", "RuleDraft", "extract_rules", "may_hold_threshold"]
 
-_ID_CHAIN = re.compile(r"\d+(?:-\d+){2,}|\b0\d{2,}\b|\b\d{4}-\d{4,}")  # phone numbers, dates, EudraCT ids
-_DECIMAL_COMMA = re.compile(r",(\d{1,2})(?!\d)")  # '1,5 x 10^9/l' (European decimal comma)
-_POWER_VALUE = re.compile(r"\s*(?:\^|\*\*|\*)\s*\(?(\d{1,2})\)?|([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})")  # '10^5 IU/mL'
-_COUNT_PER_VOLUME = re.compile(
-    r"\s*(?:[A-Za-z]+\s+)?[A-Za-z]+\s*/\s*(µL|μL|uL|ul|mcL|mm3|mm³|mm\^3)(?![A-Za-z0-9])"
-)  # 'parasites/µL', 'blasts/mm3'
-_PER_VOLUME_CODE = {"mm3": "/mm3", "mm³": "/mm3", "mm^3": "/mm3"}
-_NEGATIVE_SIGN = re.compile(r"(?:^|(?<=[\s(:=<>≤≥]))[-−]$")
-
-
-def find_quantities(text: str, vocab: Vocabulary) -> list[Quantity]:
-    """Every number in `text` that can be a threshold value, with its unit."""
-    found: list[Quantity] = []
-    identifiers = [m.span() for m in _ID_CHAIN.finditer(text)]
-    last_end = 0
-    for m in _NUMBER.finditer(text):
-        start, end = m.span()
-        if start < last_end or any(s <= start < e for s, e in identifiers):
-            continue  # inside the previous quantity ('x 10^9/L') or an identifier
-        literal = m.group(0)
-        decimal = _DECIMAL_COMMA.match(text, end) if literal.isdigit() else None
-        if decimal is not None and (
-            _POWER_OF_TEN.match(text, decimal.end()) or vocab.match_unit(text, decimal.end())
-        ):
-            literal, end = f"{literal}.{decimal.group(1)}", decimal.end()
-        rest = text[end : end + 12]
-        power = _POWER_OF_TEN.match(text, end)
-        unit = vocab.match_unit(text, end + 1 if rest.startswith("-") else end)  # '18-year-old'
-        if rest.startswith("-") and (unit is None or unit[0] not in _TIME_UNITS):
-            unit = None if _ORDINAL_OR_NAME.match(rest) else vocab.match_unit(text, end)
-        value = float(literal.replace(",", "").replace(" ", "").replace("\u00a0", "").replace("\u202f", ""))
-        exponent = _POWER_VALUE.match(text, end) if literal == "10" and power is None else None
-        if exponent is not None:  # the number is itself a power of ten
-            value = float(10 ** int((exponent.group(1) or exponent.group(2)).translate(_SUPERSCRIPT)))
-            end = exponent.end()
-            unit = vocab.match_unit(text, end)
-        elif power is None and unit is None and _ORDINAL_OR_NAME.match(rest):
-            continue  # '2nd', '5-FU', 'A1c'-like glue: part of a name, not a value
-        if _NEGATIVE_SIGN.search(text, max(0, start - 2), start):
-            value, start = -value, start - 1  # 'T-score ≤ -2.5'
-        q = Quantity(value=value, start=start, end=end)
-        if power is not None:
-            exponent_text = power.group(1).translate(_SUPERSCRIPT)
-            per = power.group(2)
-            per_code = _COUNT_UNIT.get(per.lower().replace(" ", ""), "uL")
-            q.unit = f"10*{int(exponent_text)}/{per_code}"
-            q.unit_text = text[end : power.end()].strip()
-            q.end = power.end()
-        elif (limit := _LIMIT_OF_NORMAL.match(text, end)) is not None and (
-            limit.group("upper") or limit.group("lower") or limit.group("times")
-        ):
-            q.unit = "x LLN" if limit.group("lower") else "x ULN"
-            q.unit_text = limit.group(0).strip()
-            q.end = limit.end()
-        elif unit is not None:
-            q.unit, q.unit_text, _, q.end = unit
-        elif (count := _COUNT_PER_VOLUME.match(text, end)) is not None:
-            q.unit = _PER_VOLUME_CODE.get(count.group(1), "/uL")
-            q.unit_text, q.end = count.group(0).strip(), count.end()
-        found.append(q)
-        last_end = q.end
-    return found
-
-
-def find_staged(text: str) -> list[Expression]:
-    """Roman-numeral stages, classes and grades (`Stage III-IV`, `NYHA class III or IV`)."""
-    out = []
-    for m in _STAGED.finditer(text):
-        a = _ROMAN[m.group("a")]
-        a_start = m.start("a")
-        qa = Quantity(value=float(a), start=a_start, end=m.end("a"))
-        if m.group("b"):
-            b = _ROMAN[m.group("b")]
-            qb = Quantity(value=float(b), start=m.start("b"), end=m.end("b"))
-            lo, hi = (qa, qb) if a <= b else (qb, qa)
-            out.append(Expression(m.start("a"), m.end(), [(">=", lo), ("<=", hi)], kind="range"))
-        elif m.group("cmp"):
-            cmp = {"≥": ">=", "≤": "<="}.get(m.group("cmp"), m.group("cmp"))
-            out.append(Expression(m.start("cmp"), m.end("a"), [(cmp, qa)], kind="single"))
-        else:
-            out.append(Expression(a_start, m.end("a"), [("=", qa)], kind="bare"))
-    return out
-
-
-_LIMIT_WORD = re.compile(
-    r"(?<![A-Za-z])(?:(?P<upper>I?ULN|upper\s+limits?\s+of\s+(?:the\s+)?normal(?:\s*\(\s*I?ULN\s*\))?)"
-    r"|(?P<lower>LLN|lower\s+limits?\s+of\s+(?:the\s+)?normal(?:\s*\(\s*LLN\s*\))?))(?![A-Za-z])",
-    re.IGNORECASE,
-)
-_LIMIT_LEAD = re.compile(r"(?:the\s+|institutional\s+|local\s+|site\s+|laboratory\s+)*$", re.IGNORECASE)
-
-
-class ComparatorsBefore:
-    """Comparator phrases of one text, found once, looked up by the position they stand before."""
-
-    def __init__(self, text: str, vocab: Vocabulary) -> None:
-        self.text = text
-        self._ending = vocab.comparators_ending(text)
-
-    def at(self, pos: int) -> tuple[str, int] | None:
-        """(comparator, start) of a phrase ending at `pos`, white space aside."""
-        while pos > 0 and self.text[pos - 1].isspace():
-            pos -= 1
-        return self._ending.get(pos)
-
-
-def find_bare_limits(text: str, quantities: list[Quantity], cmps: ComparatorsBefore) -> list[Expression]:
-    """`≤ ULN`, `above the lower limit of normal`: a limit with a comparator and no number (1 x)."""
-    out = []
-    for m in _LIMIT_WORD.finditer(text):
-        if any(q.start <= m.start() < q.end for q in quantities):
-            continue
-        lead = _LIMIT_LEAD.search(text, max(0, m.start() - 60), m.start())
-        found = cmps.at(lead.start() if lead else m.start())
-        if found is None:
-            continue
-        comparator, start = found
-        unit = "x LLN" if m.group("lower") else "x ULN"
-        q = Quantity(1.0, m.start(), m.end(), unit, m.group(0))
-        out.append(Expression(start, m.end(), [(comparator, q)], kind="single"))
-    return out
-
+# --- step 3: analytes ---------------------------------------------------------------------------
 
 def prepare_mentions(text: str, mentions: list[Mention]) -> list[Mention]:
     """Drop matches glued inside a word ('SLEDAI-2K' is not potassium) or negated ('non-HDL');
@@ -271,141 +73,6 @@ _QUALIFIER = re.compile(
     re.IGNORECASE,
 )
 _NEGATED_PREFIX = re.compile(r"\bnon[-\s]?$", re.IGNORECASE)  # 'non-HDL cholesterol' is not HDL
-_BLOOD_PRESSURE = re.compile(
-    r"(?<![\d.])(?P<sys>\d{2,3})\s*/\s*(?P<dia>\d{2,3})\s*(?P<unit>mm\s*Hg|mmHg)(?![A-Za-z])", re.IGNORECASE
-)
-
-
-def find_blood_pressure(
-    text: str, vocab: Vocabulary, cmps: ComparatorsBefore, known: dict[str, Mention]
-) -> list[Expression]:
-    """`BP ≤ 140/90 mmHg` -> systolic ≤ 140 and diastolic ≤ 90 (pinned analytes)."""
-    systolic, diastolic = known.get("systolic blood pressure"), known.get("diastolic blood pressure")
-    out: list[Expression] = []
-    if systolic is None or diastolic is None:
-        return out
-    for m in _BLOOD_PRESSURE.finditer(text):
-        found = cmps.at(m.start())
-        after = vocab.after_re.match(text, m.end())
-        if found is not None:
-            (comparator, start), end = found, m.end()
-        elif after is not None:
-            comparator, start, end = vocab.comparator_after(after.group("cmp")), m.start(), after.end()
-        else:
-            continue
-        unit_text = m.group("unit")
-        for name, analyte in (("sys", systolic), ("dia", diastolic)):
-            q = Quantity(float(m.group(name)), m.start(name), m.end(), "mm[Hg]", unit_text)
-            out.append(Expression(start, end, [(comparator, q)], analytes=[analyte], pinned=True))
-    return out
-
-
-# --- step 2: expressions ------------------------------------------------------------------------
-
-_RANGE_JOIN = re.compile(r"\s*(?:-|–|—|‐|to|through|thru|until)\s*$", re.IGNORECASE)
-_AND_JOIN = re.compile(r"\s*(?:and|&)\s*$", re.IGNORECASE)
-_RANGE_OPENER = re.compile(
-    r"(?:(?<![A-Za-z])(?:between|from|ranging\s+from|range\s+of|range|within\s+the\s+range\s+of|in\s+the\s+range\s+of))\s*(?:of\s+)?$",
-    re.IGNORECASE,
-)
-_LIST_JOIN = re.compile(r"\s*(?:,\s*(?:or|and)?|or|and|/)\s*$", re.IGNORECASE)
-_AFTER_AGE = re.compile(r"(?:\s*-?\s*old|\s+of\s+age|\s+in\s+age|\s+of\s+life)(?![A-Za-z])", re.IGNORECASE)
-
-
-_ASIDE = re.compile(r"\s*\([^()]{1,40}\)")
-
-
-def build_expressions(
-    text: str, quantities: list[Quantity], vocab: Vocabulary, cmps: ComparatorsBefore
-) -> list[Expression]:
-    """Group quantities into ranges, lists and single comparisons."""
-    exprs: list[Expression] = []
-    i = 0
-    while i < len(quantities):
-        q = quantities[i]
-        nxt = quantities[i + 1] if i + 1 < len(quantities) else None
-        cmp_match = cmps.at(q.start)
-        if nxt is not None and cmp_match is None and _compatible(q, nxt):
-            gap = text[q.end : nxt.start]
-            opener = _RANGE_OPENER.search(text, max(0, q.start - 40), q.start)
-            nxt_cmp = cmps.at(nxt.start)
-            upper = "<="
-            if nxt_cmp is not None:  # '6 months to < 18 years': the upper bound brings its own comparator
-                upper, nxt_cmp_start = nxt_cmp
-                gap = text[q.end : max(q.end, nxt_cmp_start)]
-            if upper in ("<", "<=") and (_RANGE_JOIN.match(gap) or (opener and _AND_JOIN.match(gap))):
-                start = opener.start() if opener else q.start
-                lo, hi = _inherit_unit(q, nxt)
-                exprs.append(Expression(start, nxt.end, [(">=", lo), (upper, hi)], kind="range"))
-                i += 2
-                continue
-        if cmp_match is not None:
-            comparator, start = cmp_match
-            exprs.append(Expression(start, q.end, [(comparator, q)], kind="single"))
-            i += 1
-            continue
-        after_pos = q.end
-        aside = _ASIDE.match(text, after_pos)  # '4 (moderately ill) or higher'
-        if aside is not None and vocab.after_re.match(text, aside.end()):
-            after_pos = aside.end()
-        age_tail = _AFTER_AGE.match(text, after_pos)
-        after = vocab.after_re.match(text, age_tail.end() if age_tail else after_pos)
-        if after is not None:
-            comparator = vocab.comparator_after(after.group("cmp"))
-            exprs.append(Expression(q.start, after.end(), [(comparator, q)], kind="single"))
-            i += 1
-            continue
-        # A run of bare unitless numbers joined by ',', 'or', 'and' ('ECOG 0, 1 or 2').
-        run = [q]
-        j = i + 1
-        while (
-            j < len(quantities)
-            and quantities[j].unit is None
-            and run[-1].unit is None
-            and _LIST_JOIN.match(text[run[-1].end : quantities[j].start])
-            and cmps.at(quantities[j].start) is None
-        ):
-            run.append(quantities[j])
-            j += 1
-        if len(run) > 1:
-            lo = min(run, key=lambda x: x.value)
-            hi = max(run, key=lambda x: x.value)
-            exprs.append(Expression(q.start, run[-1].end, [(">=", lo), ("<=", hi)], kind="list"))
-            i = j
-            continue
-        exprs.append(Expression(q.start, q.end, [("=", q)], kind="bare"))
-        i += 1
-    _share_units(text, exprs)
-    return exprs
-
-
-def _compatible(a: Quantity, b: Quantity) -> bool:
-    """Bounds of one range: same unit, one unit missing, or two durations ('6 weeks to 6 months')."""
-    return (a.unit is None or b.unit is None or a.unit == b.unit
-            or (a.unit in _TIME_UNITS and b.unit in _TIME_UNITS))
-
-
-def _inherit_unit(lo: Quantity, hi: Quantity) -> tuple[Quantity, Quantity]:
-    if lo.unit is None and hi.unit is not None:
-        lo = Quantity(lo.value, lo.start, lo.end, hi.unit, hi.unit_text)
-    elif hi.unit is None and lo.unit is not None:
-        hi = Quantity(hi.value, hi.start, hi.end, lo.unit, lo.unit_text)
-    return lo, hi
-
-
-def _share_units(text: str, exprs: list[Expression]) -> None:
-    """`≥ 18 and ≤ 65 years`: a unitless bound takes the unit of the bound it is paired with."""
-    for left, right in pairwise(exprs):
-        if left.kind != "single" or right.kind != "single":
-            continue
-        (_, lq), (_, rq) = left.bounds[0], right.bounds[0]
-        if lq.unit is None and rq.unit is not None and re.fullmatch(
-            r"\s*(?:,|and|but|to|or)?\s*", text[left.end : right.start], re.IGNORECASE
-        ):
-            left.bounds = [(left.bounds[0][0], Quantity(lq.value, lq.start, lq.end, rq.unit, rq.unit_text))]
-
-
-# --- step 3: analytes ---------------------------------------------------------------------------
 
 _GROUP_GAP = re.compile(
     r"[\s/,&()\[\]\-–]*(?:(?:and/or|and|or|&|nor|as\s+well\s+as)[\s/,&()\[\]\-–]*)?", re.IGNORECASE
@@ -454,11 +121,11 @@ def _content_words(segment: str) -> list[str]:
 
 def _compatible_analyte(mention: Mention, unit: str | None) -> bool:
     """Durations go with time-valued analytes (age), measurements with the others."""
-    if unit is None or (unit in ("x ULN", "x LLN") and mention.default_unit in _TIME_UNITS):
+    if unit is None or (unit in ("x ULN", "x LLN") and mention.default_unit in TIME_UNITS):
         return unit is None
-    if unit in _TIME_UNITS:
-        return mention.default_unit is None or mention.default_unit in _TIME_UNITS
-    return mention.default_unit not in _TIME_UNITS
+    if unit in TIME_UNITS:
+        return mention.default_unit is None or mention.default_unit in TIME_UNITS
+    return mention.default_unit not in TIME_UNITS
 
 
 def _in_aside(text: str, mention: Mention, hi: int) -> bool:
@@ -553,7 +220,7 @@ def _derived_after(text: str, pos: int) -> Mention | None:
 
 def _unit_kind(unit: str | None) -> str:
     """Durations never share an analyte with measurements ('Karnofsky ≥ 50 for patients > 16 years')."""
-    return "time" if unit in _TIME_UNITS else "other"
+    return "time" if unit in TIME_UNITS else "other"
 
 
 def assign_analytes(
@@ -620,9 +287,9 @@ def assign_analytes(
             if right:
                 group = [right[0]]
                 consumed_to = right[0].end  # '> 16 years of age or Lansky ≥ 50': 'age' is taken
-        if not group and unit in _TIME_UNITS and age is not None:
+        if not group and unit in TIME_UNITS and age is not None:
             tail = text[expr.end : expr.end + 12]
-            if (unit == "a" and not segment_words) or _AFTER_AGE.match(tail) or _AGE_TAIL.match(tail) \
+            if (unit == "a" and not segment_words) or AFTER_AGE.match(tail) or _AGE_TAIL.match(tail) \
                     or _AGE_WORDS.search(segment):
                 group = [age]
         if not group and abbreviations is not None:
@@ -664,7 +331,7 @@ def _opens_aside(segment: str) -> bool:
 
 def _is_condition(segment: str, unit: str | None, previous_kind: str | None) -> bool:
     """An age that picks which limit applies ('for patients ≤ 16 years', '(1 to < 2 years)')."""
-    if unit not in _TIME_UNITS or previous_kind != "other":
+    if unit not in TIME_UNITS or previous_kind != "other":
         return False
     return bool(_CONDITION_LEAD.search(segment)) or _opens_aside(segment)
 
