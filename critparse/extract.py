@@ -243,6 +243,7 @@ def assign_analytes(
     previous_end = 0
     previous: list[Mention] = []
     previous_kind = "other"
+    previous_expr: Expression | None = None
     for k, expr in enumerate(exprs):
         if expr.pinned:
             previous, previous_end, previous_kind = expr.analytes, expr.end, "other"
@@ -260,11 +261,31 @@ def assign_analytes(
                 expr.kind, expr.bounds, expr.start = "single", [(leading[0], expr.bounds[0][1])], leading[1]
         segment = text[lo : expr.start]
         segment_words = _content_words(segment)
+        if (
+            not group
+            and expr.kind == "bare"
+            and unit is not None
+            and previous_expr is not None
+            and previous_expr.kind == "single"
+            and previous_kind == _unit_kind(unit)
+            and not segment_words
+            and ("(" in segment or _ENDS_WITH_CONNECTOR.search(segment) or "," in segment)
+        ):
+            # the same limit restated ('≥ 20 ng/mL (50 nmol/L)') or a second one ('14 drinks/week
+            # for women or 21 drinks/week for men'): the comparator carries over
+            expr.kind, expr.bounds = "single", [(previous_expr.bounds[0][0], expr.bounds[0][1])]
+            group = previous
+        if _NOT_A_MEASURE_AFTER.match(text, expr.end) or (
+            expr.kind != "single" and _NOT_A_MEASURE_BEFORE.search(segment)
+        ):
+            expr.analytes = []  # 'type 2', '8 AM', 'genotypes 1-6': part of a name, keep the words
+            continue
         if (not group and _is_condition(segment, unit, previous_kind if previous else None)) or (
             expr.kind == "range" and (_SCALE_DESCRIPTOR.match(text, expr.end) or _ON_A_SCALE.search(segment))
-        ):
-            # 'Karnofsky ≥ 50 for patients > 16 years' (which rule applies) and 'pain ≥ 4 on a
-            # 0-10 scale' (the scale) are not thresholds; their words are no analyte either.
+        ) or _SUBGROUP.search(segment):
+            # 'Karnofsky ≥ 50 for patients > 16 years' (which rule applies), 'pain ≥ 4 on a
+            # 0-10 scale' (the scale) and 'for patients with bilirubin > 1.5 × ULN' (a subgroup) are
+            # not thresholds; their words are no analyte either.
             expr.analytes = []
             previous_end = expr.end
             continue
@@ -313,6 +334,7 @@ def assign_analytes(
         previous = expr.analytes
         previous_end = consumed_to
         previous_kind = _unit_kind(unit)
+        previous_expr = expr
 
 
 _CONDITION_LEAD = re.compile(
@@ -322,6 +344,22 @@ _CONDITION_LEAD = re.compile(
 )
 _SCALE_DESCRIPTOR = re.compile(r"\s*(?:-?\s*points?\s+)?(?:scale|NRS|VAS|Likert|numeric\s+rating)\b", re.IGNORECASE)
 _ON_A_SCALE = re.compile(r"\b(?:on\s+an?|using\s+an?)\s*\(?$|\(\s*$", re.IGNORECASE)
+
+
+# 'for participants with total bilirubin > 1.5 × ULN, ...': the threshold picks a subgroup.
+_SUBGROUP = re.compile(
+    r"\b(?:for|in|among)\s+(?:[\w-]+\s+){0,2}?(?:patients|participants|subjects|those|individuals|people|"
+    r"women|men|children)\s+(?:with|who\s+have|having)\s+(?:[\w()-]+\s+){0,5}$",
+    re.IGNORECASE,
+)
+# '(drawn 8-9 AM)', 'at least 4 weeks apart': times of day and spacing, not limits.
+_NOT_A_MEASURE_AFTER = re.compile(r"\s*(?:AM|PM|a\.m\.|p\.m\.|o'clock|apart)\b", re.IGNORECASE)
+# 'genotypes 1-6', 'Cycle 1 Day 1', 'Week 52', 'visits 2 and 3': names of things, not limits.
+_NOT_A_MEASURE_BEFORE = re.compile(
+    r"\b(?:genotypes?|serotypes?|types?|versions?|visits?|days?|weeks?|cycles?|phases?|parts?|items?|"
+    r"arms?|cohorts?|groups?|chapters?|doses?|sites?)\s*$",
+    re.IGNORECASE,
+)
 
 
 def _opens_aside(segment: str) -> bool:
@@ -424,7 +462,7 @@ def extract_rules(
 
 
 # Every threshold has a digit, a limit of normal ('≤ ULN') or a roman numeral on a scale word.
-_MAY_HOLD_THRESHOLD = re.compile(r"\d|ULN|LLN|limit|normal|stage|class|grade", re.IGNORECASE)
+_MAY_HOLD_THRESHOLD = re.compile(r"\d|ULN|LLN|limit|normal|stage|class|grade|NYHA|ASA|status", re.IGNORECASE)
 
 
 def may_hold_threshold(text: str) -> bool:

@@ -19,7 +19,7 @@ _NUMBER = re.compile(
     r"(?:\d{1,3}(?:,\d{3})+(?![\d.])|\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?=\s*(?:/|cells|per\b))"
     r"|\d+(?:\.\d+)?|\.\d+)"
 )
-_ORDINAL_OR_NAME = re.compile(r"(?:st|nd|rd|th)\b|[A-Za-z]+\d|[A-Za-z]+[-_][A-Za-z]*\d|-[A-Za-z]{2,}|\.\d|:\d|/\d")
+_ORDINAL_OR_NAME = re.compile(r"(?:st|nd|rd|th)\b|[A-Z](?![A-Za-z])|[A-Za-z]+\d|[A-Za-z]+[-_][A-Za-z]*\d|-[A-Za-z]{2,}|\.\d|:\d|/\d")
 _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 _POWER_OF_TEN = re.compile(
     r"\s*(?:[xX×*·]|times)?\s*10\s*(?:\^|\*\*|\*|[eE]|exp)?\s*\(?([0-9]{1,2}|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\)?"
@@ -27,7 +27,7 @@ _POWER_OF_TEN = re.compile(
     r"(L|l|litre|liter|µL|uL|μL|ul|µl|μl|mcL|microliter|mm3|mm\^3|mm³|cumm|cu\s*mm)(?![A-Za-z0-9])"
 )
 _LIMIT_OF_NORMAL = re.compile(
-    r"\s*(?P<times>[xX×*]|times|-?fold)?\s*(?:the\s+)?"
+    r"\s*(?P<times>[xX×*]|times(?:\s+of)?|-?fold)?\s*(?:the\s+)?"
     r"(?:(?:institutional|institution'?s|local|site|laboratory|lab|reference)\s+)?"
     r"(?:(?P<upper>upper\s+limits?\s+of\s+(?:the\s+)?normal(?:\s+range)?(?:\s*\(\s*I?ULN\s*\))?"
     r"|upper\s+normal\s+limits?|I?ULN|ULN|UNL)"
@@ -40,7 +40,7 @@ _COUNT_UNIT = {"l": "L", "litre": "L", "liter": "L", "mm3": "mm3", "mm^3": "mm3"
                "cumm": "mm3", "cu mm": "mm3", "cumm3": "mm3"}
 _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5}
 _STAGED = re.compile(
-    r"\b(?P<word>(?i:stage|stages|class|classes|grade|grades))\s*[:=]?\s*"
+    r"\b(?P<word>(?i:stage|stages|class|classes|grade|grades|NYHA|ASA|physical\s+status))\s*[:=]?\s*"
     r"(?P<cmp>≥|≤|>=|<=|>|<)?\s*"
     r"(?P<a>IV|V|I{1,3})(?:[A-Ca-c]\d?)?(?![A-Za-z0-9])"
     r"(?:\s*(?P<sep>-|–|—|(?i:to|through|or|and)|/|,)\s*(?:(?i:stage|class)\s+)?(?P<b>IV|V|I{1,3})(?:[A-Ca-c]\d?)?(?![A-Za-z0-9]))?"
@@ -54,6 +54,8 @@ _COUNT_PER_VOLUME = re.compile(
     r"\s*(?:[A-Za-z]+\s+)?[A-Za-z]+\s*/\s*(µL|μL|uL|ul|mcL|mm3|mm³|mm\^3)(?![A-Za-z0-9])"
 )  # 'parasites/µL', 'blasts/mm3'
 _PER_VOLUME_CODE = {"mm3": "/mm3", "mm³": "/mm3", "mm^3": "/mm3"}
+_DOT_THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3})+(?=\s*(?:/\s*(?:mm|µ|μ|u|mc)|cells\b))")  # '1.500/mm3'
+_TIMES_POWER = re.compile(r"\s*[xX×*]\s*10\s*(?:\^|\*\*|\*|[eE])\s*\(?(\d{1,2}|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\)?")  # '1 x 10^4 IU/mL'
 _NEGATIVE_SIGN = re.compile(r"(?:^|(?<=[\s(:=<>≤≥]))[-−]$")
 
 
@@ -67,6 +69,9 @@ def find_quantities(text: str, vocab: Vocabulary) -> list[Quantity]:
         if start < last_end or any(s <= start < e for s, e in identifiers):
             continue  # inside the previous quantity ('x 10^9/L') or an identifier
         literal = m.group(0)
+        thousands = _DOT_THOUSANDS.match(text, start)
+        if thousands is not None and thousands.end() >= end:
+            literal, end = thousands.group(0).replace(".", ""), thousands.end()
         decimal = _DECIMAL_COMMA.match(text, end) if literal.isdigit() else None
         if decimal is not None and (
             _POWER_OF_TEN.match(text, decimal.end()) or vocab.match_unit(text, decimal.end())
@@ -83,6 +88,11 @@ def find_quantities(text: str, vocab: Vocabulary) -> list[Quantity]:
             value = float(10 ** int((exponent.group(1) or exponent.group(2)).translate(_SUPERSCRIPT)))
             end = exponent.end()
             unit = vocab.match_unit(text, end)
+        elif power is None and (scaled := _TIMES_POWER.match(text, end)) is not None and (
+            scaled_unit := vocab.match_unit(text, scaled.end())
+        ) is not None:  # a power of ten on a value that is not a cell count
+            value *= 10 ** int(scaled.group(1).translate(_SUPERSCRIPT))
+            end, unit = scaled.end(), scaled_unit
         elif power is None and unit is None and _ORDINAL_OR_NAME.match(rest):
             continue  # '2nd', '5-FU', 'A1c'-like glue: part of a name, not a value
         if _NEGATIVE_SIGN.search(text, max(0, start - 2), start):
@@ -139,6 +149,9 @@ _LIMIT_WORD = re.compile(
 _LIMIT_LEAD = re.compile(r"(?:the\s+|institutional\s+|local\s+|site\s+|laboratory\s+)*$", re.IGNORECASE)
 
 
+_SCALE_WORD = re.compile(r"(?<![A-Za-z])(?:CTCAE\s+)?(?:grade|class|stage|level)\s*$", re.IGNORECASE)
+
+
 class ComparatorsBefore:
     """Comparator phrases of one text, found once, looked up by the position they stand before."""
 
@@ -147,10 +160,14 @@ class ComparatorsBefore:
         self._ending = vocab.comparators_ending(text)
 
     def at(self, pos: int) -> tuple[str, int] | None:
-        """(comparator, start) of a phrase ending at `pos`, white space aside."""
+        """(comparator, start) of a phrase ending at `pos`, white space and a scale word aside
+        ('≤ grade 1', '>= CTCAE grade 3')."""
         while pos > 0 and self.text[pos - 1].isspace():
             pos -= 1
-        return self._ending.get(pos)
+        found = self._ending.get(pos)
+        if found is None and (word := _SCALE_WORD.search(self.text, max(0, pos - 20), pos)) is not None:
+            return self.at(word.start()) if word.start() < pos else None
+        return found
 
 
 def find_bare_limits(text: str, quantities: list[Quantity], cmps: ComparatorsBefore) -> list[Expression]:
@@ -201,7 +218,7 @@ def find_blood_pressure(
 
 # --- step 2: expressions ------------------------------------------------------------------------
 
-_RANGE_JOIN = re.compile(r"\s*(?:-|–|—|‐|to|through|thru|until)\s*$", re.IGNORECASE)
+_RANGE_JOIN = re.compile(r"\s*(?:-|–|—|‐|~|to|through|thru|until)\s*$", re.IGNORECASE)
 _AND_JOIN = re.compile(r"\s*(?:and|&)\s*$", re.IGNORECASE)
 _RANGE_OPENER = re.compile(
     r"(?:(?<![A-Za-z])(?:between|from|ranging\s+from|range\s+of|range|within\s+the\s+range\s+of|in\s+the\s+range\s+of))\s*(?:of\s+)?$",

@@ -76,6 +76,13 @@ CASES = [
     ("HBV DNA < 10^3 IU/mL", [("hbv dna", "<", 1000, "[IU]/mL")]),
     ("Lumbar spine T-score of -2.0 or lower", [("lumbar spine t-score", "<=", -2.0, None)]),
     ("CD34+ cells ≥ 10 cells/µL", [("cd34+ cells", ">=", 10, "/uL")]),
+    ("eGFR no lower than 45 mL/min/1.73 m2", [("egfr", ">=", 45, "mL/min/{1.73_m2}")]),
+    ("Aged 20~60 years", [("age", ">=", 20, "a"), ("age", "<=", 60, "a")]),
+    ("NYHA II-III heart failure", [("nyha class", ">=", 2, None), ("nyha class", "<=", 3, None)]),
+    ("WBC ≥ 3.000/mm3", [("wbc", ">=", 3000, "/mm3")]),
+    ("HBV DNA < 2 x 10^3 IU/mL", [("hbv dna", "<", 2000, "[IU]/mL")]),
+    ("Ferritin ≥ 100 ng/mL (225 pmol/L)", [("ferritin", ">=", 100, "ng/mL"), ("ferritin", ">=", 225, "pmol/L")]),
+    ("Peripheral neuropathy ≤ grade 1", [("peripheral neuropathy", "<=", 1, None)]),
     # conditions and scale descriptors are not thresholds
     ("Lansky ≥ 60 for children under 12 years", [("lansky", ">=", 60, None)]),
     ("Fatigue severity ≥ 5 on a 0-10 numeric rating scale", [("fatigue severity", ">=", 5, None)]),
@@ -91,6 +98,7 @@ CASES = [
 ]
 
 NO_THRESHOLD = [
+    "For patients with creatinine > 1.5 mg/dL, a 24-hour urine collection is required",
     "Known HIV infection",
     "Hepatitis B surface antigen positive",
     "Patients with CD19 positive B cell lymphoma",
@@ -104,6 +112,10 @@ NO_THRESHOLD = [
     "Call the study hotline at 1-888-555-0123",
     "Previously enrolled in EudraCT 2020-004567-12",
     "KRAS G12C mutation",
+    "Two blood pressure readings taken at least 2 weeks apart",
+    "HCV genotypes 1-4",
+    "Morning cortisol sample drawn 7-9 AM",
+    "Stage 4S neuroblastoma",
     "",
     "   ",
 ]
