@@ -280,7 +280,8 @@ def assign_analytes(
         ):
             expr.analytes = []  # 'type 2', '8 AM', 'genotypes 1-6': part of a name, keep the words
             continue
-        if (not group and _is_condition(segment, unit, previous_kind if previous else None)) or (
+        age_only = bool(group) and all(m.default_unit in TIME_UNITS for m in group)
+        if ((not group or age_only) and _is_condition(segment, unit, previous_kind if previous else None)) or (
             expr.kind == "range" and (_SCALE_DESCRIPTOR.match(text, expr.end) or _ON_A_SCALE.search(segment))
         ) or _SUBGROUP.search(segment):
             # 'Karnofsky ≥ 50 for patients > 16 years' (which rule applies), 'pain ≥ 4 on a
@@ -310,8 +311,9 @@ def assign_analytes(
                 consumed_to = right[0].end  # '> 16 years of age or Lansky ≥ 50': 'age' is taken
         if not group and unit in TIME_UNITS and age is not None:
             tail = text[expr.end : expr.end + 12]
-            if (unit == "a" and not segment_words) or AFTER_AGE.match(tail) or _AGE_TAIL.match(tail) \
-                    or _AGE_WORDS.search(segment):
+            people = _PEOPLE_WORDS.search(segment)
+            if (not segment_words and (unit == "a" or people)) or (unit == "a" and people) \
+                    or AFTER_AGE.match(tail) or _AGE_TAIL.match(tail) or _AGE_WORDS.search(segment):
                 group = [age]
         if not group and abbreviations is not None:
             derived = _derived(text, lo, expr.start)
@@ -322,8 +324,16 @@ def assign_analytes(
             group = context
         if not group:
             derived = _derived(text, lo, expr.start)
-            if derived is None and compatible_previous and _last_unclosed_paren(segment) >= 0:
+            paren = _last_unclosed_paren(segment)
+            if derived is None and compatible_previous and paren >= 0:
                 group = compatible_previous  # 'bilirubin < 1.5 x ULN, except ... (< 3 x ULN)'
+            elif (
+                derived is None
+                and paren >= 0
+                and text[expr.end : expr.end + 2].strip().startswith(")")
+                and (before := _derived(text, lo, lo + paren)) is not None
+            ):
+                group = [before]  # 'severe hypersensitivity (>=Grade 3)'
             else:
                 derived = derived or _derived_after(text, expr.end)
                 group = [derived] if derived is not None else []
@@ -348,7 +358,7 @@ _ON_A_SCALE = re.compile(r"\b(?:on\s+an?|using\s+an?)\s*\(?$|\(\s*$", re.IGNOREC
 
 # 'for participants with total bilirubin > 1.5 × ULN, ...': the threshold picks a subgroup.
 _SUBGROUP = re.compile(
-    r"\b(?:for|in|among)\s+(?:[\w-]+\s+){0,2}?(?:patients|participants|subjects|those|individuals|people|"
+    r"\b(?:for|in|among)\s+(?:[\w-]+\s+){0,2}?(?:(?:patient|participant|subject|individual)s?|those|people|"
     r"women|men|children)\s+(?:with|who\s+have|having)\s+(?:[\w()-]+\s+){0,5}$",
     re.IGNORECASE,
 )
@@ -371,7 +381,14 @@ def _is_condition(segment: str, unit: str | None, previous_kind: str | None) -> 
     """An age that picks which limit applies ('for patients ≤ 16 years', '(1 to < 2 years)')."""
     if unit not in TIME_UNITS or previous_kind != "other":
         return False
-    return bool(_CONDITION_LEAD.search(segment)) or _opens_aside(segment)
+    return bool(_CONDITION_LEAD.search(segment) or _AGE_ASIDE.search(segment)) or _opens_aside(segment)
+
+
+# '(age ≤ 16)', '(patients < 18 years)' right after a limit: which limit applies
+_AGE_ASIDE = re.compile(
+    r"\(\s*(?:(?:for|in)\s+)?(?:(?:patients|pts|subjects|participants|children)\s+)?(?:age[ds]?\s*)?[:=]?\s*$",
+    re.IGNORECASE,
+)
 
 
 # Nouns that make a lexicon analyte into another quantity: 'PSA doubling time' is not PSA.
@@ -395,9 +412,13 @@ def _derived_quantity(text: str, group: list[Mention], limit: int) -> list[Menti
 _ENDS_WITH_CONNECTOR = re.compile(r"\b(?:or|and|but)\s*$", re.IGNORECASE)
 _AGE_TAIL = re.compile(r"\s*(?:or|and)\s+(?:older|younger|over|above|under)", re.IGNORECASE)
 _AGE_WORDS = re.compile(
-    r"\b(?:aged?|old|older|younger|adults?|children|patients|subjects|participants|volunteers|"
-    r"men|women|males?|females?|boys|girls|infants|adolescents)\b",
+    r"\b(?:aged?|old|older|younger|children|boys|girls|infants|neonates|newborns|adolescents|toddlers)\b",
     re.IGNORECASE,
+)
+# Words for people: with a number of years they mean age; with weeks or days rarely ('patients
+# who received chemotherapy more than 4 weeks ago').
+_PEOPLE_WORDS = re.compile(
+    r"\b(?:adults?|patients|subjects|participants|volunteers|men|women|males?|females?)\b", re.IGNORECASE
 )
 
 

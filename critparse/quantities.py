@@ -56,6 +56,7 @@ _COUNT_PER_VOLUME = re.compile(
 _PER_VOLUME_CODE = {"mm3": "/mm3", "mm³": "/mm3", "mm^3": "/mm3"}
 _DOT_THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3})+(?=\s*(?:/\s*(?:mm|µ|μ|u|mc)|cells\b))")  # '1.500/mm3'
 _TIMES_POWER = re.compile(r"\s*[xX×*]\s*10\s*(?:\^|\*\*|\*|[eE])\s*\(?(\d{1,2}|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\)?")  # '1 x 10^4 IU/mL'
+_PERCENTILE = re.compile(r"(?:st|nd|rd|th)\s+(?:percentile|centile)\b", re.IGNORECASE)
 _NEGATIVE_SIGN = re.compile(r"(?:^|(?<=[\s(:=<>≤≥]))[-−]$")
 
 
@@ -93,6 +94,8 @@ def find_quantities(text: str, vocab: Vocabulary) -> list[Quantity]:
         ) is not None:  # a power of ten on a value that is not a cell count
             value *= 10 ** int(scaled.group(1).translate(_SUPERSCRIPT))
             end, unit = scaled.end(), scaled_unit
+        elif (percentile := _PERCENTILE.match(text, end)) is not None:
+            end = percentile.end()  # '≥ 5th percentile': the value is the percentile
         elif power is None and unit is None and _ORDINAL_OR_NAME.match(rest):
             continue  # '2nd', '5-FU', 'A1c'-like glue: part of a name, not a value
         if _NEGATIVE_SIGN.search(text, max(0, start - 2), start):
@@ -138,7 +141,30 @@ def find_staged(text: str) -> list[Expression]:
             out.append(Expression(m.start("cmp"), m.end("a"), [(cmp, qa)], kind="single"))
         else:
             out.append(Expression(a_start, m.end("a"), [("=", qa)], kind="bare"))
-    return out
+    return _merge_staged(text, out)
+
+
+_STAGED_JOIN = re.compile(r"\s*(?:,|or|and|/)\s*(?:stage\s+|class\s+)?$", re.IGNORECASE)
+
+
+def _merge_staged(text: str, exprs: list[Expression]) -> list[Expression]:
+    """'Stage IIIB/IIIC or Stage IV': joined alternatives become one span, lowest to highest."""
+    merged: list[Expression] = []
+    for expr in exprs:
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and last.kind in ("range", "bare", "list")
+            and expr.kind in ("range", "bare")
+            and _STAGED_JOIN.match(text[last.end : expr.start])
+        ):
+            quantities = [q for _, q in last.bounds + expr.bounds]
+            lo = min(quantities, key=lambda q: q.value)
+            hi = max(quantities, key=lambda q: q.value)
+            merged[-1] = Expression(last.start, expr.end, [(">=", lo), ("<=", hi)], kind="list")
+        else:
+            merged.append(expr)
+    return merged
 
 
 _LIMIT_WORD = re.compile(
