@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 SEED = CORPUS / "NCT02186860.jsonl"
 MIX = CORPUS / "registry_mix.jsonl"
+HELDOUT = [CORPUS / "heldout_registry.jsonl", CORPUS / "heldout_b.jsonl"]
+GOLD_FILES = [SEED, MIX, *HELDOUT]
 
 # The normalised unit codes of corpus/README.md (UCUM where UCUM has one; x ULN / x LLN for
 # multiples of the limits of normal). None is allowed separately for unitless scores.
@@ -183,14 +185,14 @@ def _lines(path: Path) -> list[GoldLine]:
     return lines
 
 
-@pytest.mark.parametrize("path", [SEED, MIX], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", GOLD_FILES, ids=lambda p: p.name)
 def test_corpus_files_every_line_valid(path: Path) -> None:
     lines, errors = load_gold(path)
     assert not errors, "bad gold lines:\n" + "\n".join(errors)
     assert lines
 
 
-@pytest.mark.parametrize("path", [SEED, MIX], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", GOLD_FILES, ids=lambda p: p.name)
 def test_corpus_files_utf8_one_object_per_line(path: Path) -> None:
     raw = path.read_bytes()
     raw.decode("utf-8")  # raises on bad bytes
@@ -246,10 +248,11 @@ def test_corpus_files_mix_size_and_balance() -> None:
     assert len(off_list) >= 15
 
 
-def test_corpus_files_duration_rules_are_few_and_explained() -> None:
+@pytest.mark.parametrize("paths", [(SEED, MIX), *[(p,) for p in HELDOUT]], ids=["seed+mix", "heldout", "heldout_b"])
+def test_corpus_files_duration_rules_are_few_and_explained(paths: tuple[Path, ...]) -> None:
     durations = [
         (line, rule)
-        for path in (SEED, MIX)
+        for path in paths
         for line in _lines(path)
         for rule in line.rules
         if DURATION_NAME.match(rule.analyte.name)
@@ -260,7 +263,7 @@ def test_corpus_files_duration_rules_are_few_and_explained() -> None:
         assert rule.unit in {"a", "mo", "wk", "d", "h", "min"}
 
 
-@pytest.mark.parametrize("path", [SEED, MIX], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", GOLD_FILES, ids=lambda p: p.name)
 def test_corpus_files_ranges_are_ordered(path: Path) -> None:
     """A lower and an upper bound read from one range must not cross (same analyte and unit)."""
     bad = []

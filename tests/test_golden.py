@@ -18,11 +18,14 @@ CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 SEED = CORPUS / "NCT02186860.jsonl"
 MIX = CORPUS / "registry_mix.jsonl"
 HELDOUT = CORPUS / "heldout_registry.jsonl"
-# Floors only go up. The held-out file was written after the parser; rules it exposed were made
-# general (see corpus/README.md), so its floor is lower than the mix's.
+HELDOUT_B = CORPUS / "heldout_b.jsonl"
+# Floors only go up. The held-out files were written after the parser; rules they exposed were
+# made general (see corpus/README.md), so their floors are lower than the mix's. heldout_b is
+# the hardest (long protocol sentences, flattened tables) and is held to its floors only.
 FLOORS = {
     MIX: {"value": 0.99, "unit": 0.99, "analyte": 0.98},
     HELDOUT: {"value": 0.98, "unit": 0.98, "analyte": 0.95},
+    HELDOUT_B: {"value": 0.91, "unit": 0.91, "analyte": 0.84},
 }
 
 
@@ -51,7 +54,7 @@ def test_golden_f1_floors(nlp, path):
 
 @pytest.mark.parametrize(
     "item",
-    [i for path in FLOORS for i in read_gold(path) if not i.rules],
+    [i for path in (SEED, MIX, HELDOUT) for i in read_gold(path) if not i.rules],
     ids=lambda item: str(item.id),
 )
 def test_golden_no_threshold_bullets_stay_empty(nlp, item):
