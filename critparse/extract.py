@@ -81,11 +81,11 @@ _RIGHT_GAP = re.compile(r"\s*(?:(?:of|in|for|as)\s+)?(?:the\s+)?$", re.IGNORECAS
 _STOPWORDS = frozenset(
     ["a", "an", "the", "and", "or", "of", "for", "with", "to", "in", "on", "at", "by", "as", "is", "are", "be", "been", "being", "must", "should", "shall", "will", "may", "can", "has", "have", "having", "had", "who", "which", "that", "this", "these", "those", "their", "his", "her", "its", "any", "all", "no", "not", "patient", "patients", "subject", "subjects", "participant", "participants", "person", "people", "adult", "adults", "male", "males", "female", "females", "men", "women", "man", "woman", "child", "children", "individuals", "aged", "value", "values", "level", "levels", "if", "if:", "e.g.", "i.e.", "eg", "ie", "than", "then", "also", "either", "both", "only", "including", "include", "includes", "defined", "define", "following", "function", "adequate", "serum", "plasma", "blood", "total", "count", "counts", "result", "results", "laboratory", "lab", "test", "tests", "measured", "measurement", "score", "status", "documented", "known"]
 )
-_PUNCT_CUT = re.compile(r"[;:.\[]")
+_PUNCT_CUT = re.compile(r"[;:.,\[]")
 _WORD_CUT = re.compile(
-    r"\b(?:must|should|shall|will|have|has|had|having|with|who|is|are|be|been|was|were|received|"
+    r"(?<!-)\b(?:must|should|shall|will|have|has|had|having|with|who|is|are|be|been|was|were|received|"
     r"receiving|undergone|if|when|where|defined\s+as|as\s+follows|including|e\.g\.|i\.e\.|and|or|but|"
-    r"on|despite|after|before|during|without|per|by)\b",
+    r"on|despite|after|before|during|without|per|by)\b(?!-)",  # 'HAS-BLED' is a name, not 'has'
     re.IGNORECASE,
 )
 
@@ -148,6 +148,9 @@ def _group_before(
     ]
     if not inside:
         return []
+    opened = _last_unclosed_paren(text[lo:hi])
+    if opened >= 0 and inside[-1].start > lo + opened:
+        inside = [m for m in inside if m.start > lo + opened]  # 'QT interval (QTc > 500 ms)'
     group = [inside[-1]]
     for m in reversed(inside[:-1]):
         gap = text[m.end : group[0].start]
@@ -209,11 +212,11 @@ def _derived_after(text: str, pos: int) -> Mention | None:
         phrase = " ".join(since.group(1).split()[:7])
         start = pos + since.start(1)
         return Mention(start, start + len(phrase), text[start : start + len(phrase)], "time " + phrase.lower(), in_lexicon=False)
-    m = re.match(r"\s*(?:of\s+|in\s+|on\s+)?(?:the\s+)?([A-Za-z][A-Za-z0-9'\- ]{1,60}?)(?=\s*(?:[,;.()]|$|\band\b|\bor\b|\bwithin\b|\bprior\b|\bbefore\b|\bafter\b|\bat\b|\bfor\b|\bsince\b|\bfrom\b|\bper\b|\bby\b|\bon\b|\bas\b))", text[pos:])
+    m = re.match(r"\s*(?:of\s+|in\s+|on\s+)?(?:the\s+)?([A-Za-z][A-Za-z0-9'\- ]{1,60}?)(?=\s*(?:[,;.()]|$|\band\b|\bor\b|\bwithin\b|\bprior\b|\bbefore\b|\bafter\b|\bat\b|\bfor\b|\bsince\b|\bfrom\b|\bper\b|\bby\b|\bon\b|\bas\b|\bin\b|\bduring\b|\bover\b|\brequiring\b|\bthat\b|\bwhich\b|\bwho\b|\bdespite\b|\bof\s+at\b))", text[pos:])
     if not m or not _content_words(m.group(1)):
         return None
     words = m.group(1).split()[:6]
-    phrase = " ".join(words)
+    phrase = _TRAILING_FILLER.sub("", " ".join(words))
     start = pos + m.start(1)
     return Mention(start, start + len(phrase), text[start : start + len(phrase)], phrase.lower(), in_lexicon=False)
 

@@ -49,6 +49,7 @@ _STAGED = re.compile(
 
 _ID_CHAIN = re.compile(r"\d+(?:-\d+){2,}|\b0\d{2,}\b|\b\d{4}-\d{4,}")  # phone numbers, dates, EudraCT ids
 _DECIMAL_COMMA = re.compile(r",(\d{1,2})(?!\d)")  # '1,5 x 10^9/l' (European decimal comma)
+_DECIMAL_COMMA_RANGE = re.compile(r"\s*(?:-|–|to|and)\s*\d+,\d{1,2}(?!\d)")  # 'between 7,0 and 10,0 %' 
 _POWER_VALUE = re.compile(r"\s*(?:\^|\*\*|\*)\s*\(?(\d{1,2})\)?|([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})")  # '10^5 IU/mL'
 _COUNT_PER_VOLUME = re.compile(
     r"\s*(?:[A-Za-z]+\s+)?[A-Za-z]+\s*/\s*(µL|μL|uL|ul|mcL|mm3|mm³|mm\^3)(?![A-Za-z0-9])"
@@ -75,7 +76,9 @@ def find_quantities(text: str, vocab: Vocabulary) -> list[Quantity]:
             literal, end = thousands.group(0).replace(".", ""), thousands.end()
         decimal = _DECIMAL_COMMA.match(text, end) if literal.isdigit() else None
         if decimal is not None and (
-            _POWER_OF_TEN.match(text, decimal.end()) or vocab.match_unit(text, decimal.end())
+            _POWER_OF_TEN.match(text, decimal.end())
+            or vocab.match_unit(text, decimal.end())
+            or _DECIMAL_COMMA_RANGE.match(text, decimal.end())
         ):
             literal, end = f"{literal}.{decimal.group(1)}", decimal.end()
         rest = text[end : end + 12]
