@@ -39,6 +39,7 @@ from critparse.quantities import (
     build_expressions,
     find_bare_limits,
     find_blood_pressure,
+    find_number_words,
     find_quantities,
     find_staged,
 )
@@ -456,12 +457,15 @@ def extract_rules(
         return [], _no_threshold_reason(text, [], [])
     known = known or {}
     mentions = prepare_mentions(text, mentions)
+    cmps = ComparatorsBefore(text, vocab)
     quantities = find_quantities(text, vocab)
+    counted = find_number_words(text, vocab, cmps)
+    if counted:
+        quantities = sorted(quantities + counted, key=lambda q: q.start)
     staged = find_staged(text)
     if staged:
         covered = [(e.start, e.end) for e in staged]
         quantities = [q for q in quantities if not any(s <= q.start < e for s, e in covered)]
-    cmps = ComparatorsBefore(text, vocab)
     exprs = build_expressions(text, quantities, vocab, cmps)
     extra = staged + find_bare_limits(text, quantities, cmps) + find_blood_pressure(text, vocab, cmps, known)
     exprs = sorted(exprs + extra, key=lambda e: e.start)
@@ -486,7 +490,10 @@ def extract_rules(
 
 
 # Every threshold has a digit, a limit of normal ('≤ ULN') or a roman numeral on a scale word.
-_MAY_HOLD_THRESHOLD = re.compile(r"\d|ULN|LLN|limit|normal|stage|class|grade|NYHA|ASA|status", re.IGNORECASE)
+_MAY_HOLD_THRESHOLD = re.compile(
+    r"\d|ULN|LLN|limit|normal|stage|class|grade|NYHA|ASA|status|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b",
+    re.IGNORECASE,
+)
 
 
 def may_hold_threshold(text: str) -> bool:

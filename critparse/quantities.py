@@ -127,6 +127,28 @@ def find_quantities(text: str, vocab: Vocabulary) -> list[Quantity]:
     return found
 
 
+_NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+                 "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
+
+
+def find_number_words(text: str, vocab: Vocabulary, cmps: ComparatorsBefore) -> list[Quantity]:
+    """Counts spelled out with a comparator ('more than two lines', 'three or more cycles').
+
+    'one' is left out: 'at least one lesion' says that a thing exists, not how many.
+    """
+    out = []
+    for m in _NUMBER_WORD.finditer(text):
+        if cmps.at(m.start()) is None and vocab.after_re.match(text, m.end()) is None:
+            continue
+        q = Quantity(float(_NUMBER_WORDS[m.group(1).lower()]), m.start(), m.end())
+        unit = vocab.match_unit(text, m.end())
+        if unit is not None:
+            q.unit, q.unit_text, _, q.end = unit
+        out.append(q)
+    return out
+
+
 def find_staged(text: str) -> list[Expression]:
     """Roman-numeral stages, classes and grades (`Stage III-IV`, `NYHA class III or IV`)."""
     out = []

@@ -83,6 +83,9 @@ CASES = [
     ("HBV DNA < 2 x 10^3 IU/mL", [("hbv dna", "<", 2000, "[IU]/mL")]),
     ("Ferritin ≥ 100 ng/mL (225 pmol/L)", [("ferritin", ">=", 100, "ng/mL"), ("ferritin", ">=", 225, "pmol/L")]),
     ("Peripheral neuropathy ≤ grade 1", [("peripheral neuropathy", "<=", 1, None)]),
+    ("Three or more prior lines of therapy", [("prior lines of therapy", ">=", 3, None)]),
+    ("QT prolongation (QTcF > 480 ms)", [("qtc", ">", 480, "ms")]),
+    ("HbA1c between 6,5 and 9,0 %", [("hba1c", ">=", 6.5, "%"), ("hba1c", "<=", 9.0, "%")]),
     # conditions and scale descriptors are not thresholds
     ("Lansky ≥ 60 for children under 12 years", [("lansky", ">=", 60, None)]),
     ("Fatigue severity ≥ 5 on a 0-10 numeric rating scale", [("fatigue severity", ">=", 5, None)]),
