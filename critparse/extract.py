@@ -193,6 +193,8 @@ def _derived(text: str, lo: int, hi: int) -> Mention | None:
 
 
 def _last_unclosed_paren(segment: str) -> int:
+    if "(" not in segment and "[" not in segment:
+        return -1
     depth_stack: list[int] = []
     for i, ch in enumerate(segment):
         if ch in "([":
@@ -264,6 +266,7 @@ def assign_analytes(
             if leading is not None:  # 'Minimum platelet count 100,000/µL'
                 expr.kind, expr.bounds, expr.start = "single", [(leading[0], expr.bounds[0][1])], leading[1]
         segment = text[lo : expr.start]
+        tail_of_segment = segment[-120:]  # end-anchored patterns need no more (and stay linear)
         segment_words = _content_words(segment)
         if (
             not group
@@ -273,21 +276,21 @@ def assign_analytes(
             and previous_expr.kind == "single"
             and previous_kind == _unit_kind(unit)
             and not segment_words
-            and ("(" in segment or _ENDS_WITH_CONNECTOR.search(segment) or "," in segment)
+            and ("(" in segment or _ENDS_WITH_CONNECTOR.search(tail_of_segment) or "," in segment)
         ):
             # the same limit restated ('≥ 20 ng/mL (50 nmol/L)') or a second one ('14 drinks/week
             # for women or 21 drinks/week for men'): the comparator carries over
             expr.kind, expr.bounds = "single", [(previous_expr.bounds[0][0], expr.bounds[0][1])]
             group = previous
         if _NOT_A_MEASURE_AFTER.match(text, expr.end) or (
-            expr.kind != "single" and _NOT_A_MEASURE_BEFORE.search(segment)
+            expr.kind != "single" and _NOT_A_MEASURE_BEFORE.search(tail_of_segment)
         ):
             expr.analytes = []  # 'type 2', '8 AM', 'genotypes 1-6': part of a name, keep the words
             continue
         age_only = bool(group) and all(m.default_unit in TIME_UNITS for m in group)
-        if ((not group or age_only) and _is_condition(segment, unit, previous_kind if previous else None)) or (
-            expr.kind == "range" and (_SCALE_DESCRIPTOR.match(text, expr.end) or _ON_A_SCALE.search(segment))
-        ) or _SUBGROUP.search(segment):
+        if ((not group or age_only) and _is_condition(tail_of_segment, unit, previous_kind if previous else None)) or (
+            expr.kind == "range" and (_SCALE_DESCRIPTOR.match(text, expr.end) or _ON_A_SCALE.search(tail_of_segment))
+        ) or _SUBGROUP.search(tail_of_segment):
             # 'Karnofsky ≥ 50 for patients > 16 years' (which rule applies), 'pain ≥ 4 on a
             # 0-10 scale' (the scale) and 'for patients with bilirubin > 1.5 × ULN' (a subgroup) are
             # not thresholds; their words are no analyte either.
@@ -296,7 +299,7 @@ def assign_analytes(
             continue
         compatible_previous = previous if previous and previous_kind == _unit_kind(unit) else []
         if not group and compatible_previous and (
-            not segment_words or _ENDS_WITH_CONNECTOR.search(segment) or _opens_aside(segment)
+            not segment_words or _ENDS_WITH_CONNECTOR.search(tail_of_segment) or _opens_aside(tail_of_segment)
         ):
             group = compatible_previous  # '≥ 18 and ≤ 65 years', '... (< 3 × ULN for Gilbert's)'
         if not group and unit is None and expr.kind == "single" and _derived(text, lo, expr.start) is None:
