@@ -106,7 +106,8 @@ _TRAILING_FILLER = re.compile(
     re.IGNORECASE,
 )
 _LEADING_FILLER = re.compile(
-    r"^(?:\s*(?:at\s+least|at\s+most|no\s+more\s+than|one|two|three|four|five|a|an|the|any|all|patients?|subjects?|participants?|with|has|have|having|must|"
+    r"^(?:\s*(?:at\s+least|at\s+most|no\s+more\s+than|one|two|three|four|five|severe|moderate|mild|"
+    r"clinically\s+significant|significant|a|an|the|any|all|patients?|subjects?|participants?|with|has|have|having|must|"
     r"should|documented|known|serum|plasma|blood|of|adequate)\b|\s*\W)+\s*",
     re.IGNORECASE,
 )
@@ -288,7 +289,8 @@ def assign_analytes(
             expr.analytes = []  # 'type 2', '8 AM', 'genotypes 1-6': part of a name, keep the words
             continue
         age_only = bool(group) and all(m.default_unit in TIME_UNITS for m in group)
-        if ((not group or age_only) and _is_condition(tail_of_segment, unit, previous_kind if previous else None)) or (
+        condition_unit = "a" if unit is None and age_only else unit  # '(age ≤ 16)'
+        if ((not group or age_only) and _is_condition(tail_of_segment, condition_unit, previous_kind if previous else None)) or (
             expr.kind == "range" and (_SCALE_DESCRIPTOR.match(text, expr.end) or _ON_A_SCALE.search(tail_of_segment))
         ) or _SUBGROUP.search(tail_of_segment):
             # 'Karnofsky ≥ 50 for patients > 16 years' (which rule applies), 'pain ≥ 4 on a
@@ -298,14 +300,17 @@ def assign_analytes(
             previous_end = expr.end
             continue
         compatible_previous = previous if previous and previous_kind == _unit_kind(unit) else []
-        if not group and compatible_previous and (
+        counted = _derived_after(text, expr.end) if unit is None and expr.kind == "single" else None
+        if counted is not None and counted.start - expr.end > 1:
+            counted = None  # only a phrase right after the number names what it counts
+        if not group and compatible_previous and counted is None and (
             not segment_words or _ENDS_WITH_CONNECTOR.search(tail_of_segment) or _opens_aside(tail_of_segment)
         ):
             group = compatible_previous  # '≥ 18 and ≤ 65 years', '... (< 3 × ULN for Gilbert's)'
-        if not group and unit is None and expr.kind == "single" and _derived(text, lo, expr.start) is None:
-            counted = _derived_after(text, expr.end)
-            if counted is not None and counted.start - expr.end <= 1:
-                group = [counted]  # 'at least 2 prior chemotherapy regimens': a count of things
+        if not group and counted is not None and (
+            _derived(text, lo, expr.start) is None or _ENDS_WITH_CONNECTOR.search(tail_of_segment)
+        ):
+            group = [counted]  # 'at least 2 prior regimens', '... and =< grade 2 peripheral neuropathy'
         consumed_to = expr.end
         if group:
             expr.anchor_end = max(m.end for m in group if m.own) if any(m.own for m in group) else -1
