@@ -60,9 +60,16 @@ def prepare_mentions(text: str, mentions: list[Mention]) -> list[Mention]:
         if _NEGATED_PREFIX.search(text, max(0, m.start - 4), m.start):
             continue
         qualifier = _QUALIFIER.search(text, max(0, m.start - 40), m.start)
+        if qualifier is None and m.name == "stage":
+            qualifier = _STAGING_SYSTEM.search(text, max(0, m.start - 60), m.start)
+            if qualifier is not None and not any(
+                w.lower() not in _NOT_A_STAGING_SYSTEM for w in _WORD.findall(qualifier.group(0))
+            ):
+                qualifier = None
         if qualifier is not None:
             phrase = text[qualifier.start() : m.end]
             m = Mention(qualifier.start(), m.end, phrase, " ".join(phrase.lower().split()), in_lexicon=False)
+            out = [o for o in out if not (m.start <= o.start and o.end <= m.end)]  # now inside m
         out.append(m)
     return out
 
@@ -73,6 +80,11 @@ _QUALIFIER = re.compile(
     r"increase\s+in|decrease\s+in|reduction\s+in)\s+$",
     re.IGNORECASE,
 )
+# 'Tanner stage', 'International Staging System (ISS) stage', 'Ann Arbor stage': a named system
+_STAGING_SYSTEM = re.compile(r"(?<![\w-])(?:(?:[A-Z][\w-]*|\([A-Z][\w-]*\)|and)\s+){1,5}$")
+_NOT_A_STAGING_SYSTEM = frozenset(
+    ["clinical", "pathologic", "pathological", "disease", "cancer", "tumor", "tumour", "stage", "advanced", "early", "locally", "metastatic", "histologic", "histological", "confirmed", "and", "with", "has", "have", "patients", "patient", "the", "or", "of", "in", "at", "any", "current", "documented", "known", "diagnosed", "newly", "recurrent"]
+)
 _NEGATED_PREFIX = re.compile(r"\bnon[-\s]?$", re.IGNORECASE)  # 'non-HDL cholesterol' is not HDL
 
 _GROUP_GAP = re.compile(
@@ -80,7 +92,7 @@ _GROUP_GAP = re.compile(
 )
 _RIGHT_GAP = re.compile(r"\s*(?:(?:of|in|for|as)\s+)?(?:the\s+)?$", re.IGNORECASE)
 _STOPWORDS = frozenset(
-    ["a", "an", "the", "and", "or", "of", "for", "with", "to", "in", "on", "at", "by", "as", "is", "are", "be", "been", "being", "must", "should", "shall", "will", "may", "can", "has", "have", "having", "had", "who", "which", "that", "this", "these", "those", "their", "his", "her", "its", "any", "all", "no", "not", "patient", "patients", "subject", "subjects", "participant", "participants", "person", "people", "adult", "adults", "male", "males", "female", "females", "men", "women", "man", "woman", "child", "children", "individuals", "aged", "value", "values", "level", "levels", "if", "if:", "e.g.", "i.e.", "eg", "ie", "than", "then", "also", "either", "both", "only", "including", "include", "includes", "defined", "define", "following", "function", "adequate", "serum", "plasma", "blood", "total", "count", "counts", "result", "results", "laboratory", "lab", "test", "tests", "measured", "measurement", "score", "status", "documented", "known"]
+    ["a", "an", "the", "and", "or", "of", "for", "with", "to", "in", "on", "at", "by", "as", "is", "are", "be", "been", "being", "must", "should", "shall", "will", "may", "can", "has", "have", "having", "had", "who", "which", "that", "this", "these", "those", "their", "his", "her", "its", "any", "all", "no", "not", "patient", "patients", "subject", "subjects", "participant", "participants", "person", "people", "adult", "adults", "male", "males", "female", "females", "men", "women", "man", "woman", "child", "children", "individuals", "aged", "value", "values", "level", "levels", "if", "if:", "e.g.", "i.e.", "eg", "ie", "than", "then", "also", "either", "both", "only", "including", "include", "includes", "defined", "define", "following", "function", "adequate", "serum", "plasma", "blood", "total", "count", "counts", "result", "results", "laboratory", "lab", "test", "tests", "measured", "measurement", "score", "status", "documented", "known", "average", "mean", "median"]
 )
 _PUNCT_CUT = re.compile(r"[;:.,\[]")
 _WORD_CUT = re.compile(
@@ -118,7 +130,10 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'\-]*")
 
 def _content_words(segment: str) -> list[str]:
     words = _WORD.findall(segment)
-    return [w for w in words if w.lower() not in _STOPWORDS and len(w) > 1]
+    return [w for w in words if len(w) > 1 and (w.lower() not in _STOPWORDS or _ACRONYM.fullmatch(w))]
+
+
+_ACRONYM = re.compile(r"(?!(?:OR|AND|IF|OF|THE|WITH|NOT|NO|IN|TO|AT|ON|BY|AS|IS|BE)\b)[A-Z]{2,}")
 
 
 def _compatible_analyte(mention: Mention, unit: str | None) -> bool:
