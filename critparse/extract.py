@@ -51,7 +51,7 @@ __all__ = ["Mention", "RuleDraft", "extract_rules", "may_hold_threshold"]
 def prepare_mentions(text: str, mentions: list[Mention]) -> list[Mention]:
     """Drop matches glued inside a word ('SLEDAI-2K' is not potassium) or negated ('non-HDL');
     a qualifying word before a match makes it another analyte ('sweat chloride', 'donor age')."""
-    out = []
+    out: list[Mention] = []
     for m in mentions:
         if m.own and (
             (m.start > 0 and text[m.start - 1].isalnum()) or (m.end < len(text) and text[m.end].isalnum())
