@@ -352,15 +352,14 @@ def assign_analytes(
         if not group:
             derived = _derived(text, lo, expr.start)
             paren = _last_unclosed_paren(segment)
-            if derived is None and compatible_previous and paren >= 0:
+            before = _derived(text, lo, lo + paren) if derived is None and paren >= 0 else None
+            same_unit = previous_expr is not None and previous_expr.bounds[-1][1].unit == unit
+            if derived is None and compatible_previous and paren >= 0 and (before is None or same_unit):
                 group = compatible_previous  # 'bilirubin < 1.5 x ULN, except ... (< 3 x ULN)'
-            elif (
-                derived is None
-                and paren >= 0
-                and text[expr.end : expr.end + 2].strip().startswith(")")
-                and (before := _derived(text, lo, lo + paren)) is not None
+            elif before is not None and (
+                text[expr.end : expr.end + 2].strip().startswith(")") or compatible_previous
             ):
-                group = [before]  # 'severe hypersensitivity (>=Grade 3)'
+                group = [before]  # 'severe hypersensitivity (>=Grade 3)', 'splenomegaly (≥ 6 cm ...)'
             else:
                 derived = derived or _derived_after(text, expr.end)
                 group = [derived] if derived is not None else []

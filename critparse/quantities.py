@@ -58,6 +58,7 @@ _PER_VOLUME_CODE = {"mm3": "/mm3", "mm³": "/mm3", "mm^3": "/mm3"}
 _DOT_THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3})+(?=\s*(?:/\s*(?:mm|µ|μ|u|mc)|cells\b))")  # '1.500/mm3'
 _TIMES_POWER = re.compile(r"\s*[xX×*]\s*10\s*(?:\^|\*\*|\*|[eE])\s*\(?(\d{1,2}|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\)?")  # '1 x 10^4 IU/mL'
 _PERCENTILE = re.compile(r"(?:st|nd|rd|th)\s+(?:percentile|centile)\b", re.IGNORECASE)
+_DURATION_ADJECTIVE = re.compile(r"\s+(?:consecutive|continuous|complete|full|calendar|successive)", re.IGNORECASE)
 _NEGATIVE_SIGN = re.compile(r"(?:^|(?<=[\s(:=<>≤≥]))[-−]$")
 
 
@@ -119,6 +120,10 @@ def find_quantities(text: str, vocab: Vocabulary) -> list[Quantity]:
             q.end = limit.end()
         elif unit is not None:
             q.unit, q.unit_text, _, q.end = unit
+        elif (adjective := _DURATION_ADJECTIVE.match(text, end)) is not None and (
+            timed := vocab.match_unit(text, adjective.end())
+        ) is not None and timed[0] in TIME_UNITS:  # '12 consecutive months'
+            q.unit, q.unit_text, q.end = timed[0], text[end : timed[3]].strip(), timed[3]
         elif (count := _COUNT_PER_VOLUME.match(text, end)) is not None:
             q.unit = _PER_VOLUME_CODE.get(count.group(1), "/uL")
             q.unit_text, q.end = count.group(0).strip(), count.end()
