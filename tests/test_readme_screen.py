@@ -10,7 +10,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def screen_section() -> str:
     text = README.read_text("utf-8")
-    start = text.index("<!-- section: screen")
+    start = text.index("## Use inside a screener")
     end = text.find("\n## ", start)
     return text[start : end if end != -1 else len(text)]
 
