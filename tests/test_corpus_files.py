@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 SEED = CORPUS / "NCT02186860.jsonl"
 MIX = CORPUS / "registry_mix.jsonl"
-HELDOUT = [CORPUS / "heldout_registry.jsonl", CORPUS / "heldout_b.jsonl"]
+HELDOUT = [CORPUS / "heldout_registry.jsonl", CORPUS / "heldout_b.jsonl", CORPUS / "heldout_c.jsonl"]
 GOLD_FILES = [SEED, MIX, *HELDOUT]
 
 # The normalised unit codes of corpus/README.md (UCUM where UCUM has one; x ULN / x LLN for
@@ -248,7 +248,7 @@ def test_corpus_files_mix_size_and_balance() -> None:
     assert len(off_list) >= 15
 
 
-@pytest.mark.parametrize("paths", [(SEED, MIX), *[(p,) for p in HELDOUT]], ids=["seed+mix", "heldout", "heldout_b"])
+@pytest.mark.parametrize("paths", [(SEED, MIX), *[(p,) for p in HELDOUT]], ids=["seed+mix", "heldout", "heldout_b", "heldout_c"])
 def test_corpus_files_duration_rules_are_few_and_explained(paths: tuple[Path, ...]) -> None:
     durations = [
         (line, rule)

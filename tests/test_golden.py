@@ -19,6 +19,7 @@ SEED = CORPUS / "NCT02186860.jsonl"
 MIX = CORPUS / "registry_mix.jsonl"
 HELDOUT = CORPUS / "heldout_registry.jsonl"
 HELDOUT_B = CORPUS / "heldout_b.jsonl"
+HELDOUT_C = CORPUS / "heldout_c.jsonl"  # blind: scored, never used to develop the parser
 # Floors only go up. The held-out files were written after the parser; rules they exposed were
 # made general (see corpus/README.md), so their floors are lower than the mix's. heldout_b is
 # the hardest (long protocol sentences, flattened tables) and is held to its floors only.
@@ -26,6 +27,7 @@ FLOORS = {
     MIX: {"value": 0.99, "unit": 0.99, "analyte": 0.98},
     HELDOUT: {"value": 0.98, "unit": 0.98, "analyte": 0.95},
     HELDOUT_B: {"value": 0.91, "unit": 0.91, "analyte": 0.84},
+    HELDOUT_C: {"value": 0.97, "unit": 0.97, "analyte": 0.89},
 }
 
 
