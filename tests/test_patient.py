@@ -9,25 +9,16 @@ from datetime import date
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rule_builder import make_rule
 
 from critparse.errors import PatientDataError
 from critparse.patient import load_patient, patient_from_fhir, patient_from_mapping
-from critparse.schema import Analyte, Rule, Span
 from critparse.screen import evaluate, evaluate_rule
 
 AS_OF = date(2024, 6, 1)
 
 
-def rule(name: str, comparator: str, value: float, unit: str | None = None) -> Rule:
-    text = f"{name} {comparator} {value:g} {unit or ''}".strip()
-    return Rule(
-        analyte=Analyte(text=name, name=name, in_lexicon=True),
-        comparator=comparator,
-        value=value,
-        unit=unit,
-        span=Span(start=0, end=len(text)),
-        text=text,
-    )
+rule = make_rule
 
 
 def observation(code: str, value: float, unit: str, *, oid: str, high: float | None = None,

@@ -6,11 +6,12 @@ import math
 
 import pytest
 from pydantic import ValidationError
+from rule_builder import make_rule
 
 import critparse
 from critparse.errors import ResourceError
 from critparse.patient import patient_from_mapping
-from critparse.schema import Analyte, Criterion, ParseResult, Rule, Span
+from critparse.schema import Criterion, ParseResult
 from critparse.screen import (
     ScreeningResult,
     evaluate,
@@ -18,18 +19,7 @@ from critparse.screen import (
     load_uln_table,
 )
 
-
-def rule(name: str, comparator: str, value: float, unit: str | None = None) -> Rule:
-    text = f"{name} {comparator} {value:g} {unit or ''}".strip()
-    return Rule(
-        analyte=Analyte(text=name, name=name, in_lexicon=True),
-        comparator=comparator,
-        value=value,
-        unit=unit,
-        unit_text=unit,
-        span=Span(start=0, end=len(text)),
-        text=text,
-    )
+rule = make_rule
 
 
 SEED_RULES = {

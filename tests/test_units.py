@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 import pytest
+from rule_builder import make_rule
 
 from critparse.errors import ResourceError, UnitConversionError
-from critparse.schema import Analyte, Rule, Span
 from critparse.units import (
     can_convert,
     compare,
@@ -142,17 +142,7 @@ def test_units_compare_tolerance(observed, comparator, threshold, expected):
     assert compare(observed, comparator, threshold) is expected
 
 
-def _rule(name: str, comparator: str, value: float, unit: str | None) -> Rule:
-    text = f"{name} {comparator} {value} {unit or ''}".strip()
-    return Rule(
-        analyte=Analyte(text=name, name=name, in_lexicon=True),
-        comparator=comparator,
-        value=value,
-        unit=unit,
-        unit_text=unit,
-        span=Span(start=0, end=len(text)),
-        text=text,
-    )
+_rule = make_rule
 
 
 @pytest.mark.parametrize(
