@@ -83,7 +83,11 @@ _QUALIFIER = re.compile(
 # 'Tanner stage', 'International Staging System (ISS) stage', 'Ann Arbor stage': a named system
 _STAGING_SYSTEM = re.compile(r"(?<![\w-])(?:(?:[A-Z][\w-]*|\([A-Z][\w-]*\)|and)\s+){1,5}$")
 _NOT_A_STAGING_SYSTEM = frozenset(
-    ["clinical", "pathologic", "pathological", "disease", "cancer", "tumor", "tumour", "stage", "advanced", "early", "locally", "metastatic", "histologic", "histological", "confirmed", "and", "with", "has", "have", "patients", "patient", "the", "or", "of", "in", "at", "any", "current", "documented", "known", "diagnosed", "newly", "recurrent"]
+    (
+        "clinical pathologic pathological disease cancer tumor tumour stage advanced early locally "
+        "metastatic histologic histological confirmed and with has have patients patient the or of in "
+        "at any current documented known diagnosed newly recurrent"
+    ).split()
 )
 _NEGATED_PREFIX = re.compile(r"\bnon[-\s]?$", re.IGNORECASE)  # 'non-HDL cholesterol' is not HDL
 
@@ -92,7 +96,16 @@ _GROUP_GAP = re.compile(
 )
 _RIGHT_GAP = re.compile(r"\s*(?:(?:of|in|for|as)\s+)?(?:the\s+)?$", re.IGNORECASE)
 _STOPWORDS = frozenset(
-    ["a", "an", "the", "and", "or", "of", "for", "with", "to", "in", "on", "at", "by", "as", "is", "are", "be", "been", "being", "must", "should", "shall", "will", "may", "can", "has", "have", "having", "had", "who", "which", "that", "this", "these", "those", "their", "his", "her", "its", "any", "all", "no", "not", "patient", "patients", "subject", "subjects", "participant", "participants", "person", "people", "adult", "adults", "male", "males", "female", "females", "men", "women", "man", "woman", "child", "children", "individuals", "aged", "value", "values", "level", "levels", "if", "if:", "e.g.", "i.e.", "eg", "ie", "than", "then", "also", "either", "both", "only", "including", "include", "includes", "defined", "define", "following", "function", "adequate", "serum", "plasma", "blood", "total", "count", "counts", "result", "results", "laboratory", "lab", "test", "tests", "measured", "measurement", "score", "status", "documented", "known", "average", "mean", "median"]
+    (
+        "a an the and or of for with to in on at by as is are be been being must should shall will "
+        "may can has have having had who which that this these those their his her its any all no not "
+        "patient patients subject subjects participant participants person people adult adults male "
+        "males female females men women man woman child children individuals aged value values level "
+        "levels if if: e.g. i.e. eg ie than then also either both only including include includes "
+        "defined define following function adequate serum plasma blood total count counts result "
+        "results laboratory lab test tests measured measurement score status documented known average "
+        "mean median"
+    ).split()
 )
 _PUNCT_CUT = re.compile(r"[;:.,\[]")
 _WORD_CUT = re.compile(
