@@ -232,9 +232,5 @@ def parse_trials_command(
         raise typer.Exit(1)
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
-
-
 if __name__ == "__main__":  # pragma: no cover - `python -m critparse.cli`
     app()

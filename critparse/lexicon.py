@@ -140,9 +140,6 @@ class Vocabulary:
             m.end(): (self._before[_fold(m.group("cmp"))], m.start()) for m in self.before_iter_re.finditer(text)
         }
 
-    def comparator_before(self, phrase: str) -> Comparator:
-        return self._before[_fold(phrase)]
-
     def comparator_after(self, phrase: str) -> Comparator:
         return self._after[_fold(phrase)]
 
