@@ -244,7 +244,7 @@ def _derived_after(text: str, pos: int) -> Mention | None:
         phrase = " ".join(since.group(1).split()[:7])
         start = pos + since.start(1)
         return Mention(start, start + len(phrase), text[start : start + len(phrase)], "time " + phrase.lower(), in_lexicon=False)
-    m = re.match(r"\s*(?:of\s+|in\s+|on\s+)?(?:the\s+)?([A-Za-z][A-Za-z0-9'\- ]{1,60}?)(?=\s*(?:[,;.()]|$|\band\b|\bor\b|\bwithin\b|\bprior\b|\bbefore\b|\bafter\b|\bat\b|\bfor\b|\bsince\b|\bfrom\b|\bper\b|\bby\b|\bon\b|\bas\b|\bin\b|\bduring\b|\bover\b|\brequiring\b|\bthat\b|\bwhich\b|\bwho\b|\bdespite\b|\bof\s+at\b))", text[pos:])
+    m = re.match(r"\s*(?:of\s+|in\s+|on\s+)?(?:the\s+)?([A-Za-z][A-Za-z0-9'\- ]{1,60}?)(?=\s*(?:[,;.()]|$|\band\b|\bor\b|\bwithin\b|\bprior\s+to\b|\bbefore\b|\bafter\b|\bat\b|\bfor\b|\bsince\b|\bfrom\b|\bper\b|\bby\b|\bon\b|\bas\b|\bin\b|\bduring\b|\bover\b|\brequiring\b|\bthat\b|\bwhich\b|\bwho\b|\bdespite\b|\bof\s+at\b))", text[pos:])
     if not m or not _content_words(m.group(1)):
         return None
     words = m.group(1).split()[:6]
@@ -350,9 +350,11 @@ def assign_analytes(
                 group = [right[0]]
                 consumed_to = right[0].end  # '> 16 years of age or Lansky ≥ 50': 'age' is taken
         if not group and unit in TIME_UNITS and age is not None:
-            tail = text[expr.end : expr.end + 12]
+            tail = text[expr.end : expr.end + 24]
+            # 'Women ≥ 2 years postmenopausal': a word right after the unit names what lasts
+            named = _NAMED_DURATION.match(tail) is not None
             people = _PEOPLE_WORDS.search(segment)
-            if (not segment_words and (unit == "a" or people)) or (unit == "a" and people) \
+            if (not named and ((not segment_words and (unit == "a" or people)) or (unit == "a" and people))) \
                     or AFTER_AGE.match(tail) or _AGE_TAIL.match(tail) or _AGE_WORDS.search(segment):
                 group = [age]
         if not group and abbreviations is not None:
@@ -448,6 +450,9 @@ def _derived_quantity(text: str, group: list[Mention], limit: int) -> list[Menti
     return [Mention(start, end, phrase, " ".join(phrase.lower().split()), in_lexicon=False)]
 
 
+_NAMED_DURATION = re.compile(
+    r"\s+(?!(?:of|or|and|old|in|at|with|who|to|on|from|inclusive|prior|before|after|since)\b)[A-Za-z]{4,}"
+)
 _ENDS_WITH_CONNECTOR = re.compile(r"\b(?:or|and|but)\s*$", re.IGNORECASE)
 _AGE_TAIL = re.compile(r"\s*(?:or|and)\s+(?:older|younger|over|above|under)", re.IGNORECASE)
 _AGE_WORDS = re.compile(
