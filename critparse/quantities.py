@@ -80,6 +80,7 @@ def find_quantities(text: str, vocab: Vocabulary) -> list[Quantity]:
             _POWER_OF_TEN.match(text, decimal.end())
             or vocab.match_unit(text, decimal.end())
             or _DECIMAL_COMMA_RANGE.match(text, decimal.end())
+            or ((limit := _LIMIT_OF_NORMAL.match(text, decimal.end())) is not None and limit.group("times"))
         ):
             literal, end = f"{literal}.{decimal.group(1)}", decimal.end()
         rest = text[end : end + 12]
