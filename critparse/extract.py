@@ -127,7 +127,7 @@ def _cut_point(masked: str) -> int:
 
 
 _TRAILING_FILLER = re.compile(
-    r"(?:\s+(?:of|is|are|was|be|must|should|at|to|in|a|an|the|by|per|on|as|for|with|=|:))+\s*$",
+    r"(?:\s+(?:of|is|are|was|be|must|should|at|to|in|a|an|the|by|per|on|as|for|with|=|:|of\s+grade))+\s*$",
     re.IGNORECASE,
 )
 _LEADING_FILLER = re.compile(
@@ -244,7 +244,7 @@ def _derived_after(text: str, pos: int) -> Mention | None:
         phrase = " ".join(since.group(1).split()[:7])
         start = pos + since.start(1)
         return Mention(start, start + len(phrase), text[start : start + len(phrase)], "time " + phrase.lower(), in_lexicon=False)
-    m = re.match(r"\s*(?:of\s+|in\s+|on\s+)?(?:the\s+)?([A-Za-z][A-Za-z0-9'\- ]{1,60}?)(?=\s*(?:[,;.()]|$|\band\b|\bor\b|\bwithin\b|\bprior\s+to\b|\bbefore\b|\bafter\b|\bat\b|\bfor\b|\bsince\b|\bfrom\b|\bper\b|\bby\b|\bon\b|\bas\b|\bin\b|\bduring\b|\bover\b|\brequiring\b|\bthat\b|\bwhich\b|\bwho\b|\bdespite\b|\bof\s+at\b))", text[pos:])
+    m = re.match(r"\s*(?:of\s+|in\s+|on\s+)?(?:the\s+)?([A-Za-z][A-Za-z0-9'\- ]{1,60}?)(?=\s*(?:[,;.()]|$|\band\b|\bor\b|\bwithin\b|\bprior\s+to\b|\bbefore\b|\bafter\b|\bat\b|\bfor\b|\bsince\b|\bfrom\b|\bper\b|\bby\b|\bon\b|\bas\b|\bin\b|\bduring\b|\bover\b|\brequiring\b|\bthat\b|\bwhich\b|\bwho\b|\bdespite\b|\bof\s+at\b|\bto\b))", text[pos:])
     if not m or not _content_words(m.group(1)):
         return None
     words = m.group(1).split()[:6]
@@ -376,6 +376,9 @@ def assign_analytes(
             ):
                 group = [before]  # 'severe hypersensitivity (>=Grade 3)', 'splenomegaly (≥ 6 cm ...)'
             else:
+                if derived is not None and _SCALE_NAME_ONLY.fullmatch(derived.name):
+                    # 'Grade 3 or higher hypersensitivity reaction': the grade of what follows
+                    derived = _derived_after(text, expr.end) or derived
                 derived = derived or _derived_after(text, expr.end)
                 group = [derived] if derived is not None else []
         expr.analytes = _unique(group)
@@ -450,6 +453,7 @@ def _derived_quantity(text: str, group: list[Mention], limit: int) -> list[Menti
     return [Mention(start, end, phrase, " ".join(phrase.lower().split()), in_lexicon=False)]
 
 
+_SCALE_NAME_ONLY = re.compile(r"(?:ctcae\s+)?(?:grade|class|stage|level)")
 _NAMED_DURATION = re.compile(
     r"\s+(?!(?:of|or|and|old|in|at|with|who|to|on|from|inclusive|prior|before|after|since)\b)[A-Za-z]{4,}"
 )

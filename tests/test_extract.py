@@ -88,6 +88,7 @@ CASES = [
     ("HbA1c between 6,5 and 9,0 %", [("hba1c", ">=", 6.5, "%"), ("hba1c", "<=", 9.0, "%")]),
     ("Women must be ≥ 1 year postmenopausal", [("postmenopausal", ">=", 1, "a")]),
     ("Progression after at least 2 lines of prior chemotherapy", [("lines of prior chemotherapy", ">=", 2, None)]),
+    ("Grade 2 or higher infusion reaction", [("infusion reaction", ">=", 2, None)]),
     # conditions and scale descriptors are not thresholds
     ("Lansky ≥ 60 for children under 12 years", [("lansky", ">=", 60, None)]),
     ("Fatigue severity ≥ 5 on a 0-10 numeric rating scale", [("fatigue severity", ">=", 5, None)]),
