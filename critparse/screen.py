@@ -203,15 +203,15 @@ def evaluate_rule(
     m = _find(patient, rule)
     if m is None:
         return RuleResult(rule=rule, outcome="unknown", reason=f"no {name} value for the patient")
-    def unknown(reason: str) -> RuleResult:
+    def result(outcome: Outcome, reason: str, **conversion: Any) -> RuleResult:
+        """A result that carries what was observed, and how it was converted if it was."""
         return RuleResult(
-            rule=rule,
-            outcome="unknown",
-            observed_value=m.value,
-            observed_unit=m.unit,
-            source=m.source,
-            reason=reason,
+            rule=rule, outcome=outcome, observed_value=m.value, observed_unit=m.unit,
+            source=m.source, reason=reason, **conversion,
         )
+
+    def unknown(reason: str) -> RuleResult:
+        return result("unknown", reason)
 
     if m.problem is not None or m.value is None:
         return unknown(f"{name}: {m.problem or 'no value'}")
@@ -237,21 +237,12 @@ def evaluate_rule(
         ratio = in_limit_unit / limit
         ok = compare(ratio, rule.comparator, rule.value)
         where = "patient's range" if own is not None else "default table"
-        return RuleResult(
-            rule=rule,
-            observed_value=m.value,
-            observed_unit=m.unit,
-            source=m.source,
-            outcome="met" if ok else "not_met",
-            converted_value=ratio,
-            converted_unit=rule.unit,
-            limit_value=limit,
-            limit_unit=limit_unit,
-            limit_source=limit_source,
-            reason=(
-                f"{name} {seen} = {_fmt(ratio)} {rule.unit} ({label} {_with_unit(limit, limit_unit)},"
-                f" {where}); needs {want}: {'met' if ok else 'not met'}"
-            ),
+        return result(
+            "met" if ok else "not_met",
+            f"{name} {seen} = {_fmt(ratio)} {rule.unit} ({label} {_with_unit(limit, limit_unit)},"
+            f" {where}); needs {want}: {'met' if ok else 'not met'}",
+            converted_value=ratio, converted_unit=rule.unit,
+            limit_value=limit, limit_unit=limit_unit, limit_source=limit_source,
         )
 
     try:
@@ -260,15 +251,10 @@ def evaluate_rule(
         return unknown(str(exc))
     ok = compare(converted, rule.comparator, rule.value)
     shown = seen if m.unit == rule.unit else f"{seen} = {_with_unit(converted, rule.unit)}"
-    return RuleResult(
-        rule=rule,
-        observed_value=m.value,
-        observed_unit=m.unit,
-        source=m.source,
-        outcome="met" if ok else "not_met",
-        converted_value=converted,
-        converted_unit=rule.unit,
-        reason=f"{name} {shown}; needs {want}: {'met' if ok else 'not met'}",
+    return result(
+        "met" if ok else "not_met",
+        f"{name} {shown}; needs {want}: {'met' if ok else 'not met'}",
+        converted_value=converted, converted_unit=rule.unit,
     )
 
 
