@@ -328,6 +328,7 @@ def assign_analytes(
             previous_end = expr.end
             continue
         compatible_previous = previous if previous and previous_kind == _unit_kind(unit) else []
+        left_words = _LeftWords(text, lo, expr.start)  # the words in the analyte position, read once
         counted = _derived_after(text, expr.end) if unit is None and expr.kind == "single" else None
         if counted is not None and counted.start - expr.end > 1:
             counted = None  # only a phrase right after the number names what it counts
@@ -336,7 +337,7 @@ def assign_analytes(
         ):
             group = compatible_previous  # '≥ 18 and ≤ 65 years', '... (< 3 × ULN for Gilbert's)'
         if not group and counted is not None and (
-            _derived(text, lo, expr.start) is None or _ENDS_WITH_CONNECTOR.search(tail_of_segment)
+            left_words.mention is None or _ENDS_WITH_CONNECTOR.search(tail_of_segment)
         ):
             group = [counted]  # 'at least 2 prior regimens', '... and =< grade 2 peripheral neuropathy'
         consumed_to = expr.end
@@ -358,14 +359,14 @@ def assign_analytes(
                     or AFTER_AGE.match(tail) or _AGE_TAIL.match(tail) or _AGE_WORDS.search(segment):
                 group = [age]
         if not group and abbreviations is not None:
-            derived = _derived(text, lo, expr.start)
+            derived = left_words.mention
             if derived is not None and derived.text in abbreviations:
                 long_form = abbreviations[derived.text]
                 group = [replace(long_form, start=derived.start, end=derived.end, text=derived.text)]
         if not group and context:
             group = context
         if not group:
-            derived = _derived(text, lo, expr.start)
+            derived = left_words.mention
             paren = _last_unclosed_paren(segment)
             before = _derived(text, lo, lo + paren) if derived is None and paren >= 0 else None
             same_unit = previous_expr is not None and previous_expr.bounds[-1][1].unit == unit
@@ -389,6 +390,21 @@ def assign_analytes(
         previous_end = consumed_to
         previous_kind = _unit_kind(unit)
         previous_expr = expr
+
+
+class _LeftWords:
+    """`_derived` for one expression, computed on first use only (most expressions never need it)."""
+
+    def __init__(self, text: str, lo: int, hi: int) -> None:
+        self._args = (text, lo, hi)
+        self._done = False
+        self._mention: Mention | None = None
+
+    @property
+    def mention(self) -> Mention | None:
+        if not self._done:
+            self._mention, self._done = _derived(*self._args), True
+        return self._mention
 
 
 _CONDITION_LEAD = re.compile(
