@@ -24,9 +24,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from critparse.patient import patient_from_mapping
-from critparse.schema import Analyte, Comparator, Criterion, Rule, Span
-from critparse.screen import evaluate
+from critparse.screen.patient import patient_from_mapping
+from critparse.model.contract import Analyte, Comparator, Criterion, Rule, Span
+from critparse.screen.evaluate import evaluate
 
 
 def _rule(name: str, comparator: Comparator, value: float, unit: str | None = None) -> Rule:

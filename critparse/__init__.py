@@ -17,16 +17,16 @@ from critparse.errors import (
     ResourceError,
     UnitConversionError,
 )
-from critparse.patient import (
+from critparse.screen.patient import (
     Measurement,
     Patient,
     load_patient,
     patient_from_fhir,
     patient_from_mapping,
 )
-from critparse.pipeline import load, parse, parse_many
-from critparse.schema import Analyte, Criterion, Diagnostic, ParseResult, Rule, Span
-from critparse.screen import CriterionResult, RuleResult, ScreeningResult, evaluate
+from critparse.nlp.pipeline import load, parse, parse_many
+from critparse.model.contract import Analyte, Criterion, Diagnostic, ParseResult, Rule, Span
+from critparse.screen.evaluate import CriterionResult, RuleResult, ScreeningResult, evaluate
 
 try:
     __version__ = version("critparse")

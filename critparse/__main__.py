@@ -1,5 +1,5 @@
 """`python -m critparse` runs the command line."""
 
-from critparse.cli import app
+from critparse.cli.app import app
 
 app()

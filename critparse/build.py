@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from critparse.pipeline import MODEL_DIR, build_pipeline
+from critparse.nlp.pipeline import MODEL_DIR, build_pipeline
 
 
 def build(output: Path = MODEL_DIR) -> Path:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from critparse.analytes import (
+from critparse.lexicon.analytes import (
     AnalyteEntry,
     AnalyteLexicon,
     load_analytes,
@@ -357,7 +357,7 @@ def test_analytes_default_units_are_known_codes(lexicon: AnalyteLexicon, field: 
 
 @pytest.mark.parametrize("field", ["default_unit"])
 def test_analytes_default_units_are_ucum(lexicon: AnalyteLexicon, field: str) -> None:
-    from critparse.units import is_ucum
+    from critparse.screen.units import is_ucum
 
     bad = sorted({u for e in lexicon.entries if (u := getattr(e, field)) and not is_ucum(u)})
     assert not bad

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from critparse.batch import TrialResult, iter_trials, run
-from critparse.cli import app
-from critparse.pipeline import parse_many
-from critparse.registry import RecordError, StudyRecord, read_studies, study_record
-from critparse.trials import split_eligibility
+from critparse.runs.batch import TrialResult, iter_trials, run
+from critparse.cli.app import app
+from critparse.nlp.pipeline import parse_many
+from critparse.runs.registry import RecordError, StudyRecord, read_studies, study_record
+from critparse.text.segment import split_eligibility
 
 GOLDEN = Path(__file__).parent / "trials"
 SEED = json.loads((GOLDEN / "NCT02186860.json").read_text(encoding="utf-8"))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from critparse.batch import run
-from critparse.dask import (
+from critparse.runs.batch import run
+from critparse.runs.dask import (
     CRITERION_META,
     criteria_frame,
     criteria_rows,

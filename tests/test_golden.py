@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import critparse
-from critparse.evaluation import evaluate_file, read_gold
+from critparse.scoring import evaluate_file, read_gold
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 

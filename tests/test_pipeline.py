@@ -4,7 +4,7 @@ import pytest
 from spacy.tokens import Doc, DocBin
 
 import critparse
-from critparse.pipeline import clean_text
+from critparse.nlp.pipeline import clean_text
 
 BAD_INPUTS = [
     "",

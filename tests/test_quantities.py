@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from critparse.lexicon import default_vocabulary
-from critparse.quantities import ComparatorsBefore, build_expressions, find_quantities, find_staged
+from critparse.lexicon.vocabulary import default_vocabulary
+from critparse.extract.quantities import ComparatorsBefore, build_expressions, find_quantities, find_staged
 
 
 def _quantities(text):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from critparse.errors import InputFormatError
-from critparse.registry import (
+from critparse.runs.registry import (
     RecordError,
     StudyRecord,
     decode_bytes,

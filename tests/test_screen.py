@@ -10,9 +10,9 @@ from rule_builder import make_rule
 
 import critparse
 from critparse.errors import ResourceError
-from critparse.patient import patient_from_mapping
-from critparse.schema import Criterion, ParseResult
-from critparse.screen import (
+from critparse.screen.patient import patient_from_mapping
+from critparse.model.contract import Criterion, ParseResult
+from critparse.screen.evaluate import (
     ScreeningResult,
     evaluate,
     evaluate_rule,
@@ -332,7 +332,7 @@ def test_screen_cli_json(tmp_path):
 
     from typer.testing import CliRunner
 
-    from critparse.cli import app
+    from critparse.cli.app import app
 
     rules_path, patient_path = _cli_files(tmp_path, {**ELIGIBLE, "creatinine": "300 umol/L"})
     run = CliRunner().invoke(app, ["screen", str(rules_path), str(patient_path), "--format", "json"])
@@ -347,7 +347,7 @@ def test_screen_cli_json(tmp_path):
 def test_screen_cli_table(tmp_path):
     from typer.testing import CliRunner
 
-    from critparse.cli import app
+    from critparse.cli.app import app
 
     rules_path, patient_path = _cli_files(tmp_path, ELIGIBLE)
     run = CliRunner().invoke(app, ["screen", str(rules_path), str(patient_path)])
@@ -358,7 +358,7 @@ def test_screen_cli_table(tmp_path):
 def test_screen_cli_bad_line_names_it(tmp_path):
     from typer.testing import CliRunner
 
-    from critparse.cli import app
+    from critparse.cli.app import app
 
     rules_path, patient_path = _cli_files(tmp_path, ELIGIBLE, extra_line='{"text": 3}')
     run = CliRunner().invoke(app, ["screen", str(rules_path), str(patient_path)])
@@ -368,7 +368,7 @@ def test_screen_cli_bad_line_names_it(tmp_path):
 
 
 def test_screen_exclusion_any_met_rule_excludes():
-    from critparse.schema import Criterion
+    from critparse.model.contract import Criterion
 
     parsed = critparse.parse("Systolic blood pressure > 160 mmHg or diastolic blood pressure > 100 mmHg")
     criterion = Criterion(section="exclusion", path="exclusion/1", text=parsed.text, rules=parsed.rules)
@@ -381,7 +381,7 @@ def test_screen_exclusion_any_met_rule_excludes():
 
 
 def test_screen_exclusion_range_bounds_are_read_together():
-    from critparse.schema import Criterion
+    from critparse.model.contract import Criterion
 
     parsed = critparse.parse("QTc between 450 and 500 ms")
     criterion = Criterion(section="exclusion", path="exclusion/1", text=parsed.text, rules=parsed.rules)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import spacy
 
-from critparse.tokenizer import make_tokenizer
+from critparse.text.tokenizer import make_tokenizer
 
 
 @pytest.fixture(scope="module")

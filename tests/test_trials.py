@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from critparse.errors import ResourceError
-from critparse.trials import (
+from critparse.text.segment import (
     classify_line,
     iter_segments,
     load_sections,

@@ -8,7 +8,7 @@ import pytest
 from rule_builder import make_rule
 
 from critparse.errors import ResourceError, UnitConversionError
-from critparse.units import (
+from critparse.screen.units import (
     can_convert,
     compare,
     convert_rule,

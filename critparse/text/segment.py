@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from critparse.errors import ResourceError
 from critparse.resources import read_resource_json
-from critparse.schema import Section, Span
+from critparse.model.contract import Section, Span
 
 LineKind = Literal["blank", "header", "bullet", "text"]
 HeaderSection = Literal["inclusion", "exclusion", "unknown", "keep"]

@@ -8,29 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field
 
-Comparator = Literal["<", "<=", ">", ">=", "=", "!="]
-"""The six comparators a threshold rule can carry; word forms are normalised to these."""
+from critparse.model.span import FROZEN as _FROZEN
+from critparse.model.span import Comparator, Section, Span
 
-Section = Literal["inclusion", "exclusion", "unknown"]
-
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
-
-
-class Span(BaseModel):
-    """Character offsets `[start, end)` into the text that was parsed."""
-
-    model_config = _FROZEN
-
-    start: int = Field(ge=0)
-    end: int = Field(ge=0)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Span:
-        if self.end < self.start:
-            raise ValueError(f"span end {self.end} is before its start {self.start}")
-        return self
+__all__ = ["Analyte", "Comparator", "Criterion", "Diagnostic", "ParseResult", "Rule", "Section", "Span"]
 
 
 class Analyte(BaseModel):
@@ -65,8 +48,8 @@ class Rule(BaseModel):
     text: str = Field(description="The surface text of the expression, for display.")
 
     def to(self, unit: str) -> Rule:
-        """The same rule expressed in another unit (see `critparse.units`)."""
-        from critparse.units import convert_rule
+        """The same rule expressed in another unit (see `critparse.screen.units`)."""
+        from critparse.screen.units import convert_rule
 
         return convert_rule(self, unit)
 

@@ -18,13 +18,13 @@ from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
-from critparse.abbreviations import ParenthesisAbbreviationDetector
-from critparse.analytes import AnalyteLexicon, load_analytes
-from critparse.docdata import CONTEXT_KEY, RESULT_KEY, doc_text
-from critparse.extract import Mention, RuleDraft, extract_rules, may_hold_threshold
-from critparse.lexicon import Vocabulary, default_vocabulary
-from critparse.schema import Analyte, Diagnostic, ParseResult, Rule
-from critparse.schema import Span as CharSpan
+from critparse.nlp.abbreviations import ParenthesisAbbreviationDetector
+from critparse.lexicon.analytes import AnalyteLexicon, load_analytes
+from critparse.nlp.doc_keys import CONTEXT_KEY, RESULT_KEY, doc_text
+from critparse.extract.analytes import Mention, RuleDraft, extract_rules, may_hold_threshold
+from critparse.lexicon.vocabulary import Vocabulary, default_vocabulary
+from critparse.model.contract import Analyte, Diagnostic, ParseResult, Rule
+from critparse.model.contract import Span as CharSpan
 
 MAX_ANALYSED_CHARS = 20_000
 """Longer texts are analysed up to this many characters (a criterion bullet is rarely > 2,000)."""

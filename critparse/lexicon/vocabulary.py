@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from critparse.errors import ResourceError
 from critparse.resources import load_resource
-from critparse.schema import Comparator
+from critparse.model.contract import Comparator
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
 

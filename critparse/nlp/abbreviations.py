@@ -14,7 +14,7 @@ from scispacy.abbreviation import AbbreviationDetector
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from critparse.docdata import ABBREVIATIONS_DONE_KEY, doc_text
+from critparse.nlp.doc_keys import ABBREVIATIONS_DONE_KEY, doc_text
 
 # The detector's second matcher is filled per document and is empty until a definition is found;
 # spaCy warns about the empty matcher (W036) on every call.

@@ -23,13 +23,13 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from critparse.abbreviations import ParenthesisAbbreviationDetector  # registers its factory
-from critparse.component import MAX_ANALYSED_CHARS, RuleExtractor  # registers critparse_rules
-from critparse.docdata import CONTEXT_KEY, RESULT_KEY, TEXT_KEY
-from critparse.schema import Diagnostic, ParseResult
-from critparse.tokenizer import make_tokenizer
+from critparse.nlp.abbreviations import ParenthesisAbbreviationDetector  # registers its factory
+from critparse.nlp.component import MAX_ANALYSED_CHARS, RuleExtractor  # registers critparse_rules
+from critparse.nlp.doc_keys import CONTEXT_KEY, RESULT_KEY, TEXT_KEY
+from critparse.model.contract import Diagnostic, ParseResult
+from critparse.text.tokenizer import make_tokenizer
 
-MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "critparse-pipeline"
+MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "critparse-pipeline"
 """Where the built pipeline lives in a source checkout."""
 
 

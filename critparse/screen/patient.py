@@ -2,7 +2,7 @@
 
 Both become one `Patient`: at most one `Measurement` per canonical analyte name, with its value
 in a UCUM unit and, when known, its own reference limits. Keys and codes are resolved through
-the analyte lexicon (`critparse.analytes`). A value that cannot be used is kept with a `problem`
+the analyte lexicon (`critparse.lexicon.analytes`). A value that cannot be used is kept with a `problem`
 instead of a number, so evaluation can say *why* it is unknown rather than guess.
 """
 
@@ -20,9 +20,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from critparse.analytes import load_analytes
+from critparse.lexicon.analytes import load_analytes
 from critparse.errors import PatientDataError, UnitConversionError
-from critparse.units import ULN, default_conversions, normalize_unit
+from critparse.screen.units import ULN, default_conversions, normalize_unit
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"

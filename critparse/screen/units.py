@@ -26,7 +26,7 @@ from critparse.errors import ResourceError, UnitConversionError
 from critparse.resources import load_resource
 
 if TYPE_CHECKING:
-    from critparse.schema import Comparator, Rule
+    from critparse.model.contract import Comparator, Rule
 
 ULN = "x ULN"
 LLN = "x LLN"
@@ -415,7 +415,7 @@ def normalize_unit(text: str | None) -> str | None:
 
 def _vocabulary_code(surface: str) -> str | None:
     try:
-        from critparse.lexicon import default_vocabulary
+        from critparse.lexicon.vocabulary import default_vocabulary
     except ImportError:  # the parser's vocabulary is optional for unit normalisation
         return None
     try:

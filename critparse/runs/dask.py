@@ -7,7 +7,7 @@ rows (`"error"` set) instead of failing a task, and every row carries its partit
 error can be found again.
 
     import dask.bag as db
-    from critparse.dask import CRITERION_META, criteria_rows, read_jsonl, trial_results
+    from critparse.runs.dask import CRITERION_META, criteria_rows, read_jsonl, trial_results
 
     results = trial_results(read_jsonl("studies-*.jsonl"))
     criteria_rows(results).to_dataframe(meta=CRITERION_META).to_parquet("rules/")
@@ -19,9 +19,9 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from critparse.batch import Summary, criterion_row, iter_trials
-from critparse.registry import RecordError, StudyRecord, decode_bytes, study_record, text_record
-from critparse.schema import Diagnostic
+from critparse.runs.batch import Summary, criterion_row, iter_trials
+from critparse.runs.registry import RecordError, StudyRecord, decode_bytes, study_record, text_record
+from critparse.model.contract import Diagnostic
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.bag as db

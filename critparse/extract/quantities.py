@@ -1,7 +1,7 @@
 """Steps 1 and 2 of extraction: numbers with their units, comparators, ranges and lists.
 
-See `critparse.extract` for the whole algorithm. Everything here works on the text alone
-(character offsets), with the vocabularies of `critparse.lexicon`.
+See `critparse.extract.analytes` for the whole algorithm. Everything here works on the text alone
+(character offsets), with the vocabularies of `critparse.lexicon.vocabulary`.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from itertools import pairwise
 
-from critparse.drafts import TIME_UNITS, Expression, Mention, Quantity
-from critparse.lexicon import Vocabulary
+from critparse.extract.mentions import TIME_UNITS, Expression, Mention, Quantity
+from critparse.lexicon.vocabulary import Vocabulary
 
 # --- step 1: quantities -------------------------------------------------------------------------
 

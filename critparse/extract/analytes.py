@@ -31,9 +31,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 
-from critparse.drafts import TIME_UNITS, Expression, Mention, Quantity, RuleDraft
-from critparse.lexicon import Vocabulary
-from critparse.quantities import (
+from critparse.extract.mentions import TIME_UNITS, Expression, Mention, Quantity, RuleDraft
+from critparse.lexicon.vocabulary import Vocabulary
+from critparse.extract.quantities import (
     AFTER_AGE,
     ComparatorsBefore,
     build_expressions,

@@ -20,9 +20,9 @@ from typing import IO, Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from critparse.errors import InputFormatError
-from critparse.registry import RecordError, StudyRecord, read_studies, structured_criteria
-from critparse.schema import Criterion, Diagnostic, ParseResult
-from critparse.trials import Segment, split_eligibility
+from critparse.runs.registry import RecordError, StudyRecord, read_studies, structured_criteria
+from critparse.model.contract import Criterion, Diagnostic, ParseResult
+from critparse.text.segment import Segment, split_eligibility
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -135,7 +135,7 @@ def iter_trials(
 ) -> Iterator[TrialResult | RecordError]:
     """One `TrialResult` (or the `RecordError`) per input record, in input order, streaming."""
     if parse_many is None:
-        from critparse.pipeline import parse_many as default_parse_many
+        from critparse.nlp.pipeline import parse_many as default_parse_many
 
         parse_many = default_parse_many
     jobs: deque[_Job] = deque()
@@ -223,7 +223,7 @@ def _pool_map_ordered(func: Callable[..., Any], chunks: Iterator[Any], args: tup
     """`func(chunk, *args)` over worker processes, in order, with a bounded queue."""
     import multiprocessing as mp
 
-    from critparse.pipeline import _default_nlp
+    from critparse.nlp.pipeline import _default_nlp
 
     methods = mp.get_all_start_methods()
     ctx = mp.get_context("fork" if "fork" in methods else "spawn")

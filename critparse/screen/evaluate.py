@@ -1,6 +1,6 @@
 """Check a patient against a trial's rules: met, not met or unknown, never a guess.
 
-Each rule compares the patient's value, converted into the rule's unit (`critparse.units`), with
+Each rule compares the patient's value, converted into the rule's unit (`critparse.screen.units`), with
 the threshold; `x ULN` / `x LLN` rules divide by the patient's own limit of normal (the
 observation's reference range, else the default table `resources/uln.json`). A criterion ANDs
 its rules. The trial rollup follows the sections: an inclusion criterion must be met, and a met
@@ -20,10 +20,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from critparse.errors import InputFormatError, UnitConversionError
-from critparse.patient import Measurement, Patient, load_patient, resolve_analyte, resolve_code
+from critparse.screen.patient import Measurement, Patient, load_patient, resolve_analyte, resolve_code
 from critparse.resources import load_resource
-from critparse.schema import Criterion, ParseResult, Rule
-from critparse.units import LLN, ULN, compare, convert_value, is_ucum
+from critparse.model.contract import Criterion, ParseResult, Rule
+from critparse.screen.units import LLN, ULN, compare, convert_value, is_ucum
 
 Outcome = Literal["met", "not_met", "unknown"]
 Verdict = Literal["eligible", "ineligible", "unknown"]

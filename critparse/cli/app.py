@@ -34,9 +34,9 @@ def parse_command(
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Processes (spaCy n_process)."),
 ) -> None:
     """Read threshold rules from criteria."""
-    from critparse.io import InputLine, read_bullets
-    from critparse.pipeline import parse_many
-    from critparse.schema import Diagnostic
+    from critparse.runs.bullets import InputLine, read_bullets
+    from critparse.nlp.pipeline import parse_many
+    from critparse.model.contract import Diagnostic
 
     if output_format not in ("table", "jsonl"):
         _err.print(f"--format must be 'table' or 'jsonl', not {output_format!r}")
@@ -94,7 +94,7 @@ def evaluate_command(
 ) -> None:
     """Precision, recall and F1 of the parser against a gold file, with the misses."""
     from critparse.errors import InputFormatError
-    from critparse.evaluation import evaluate_file
+    from critparse.scoring import evaluate_file
 
     try:
         report = evaluate_file(gold)
@@ -124,7 +124,7 @@ def evaluate_command(
 @app.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of one output record of `critparse parse --format jsonl`."""
-    from critparse.schema import output_json_schema
+    from critparse.model.contract import output_json_schema
 
     sys.stdout.write(json.dumps(output_json_schema(), indent=2) + "\n")
 
@@ -144,8 +144,8 @@ def screen_command(
     import datetime as _dt
 
     from critparse.errors import CritparseError
-    from critparse.patient import load_patient
-    from critparse.screen import evaluate, load_uln_table, read_trial_rules
+    from critparse.screen.patient import load_patient
+    from critparse.screen.evaluate import evaluate, load_uln_table, read_trial_rules
 
     if output_format not in ("table", "json"):
         _err.print(f"--format must be 'table' or 'json', not {output_format!r}")
@@ -201,7 +201,7 @@ def parse_trials_command(
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when any record was bad."),
 ) -> None:
     """Every criterion of whole trials, with section, path, offsets and rules."""
-    from critparse.batch import run
+    from critparse.runs.batch import run
     from critparse.errors import InputFormatError
 
     if output_format not in ("jsonl", "parquet"):
@@ -232,5 +232,5 @@ def parse_trials_command(
         raise typer.Exit(1)
 
 
-if __name__ == "__main__":  # pragma: no cover - `python -m critparse.cli`
+if __name__ == "__main__":  # pragma: no cover - `python -m critparse.cli.app`
     app()

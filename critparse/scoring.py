@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from critparse.errors import InputFormatError
-from critparse.schema import Comparator, ParseResult, Rule
+from critparse.model.contract import Comparator, ParseResult, Rule
 
 LEVELS = ("value", "unit", "analyte")
 
@@ -155,7 +155,7 @@ def _level(tp: int, predicted: int, gold: int) -> LevelScore:
 
 def evaluate_file(path: str | Path, **parse_options: Any) -> EvaluationReport:
     """Parse every bullet of a gold file and score the parses."""
-    from critparse.pipeline import parse_many
+    from critparse.nlp.pipeline import parse_many
 
     items = list(read_gold(path))
     results = parse_many((i.text for i in items), **parse_options)
