@@ -1,14 +1,19 @@
-"""critparse: clinical-trial eligibility criteria in, validated threshold rules out.
+"""critparse: clinical-trial eligibility criteria in, validated structured criteria out.
 
 >>> import critparse
 >>> rule = critparse.parse("Creatinine < 2.5 mg/dl").rules[0]
 >>> (rule.analyte.name, rule.comparator, rule.value, rule.unit)
 ('creatinine', '<', 2.5, 'mg/dL')
+
+Importing critparse is cheap: spaCy loads on the first `parse`, never for `evaluate`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from critparse.errors import (
     CritparseError,
@@ -17,21 +22,52 @@ from critparse.errors import (
     ResourceError,
     UnitConversionError,
 )
-from critparse.screen.patient import (
+from critparse.lexicon.resources import Resources, default_resources
+from critparse.model import (
+    Analyte,
+    Criterion,
+    CriterionResult,
+    Diagnostic,
     Measurement,
+    ParseResult,
     Patient,
-    load_patient,
-    patient_from_fhir,
-    patient_from_mapping,
+    Rule,
+    RuleResult,
+    ScreeningResult,
+    Span,
 )
-from critparse.nlp.pipeline import load, parse, parse_many
-from critparse.model.contract import Analyte, Criterion, Diagnostic, ParseResult, Rule, Span
-from critparse.screen.evaluate import CriterionResult, RuleResult, ScreeningResult, evaluate
+from critparse.screen.evaluate import evaluate
+from critparse.screen.patient import load_patient, patient_from_fhir, patient_from_mapping
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 try:
     __version__ = version("critparse")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
+
+
+def parse(text: Any, *, context: str | None = None, nlp: Language | None = None) -> ParseResult:
+    """Everything read from one criterion (see `critparse.nlp.pipeline.parse`)."""
+    from critparse.nlp import pipeline
+
+    return pipeline.parse(text, context=context, nlp=nlp)
+
+
+def parse_many(texts: Iterable[Any], **options: Any) -> Iterator[ParseResult]:
+    """One result per input, in order (see `critparse.nlp.pipeline.parse_many`)."""
+    from critparse.nlp import pipeline
+
+    return pipeline.parse_many(texts, **options)
+
+
+def load(path: str | Path | None = None) -> Language:
+    """The spaCy pipeline: `doc = critparse.load()("ECOG 0-1"); doc._.rules`."""
+    from critparse.nlp import pipeline
+
+    return pipeline.load(path)
+
 
 __all__ = [
     "Analyte",
@@ -45,12 +81,14 @@ __all__ = [
     "Patient",
     "PatientDataError",
     "ResourceError",
+    "Resources",
     "Rule",
     "RuleResult",
     "ScreeningResult",
     "Span",
     "UnitConversionError",
     "__version__",
+    "default_resources",
     "evaluate",
     "load",
     "load_patient",

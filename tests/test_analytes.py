@@ -60,7 +60,9 @@ EXTRA_UNITS = {"s", "ng/dL", "U/mL", "mm/h", "mg/mg", "mg/g", "fL", "L", "mL/min
 
 @pytest.fixture(scope="module")
 def lexicon() -> AnalyteLexicon:
-    return load_analytes()
+    from critparse.lexicon.resources import default_resources
+
+    return default_resources().analytes
 
 
 def _raw() -> dict[str, Any]:
@@ -104,8 +106,10 @@ def test_analytes_canonical_name_present(lexicon: AnalyteLexicon, name: str) -> 
 
 
 @pytest.mark.parametrize("cached", [True])
-def test_analytes_bundled_is_cached(cached: bool) -> None:
-    assert (load_analytes() is load_analytes()) is cached
+def test_analytes_default_resources_hold_one_lexicon(cached: bool) -> None:
+    from critparse.lexicon.resources import default_resources
+
+    assert (default_resources().analytes is default_resources().analytes) is cached
 
 
 @pytest.mark.parametrize(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from critparse.lexicon.vocabulary import default_vocabulary
+from critparse.lexicon.resources import default_resources
 from critparse.extract.quantities import ComparatorsBefore, build_expressions, find_quantities, find_staged
 
 
 def _quantities(text):
-    return [(q.value, q.unit, text[q.start : q.end]) for q in find_quantities(text, default_vocabulary())]
+    return [(q.value, q.unit, text[q.start : q.end]) for q in find_quantities(text, default_resources().vocabulary)]
 
 
 @pytest.mark.parametrize(
@@ -55,7 +55,7 @@ def test_quantities_names_and_identifiers_are_not_values(text):
     ],
 )
 def test_quantities_expressions(text, expected):
-    vocab = default_vocabulary()
+    vocab = default_resources().vocabulary
     quantities = find_quantities(text, vocab)
     exprs = build_expressions(text, quantities, vocab, ComparatorsBefore(text, vocab))
     assert len(exprs) == 1

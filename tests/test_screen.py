@@ -10,14 +10,15 @@ from rule_builder import make_rule
 
 import critparse
 from critparse.errors import ResourceError
-from critparse.screen.patient import patient_from_mapping
-from critparse.model.contract import Criterion, ParseResult
+from critparse.lexicon.resources import Resources
+from critparse.model import Criterion, ParseResult
 from critparse.screen.evaluate import (
     ScreeningResult,
     evaluate,
     evaluate_rule,
     load_uln_table,
 )
+from critparse.screen.patient import patient_from_mapping
 
 rule = make_rule
 
@@ -171,7 +172,7 @@ def test_screen_uln_table_reports_every_problem(tmp_path):
         ' {"analyte": "ggt", "unit": "U/L", "uln": 4, "source": "s", "colour": 1}]}'
     )
     with pytest.raises(ResourceError) as info:
-        load_uln_table(path)
+        Resources(normal_limits=path).normal_limits  # noqa: B018 - the load is the test
     message = str(info.value)
     assert "3 problem" in message and "furlong" in message and "colour" in message
 
@@ -368,7 +369,7 @@ def test_screen_cli_bad_line_names_it(tmp_path):
 
 
 def test_screen_exclusion_any_met_rule_excludes():
-    from critparse.model.contract import Criterion
+    from critparse.model import Criterion
 
     parsed = critparse.parse("Systolic blood pressure > 160 mmHg or diastolic blood pressure > 100 mmHg")
     criterion = Criterion(section="exclusion", path="exclusion/1", text=parsed.text, rules=parsed.rules)
@@ -381,7 +382,7 @@ def test_screen_exclusion_any_met_rule_excludes():
 
 
 def test_screen_exclusion_range_bounds_are_read_together():
-    from critparse.model.contract import Criterion
+    from critparse.model import Criterion
 
     parsed = critparse.parse("QTc between 450 and 500 ms")
     criterion = Criterion(section="exclusion", path="exclusion/1", text=parsed.text, rules=parsed.rules)

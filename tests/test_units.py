@@ -8,6 +8,7 @@ import pytest
 from rule_builder import make_rule
 
 from critparse.errors import ResourceError, UnitConversionError
+from critparse.lexicon.resources import Resources
 from critparse.screen.units import (
     can_convert,
     compare,
@@ -232,7 +233,7 @@ def test_units_conversion_file_rejects_unknown_unit(tmp_path):
         ' "factor": 1, "source": "s"}]}'
     )
     with pytest.raises(ResourceError, match="mg/zz"):
-        load_conversions(bad)
+        Resources(conversions=bad).conversions  # noqa: B018 - the load is the test
 
 
 def test_units_bundled_table_loads_with_sources():

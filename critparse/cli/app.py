@@ -36,7 +36,7 @@ def parse_command(
     """Read threshold rules from criteria."""
     from critparse.runs.bullets import InputLine, read_bullets
     from critparse.nlp.pipeline import parse_many
-    from critparse.model.contract import Diagnostic
+    from critparse.model import Diagnostic
 
     if output_format not in ("table", "jsonl"):
         _err.print(f"--format must be 'table' or 'jsonl', not {output_format!r}")
@@ -124,7 +124,7 @@ def evaluate_command(
 @app.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of one output record of `critparse parse --format jsonl`."""
-    from critparse.model.contract import output_json_schema
+    from critparse.model import output_json_schema
 
     sys.stdout.write(json.dumps(output_json_schema(), indent=2) + "\n")
 
@@ -145,7 +145,8 @@ def screen_command(
 
     from critparse.errors import CritparseError
     from critparse.screen.patient import load_patient
-    from critparse.screen.evaluate import evaluate, load_uln_table, read_trial_rules
+    from critparse.lexicon.resources import Resources
+    from critparse.screen.evaluate import evaluate, read_trial_rules
 
     if output_format not in ("table", "json"):
         _err.print(f"--format must be 'table' or 'json', not {output_format!r}")
@@ -161,11 +162,13 @@ def screen_command(
     try:
         items = read_trial_rules(rules_file)
         patient = load_patient(patient_file, as_of=day, version=fhir_version)  # type: ignore[arg-type]
-        table_ = load_uln_table(uln_file) if uln_file is not None else None
+        resources_ = Resources(normal_limits=uln_file) if uln_file is not None else None
+        if resources_ is not None:
+            resources_.normal_limits  # noqa: B018 - load now, so a bad table is reported here
     except CritparseError as exc:
         _err.print(str(exc), highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    result = evaluate(items, patient, uln_table=table_)
+    result = evaluate(items, patient, resources=resources_)
     if output_format == "json":
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
         return

@@ -313,24 +313,19 @@ class AnalyteLexicon(BaseModel):
 
 
 def load_analytes(path: str | Path | None = None) -> AnalyteLexicon:
-    """Load and validate an analyte lexicon; None means the bundled one (cached).
+    """Load and validate an analyte lexicon; None means the bundled one.
 
     Raises ResourceError listing every bad entry when the file is malformed.
     """
     if path is None:
-        return _bundled()
+        text = resources.files("critparse").joinpath("resources", _BUNDLED).read_text(encoding="utf-8")
+        return parse_analytes(text, source=f"critparse/resources/{_BUNDLED}")
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ResourceError(f"{path}: cannot read analyte lexicon: {exc}") from exc
     return parse_analytes(text, source=str(path))
-
-
-@lru_cache(maxsize=1)
-def _bundled() -> AnalyteLexicon:
-    text = resources.files("critparse").joinpath("resources", _BUNDLED).read_text(encoding="utf-8")
-    return parse_analytes(text, source=f"critparse/resources/{_BUNDLED}")
 
 
 _TOP_KEYS = ("_about", "analytes")

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from critparse.errors import ResourceError
 from critparse.resources import load_resource
-from critparse.model.contract import Comparator
+from critparse.model.span import Comparator
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
 
@@ -172,10 +173,11 @@ def _fold(phrase: str) -> str:
     return re.sub(r"\s*/\s*", "/", re.sub(r"\s+", " ", phrase.strip().lower()))
 
 
-@lru_cache(maxsize=1)
-def default_vocabulary() -> Vocabulary:
-    """The bundled vocabularies, validated and compiled once."""
+def load_vocabulary(
+    comparators: str | Path | None = None, units: str | Path | None = None
+) -> Vocabulary:
+    """The comparator and unit vocabularies (bundled ones by default), validated and compiled."""
     return Vocabulary(
-        load_resource(ComparatorVocabulary, "comparators.json"),
-        load_resource(UnitVocabulary, "units.json"),
+        load_resource(ComparatorVocabulary, "comparators.json", comparators),
+        load_resource(UnitVocabulary, "units.json", units),
     )

@@ -19,12 +19,13 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from critparse.nlp.abbreviations import ParenthesisAbbreviationDetector
-from critparse.lexicon.analytes import AnalyteLexicon, load_analytes
+from critparse.lexicon.analytes import AnalyteLexicon
+from critparse.lexicon.resources import Resources, default_resources
 from critparse.nlp.doc_keys import CONTEXT_KEY, RESULT_KEY, doc_text
 from critparse.extract.analytes import Mention, RuleDraft, extract_rules, may_hold_threshold
-from critparse.lexicon.vocabulary import Vocabulary, default_vocabulary
-from critparse.model.contract import Analyte, Diagnostic, ParseResult, Rule
-from critparse.model.contract import Span as CharSpan
+from critparse.lexicon.vocabulary import Vocabulary
+from critparse.model import Analyte, Diagnostic, ParseResult, Rule
+from critparse.model import Span as CharSpan
 
 MAX_ANALYSED_CHARS = 20_000
 """Longer texts are analysed up to this many characters (a criterion bullet is rarely > 2,000)."""
@@ -77,8 +78,12 @@ class RuleExtractor:
         self.name = name
         self._make_doc = nlp.make_doc
         self._abbreviation_detector = ParenthesisAbbreviationDetector(nlp)
-        self.lexicon: AnalyteLexicon = load_analytes(analytes)
-        self.vocab: Vocabulary = default_vocabulary()
+        self.resources: Resources = (
+            default_resources() if analytes is None else Resources(analytes=analytes)
+        )
+        """What the component reads; pass it to `critparse.evaluate(..., resources=)` too."""
+        self.lexicon: AnalyteLexicon = self.resources.analytes
+        self.vocab: Vocabulary = self.resources.vocabulary
         self._loose = PhraseMatcher(nlp.vocab, attr="LOWER")
         self._exact = PhraseMatcher(nlp.vocab, attr="ORTH")
         self._entries: dict[str, Any] = {}

@@ -26,7 +26,7 @@ from spacy.tokens import Doc
 from critparse.nlp.abbreviations import ParenthesisAbbreviationDetector  # registers its factory
 from critparse.nlp.component import MAX_ANALYSED_CHARS, RuleExtractor  # registers critparse_rules
 from critparse.nlp.doc_keys import CONTEXT_KEY, RESULT_KEY, TEXT_KEY
-from critparse.model.contract import Diagnostic, ParseResult
+from critparse.model import Diagnostic, ParseResult
 from critparse.text.tokenizer import make_tokenizer
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "critparse-pipeline"
@@ -59,7 +59,7 @@ def load(path: str | Path | None = None) -> Language:
 
 
 @lru_cache(maxsize=1)
-def _default_nlp() -> Language:
+def default_nlp() -> Language:
     return load()
 
 
@@ -120,7 +120,7 @@ def parse_many(
     memory stays flat however long the stream. (Batches of text travel between processes, not
     spaCy Docs: for short bullets shipping Docs costs more than parsing them.)
     """
-    nlp = nlp if nlp is not None else _default_nlp()
+    nlp = nlp if nlp is not None else default_nlp()
     items = zip(texts, contexts if contexts is not None else repeat(None), strict=False)
     if n_process <= 1:
         yield from _parse_serial(items, nlp, batch_size)

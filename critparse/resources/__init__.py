@@ -31,11 +31,16 @@ def read_resource_json(name: str, path: str | Path | None = None) -> Any:
         raise ResourceError(f"{where}: cannot read: {exc}") from exc
 
 
-def load_resource(model: type[Model], name: str, path: str | Path | None = None) -> Model:
-    """Read a JSON resource and validate it against `model`, listing every problem."""
+def load_resource(
+    model: type[Model], name: str, path: str | Path | None = None, *, context: dict[str, Any] | None = None
+) -> Model:
+    """Read a JSON resource and validate it against `model`, listing every problem.
+
+    `context` reaches the model's validators (e.g. a UCUM checker for unit codes).
+    """
     data = read_resource_json(name, path)
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         where = str(path) if path is not None else f"critparse/resources/{name}"
         problems = "; ".join(

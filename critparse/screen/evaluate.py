@@ -13,153 +13,20 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from datetime import date
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError
 
 from critparse.errors import InputFormatError, UnitConversionError
-from critparse.screen.patient import Measurement, Patient, load_patient, resolve_analyte, resolve_code
-from critparse.resources import load_resource
-from critparse.model.contract import Criterion, ParseResult, Rule
-from critparse.screen.units import LLN, ULN, compare, convert_value, is_ucum
-
-Outcome = Literal["met", "not_met", "unknown"]
-Verdict = Literal["eligible", "ineligible", "unknown"]
-
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
-
-
-# --- default limits of normal -----------------------------------------------------------------
-
-
-class NormalLimit(BaseModel):
-    """One default reference interval (or one of its ends) for one analyte."""
-
-    model_config = _FROZEN
-
-    analyte: str = Field(min_length=1)
-    unit: str = Field(min_length=1)
-    uln: float | None = Field(default=None, gt=0)
-    lln: float | None = Field(default=None, gt=0)
-    sex: Literal["female", "male"] | None = None
-    source: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _has_a_limit(self) -> NormalLimit:
-        if self.uln is None and self.lln is None:
-            raise ValueError(f"{self.analyte}: give uln, lln or both")
-        if not is_ucum(self.unit):
-            raise ValueError(f"{self.analyte}: unit {self.unit!r} is not a UCUM code")
-        return self
-
-
-class NormalLimitTable(BaseModel):
-    """`uln.json`."""
-
-    model_config = _FROZEN
-
-    about: str = Field(default="", alias="_about")
-    limits: tuple[NormalLimit, ...]
-
-    @model_validator(mode="after")
-    def _unique(self) -> NormalLimitTable:
-        seen: set[tuple[str, str | None]] = set()
-        dupes = []
-        for limit in self.limits:
-            key = (limit.analyte, limit.sex)
-            if key in seen:
-                dupes.append(f"{limit.analyte} ({limit.sex or 'any sex'})")
-            seen.add(key)
-        if dupes:
-            raise ValueError(f"listed twice: {', '.join(dupes)}")
-        return self
-
-    def find(self, analyte: str, sex: str | None) -> NormalLimit | None:
-        """The interval for this sex, else the one for everyone."""
-        fallback = None
-        for limit in self.limits:
-            if limit.analyte != analyte:
-                continue
-            if limit.sex is not None and limit.sex == sex:
-                return limit
-            if limit.sex is None:
-                fallback = limit
-        return fallback
-
-
-def load_uln_table(path: str | Path | None = None) -> NormalLimitTable:
-    """Read and validate a limits-of-normal table (the bundled one when `path` is None)."""
-    return load_resource(NormalLimitTable, "uln.json", path)
-
-
-@cache
-def default_uln_table() -> NormalLimitTable:
-    """The bundled table, loaded once."""
-    return load_uln_table()
-
-
-# --- results ----------------------------------------------------------------------------------
-
-
-class RuleResult(BaseModel):
-    """One rule checked against one patient."""
-
-    model_config = _FROZEN
-
-    rule: Rule
-    outcome: Outcome
-    observed_value: float | None = None
-    observed_unit: str | None = None
-    converted_value: float | None = Field(
-        default=None, description="The observed value in the rule's unit (a ratio for x ULN)."
-    )
-    converted_unit: str | None = None
-    limit_value: float | None = Field(default=None, description="The ULN/LLN used, if any.")
-    limit_unit: str | None = None
-    limit_source: str | None = None
-    source: str | None = Field(default=None, description="Where the observed value came from.")
-    reason: str
-
-
-class CriterionResult(BaseModel):
-    """One criterion (or bare rule) checked, and what that means for eligibility.
-
-    Inclusion: every rule must be met. Exclusion: any met rule excludes (a range's two bounds
-    together).
-    """
-
-    model_config = _FROZEN
-
-    index: int
-    id: str | None = Field(default=None, description="ParseResult.id or Criterion.path.")
-    text: str
-    section: Literal["inclusion", "exclusion"]
-    section_assumed: bool = Field(
-        default=False, description="True when the section was unknown and inclusion was assumed."
-    )
-    checked: bool = Field(description="False when the criterion has no threshold rule.")
-    outcome: Outcome
-    verdict: Verdict = Field(description="What this criterion alone says about eligibility.")
-    rules: tuple[RuleResult, ...] = ()
-    reason: str
-
-
-class ScreeningResult(BaseModel):
-    """A whole trial's rules checked against one patient."""
-
-    model_config = _FROZEN
-
-    patient_id: str | None = None
-    verdict: Verdict
-    reason: str
-    criteria: tuple[CriterionResult, ...]
-    met: int = 0
-    not_met: int = 0
-    unknown: int = 0
-    unchecked: int = Field(default=0, description="Criteria without a threshold rule.")
-    notes: tuple[str, ...] = Field(default=(), description="Patient input that was not used.")
+from critparse.lexicon.normal_limits import NormalLimitTable, load_uln_table
+from critparse.lexicon.resources import Resources, default_resources
+from critparse.model.criterion import Criterion, ParseResult
+from critparse.model.rule import Rule
+from critparse.model.patient import Measurement, Patient
+from critparse.model.screening import CriterionResult, Outcome, RuleResult, ScreeningResult, Verdict
+from critparse.screen.patient import load_patient, resolve_analyte, resolve_code
+from critparse.screen.units import LLN, ULN, compare, converter_for
 
 
 # --- evaluation -------------------------------------------------------------------------------
@@ -173,17 +40,17 @@ def _with_unit(x: float, unit: str | None) -> str:
     return _fmt(x) if unit is None else f"{_fmt(x)} {unit}"
 
 
-def _find(patient: Patient, rule: Rule) -> Measurement | None:
+def _find(patient: Patient, rule: Rule, resources: Resources) -> Measurement | None:
     analyte = rule.analyte
     found = patient.get(analyte.name)
     if found is not None:
         return found
     candidates = []
     if analyte.code:
-        candidates.append(resolve_code(analyte.code, analyte.system or None))
+        candidates.append(resolve_code(analyte.code, analyte.system or None, resources))
     if not analyte.in_lexicon:
-        candidates.append(resolve_analyte(analyte.text))
-        candidates.append(resolve_analyte(analyte.name))
+        candidates.append(resolve_analyte(analyte.text, resources))
+        candidates.append(resolve_analyte(analyte.name, resources))
     for name in candidates:
         if name is not None and name != analyte.name:
             found = patient.get(name)
@@ -193,14 +60,20 @@ def _find(patient: Patient, rule: Rule) -> Measurement | None:
 
 
 def evaluate_rule(
-    rule: Rule, patient: Patient, *, uln_table: NormalLimitTable | None = None
+    rule: Rule, patient: Patient, *, uln_table: NormalLimitTable | None = None,
+    resources: Resources | None = None,
 ) -> RuleResult:
-    """Check one rule; every failure to know becomes `unknown` with a reason."""
+    """Check one rule; every failure to know becomes `unknown` with a reason.
+
+    `uln_table` replaces the limits of normal of `resources` (the default ones when None).
+    """
+    res = resources or default_resources()
+    converter = converter_for(res)
     name = rule.analyte.name
     want = f"{rule.comparator} {_with_unit(rule.value, rule.unit)}"
     if not math.isfinite(rule.value):
         return RuleResult(rule=rule, outcome="unknown", reason=f"unsupported rule: threshold {rule.value}")
-    m = _find(patient, rule)
+    m = _find(patient, rule, res)
     if m is None:
         return RuleResult(rule=rule, outcome="unknown", reason=f"no {name} value for the patient")
     def result(outcome: Outcome, reason: str, **conversion: Any) -> RuleResult:
@@ -225,18 +98,21 @@ def evaluate_rule(
             limit, limit_unit = own, m.range_unit or m.unit
             limit_source = f"reference range of {m.source}"
         else:
-            default = (uln_table or default_uln_table()).find(name, patient.sex)
+            table = uln_table or res.normal_limits
+            default = table.find(name, patient.sex)
             default_value = None if default is None else (default.uln if is_uln else default.lln)
             if default is None or default_value is None:
                 return unknown(f"{name} {seen}: no {label} known (no reference range, no default)")
             limit, limit_unit, limit_source = default_value, default.unit, f"default: {default.source}"
         try:
-            in_limit_unit = convert_value(m.value, m.unit, limit_unit, name)
+            in_limit_unit = converter.convert_value(m.value, m.unit, limit_unit, name)
         except UnitConversionError as exc:
             return unknown(f"{name} {seen} vs {label}: {exc}")
         ratio = in_limit_unit / limit
         ok = compare(ratio, rule.comparator, rule.value)
-        where = "patient's range" if own is not None else "default table"
+        where = "patient's range" if own is not None else (
+            "custom table" if uln_table is not None else res.normal_limits_source
+        )
         return result(
             "met" if ok else "not_met",
             f"{name} {seen} = {_fmt(ratio)} {rule.unit} ({label} {_with_unit(limit, limit_unit)},"
@@ -246,7 +122,7 @@ def evaluate_rule(
         )
 
     try:
-        converted = convert_value(m.value, m.unit, rule.unit, name)
+        converted = converter.convert_value(m.value, m.unit, rule.unit, name)
     except UnitConversionError as exc:
         return unknown(str(exc))
     ok = compare(converted, rule.comparator, rule.value)
@@ -310,7 +186,8 @@ def _items(criteria_or_rules: Item | Iterable[Item]) -> list[Item]:
 
 
 def evaluate_criterion(
-    item: Item, patient: Patient, *, index: int = 0, uln_table: NormalLimitTable | None = None
+    item: Item, patient: Patient, *, index: int = 0, uln_table: NormalLimitTable | None = None,
+    resources: Resources | None = None,
 ) -> CriterionResult:
     """One criterion (a bare Rule counts as a one-rule inclusion criterion)."""
     if isinstance(item, Rule):
@@ -324,7 +201,7 @@ def evaluate_criterion(
         rules, text, ident, section = item.rules, item.text, item.path, item.section
     assumed = section == "unknown"
     effective: Literal["inclusion", "exclusion"] = "exclusion" if section == "exclusion" else "inclusion"
-    results = tuple(evaluate_rule(r, patient, uln_table=uln_table) for r in rules)
+    results = tuple(evaluate_rule(r, patient, uln_table=uln_table, resources=resources) for r in rules)
     if effective == "exclusion":
         outcome = _exclusion_outcome(rules, results)
     else:
@@ -360,6 +237,7 @@ def evaluate(
     *,
     as_of: date | None = None,
     uln_table: NormalLimitTable | None = None,
+    resources: Resources | None = None,
 ) -> ScreeningResult:
     """Check a trial's rules against a patient.
 
@@ -370,9 +248,9 @@ def evaluate(
     `eligible` only when every checked criterion is known and passes, else `unknown`;
     criteria without threshold rules are listed but cannot decide.
     """
-    person = load_patient(patient, as_of=as_of)
+    person = load_patient(patient, as_of=as_of, resources=resources)
     results = tuple(
-        evaluate_criterion(item, person, index=i, uln_table=uln_table)
+        evaluate_criterion(item, person, index=i, uln_table=uln_table, resources=resources)
         for i, item in enumerate(_items(criteria_or_rules))
     )
     checked = [c for c in results if c.checked]
@@ -450,7 +328,6 @@ __all__ = [
     "NormalLimitTable",
     "RuleResult",
     "ScreeningResult",
-    "default_uln_table",
     "evaluate",
     "evaluate_criterion",
     "evaluate_rule",

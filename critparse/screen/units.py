@@ -16,17 +16,17 @@ from __future__ import annotations
 import math
 import re
 from collections import deque
-from functools import cache, lru_cache
-from pathlib import Path
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from critparse.errors import ResourceError, UnitConversionError
-from critparse.resources import load_resource
+from critparse.errors import UnitConversionError
+from critparse.lexicon.conversions import ConversionTable, load_conversions
+from critparse.lexicon.resources import Resources, default_resources
+from critparse.lexicon.ucum import UcumUnits
+from critparse.lexicon.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
-    from critparse.model.contract import Comparator, Rule
+    from critparse.model import Comparator, Rule
 
 ULN = "x ULN"
 LLN = "x LLN"
@@ -36,185 +36,9 @@ RELATIVE_UNITS = frozenset({ULN, LLN})
 REL_TOL = 1e-9
 """Relative tolerance of comparisons: 1500/mm3 vs 1.5 10*9/L must be equal, not 1e-13 apart."""
 
-_STRICT = ConfigDict(frozen=True, extra="forbid")
-
-
-# --- the data file --------------------------------------------------------------------------
-
-
-class AnalyteConversion(BaseModel):
-    """Chemistry of one analyte that joins units of different kinds."""
-
-    model_config = _STRICT
-
-    analyte: str = Field(min_length=1)
-    molar_mass: float | None = Field(default=None, gt=0, description="g/mol")
-    valence: int | None = Field(default=None, ge=1)
-    codes: list[str] = []
-    source: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _says_something(self) -> AnalyteConversion:
-        if self.molar_mass is None and self.valence is None and not self.codes:
-            raise ValueError(f"{self.analyte}: give molar_mass, valence or codes")
-        return self
-
-
-class Equivalence(BaseModel):
-    """`to = factor * from + offset` for the listed analytes, used both ways."""
-
-    model_config = _STRICT
-
-    analytes: list[str] = Field(min_length=1)
-    from_unit: str | None
-    to_unit: str | None
-    factor: float
-    offset: float = 0.0
-    source: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _invertible(self) -> Equivalence:
-        if self.factor == 0 or not math.isfinite(self.factor) or not math.isfinite(self.offset):
-            raise ValueError(f"{self.from_unit} -> {self.to_unit}: factor must be finite, non-zero")
-        return self
-
-
-class DistinctAnnotation(BaseModel):
-    model_config = _STRICT
-
-    annotation: str = Field(min_length=1)
-    reason: str = Field(min_length=1)
-
-
-class ConversionTable(BaseModel):
-    """`conversions.json`."""
-
-    model_config = _STRICT
-
-    about: str = Field(default="", alias="_about")
-    distinct_annotations: list[DistinctAnnotation] = []
-    analytes: list[AnalyteConversion] = []
-    equivalences: list[Equivalence] = []
-
-    @model_validator(mode="after")
-    def _unique(self) -> ConversionTable:
-        seen: set[str] = set()
-        dupes: list[str] = []
-        for a in self.analytes:
-            if a.analyte in seen:
-                dupes.append(a.analyte)
-            seen.add(a.analyte)
-        if dupes:
-            raise ValueError(f"analytes listed twice: {', '.join(dupes)}")
-        return self
-
-
-def load_conversions(path: str | Path | None = None) -> ConversionTable:
-    """Read and validate a conversion table (the bundled one when `path` is None).
-
-    Every problem is reported at once, and every unit code must be one ucumvert can parse.
-    """
-    table = load_resource(ConversionTable, "conversions.json", path)
-    where = str(path) if path is not None else "critparse/resources/conversions.json"
-    bad = [
-        f"equivalences/{i}: unknown unit {unit!r}"
-        for i, eq in enumerate(table.equivalences)
-        for unit in (eq.from_unit, eq.to_unit)
-        if unit is not None and not is_ucum(unit)
-    ]
-    if bad:
-        raise ResourceError(f"{where}: {len(bad)} problem(s): {'; '.join(bad)}")
-    return table
-
-
-@cache
-def default_conversions() -> ConversionTable:
-    """The bundled table, loaded once."""
-    return load_conversions()
-
-
-# --- pint ---------------------------------------------------------------------------------------
-
-
-@cache
-def registry() -> Any:
-    """One shared ucumvert/pint registry (building it takes about a second)."""
-    from ucumvert import PintUcumRegistry
-
-    return PintUcumRegistry()
-
-
-@lru_cache(maxsize=2048)
-def _pint_quantity(code: str) -> Any:
-    """`code` as a pint quantity; ucumvert's parser costs ~1 ms, hence the cache."""
-    ureg = registry()
-    try:
-        parsed = ureg.from_ucum(code)
-    except Exception as exc:  # ucumvert raises lark and pint errors of several kinds
-        raise UnitConversionError(f"{code!r} is not a UCUM unit code") from exc
-    if not hasattr(parsed, "units"):
-        # A bare annotation such as '{score}' is the unity in UCUM.
-        return ureg.Quantity(1)
-    return parsed
-
-
-def is_ucum(code: str) -> bool:
-    """True when ucumvert parses `code`."""
-    try:
-        _pint_quantity(code)
-    except UnitConversionError:
-        return False
-    return True
 
 
 _ANNOTATION = re.compile(r"\{([^}]*)\}")
-
-
-@lru_cache(maxsize=2048)
-def signature(code: str | None) -> tuple[Any, ...]:
-    """What must agree for pint to convert between two units.
-
-    The net dimensionality, the dimensions that cancel (mg/g is a mass ratio, % is not),
-    international units and equivalents as dimensions of their own, and any annotation that
-    changes meaning (mL/min/{1.73_m2}). `None` (a bare score) is its own kind.
-    """
-    if code is None:
-        return ("no unit",)
-    quantity = _pint_quantity(code)
-    ureg = quantity._REGISTRY  # ucumvert builds units in pint's application registry
-    net: dict[str, float] = {}
-    up: set[str] = set()
-    down: set[str] = set()
-    for name, exp in quantity.units._units.items():
-        if "international_unit" in name:
-            dims: dict[str, float] = {"[international unit]": 1}
-        elif "equivalent" in name:
-            dims = {"[equivalent]": 1}
-        else:
-            dims = dict(ureg.get_dimensionality(name))
-        for dim, power in dims.items():
-            p = power * exp
-            net[dim] = net.get(dim, 0) + p
-            (up if p > 0 else down).add(dim)
-    distinct = {a.annotation for a in default_conversions().distinct_annotations}
-    notes = tuple(sorted(n for n in _ANNOTATION.findall(code) if n in distinct))
-    return (
-        tuple(sorted((d, p) for d, p in net.items() if p)),
-        tuple(sorted(up & down)),
-        notes,
-    )
-
-
-def _ratio_difference(a: str | None, b: str | None) -> str:
-    """Why two units cannot be converted by unit arithmetic alone, for error messages."""
-    if a is None or b is None:
-        return "a bare score has no unit"
-    distinct = {d.annotation: d.reason for d in default_conversions().distinct_annotations}
-    for note in set(_ANNOTATION.findall(a)) ^ set(_ANNOTATION.findall(b)):
-        if note in distinct:
-            return distinct[note]
-    return "they measure different kinds of quantity"
-
 
 Affine = tuple[float, float]
 """(slope, offset): `to = slope * from + offset`."""
@@ -230,86 +54,178 @@ def _invert(f: Affine) -> Affine:
     return (1.0 / f[0], -f[1] / f[0])
 
 
-@lru_cache(maxsize=4096)
-def _pint_affine(from_unit: str | None, to_unit: str | None) -> Affine | None:
-    """The pure-unit conversion, or None when the signatures differ."""
-    if from_unit == to_unit:
-        return _IDENTITY
-    if from_unit is None or to_unit is None or signature(from_unit) != signature(to_unit):
-        return None
-    src = _pint_quantity(from_unit)
-    dst = _pint_quantity(to_unit)
-    ureg = src._REGISTRY
-    # Through two points, so offset units (Cel, [degF]) come out right too.
-    y0 = ureg.Quantity(0.0 * src.magnitude, src.units).to(dst.units).magnitude / dst.magnitude
-    y1 = ureg.Quantity(1.0 * src.magnitude, src.units).to(dst.units).magnitude / dst.magnitude
-    return (float(y1 - y0), float(y0))
+class UnitConverter:
+    """Unit arithmetic (pint) joined with one conversion table's analyte chemistry.
 
-
-def _bridges(analyte: str | None) -> list[tuple[str | None, str | None, Affine, str]]:
-    """The analyte's own conversions, as directed edges in both directions."""
-    if analyte is None:
-        return []
-    table = default_conversions()
-    edges: list[tuple[str | None, str | None, Affine, str]] = []
-
-    def both(a: str | None, b: str | None, f: Affine, why: str) -> None:
-        edges.append((a, b, f, why))
-        edges.append((b, a, _invert(f), why))
-
-    for entry in table.analytes:
-        if entry.analyte != analyte:
-            continue
-        if entry.molar_mass is not None:
-            # 1 g/L = 1/M mol/L
-            both("g/L", "mol/L", (1.0 / entry.molar_mass, 0.0), f"molar mass {entry.molar_mass} g/mol")
-        if entry.valence is not None:
-            both("mol/L", "eq/L", (float(entry.valence), 0.0), f"valence {entry.valence}")
-    for eq in table.equivalences:
-        if analyte in eq.analytes:
-            both(eq.from_unit, eq.to_unit, (eq.factor, eq.offset), eq.source)
-    return edges
-
-
-@lru_cache(maxsize=8192)
-def conversion(from_unit: str | None, to_unit: str | None, analyte: str | None = None) -> Affine:
-    """The affine map from `from_unit` to `to_unit` for `analyte`.
-
-    Tries pint alone, then paths through at most three of the analyte's own conversions.
-    Raises UnitConversionError naming both units and the analyte when there is none.
+    Every lookup is cached on the instance, so a converter built from a custom table never
+    answers from the default one.
     """
-    for unit in (from_unit, to_unit):
-        if unit in RELATIVE_UNITS:
-            raise UnitConversionError(
-                f"cannot convert {_show(from_unit)} to {_show(to_unit)}"
-                f"{_for(analyte)}: {unit} is relative to a patient's limit of normal"
-            )
-        if unit is not None:
-            _pint_quantity(unit)  # raises for an unknown code
-    direct = _pint_affine(from_unit, to_unit)
-    if direct is not None:
-        return direct
-    edges = _bridges(analyte)
-    # Breadth-first: fewest analyte-specific steps first.
-    queue: deque[tuple[str | None, Affine, int]] = deque([(from_unit, _IDENTITY, 0)])
-    while queue:
-        unit, acc, depth = queue.popleft()
-        if depth >= 3:
-            continue
-        for src, dst, f, _why in edges:
-            into = _pint_affine(unit, src)
-            if into is None:
+
+    def __init__(self, table: ConversionTable, ucum: UcumUnits, vocabulary: Vocabulary | None = None) -> None:
+        self.table = table
+        self.ucum = ucum
+        self.vocabulary = vocabulary
+        self._distinct = {d.annotation: d.reason for d in table.distinct_annotations}
+        self.signature = lru_cache(maxsize=2048)(self._signature)
+        self._pint_affine = lru_cache(maxsize=4096)(self._pint_affine_uncached)
+        self.conversion = lru_cache(maxsize=8192)(self._conversion)
+        self.normalize_unit = lru_cache(maxsize=4096)(self._normalize_unit)
+
+    def _signature(self, code: str | None) -> tuple[Any, ...]:
+        """What must agree for pint to convert between two units.
+
+        The net dimensionality, the dimensions that cancel (mg/g is a mass ratio, % is not),
+        international units and equivalents as dimensions of their own, and any annotation that
+        changes meaning (mL/min/{1.73_m2}). `None` (a bare score) is its own kind.
+        """
+        if code is None:
+            return ("no unit",)
+        quantity = self.ucum.quantity(code)
+        ureg = quantity._REGISTRY  # ucumvert builds units in pint's application registry
+        net: dict[str, float] = {}
+        up: set[str] = set()
+        down: set[str] = set()
+        for name, exp in quantity.units._units.items():
+            if "international_unit" in name:
+                dims: dict[str, float] = {"[international unit]": 1}
+            elif "equivalent" in name:
+                dims = {"[equivalent]": 1}
+            else:
+                dims = dict(ureg.get_dimensionality(name))
+            for dim, power in dims.items():
+                p = power * exp
+                net[dim] = net.get(dim, 0) + p
+                (up if p > 0 else down).add(dim)
+        notes = tuple(sorted(n for n in _ANNOTATION.findall(code) if n in self._distinct))
+        return (
+            tuple(sorted((d, p) for d, p in net.items() if p)),
+            tuple(sorted(up & down)),
+            notes,
+        )
+
+    def _ratio_difference(self, a: str | None, b: str | None) -> str:
+        """Why two units cannot be converted by unit arithmetic alone, for error messages."""
+        if a is None or b is None:
+            return "a bare score has no unit"
+        for note in set(_ANNOTATION.findall(a)) ^ set(_ANNOTATION.findall(b)):
+            if note in self._distinct:
+                return self._distinct[note]
+        return "they measure different kinds of quantity"
+
+    def _pint_affine_uncached(self, from_unit: str | None, to_unit: str | None) -> Affine | None:
+        """The pure-unit conversion, or None when the signatures differ."""
+        if from_unit == to_unit:
+            return _IDENTITY
+        if from_unit is None or to_unit is None or self.signature(from_unit) != self.signature(to_unit):
+            return None
+        src = self.ucum.quantity(from_unit)
+        dst = self.ucum.quantity(to_unit)
+        ureg = src._REGISTRY
+        # Through two points, so offset units (Cel, [degF]) come out right too.
+        y0 = ureg.Quantity(0.0 * src.magnitude, src.units).to(dst.units).magnitude / dst.magnitude
+        y1 = ureg.Quantity(1.0 * src.magnitude, src.units).to(dst.units).magnitude / dst.magnitude
+        return (float(y1 - y0), float(y0))
+
+    def _bridges(self, analyte: str | None) -> list[tuple[str | None, str | None, Affine, str]]:
+        """The analyte's own conversions, as directed edges in both directions."""
+        if analyte is None:
+            return []
+        edges: list[tuple[str | None, str | None, Affine, str]] = []
+
+        def both(a: str | None, b: str | None, f: Affine, why: str) -> None:
+            edges.append((a, b, f, why))
+            edges.append((b, a, _invert(f), why))
+
+        for entry in self.table.analytes:
+            if entry.analyte != analyte:
                 continue
-            step = _compose(_compose(acc, into), f)
-            out = _pint_affine(dst, to_unit)
-            if out is not None:
-                return _compose(step, out)
-            queue.append((dst, step, depth + 1))
-    hint = "" if edges else " (no analyte-specific conversion is known)"
-    raise UnitConversionError(
-        f"cannot convert {_show(from_unit)} to {_show(to_unit)}{_for(analyte)}: "
-        f"{_ratio_difference(from_unit, to_unit)}{hint}"
-    )
+            if entry.molar_mass is not None:
+                # 1 g/L = 1/M mol/L
+                both("g/L", "mol/L", (1.0 / entry.molar_mass, 0.0), f"molar mass {entry.molar_mass} g/mol")
+            if entry.valence is not None:
+                both("mol/L", "eq/L", (float(entry.valence), 0.0), f"valence {entry.valence}")
+        for eq in self.table.equivalences:
+            if analyte in eq.analytes:
+                both(eq.from_unit, eq.to_unit, (eq.factor, eq.offset), eq.source)
+        return edges
+
+    def _conversion(self, from_unit: str | None, to_unit: str | None, analyte: str | None = None) -> Affine:
+        """The affine map from `from_unit` to `to_unit` for `analyte`.
+
+        Tries pint alone, then paths through at most three of the analyte's own conversions.
+        Raises UnitConversionError naming both units and the analyte when there is none.
+        """
+        for unit in (from_unit, to_unit):
+            if unit in RELATIVE_UNITS:
+                raise UnitConversionError(
+                    f"cannot convert {_show(from_unit)} to {_show(to_unit)}"
+                    f"{_for(analyte)}: {unit} is relative to a patient's limit of normal"
+                )
+            if unit is not None:
+                self.ucum.quantity(unit)  # raises for an unknown code
+        direct = self._pint_affine(from_unit, to_unit)
+        if direct is not None:
+            return direct
+        edges = self._bridges(analyte)
+        # Breadth-first: fewest analyte-specific steps first.
+        queue: deque[tuple[str | None, Affine, int]] = deque([(from_unit, _IDENTITY, 0)])
+        while queue:
+            unit, acc, depth = queue.popleft()
+            if depth >= 3:
+                continue
+            for src, dst, f, _why in edges:
+                into = self._pint_affine(unit, src)
+                if into is None:
+                    continue
+                step = _compose(_compose(acc, into), f)
+                out = self._pint_affine(dst, to_unit)
+                if out is not None:
+                    return _compose(step, out)
+                queue.append((dst, step, depth + 1))
+        hint = "" if edges else " (no analyte-specific conversion is known)"
+        raise UnitConversionError(
+            f"cannot convert {_show(from_unit)} to {_show(to_unit)}{_for(analyte)}: "
+            f"{self._ratio_difference(from_unit, to_unit)}{hint}"
+        )
+
+    def convert_value(
+        self, value: float, from_unit: str | None, to_unit: str | None, analyte: str | None = None
+    ) -> float:
+        """`value` in `from_unit` expressed in `to_unit` (analyte-specific when needed)."""
+        slope, offset = self.conversion(from_unit, to_unit, analyte)
+        return _tidy(slope * value + offset)
+
+    def _normalize_unit(self, text: str | None) -> str | None:
+        """A UCUM code for a unit as written ('mg/dl', 'x10^9/L', 'years'), or None for no unit.
+
+        UCUM codes pass through; other spellings go through the parser's unit vocabulary
+        (`resources/units.json`). Raises UnitConversionError when the unit is not recognised.
+        """
+        if text is None:
+            return None
+        raw = " ".join(text.split())
+        if not raw:
+            return None
+        if raw.lower() in {"x uln", "xuln", "× uln", "uln"}:
+            return ULN
+        if raw.lower() in {"x lln", "xlln", "× lln", "lln"}:
+            return LLN
+        code = self.vocabulary.unit_code(raw) if self.vocabulary is not None else None
+        if code is not None and (code in RELATIVE_UNITS or self.ucum.is_ucum(code)):
+            return code
+        folded = raw.replace("µ", "u").replace("μ", "u").replace("^", "*").replace(" ", "")
+        folded = re.sub(r"^(?:x|×|\*)\s*(?=10)", "", folded)
+        folded = folded.replace("⁹", "9").replace("¹²", "12").replace("³", "3")
+        for candidate in (folded, raw):
+            if candidate and self.ucum.is_ucum(candidate):
+                return candidate
+        raise UnitConversionError(f"unknown unit {text!r}")
+
+
+def converter_for(resources: Resources | None = None) -> UnitConverter:
+    """The converter of `resources` (the default ones when None), built once per Resources."""
+    res = resources or default_resources()
+    return res.memo("unit_converter", lambda: UnitConverter(res.conversions, res.ucum, res.vocabulary))
 
 
 def _show(unit: str | None) -> str:
@@ -327,17 +243,38 @@ def _tidy(x: float) -> float:
     return round(x, 11 - math.floor(math.log10(abs(x))))
 
 
+def is_ucum(code: str, resources: Resources | None = None) -> bool:
+    """True when ucumvert parses `code`."""
+    return (resources or default_resources()).ucum.is_ucum(code)
+
+
+def conversion(
+    from_unit: str | None, to_unit: str | None, analyte: str | None = None,
+    *, converter: UnitConverter | None = None,
+) -> Affine:
+    """The affine map between two units for `analyte` (see `UnitConverter`)."""
+    return (converter or converter_for()).conversion(from_unit, to_unit, analyte)
+
+
+def normalize_unit(text: str | None, *, converter: UnitConverter | None = None) -> str | None:
+    """A UCUM code for a unit as written (see `UnitConverter.normalize_unit`)."""
+    return (converter or converter_for()).normalize_unit(text)
+
+
 def convert_value(
-    value: float, from_unit: str | None, to_unit: str | None, analyte: str | None = None
+    value: float, from_unit: str | None, to_unit: str | None, analyte: str | None = None,
+    *, converter: UnitConverter | None = None,
 ) -> float:
     """`value` in `from_unit` expressed in `to_unit` (analyte-specific when needed)."""
-    slope, offset = conversion(from_unit, to_unit, analyte)
-    return _tidy(slope * value + offset)
+    return (converter or converter_for()).convert_value(value, from_unit, to_unit, analyte)
 
 
-def can_convert(from_unit: str | None, to_unit: str | None, analyte: str | None = None) -> bool:
+def can_convert(
+    from_unit: str | None, to_unit: str | None, analyte: str | None = None,
+    *, converter: UnitConverter | None = None,
+) -> bool:
     try:
-        conversion(from_unit, to_unit, analyte)
+        conversion(from_unit, to_unit, analyte, converter=converter)
     except UnitConversionError:
         return False
     return True
@@ -346,7 +283,7 @@ def can_convert(from_unit: str | None, to_unit: str | None, analyte: str | None 
 _FLIPPED: dict[Comparator, Comparator] = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
-def convert_rule(rule: Rule, unit: str | None) -> Rule:
+def convert_rule(rule: Rule, unit: str | None, *, converter: UnitConverter | None = None) -> Rule:
     """The same rule with its value expressed in `unit` (behind `Rule.to`).
 
     `text`, `span` and `unit_text` keep pointing at what was written. A decreasing map (none is
@@ -355,7 +292,7 @@ def convert_rule(rule: Rule, unit: str | None) -> Rule:
     if unit == rule.unit:
         return rule
     try:
-        slope, offset = conversion(rule.unit, unit, rule.analyte.name)
+        slope, offset = conversion(rule.unit, unit, rule.analyte.name, converter=converter)
     except UnitConversionError as exc:
         raise UnitConversionError(f"{rule.text!r}: {exc}") from exc
     comparator = _FLIPPED.get(rule.comparator, rule.comparator) if slope < 0 else rule.comparator
@@ -382,64 +319,19 @@ def compare(observed: float, comparator: str, threshold: float, rel_tol: float =
     raise ValueError(f"unknown comparator {comparator!r}")
 
 
-# --- unit strings as people write them ---------------------------------------------------------
-
-
-@lru_cache(maxsize=4096)
-def normalize_unit(text: str | None) -> str | None:
-    """A UCUM code for a unit as written ('mg/dl', 'x10^9/L', 'years'), or None for no unit.
-
-    UCUM codes pass through; other spellings go through the parser's unit vocabulary
-    (`resources/units.json`). Raises UnitConversionError when the unit is not recognised.
-    """
-    if text is None:
-        return None
-    raw = " ".join(text.split())
-    if not raw:
-        return None
-    if raw.lower() in {"x uln", "xuln", "× uln", "uln"}:
-        return ULN
-    if raw.lower() in {"x lln", "xlln", "× lln", "lln"}:
-        return LLN
-    code = _vocabulary_code(raw)
-    if code is not None:
-        return code
-    folded = raw.replace("µ", "u").replace("μ", "u").replace("^", "*").replace(" ", "")
-    folded = re.sub(r"^(?:x|×|\*)\s*(?=10)", "", folded)
-    folded = folded.replace("⁹", "9").replace("¹²", "12").replace("³", "3")
-    for candidate in (folded, raw):
-        if candidate and is_ucum(candidate):
-            return candidate
-    raise UnitConversionError(f"unknown unit {text!r}")
-
-
-def _vocabulary_code(surface: str) -> str | None:
-    try:
-        from critparse.lexicon.vocabulary import default_vocabulary
-    except ImportError:  # the parser's vocabulary is optional for unit normalisation
-        return None
-    try:
-        code = default_vocabulary().unit_code(surface)
-    except Exception:  # a broken vocabulary must not break screening
-        return None
-    if code is None or (code not in RELATIVE_UNITS and not is_ucum(code)):
-        return None
-    return code
-
-
 __all__ = [
     "LLN",
     "REL_TOL",
     "ULN",
     "ConversionTable",
+    "UnitConverter",
     "can_convert",
     "compare",
     "conversion",
     "convert_rule",
     "convert_value",
-    "default_conversions",
+    "converter_for",
     "is_ucum",
     "load_conversions",
     "normalize_unit",
-    "signature",
 ]

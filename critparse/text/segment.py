@@ -18,105 +18,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from critparse.errors import ResourceError
-from critparse.resources import read_resource_json
-from critparse.model.contract import Section, Span
+from critparse.lexicon.resources import default_resources
+from critparse.lexicon.sections import HeaderSection, SectionsFile, SectionVocabulary, load_sections
+from critparse.model import Section, Span
 
 LineKind = Literal["blank", "header", "bullet", "text"]
-HeaderSection = Literal["inclusion", "exclusion", "unknown", "keep"]
 ItemKind = Literal["criterion", "header", "paragraph"]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
-
-
-# --- the data file ---------------------------------------------------------------------------
-
-
-class HeaderPattern(BaseModel):
-    """One way of writing a section heading."""
-
-    model_config = _FROZEN
-
-    pattern: str
-    section: HeaderSection
-    needs_colon: bool = False
-
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value.replace("{q}", ""))
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from exc
-        return value
-
-
-class SectionsFile(BaseModel):
-    """Shape of `resources/sections.json` (its `description` explains each key)."""
-
-    model_config = _FROZEN
-
-    description: str = ""
-    qualifiers: tuple[str, ...] = ()
-    header_words: tuple[str, ...] = Field(min_length=1)
-    headers: tuple[HeaderPattern, ...]
-    bullet_symbols: tuple[str, ...] = Field(min_length=1)
-
-    @field_validator("bullet_symbols")
-    @classmethod
-    def _single_chars(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [s for s in value if len(s) != 1]
-        if bad:
-            raise ValueError(f"bullet symbols must be single characters, got {bad!r}")
-        return value
-
-
-class _Vocabulary(NamedTuple):
-    header_words: tuple[str, ...]
-    headers: tuple[tuple[re.Pattern[str], HeaderSection, bool], ...]
-    ascii_bullets: str
-    unicode_bullets: str
-
-
-def load_sections(path: str | Path | None = None) -> SectionsFile:
-    """Read and validate a sections file (the bundled one by default); all problems at once.
-
-    Not `load_resource`: the message names dotted locations and what a header needs.
-    """
-    data = read_resource_json("sections.json", path)
-    source = str(path) if path is not None else "critparse/resources/sections.json"
-    try:
-        return SectionsFile.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ResourceError(
-            f"{source} is malformed ({exc.error_count()} problems): {problems}. "
-            f"Valid keys: {', '.join(SectionsFile.model_fields)}; each header needs "
-            f"'pattern' and 'section' (inclusion|exclusion|unknown|keep)."
-        ) from exc
-
-
-@lru_cache(maxsize=1)
-def _vocabulary() -> _Vocabulary:
-    spec = load_sections()
-    # A qualifier is a listed word, a number or a single letter ("Part A", "Cohort 2").
-    words = "|".join(re.escape(q) for q in sorted(spec.qualifiers, key=len, reverse=True))
-    qual = rf"(?:(?:{words}|\d+[a-z]?|[a-z])\s*[-:,]?\s+)*" if words else ""
-    headers = tuple(
-        (re.compile(h.pattern.replace("{q}", qual)), h.section, h.needs_colon)
-        for h in spec.headers
-    )
-    ascii_b = "".join(s for s in spec.bullet_symbols if s.isascii())
-    uni_b = "".join(s for s in spec.bullet_symbols if not s.isascii())
-    return _Vocabulary(tuple(w.lower() for w in spec.header_words), headers, ascii_b, uni_b)
 
 
 # --- step 1: one line at a time --------------------------------------------------------------
@@ -173,14 +87,14 @@ def _header_candidate(text: str) -> str:
     return _WS.sub(" ", text).lower()
 
 
-def match_header(text: str) -> HeaderSection | None:
+def match_header(text: str, vocab: SectionVocabulary | None = None) -> HeaderSection | None:
     """The section a heading names, or None when `text` is not a heading.
 
     `text` is one line without its bullet marker. Long lines are never headings.
     """
     if len(text) > 200:
         return None
-    vocab = _vocabulary()
+    vocab = vocab or _default_sections()
     low = text.lower()
     if not any(word in low for word in vocab.header_words):
         return None
@@ -199,7 +113,7 @@ def match_header(text: str) -> HeaderSection | None:
     return None
 
 
-def _split_header_prefix(line: str, offset: int) -> int | None:
+def _split_header_prefix(line: str, offset: int, vocab: SectionVocabulary) -> int | None:
     """Offset just after the colon when a line opens with a heading followed by text.
 
     "Inclusion Criteria: Age >= 18" is a heading and a criterion on one line.
@@ -207,12 +121,12 @@ def _split_header_prefix(line: str, offset: int) -> int | None:
     colon = line.find(":")
     if colon <= 0 or colon > 100 or not line[colon + 1 :].strip():
         return None
-    if match_header(line[: colon + 1]) in (None, "keep"):
+    if match_header(line[: colon + 1], vocab) in (None, "keep"):
         return None
     return offset + colon + 1
 
 
-def _marker(body: str, vocab: _Vocabulary) -> tuple[str, str, str, int] | None:
+def _marker(body: str, vocab: SectionVocabulary) -> tuple[str, str, str, int] | None:
     """(family, token, style, length including the following spaces) of a leading marker."""
     if not body:
         return None
@@ -250,12 +164,14 @@ def _marker(body: str, vocab: _Vocabulary) -> tuple[str, str, str, int] | None:
     return family, tok, f"{open_}{family}{close}", m.end()
 
 
-def classify_line(line: str, offset: int = 0) -> list[LineInfo]:
+def classify_line(
+    line: str, offset: int = 0, vocab: SectionVocabulary | None = None
+) -> list[LineInfo]:
     """Classify one line (without its line break) starting at `offset` in the whole text.
 
     Usually one `LineInfo`; two when a heading is followed by text on the same line.
     """
-    vocab = _vocabulary()
+    vocab = vocab or _default_sections()
     end = offset + len(line.rstrip())
     lead = line[: _lead_width(line)]
     body = line[len(lead) :].rstrip()
@@ -266,18 +182,18 @@ def classify_line(line: str, offset: int = 0) -> list[LineInfo]:
     mark = _marker(body, vocab)
     content_rel = mark[3] if mark else 0
     content = body[content_rel:]
-    section = match_header(content)
+    section = match_header(content, vocab)
     if section is not None:
         return [LineInfo("header", start, end, indent, start + content_rel, section)]
-    split_at = _split_header_prefix(content, start + content_rel)
+    split_at = _split_header_prefix(content, start + content_rel, vocab)
     if split_at is not None:
         header = LineInfo(
             "header", start, split_at, indent, start + content_rel,
-            match_header(line[content_rel + len(lead) : split_at - offset]),
+            match_header(line[content_rel + len(lead) : split_at - offset], vocab),
         )
         rest = line[split_at - offset :]
         rest_lead = _lead_width(rest)
-        pieces = classify_line(rest[rest_lead:], split_at + rest_lead)
+        pieces = classify_line(rest[rest_lead:], split_at + rest_lead, vocab)
         # The text after the colon belongs under the heading, not beside it.
         return [header, *(p._replace(indent=indent) for p in pieces)]
     if mark is not None:
@@ -286,12 +202,13 @@ def classify_line(line: str, offset: int = 0) -> list[LineInfo]:
     return [LineInfo("text", start, end, indent, start)]
 
 
-def iter_lines(text: str) -> Iterator[LineInfo]:
+def iter_lines(text: str, vocab: SectionVocabulary | None = None) -> Iterator[LineInfo]:
     """Classify every line of `text`, with absolute offsets."""
+    vocab = vocab or _default_sections()
     offset = 0
     for raw in text.splitlines(keepends=True):
         line = raw.rstrip("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
-        yield from classify_line(line, offset)
+        yield from classify_line(line, offset, vocab)
         offset += len(raw)
 
 
@@ -442,12 +359,16 @@ def _continues(item: _Item, line: LineInfo, body: str) -> bool:
     return len(prev) >= _WRAP_WIDTH and not prev.endswith(_TERMINAL)
 
 
-def split_eligibility(text: str) -> list[Segment]:
+def split_eligibility(text: str, vocab: SectionVocabulary | None = None) -> list[Segment]:
     """Every item of an eligibility block, in order, with section, path, span and parent."""
-    return list(iter_segments(text))
+    return list(iter_segments(text, vocab))
 
 
-def iter_segments(text: str) -> Iterator[Segment]:
+def _default_sections() -> SectionVocabulary:
+    return default_resources().sections
+
+
+def iter_segments(text: str, vocab: SectionVocabulary | None = None) -> Iterator[Segment]:
     """Streaming form of `split_eligibility`: each item as soon as it is complete."""
     section: Section = "unknown"
     counts: dict[str, int] = {}  # top-level items per section, so a repeated heading continues
@@ -480,7 +401,7 @@ def iter_segments(text: str) -> Iterator[Segment]:
         level.last = item
         return item
 
-    for line in iter_lines(text):
+    for line in iter_lines(text, vocab):
         if line.kind == "blank":
             if current is not None:
                 current.blank_after = True

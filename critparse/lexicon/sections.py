@@ -1,0 +1,99 @@
+"""Section headings and bullet symbols of eligibility text (`resources/sections.json`)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from critparse.errors import ResourceError
+from critparse.resources import read_resource_json
+
+HeaderSection = Literal["inclusion", "exclusion", "unknown", "keep"]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+
+class HeaderPattern(BaseModel):
+    """One way of writing a section heading."""
+
+    model_config = _FROZEN
+
+    pattern: str
+    section: HeaderSection
+    needs_colon: bool = False
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value.replace("{q}", ""))
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+
+class SectionsFile(BaseModel):
+    """Shape of `resources/sections.json` (its `description` explains each key)."""
+
+    model_config = _FROZEN
+
+    description: str = ""
+    qualifiers: tuple[str, ...] = ()
+    header_words: tuple[str, ...] = Field(min_length=1)
+    headers: tuple[HeaderPattern, ...]
+    bullet_symbols: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("bullet_symbols")
+    @classmethod
+    def _single_chars(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [s for s in value if len(s) != 1]
+        if bad:
+            raise ValueError(f"bullet symbols must be single characters, got {bad!r}")
+        return value
+
+
+class SectionVocabulary(NamedTuple):
+    """The compiled form of a sections file: what `classify_line` matches."""
+
+    header_words: tuple[str, ...]
+    headers: tuple[tuple[re.Pattern[str], HeaderSection, bool], ...]
+    ascii_bullets: str
+    unicode_bullets: str
+
+
+def load_sections(path: str | Path | None = None) -> SectionsFile:
+    """Read and validate a sections file (the bundled one by default); all problems at once.
+
+    Not `load_resource`: the message names dotted locations and what a header needs.
+    """
+    data = read_resource_json("sections.json", path)
+    source = str(path) if path is not None else "critparse/resources/sections.json"
+    try:
+        return SectionsFile.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ResourceError(
+            f"{source} is malformed ({exc.error_count()} problems): {problems}. "
+            f"Valid keys: {', '.join(SectionsFile.model_fields)}; each header needs "
+            f"'pattern' and 'section' (inclusion|exclusion|unknown|keep)."
+        ) from exc
+
+
+def compile_sections(spec: SectionsFile) -> SectionVocabulary:
+    """The header patterns compiled, with `{q}` replaced by the qualifier prefix."""
+    # A qualifier is a listed word, a number or a single letter ("Part A", "Cohort 2").
+    words = "|".join(re.escape(q) for q in sorted(spec.qualifiers, key=len, reverse=True))
+    qual = rf"(?:(?:{words}|\d+[a-z]?|[a-z])\s*[-:,]?\s+)*" if words else ""
+    headers = tuple(
+        (re.compile(h.pattern.replace("{q}", qual)), h.section, h.needs_colon)
+        for h in spec.headers
+    )
+    ascii_b = "".join(s for s in spec.bullet_symbols if s.isascii())
+    uni_b = "".join(s for s in spec.bullet_symbols if not s.isascii())
+    return SectionVocabulary(tuple(w.lower() for w in spec.header_words), headers, ascii_b, uni_b)
