@@ -1,0 +1,421 @@
+"""A small generic ConText: which cues (negation, history, possibility, plans, hypotheses, family)
+reach which target spans.
+
+The algorithm follows ConText (Harkema, Dowling, Thornblade & Chapman, "ConText: an algorithm
+for determining negation, experiencer, and temporal status from clinical reports", J Biomed
+Inform 42(5), 2009) as medspaCy implements it: cues are literals in a data file
+(`critparse/resources/context_rules.json`), each with a category and a direction; a cue's scope
+runs forward, backward or both from it and ends at a terminating cue, at a sentence end or after
+`max_scope` word tokens. All cue literals are one compiled regular expression, run once over the
+text; nothing loops per rule.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from critparse.errors import ResourceError
+from critparse.model.concept import Modality, Subject
+
+Category = Literal[
+    "NEGATED_EXISTENCE",
+    "HISTORICAL",
+    "HYPOTHETICAL",
+    "POSSIBLE",
+    "FAMILY",
+    "PLANNED",
+    "PSEUDO",
+    "TERMINATE",
+]
+Direction = Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"]
+
+MODALITY_OF: Mapping[str, Modality] = {
+    "HISTORICAL": "history",
+    "POSSIBLE": "suspected",
+    "PLANNED": "planned",
+    "HYPOTHETICAL": "hypothetical",
+}
+"""The cue categories that set a concept's modality, and the modality each sets."""
+
+_STRICT = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+_SCOPED = ("FORWARD", "BACKWARD", "BIDIRECTIONAL")
+# A sentence ends at . ! ? before white space or the end, or at a line break; abbreviations
+# with periods ('e.g.', 'vs.') are pseudo cues in the rule file, which the alternation tries first.
+_SENTENCE_END = r"[.!?](?=\s|$)|[\r\n]+"
+_WORD = re.compile(r"\w+")
+
+Model = TypeVar("Model", bound=BaseModel)
+
+__all__ = [
+    "Category",
+    "ContextCue",
+    "ContextFlags",
+    "ContextRule",
+    "ContextRuleFile",
+    "ContextRules",
+    "CueMatch",
+    "Direction",
+    "apply_context",
+    "clause_breaks",
+    "compile_context_rules",
+    "find_cues",
+    "load_context_rules",
+    "read_json_resource",
+    "validate_resource",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Resource files: read and validate, every problem at once
+
+
+def read_json_resource(name: str, path: str | Path | None = None) -> tuple[Any, str]:
+    """The parsed JSON of bundled `critparse/resources/<name>` (or of `path`) and where it came from."""
+    where = str(path) if path is not None else f"critparse/resources/{name}"
+    try:
+        if path is None:
+            raw = resources.files("critparse.resources").joinpath(name).read_text("utf-8")
+        else:
+            raw = Path(path).read_text("utf-8")
+        return json.loads(raw), where
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ResourceError(f"{where}: cannot read: {exc}") from exc
+
+
+def _keys(model: type[BaseModel]) -> str:
+    return ", ".join(sorted(f.alias or name for name, f in model.model_fields.items()))
+
+
+def _problem(loc: tuple[Any, ...], msg: str, lists: Mapping[str, tuple[str, type[BaseModel]]]) -> str:
+    """One validation error as a person reads it: 'rule 3: diretion: Extra inputs are not permitted'."""
+    parts = [str(p) for p in loc]
+    if len(loc) >= 2 and loc[0] in lists and isinstance(loc[1], int):
+        label = f"{lists[str(loc[0])][0]} {loc[1]}"
+        parts = [label, *[str(p) for p in loc[2:]]]
+    return f"{': '.join(parts)}: {msg}" if parts else msg
+
+
+def validate_resource(
+    model: type[Model],
+    data: Any,
+    where: str,
+    lists: Mapping[str, tuple[str, type[BaseModel]]],
+    extra_problems: Sequence[str] = (),
+) -> Model:
+    """Validate `data` against `model`; on any problem raise one ResourceError listing them all.
+
+    `lists` names the file's lists of items ({'context_rules': ('rule', ContextRule)}) so that a
+    problem is reported by item index with the item's valid keys.
+    """
+    problems = list(extra_problems)
+    parsed: Model | None = None
+    try:
+        parsed = model.model_validate(data)
+    except ValidationError as exc:
+        problems[:0] = [_problem(tuple(e["loc"]), e["msg"], lists) for e in exc.errors()]
+    if problems or parsed is None:
+        valid = "; ".join(
+            [f"valid file keys: {_keys(model)}"]
+            + [f"valid {label} keys: {_keys(item)}" for label, item in lists.values()]
+        )
+        raise ResourceError(f"{where}: {len(problems)} problem(s): " + "; ".join(problems) + f" ({valid})")
+    return parsed
+
+
+# ---------------------------------------------------------------------------------------------
+# The rule file
+
+
+class ContextRule(BaseModel):
+    """One cue: a literal, what it signals and which way its scope runs."""
+
+    model_config = _STRICT
+
+    literal: str = Field(min_length=1, description="The cue as written; a space matches any white space.")
+    category: Category
+    direction: Direction
+    max_scope: int | None = Field(default=None, ge=1, description="Most word tokens between cue and target.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ContextRule:
+        if self.literal != self.literal.strip():
+            raise ValueError(f"literal {self.literal!r} has leading or trailing white space")
+        if self.category == "TERMINATE" and self.direction != "TERMINATE":
+            raise ValueError("a TERMINATE cue needs direction TERMINATE")
+        if self.category == "PSEUDO" and self.direction != "PSEUDO":
+            raise ValueError("a PSEUDO cue needs direction PSEUDO")
+        if self.max_scope is not None and self.direction not in _SCOPED:
+            raise ValueError(f"max_scope means nothing for direction {self.direction}")
+        return self
+
+    @property
+    def key(self) -> str:
+        """The literal as matched: lower case, single spaces."""
+        return " ".join(self.literal.lower().split())
+
+
+class ContextRuleFile(BaseModel):
+    """`context_rules.json`: the cue rules and the scope every rule without max_scope gets."""
+
+    model_config = _STRICT
+
+    about: str = Field(default="", alias="_about")
+    default_max_scope: int = Field(ge=1)
+    context_rules: list[ContextRule]
+
+
+@dataclass(frozen=True, slots=True)
+class CueKind:
+    """Every rule of one literal, with what the walk needs to know about them worked out once."""
+
+    rules: tuple[ContextRule, ...]
+    is_break: bool
+    """A sentence end (no rules) or a TERMINATE cue: no scope crosses it."""
+    is_pseudo: bool
+    """Matched only to keep shorter cues inside it from firing."""
+    terminates: frozenset[Category]
+    """Categories whose scopes this cue ends (direction TERMINATE)."""
+
+    @classmethod
+    def of(cls, rules: Sequence[ContextRule]) -> CueKind:
+        return cls(
+            rules=tuple(rules),
+            is_break=not rules or any(r.category == "TERMINATE" for r in rules),
+            is_pseudo=bool(rules) and all(r.direction == "PSEUDO" for r in rules),
+            terminates=frozenset(r.category for r in rules if r.direction == "TERMINATE"),
+        )
+
+
+SENTENCE_END = CueKind.of(())
+"""The kind of a sentence end: a break with no rules."""
+
+
+@dataclass(frozen=True, slots=True)
+class ContextRules:
+    """Validated rules with their one compiled regular expression (build with `compile_context_rules`)."""
+
+    rules: tuple[ContextRule, ...]
+    default_max_scope: int
+    scope_cap: int
+    pattern: re.Pattern[str]
+    by_key: Mapping[str, CueKind]
+
+
+def _duplicates(data: Any) -> list[str]:
+    """Rules repeated with the same literal, category and direction (raw data, so it runs even on a bad file)."""
+    items = data.get("context_rules") if isinstance(data, dict) else None
+    seen: dict[tuple[str, str, str], int] = {}
+    problems = []
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        if not isinstance(item, dict) or not isinstance(item.get("literal"), str):
+            continue
+        key = (" ".join(item["literal"].lower().split()), str(item.get("category")), str(item.get("direction")))
+        if key in seen:
+            problems.append(f"rule {index}: repeats rule {seen[key]} ({key[0]!r} {key[1]} {key[2]})")
+        else:
+            seen[key] = index
+    return problems
+
+
+def _literal_regex(literal: str) -> str:
+    """A literal as a regex: words joined by any white space, word boundaries where it has word ends."""
+    body = r"\s++".join(re.escape(word) for word in literal.split())
+    right = r"(?!\w)" if re.match(r"\w", literal[-1]) else ""
+    return body + right
+
+
+def compile_context_rules(rule_file: ContextRuleFile) -> ContextRules:
+    """Group rules by literal and build the one alternation of every literal, longest first."""
+    by_key: dict[str, list[ContextRule]] = {}
+    for rule in rule_file.context_rules:
+        by_key.setdefault(rule.key, []).append(rule)
+    keys = sorted(by_key, key=lambda k: (-len(k), k))
+    wordy = [_literal_regex(k) for k in keys if re.match(r"\w", k)]
+    other = [_literal_regex(k) for k in keys if not re.match(r"\w", k)]
+    cue = "|".join(filter(None, [r"(?<!\w)(?:" + "|".join(wordy) + ")" if wordy else "", *other]))
+    pattern = re.compile(f"(?P<cue>{cue})|(?P<brk>{_SENTENCE_END})" if cue else f"(?P<brk>{_SENTENCE_END})", re.IGNORECASE)
+    scopes = [r.max_scope for r in rule_file.context_rules if r.max_scope is not None]
+    return ContextRules(
+        rules=tuple(rule_file.context_rules),
+        default_max_scope=rule_file.default_max_scope,
+        scope_cap=max([rule_file.default_max_scope, *scopes]),
+        pattern=pattern,
+        by_key={k: CueKind.of(v) for k, v in by_key.items()},
+    )
+
+
+def load_context_rules(path: str | Path | None = None) -> ContextRules:
+    """The bundled cue rules, or those of `path`; ResourceError listing every bad rule."""
+    data, where = read_json_resource("context_rules.json", path)
+    rule_file = validate_resource(
+        ContextRuleFile, data, where, {"context_rules": ("rule", ContextRule)}, _duplicates(data)
+    )
+    return compile_context_rules(rule_file)
+
+
+# ---------------------------------------------------------------------------------------------
+# Matching cues and applying their scopes
+
+
+@dataclass(frozen=True, slots=True)
+class CueMatch:
+    """A cue literal found in the text, with every rule of that literal, or a sentence end."""
+
+    start: int
+    end: int
+    text: str
+    kind: CueKind
+
+    @property
+    def rules(self) -> tuple[ContextRule, ...]:
+        return self.kind.rules
+
+
+@dataclass(frozen=True, slots=True)
+class ContextCue:
+    """A cue that reaches a target: where it is and what it signals."""
+
+    start: int
+    end: int
+    text: str
+    category: Category
+
+
+@dataclass(frozen=True, slots=True)
+class ContextFlags:
+    """What the cues say about one target span."""
+
+    negated: bool = False
+    modality: Modality | None = None
+    subject: Subject = "patient"
+    cues: tuple[ContextCue, ...] = ()
+
+
+def find_cues(text: str, rules: ContextRules) -> list[CueMatch]:
+    """Every cue and sentence end in `text`, left to right, never overlapping (one regex pass)."""
+    found = []
+    for m in rules.pattern.finditer(text):
+        if m.group("cue") is None:
+            found.append(CueMatch(m.start(), m.end(), m.group(), SENTENCE_END))
+            continue
+        matched = rules.by_key.get(" ".join(m.group().lower().split()))
+        if matched:  # a case-folding oddity can miss its key: then it is no cue at all
+            found.append(CueMatch(m.start(), m.end(), m.group(), matched))
+    return found
+
+
+def clause_breaks(cues: Sequence[CueMatch]) -> list[int]:
+    """Positions (cue starts) where every scope ends: sentence ends and TERMINATE cues."""
+    return [c.start for c in cues if c.kind.is_break]
+
+
+@dataclass(frozen=True, slots=True)
+class _Tokens:
+    """Word-token offsets, to count a scope in tokens."""
+
+    starts: list[int]
+    ends: list[int]
+
+    def first(self, pos: int) -> int:
+        """Index of the token containing `pos`, or of the next one."""
+        return bisect_right(self.ends, pos)
+
+    def last(self, end: int) -> int:
+        """Index of the last token that starts before `end`."""
+        return bisect_left(self.starts, end) - 1
+
+
+def _tokens(text: str) -> _Tokens:
+    spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    return _Tokens([s for s, _ in spans], [e for _, e in spans])
+
+
+_Found = dict[Category, tuple[int, CueMatch]]
+
+
+def _reach(
+    cues: Sequence[CueMatch],
+    order: Iterable[int],
+    distance: Callable[[CueMatch], int],
+    directions: tuple[Direction, ...],
+    rules: ContextRules,
+) -> _Found:
+    """Walk the cues in `order` (nearest first) until a break; the nearest cue per category that reaches."""
+    found: _Found = {}
+    terminated: set[Category] = set()
+    for index in order:
+        cue = cues[index]
+        d = distance(cue)
+        if d > rules.scope_cap:
+            break
+        kind = cue.kind
+        for rule in kind.rules:
+            scope = rule.max_scope or rules.default_max_scope
+            if rule.direction in directions and rule.category not in terminated and d <= scope:
+                found.setdefault(rule.category, (d, cue))
+        if kind.is_break:
+            break
+        if kind.terminates:
+            terminated |= kind.terminates
+    return found
+
+
+def _flags(found: _Found) -> ContextFlags:
+    """Combine the reaching cues: any negation negates, the nearest modality cue wins."""
+    modal = sorted((d, cat) for cat, (d, _) in found.items() if cat in MODALITY_OF)
+    cues = sorted(
+        (ContextCue(c.start, c.end, c.text, cat) for cat, (_, c) in found.items()),
+        key=lambda c: (c.start, c.category),
+    )
+    return ContextFlags(
+        negated="NEGATED_EXISTENCE" in found,
+        modality=MODALITY_OF[modal[0][1]] if modal else None,
+        subject="family" if "FAMILY" in found else "patient",
+        cues=tuple(cues),
+    )
+
+
+def apply_context(
+    text: str,
+    targets: Sequence[tuple[int, int]],
+    rules: ContextRules,
+    *,
+    cues: Sequence[CueMatch] | None = None,
+) -> list[ContextFlags]:
+    """The context flags of each `(start, end)` target, in the order given.
+
+    A cue reaches a target when the target lies in the cue's direction, no sentence end or
+    terminating cue stands between them, and at most `max_scope` word tokens separate them. A cue
+    overlapping the target is part of its words ('non-Hodgkin lymphoma') and does not apply.
+    """
+    cues = find_cues(text, rules) if cues is None else cues
+    tokens = _tokens(text)
+    cue_starts = [c.start for c in cues]
+    cue_ends = [c.end for c in cues]
+    out = []
+    for start, end in targets:
+        first, last = tokens.first(start), tokens.last(end)
+
+        def ahead(cue: CueMatch, first: int = first) -> int:
+            return first - tokens.last(cue.end)
+
+        def behind(cue: CueMatch, last: int = last) -> int:
+            return tokens.first(cue.start) - last
+
+        before = range(bisect_right(cue_ends, start) - 1, -1, -1)
+        after = range(bisect_left(cue_starts, end), len(cues))
+        found = _reach(cues, before, ahead, ("FORWARD", "BIDIRECTIONAL"), rules)
+        for category, hit in _reach(cues, after, behind, ("BACKWARD", "BIDIRECTIONAL"), rules).items():
+            if category not in found or hit[0] < found[category][0]:
+                found[category] = hit
+        out.append(_flags(found))
+    return out
