@@ -1,5 +1,5 @@
 """`python -m critparse` runs the command line."""
 
-from critparse.cli.app import app
+from critparse.cli import app
 
 app()

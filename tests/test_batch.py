@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from critparse.runs.batch import TrialResult, iter_trials, run
-from critparse.cli.app import app
+from critparse.cli import app
 from critparse.nlp.pipeline import parse_many
 from critparse.runs.registry import RecordError, StudyRecord, read_studies, study_record
 from critparse.text.segment import split_eligibility

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from critparse.cli.app import app
-from critparse.model.contract import output_json_schema
+from critparse.cli import app
+from critparse.model import output_json_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"

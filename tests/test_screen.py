@@ -333,7 +333,7 @@ def test_screen_cli_json(tmp_path):
 
     from typer.testing import CliRunner
 
-    from critparse.cli.app import app
+    from critparse.cli import app
 
     rules_path, patient_path = _cli_files(tmp_path, {**ELIGIBLE, "creatinine": "300 umol/L"})
     run = CliRunner().invoke(app, ["screen", str(rules_path), str(patient_path), "--format", "json"])
@@ -348,7 +348,7 @@ def test_screen_cli_json(tmp_path):
 def test_screen_cli_table(tmp_path):
     from typer.testing import CliRunner
 
-    from critparse.cli.app import app
+    from critparse.cli import app
 
     rules_path, patient_path = _cli_files(tmp_path, ELIGIBLE)
     run = CliRunner().invoke(app, ["screen", str(rules_path), str(patient_path)])
@@ -359,7 +359,7 @@ def test_screen_cli_table(tmp_path):
 def test_screen_cli_bad_line_names_it(tmp_path):
     from typer.testing import CliRunner
 
-    from critparse.cli.app import app
+    from critparse.cli import app
 
     rules_path, patient_path = _cli_files(tmp_path, ELIGIBLE, extra_line='{"text": 3}')
     run = CliRunner().invoke(app, ["screen", str(rules_path), str(patient_path)])
