@@ -1,0 +1,817 @@
+"""Concept assembly: dictionary term matches become validated `Concept`s with their context.
+
+The steps, each a plain function over offsets:
+
+1. term matches from the lexicon, minus those that are the analyte of a numeric threshold
+   ('Platelets >= 100,000/mm3' is a rule, extracted elsewhere) or the anchor of a time window;
+2. noun-phrase segments between stop words (data: `critparse/resources/concept_heads.json`),
+   with a head-word fallback ('... disorder', '-ectomy', '-mab') for phrases no entry covers;
+3. coordination ellipsis: 'HIV, hepatitis B or C infection' carries 'infection' back to HIV and
+   hepatitis B and 'hepatitis' forward to C; 'breast or ovarian cancer' carries 'cancer' back;
+   completed names are looked up in the lexicon for their codes;
+4. qualifiers written before a concept ('active', 'uncontrolled') move into `qualifiers`;
+5. context cues (`critparse.extract.context`) set negation, modality and subject, and the
+   nearest time window of the clause (`critparse.extract.temporal`) is attached.
+
+Everything is linear in the text (bounded look-ups per phrase), deterministic, and never raises:
+a text that cannot be read gives `()`.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
+from typing import Literal, Protocol, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from critparse.extract.context import (
+    MODALITY_OF,
+    ContextCue,
+    ContextFlags,
+    ContextRules,
+    CueMatch,
+    apply_context,
+    clause_breaks,
+    find_cues,
+    load_context_rules,
+    read_json_resource,
+    validate_resource,
+)
+from critparse.extract.temporal import TimeWindowRules, find_time_windows, load_time_windows
+from critparse.model.concept import Code, Concept, ConceptType, TimeWindow
+from critparse.model.span import Span
+
+__all__ = [
+    "ConceptHeads",
+    "ConceptHeadsFile",
+    "ConceptLexicon",
+    "ConceptResources",
+    "LexiconEntry",
+    "TermMatchLike",
+    "compile_concept_heads",
+    "extract_concepts",
+    "load_concept_heads",
+    "load_concept_resources",
+]
+
+_STRICT = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+_TYPES: frozenset[str] = frozenset(get_args(ConceptType))
+# Words, with hyphens and apostrophes inside ('non-Hodgkin', "Crohn's"), or one other character.
+# Possessive repeats: the pattern never backtracks.
+_TOKEN = re.compile(r"\w++(?:['’\-]\w++)*+|[^\w\s]")
+# Letters, numbers and numerals that label a member of a series: 'hepatitis B or C', 'type 1 or 2'.
+_LABEL = re.compile(r"(?:[A-Za-z]|\d{1,3}[a-z]?|[IVX]{1,4}[a-cA-C]?)")
+_MAX_SCALE = 8  # most tokens a scale's labels run on ('grade 3 or higher', 'class II to IV')
+_MAX_CARRY = 4  # most words a coordinated head carries ('non-small cell lung cancer' is four)
+_MAX_OF = 6  # most words a head's 'of ...' phrase runs on ('carcinoma of the uterine cervix')
+_MAX_GAP = 6  # most tokens between two coordinated phrases (', or any other')
+
+
+# ---------------------------------------------------------------------------------------------
+# The lexicon, as this module needs it
+
+
+class LexiconEntry(Protocol):
+    """What a lexicon look-up gives: a type, a normalised name and codes, best first."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def codes(self) -> tuple[tuple[str, str, str | None], ...]: ...
+
+
+class TermMatchLike(LexiconEntry, Protocol):
+    """A lexicon entry found in a text, with its offsets."""
+
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+
+
+class ConceptLexicon(Protocol):
+    """The dictionary matcher: `find` marks entries in a text, `lookup` names one exactly."""
+
+    def find(self, text: str) -> Sequence[TermMatchLike]: ...
+    def lookup(self, name: str) -> LexiconEntry | None: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Head words, qualifiers and stop words (data)
+
+
+class HeadWord(BaseModel):
+    model_config = _STRICT
+
+    word: str = Field(min_length=1)
+    type: ConceptType
+
+
+class HeadSuffix(BaseModel):
+    model_config = _STRICT
+
+    suffix: str = Field(min_length=2)
+    type: ConceptType
+    min_length: int = Field(ge=3)
+
+
+class ConceptHeadsFile(BaseModel):
+    """`concept_heads.json`; its `_about` says what each list does."""
+
+    model_config = _STRICT
+
+    about: str = Field(default="", alias="_about")
+    heads: list[HeadWord]
+    suffixes: list[HeadSuffix]
+    not_heads: list[str]
+    qualifiers: list[str]
+    determiners: list[str]
+    population: list[str]
+    prepositions: list[str]
+    conjunctions: list[str]
+    coordinators: list[str] = Field(min_length=1)
+    scale_words: list[str]
+    scale_connectors: list[str]
+    verbs: list[str]
+    carry_types: list[ConceptType]
+    threshold_comparators: list[str] = Field(min_length=1)
+    threshold_fillers: list[str]
+    threshold_units: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _words_fit(self) -> ConceptHeadsFile:
+        stops = {"prepositions": self.prepositions, "verbs": self.verbs, "conjunctions": self.conjunctions,
+                 "determiners": self.determiners, "qualifiers": self.qualifiers}
+        problems = [f"{name}: 'of' joins a noun phrase ('carcinoma of the cervix') and cannot stop one"
+                    for name, words in stops.items() if "of" in (w.lower() for w in words)]
+        blank = [name for name, words in stops.items() if any(not w.strip() for w in words)]
+        problems += [f"{name}: blank word" for name in blank]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptHeads:
+    """The head-word data compiled for matching (build with `compile_concept_heads`)."""
+
+    head_words: Mapping[str, ConceptType]
+    suffixes: tuple[HeadSuffix, ...]
+    not_heads: frozenset[str]
+    qualifier_pattern: re.Pattern[str]
+    determiners: frozenset[str]
+    stop_words: frozenset[str]
+    coordinators: frozenset[str]
+    scale_words: frozenset[str]
+    scale_connectors: frozenset[str]
+    carry_types: frozenset[str]
+    threshold: re.Pattern[str]
+
+    def head_type(self, word: str) -> ConceptType | None:
+        """The concept type a head word names ('disorders' -> condition), or None."""
+        last = re.split(r"[-'’]", word.lower())[-1]
+        for form in _singulars(last):
+            if form in self.not_heads:
+                return None
+            if form in self.head_words:
+                return self.head_words[form]
+            for s in self.suffixes:
+                if form.endswith(s.suffix) and len(form) >= s.min_length:
+                    return s.type
+        return None
+
+
+def _singulars(word: str) -> tuple[str, ...]:
+    """A word and the singulars it may be the plural of ('malignancies' -> 'malignancy')."""
+    forms = [word]
+    if word.endswith("ies") and len(word) > 4:
+        forms.append(word[:-3] + "y")
+    if word.endswith("es") and len(word) > 3:
+        forms.append(word[:-2])
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        forms.append(word[:-1])
+    return tuple(forms)
+
+
+def _alternation(phrases: Sequence[str]) -> str:
+    """Phrases as one regex alternation, longest first; white space matches any run of it."""
+    keys = sorted({" ".join(p.lower().split()) for p in phrases if p.strip()}, key=lambda k: (-len(k), k))
+    parts = []
+    for k in keys:
+        body = r"\s++".join(re.escape(w) for w in k.split())
+        parts.append(body + (r"(?!\w)" if re.match(r"\w", k[-1]) else ""))
+    return "|".join(parts)
+
+
+def compile_concept_heads(heads: ConceptHeadsFile) -> ConceptHeads:
+    """Word sets for the stop tests, one qualifier regex and one threshold regex."""
+    fill = _alternation(heads.threshold_fillers)
+    fillers = rf"(?:(?:{fill})\s++){{0,2}}" if fill else ""
+    threshold = (
+        r"[ \t]*+:?[ \t]*+(?:\([^()\n]{0,40}\)[ \t]*+)?" + fillers
+        + rf"(?:(?:{_alternation(heads.threshold_comparators)})"
+        + rf"|\d[\d,.]{{0,12}}[ \t]*+(?:{_alternation(heads.threshold_units)}))"
+    )
+    stops = [*heads.population, *heads.prepositions, *heads.conjunctions, *heads.verbs]
+    return ConceptHeads(
+        head_words={h.word.lower(): h.type for h in heads.heads},
+        suffixes=tuple(heads.suffixes),
+        not_heads=frozenset(w.lower() for w in heads.not_heads),
+        qualifier_pattern=re.compile(rf"(?<!\w)(?:{_alternation(heads.qualifiers) or '(?!)'})", re.IGNORECASE),
+        determiners=frozenset(w.lower() for w in heads.determiners),
+        stop_words=frozenset(w.lower() for w in stops) - {w.lower() for w in heads.coordinators},
+        coordinators=frozenset(w.lower() for w in heads.coordinators),
+        scale_words=frozenset(w.lower() for w in heads.scale_words),
+        scale_connectors=frozenset(w.lower() for w in heads.scale_connectors),
+        carry_types=frozenset(heads.carry_types),
+        threshold=re.compile(threshold, re.IGNORECASE),
+    )
+
+
+def load_concept_heads(path: str | Path | None = None) -> ConceptHeads:
+    """The bundled head words and stop lists, or those of `path`; ResourceError listing every problem."""
+    data, where = read_json_resource("concept_heads.json", path)
+    lists: dict[str, tuple[str, type[BaseModel]]] = {"heads": ("head", HeadWord), "suffixes": ("suffix", HeadSuffix)}
+    return compile_concept_heads(validate_resource(ConceptHeadsFile, data, where, lists))
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptResources:
+    """Everything concept assembly reads besides the lexicon, passed explicitly."""
+
+    context: ContextRules
+    windows: TimeWindowRules
+    heads: ConceptHeads
+
+
+def load_concept_resources(
+    context: str | Path | None = None,
+    windows: str | Path | None = None,
+    heads: str | Path | None = None,
+) -> ConceptResources:
+    """The bundled cue rules, time-window vocabulary and head words (or the files given)."""
+    return ConceptResources(load_context_rules(context), load_time_windows(windows), load_concept_heads(heads))
+
+
+# ---------------------------------------------------------------------------------------------
+# Tokens and what each one is
+
+
+class Role(IntEnum):
+    CONTENT = 0  # may be part of a name
+    TERM = 1  # inside a lexicon match
+    QUAL = 2  # a qualifier word
+    SEP = 3  # a coordinator: and, or, ',' ...
+    DET = 4  # a determiner
+    STOP = 5  # anything else that ends a noun phrase
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    start: int
+    end: int
+    text: str
+    low: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    start: int
+    end: int
+    type: ConceptType
+    name: str
+    codes: tuple[Code, ...]
+
+
+@dataclass(slots=True)
+class _Mention:
+    """A concept being assembled: where it is, what it is, and the tokens it spans."""
+
+    start: int
+    end: int
+    first: int
+    last: int
+    type: ConceptType
+    name: str
+    codes: tuple[Code, ...] = ()
+    source: Literal["lexicon", "pattern"] = "lexicon"
+    head: str | None = None
+
+
+@dataclass(slots=True)
+class _Segment:
+    """A run of name tokens between stops, and the mentions in it."""
+
+    first: int
+    last: int
+    mentions: list[_Mention] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Doc:
+    """The text with everything the assembly steps share."""
+
+    text: str
+    tokens: list[_Token]
+    roles: list[Role]
+    term_of: list[int]  # per token: index into terms, or -1
+    qual_of: list[int]  # per token: index into qualifiers, or -1
+    terms: list[_Term]
+    qualifiers: list[str]
+    lexicon: ConceptLexicon
+    heads: ConceptHeads
+
+    def span_text(self, first: int, last: int) -> str:
+        return self.text[self.tokens[first].start : self.tokens[last].end]
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _codes(raw: object) -> tuple[Code, ...]:
+    """Codes from the lexicon's (system, code, display) triples; malformed ones are left out."""
+    out = []
+    for item in raw if isinstance(raw, (tuple, list)) else ():
+        try:
+            system, code, display = item
+            out.append(Code(system=system, code=code, display=display))
+        except (TypeError, ValueError, ValidationError):
+            continue
+    return tuple(out)
+
+
+def _type(raw: object) -> ConceptType:
+    return raw if isinstance(raw, str) and raw in _TYPES else "other"  # type: ignore[return-value]
+
+
+def _lookup(lexicon: ConceptLexicon, *names: str) -> tuple[str, LexiconEntry] | None:
+    """The first name the lexicon knows, with its entry."""
+    for name in dict.fromkeys(n for n in names if n):
+        entry = lexicon.lookup(name)
+        if entry is not None:
+            return name, entry
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Step 1: term matches worth keeping
+
+
+def _mask(text: str, spans: Sequence[tuple[int, int]]) -> bytearray:
+    mask = bytearray(len(text))
+    for start, end in spans:
+        mask[start:end] = b"\x01" * (end - start)
+    return mask
+
+
+def _cue_spans(text: str, cues: Sequence[CueMatch]) -> list[tuple[int, int]]:
+    """Cues that end a name: not pseudo cues, nor prefixes fused to the next word ('non-smoker')."""
+    out = []
+    for cue in cues:
+        fused = cue.end < len(text) and not cue.text[-1].isspace() and text[cue.end].isalnum()
+        if cue.rules and not cue.kind.is_pseudo and not fused:
+            out.append((cue.start, cue.end))
+    return out
+
+
+def _kept_terms(
+    text: str, found: Sequence[TermMatchLike], mask: bytearray, windows: bytearray, heads: ConceptHeads
+) -> list[_Term]:
+    """Valid, non-overlapping matches that are not threshold analytes, cue words or window words.
+
+    A threshold analyte's characters join `mask`, so no head-word phrase names it either.
+    """
+    kept: list[_Term] = []
+    last_end = -1
+    for m in sorted(found, key=lambda m: (m.start, -(m.end - m.start))):
+        start, end = m.start, m.end
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+            continue
+        if start < last_end or not text[start:end].strip() or all(mask[start:end]) or any(windows[start:end]):
+            continue
+        if heads.threshold.match(text, end):
+            mask[start:end] = b"\x01" * (end - start)
+            continue
+        name = _norm(m.name) if isinstance(m.name, str) and m.name.strip() else _norm(text[start:end])
+        kept.append(_Term(start, end, _type(m.type), name, _codes(m.codes)))
+        last_end = end
+    return kept
+
+
+# ---------------------------------------------------------------------------------------------
+# Step 2: tokens, roles, segments and their mentions
+
+
+def _roles(doc_text: str, tokens: list[_Token], terms: list[_Term], mask: bytearray, heads: ConceptHeads) -> tuple[list[Role], list[int], list[int], list[str]]:
+    """What each token is, which term it belongs to and which qualifier phrase (each -1 for none)."""
+    term_at = [-1] * len(doc_text)
+    for i, t in enumerate(terms):
+        term_at[t.start : t.end] = [i] * (t.end - t.start)
+    qual_at = [-1] * len(doc_text)
+    phrases: list[str] = []
+    for m in heads.qualifier_pattern.finditer(doc_text):
+        qual_at[m.start() : m.end()] = [len(phrases)] * (m.end() - m.start())
+        phrases.append(_norm(m.group()))
+    roles: list[Role] = []
+    term_of: list[int] = []
+    qual_of: list[int] = []
+    for k, tok in enumerate(tokens):
+        term_of.append(next((term_at[c] for c in range(tok.start, tok.end) if term_at[c] >= 0), -1))
+        qual_of.append(qual_at[tok.start] if all(qual_at[c] == qual_at[tok.start] for c in range(tok.start, tok.end)) else -1)
+        roles.append(_role(tok, term_of[k], mask, qual_of[k] >= 0, heads, roles[k - 1] if k else Role.STOP))
+    for k in range(1, len(tokens) - 1):  # 'carcinoma of the cervix': an article after 'of' is part of the name
+        if roles[k] is Role.DET and tokens[k - 1].low == "of" and roles[k + 1] in (Role.CONTENT, Role.TERM):
+            roles[k] = Role.CONTENT
+    _stop_scales(tokens, roles, heads)
+    return roles, term_of, qual_of, phrases
+
+
+def _is_label(text: str) -> bool:
+    """A series label or a range of them: 'C', '2', 'IV', 'III-IV'."""
+    return all(_LABEL.fullmatch(part) for part in text.split("-"))
+
+
+def _stop_scales(tokens: list[_Token], roles: list[Role], heads: ConceptHeads) -> None:
+    """'stage III-IV', 'grade 3 or higher': a scale and its labels are a threshold's, not a name's words."""
+    for k, tok in enumerate(tokens):
+        if tok.low not in heads.scale_words or roles[k] is Role.TERM:
+            continue
+        end = None
+        for j in range(k + 1, min(k + 1 + _MAX_SCALE, len(tokens))):
+            if roles[j] is Role.TERM:
+                break
+            if _is_label(tokens[j].text) or (tokens[j].low in heads.scale_connectors and roles[j] is not Role.SEP and tokens[j].low.isalpha()):
+                end = j
+            elif tokens[j].low not in heads.scale_connectors:
+                break
+        if end is not None and _is_label(tokens[k + 1].text):
+            for j in range(k, end + 1):
+                roles[j] = Role.STOP
+
+
+def _role(tok: _Token, owner: int, mask: bytearray, qualifier: bool, heads: ConceptHeads, previous: Role) -> Role:
+    if owner >= 0:
+        return Role.TERM
+    if any(mask[tok.start : tok.end]):
+        return Role.STOP
+    if qualifier:
+        return Role.QUAL
+    if tok.low in heads.coordinators:
+        return Role.SEP
+    if tok.low in heads.determiners and not (tok.text == "A" and previous in (Role.CONTENT, Role.TERM)):
+        return Role.DET  # 'hepatitis A' and 'vitamin A' keep their letter
+    if not tok.text[0].isalnum() or tok.low in heads.stop_words:
+        return Role.STOP
+    return Role.CONTENT
+
+
+def _segments(doc: _Doc) -> list[_Segment]:
+    """Maximal runs of name tokens, trimmed of a leading or trailing 'of'."""
+    out: list[_Segment] = []
+    k, n = 0, len(doc.tokens)
+    while k < n:
+        if doc.roles[k] not in (Role.CONTENT, Role.TERM):
+            k += 1
+            continue
+        j = k
+        while j + 1 < n and doc.roles[j + 1] in (Role.CONTENT, Role.TERM):
+            j += 1
+        first, last = k, j
+        while first <= last and doc.roles[first] is Role.CONTENT and doc.tokens[first].low == "of":
+            first += 1
+        while last >= first and doc.roles[last] is Role.CONTENT and doc.tokens[last].low == "of":
+            last -= 1
+        if first <= last:
+            out.append(_Segment(first, last))
+        k = j + 1
+    return out
+
+
+def _term_mention(doc: _Doc, index: int, first: int, last: int) -> _Mention:
+    t = doc.terms[index]
+    return _Mention(t.start, t.end, first, last, t.type, t.name, t.codes, "lexicon")
+
+
+def _head_phrase(doc: _Doc, seg: _Segment) -> tuple[int, int] | None:
+    """Token range of the segment's head-word phrase: its start to the last uncovered head ('... of ...')."""
+    head = next((k for k in range(seg.last, seg.first - 1, -1)
+                 if doc.roles[k] is Role.CONTENT and doc.heads.head_type(doc.tokens[k].text)), None)
+    if head is None:
+        return None
+    end = head
+    while end < seg.last and _is_label(doc.tokens[end + 1].text):  # 'hepatitis A', 'leukemia type B'
+        end += 1
+    if end < seg.last and doc.tokens[end + 1].low == "of" and seg.last - end <= _MAX_OF:
+        end = seg.last
+    return seg.first, end
+
+
+def _phrase_mention(doc: _Doc, first: int, last: int, head: int) -> _Mention | None:
+    """The mention a head-word phrase names: its lexicon entry if it has one, else a pattern."""
+    start, end = doc.tokens[first].start, doc.tokens[last].end
+    if doc.heads.threshold.match(doc.text, end):
+        return None
+    text = doc.text[start:end]
+    kind = doc.heads.head_type(doc.tokens[head].text) or "other"
+    hit = _lookup(doc.lexicon, text)
+    if hit is not None:
+        entry = hit[1]
+        return _Mention(start, end, first, last, _type(entry.type), _norm(entry.name) or _norm(text), _codes(entry.codes))
+    inside = {doc.term_of[k] for k in range(first, last + 1)} - {-1}
+    same = [doc.terms[i] for i in sorted(inside) if doc.terms[i].type == kind]
+    if len(same) == 1:  # 'hepatitis B' + 'infection': the fuller wording of the same coded concept
+        return _Mention(start, end, first, last, kind, _norm(text), same[0].codes, "lexicon")
+    return _Mention(start, end, first, last, kind, _norm(text), (), "pattern")
+
+
+def _fill_segment(doc: _Doc, seg: _Segment) -> None:
+    """The segment's mentions: its head-word phrase (absorbing terms inside it) and its other terms."""
+    phrase = _head_phrase(doc, seg)
+    covered = range(0)
+    if phrase is not None:
+        head = next(k for k in range(phrase[1], phrase[0] - 1, -1)
+                    if doc.roles[k] is Role.CONTENT and doc.heads.head_type(doc.tokens[k].text))
+        mention = _phrase_mention(doc, phrase[0], phrase[1], head)
+        covered = range(phrase[0], phrase[1] + 1)
+        if mention is not None:
+            seg.mentions.append(mention)
+    seen: set[int] = set()
+    for k in range(seg.first, seg.last + 1):
+        index = doc.term_of[k]
+        if index < 0 or index in seen:
+            continue
+        seen.add(index)
+        ks = [j for j in range(k, seg.last + 1) if doc.term_of[j] == index]
+        if any(j in covered for j in ks):
+            continue
+        seg.mentions.append(_term_mention(doc, index, ks[0], ks[-1]))
+    seg.mentions.sort(key=lambda m: m.start)
+
+
+# ---------------------------------------------------------------------------------------------
+# Step 3: coordination ellipsis
+
+
+def _groups(doc: _Doc, segments: Sequence[_Segment]) -> list[list[_Segment]]:
+    """Consecutive segments joined only by coordinators (with qualifiers or determiners between)."""
+    groups: list[list[_Segment]] = []
+    for seg in segments:
+        if groups and _coordinated(doc, groups[-1][-1], seg):
+            groups[-1].append(seg)
+        else:
+            groups.append([seg])
+    return groups
+
+
+def _coordinated(doc: _Doc, left: _Segment, right: _Segment) -> bool:
+    gap = [doc.roles[k] for k in range(left.last + 1, right.first)]
+    return 0 < len(gap) <= _MAX_GAP and Role.SEP in gap and all(r in (Role.SEP, Role.QUAL, Role.DET) for r in gap)
+
+
+def _whole(seg: _Segment) -> _Mention | None:
+    """The one mention covering the whole segment, if there is one."""
+    if len(seg.mentions) == 1 and (seg.mentions[0].first, seg.mentions[0].last) == (seg.first, seg.last):
+        return seg.mentions[0]
+    return None
+
+
+def _type_at(doc: _Doc, seg: _Segment, k: int) -> ConceptType | None:
+    """The type of the mention covering token k, else of the head word there."""
+    for m in seg.mentions:
+        if m.first <= k <= m.last:
+            return m.type
+    return doc.heads.head_type(doc.tokens[k].text)
+
+
+def _suffix_carry(doc: _Doc, seg: _Segment, last: _Segment) -> tuple[int, tuple[str, LexiconEntry] | None]:
+    """How many trailing words of the list's last phrase complete `seg`, and the entry found for it.
+
+    'breast' in 'breast or ovarian cancer' takes 'cancer'. A phrase that is a concept of its own
+    ('diabetes' in 'diabetes, hypertension or heart failure') takes words only when the lexicon
+    knows the result; one that ends in a head word takes none.
+    """
+    n_last = last.last - last.first + 1
+    if n_last < 2 or doc.heads.head_type(doc.tokens[seg.last].text):
+        return 0, None
+    whole = _whole(seg)
+    own = _norm(doc.span_text(seg.first, seg.last))
+    for s in range(1, min(n_last - 1, _MAX_CARRY) + 1):
+        words = _norm(doc.span_text(last.last - s + 1, last.last))
+        hit = _lookup(doc.lexicon, f"{own} {words}", f"{whole.name} {words}" if whole else "")
+        if hit is not None:
+            return s, hit
+    free = not seg.mentions or (whole is not None and whole.type in doc.heads.carry_types)
+    if not free:
+        return 0, None
+    if doc.heads.head_type(doc.tokens[last.last].text):
+        return 1, None
+    n = seg.last - seg.first + 1
+    parallel = doc.tokens[seg.first].low == doc.tokens[last.first].low
+    if not seg.mentions and parallel and n_last > n:  # 'type 1 or type 2 diabetes': past the parallel part
+        return min(n_last - n, _MAX_CARRY), None
+    return 0, None
+
+
+def _prefix(doc: _Doc, seg: _Segment, prev: _Segment, prev_prefix: str | None) -> str | None:
+    """The words a series label takes from the phrase before it: 'C' after 'hepatitis B' takes 'hepatitis'."""
+    if not _is_label(doc.tokens[seg.first].text) or doc.term_of[seg.first] >= 0:
+        return None
+    if not _is_label(doc.tokens[prev.last].text):
+        return None
+    if prev_prefix:
+        return prev_prefix
+    k = prev.last
+    while k >= prev.first and _is_label(doc.tokens[k].text):
+        k -= 1
+    return _norm(doc.span_text(prev.first, k)) if k >= prev.first else None
+
+
+def _merged(
+    doc: _Doc, seg: _Segment, prefix: str | None, suffix: str, hit: tuple[str, LexiconEntry] | None, donor: ConceptType | None
+) -> _Mention | None:
+    """One mention for a segment completed by carried words, coded when the lexicon knows its name."""
+    own = _norm(doc.span_text(seg.first, seg.last))
+    name = " ".join(p for p in (prefix, own, suffix) if p)
+    if prefix or hit is None:
+        hit = _lookup(doc.lexicon, name)
+    start, end = doc.tokens[seg.first].start, doc.tokens[seg.last].end
+    head = " ".join(p for p in (prefix, suffix) if p)
+    if hit is not None:
+        entry = hit[1]
+        return _Mention(start, end, seg.first, seg.last, _type(entry.type), hit[0], _codes(entry.codes), "lexicon", head)
+    own_type = _type_at(doc, seg, seg.last) or (seg.mentions[0].type if seg.mentions else None)
+    kind = (donor or own_type) if suffix else (own_type or donor)
+    if kind is None:
+        return None
+    return _Mention(start, end, seg.first, seg.last, kind, name, (), "pattern", head)
+
+
+def _resolve_group(doc: _Doc, group: Sequence[_Segment]) -> list[_Mention]:
+    """The mentions of a coordination, with elided heads carried back and series prefixes forward."""
+    last = group[-1]
+    out: list[_Mention] = []
+    prev_prefix: str | None = None
+    prev_type: ConceptType | None = None
+    for j, seg in enumerate(group):
+        prefix = _prefix(doc, seg, group[j - 1], prev_prefix) if j else None
+        s, hit = _suffix_carry(doc, seg, last) if j < len(group) - 1 else (0, None)
+        merged = None
+        if prefix or s:
+            suffix = _norm(doc.span_text(last.last - s + 1, last.last)) if s else ""
+            donor = _type_at(doc, last, last.last) if s else prev_type
+            merged = _merged(doc, seg, prefix, suffix, hit, donor)
+        out.extend([merged] if merged is not None else seg.mentions)
+        prev_prefix = prefix
+        prev_type = merged.type if merged is not None else _type_at(doc, seg, seg.last)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Step 4: qualifiers; step 5: context and time windows
+
+
+def _qualifiers(doc: _Doc, first: int) -> list[str]:
+    """Qualifier phrases written just before token `first` ('refractory or relapsed', 'any concurrent active')."""
+    ids: list[int] = []
+    k = first - 1
+    while k >= 0 and doc.roles[k] in (Role.QUAL, Role.DET, Role.SEP):
+        q = doc.qual_of[k]
+        if doc.roles[k] is Role.QUAL and q >= 0 and q not in ids:
+            ids.append(q)
+        k -= 1
+    return [doc.qualifiers[q] for q in reversed(ids)]
+
+
+def _same_clause(breaks: Sequence[int], a: int, b: int) -> bool:
+    """No sentence end or terminating cue in [a, b)."""
+    i = bisect_left(breaks, a)
+    return i == len(breaks) or breaks[i] >= b
+
+
+def _windows_for(spans: Sequence[tuple[int, int]], windows: Sequence[TimeWindow], breaks: Sequence[int]) -> list[TimeWindow | None]:
+    """Each group's window: the next one in its clause before any other group, else an unclaimed one before it."""
+    starts = [w.span.start for w in windows]
+    ends = [w.span.end for w in windows]
+    out: list[TimeWindow | None] = [None] * len(spans)
+    claimed: set[int] = set()
+    for g, (_, ge) in enumerate(spans):
+        i = bisect_left(starts, ge)
+        limit = spans[g + 1][0] if g + 1 < len(spans) else (ends[-1] if ends else ge) + 1
+        if i < len(windows) and starts[i] < limit and _same_clause(breaks, ge, starts[i]):
+            out[g] = windows[i]
+            claimed.add(i)
+    for g, (gs, _) in enumerate(spans):
+        i = bisect_right(ends, gs) - 1
+        if out[g] is None and i >= 0 and i not in claimed and _same_clause(breaks, ends[i], gs):
+            out[g] = windows[i]
+    return out
+
+
+def _concept(doc: _Doc, m: _Mention, flags: ContextFlags, qualifiers: Sequence[str], window: TimeWindow | None) -> Concept | None:
+    try:
+        return Concept(
+            type=m.type,
+            text=doc.text[m.start : m.end],
+            span=Span(start=m.start, end=m.end),
+            name=m.name,
+            head=m.head or None,
+            negated=flags.negated,
+            modality=flags.modality,
+            subject=flags.subject,
+            qualifiers=tuple(dict.fromkeys(qualifiers)),
+            temporal=window,
+            codes=m.codes,
+            source=m.source,
+        )
+    except ValidationError:  # a mention the contract rejects (an odd case-folding) is left out
+        return None
+
+
+def _widened(own: ContextFlags, shared: Sequence[ContextCue]) -> ContextFlags:
+    """A list member's flags with the cues that reach the list as a whole (nearest first)."""
+    cues = [*own.cues, *(c for c in shared if c not in own.cues)]
+    categories = {c.category for c in cues}
+    modal = next((MODALITY_OF[c.category] for c in shared if c.category in MODALITY_OF), None)
+    return ContextFlags(
+        negated=own.negated or "NEGATED_EXISTENCE" in categories,
+        modality=own.modality or modal,
+        subject="family" if "FAMILY" in categories else own.subject,
+        cues=tuple(sorted(cues, key=lambda c: (c.start, c.category))),
+    )
+
+
+def _list_context(groups: Sequence[list[_Mention]], flags: list[ContextFlags]) -> list[ContextFlags]:
+    """A cue before a list (or after it) covers every member: 'no history of A, B or C'."""
+    out: list[ContextFlags] = []
+    k = 0
+    for group in groups:
+        own = flags[k : k + len(group)]
+        k += len(group)
+        if len(group) > 1:
+            start, end = group[0].start, group[-1].end
+            lead = sorted((c for c in own[0].cues if c.end <= start), key=lambda c: -c.end)
+            trail = sorted((c for c in own[-1].cues if c.start >= end), key=lambda c: c.start)
+            own = [_widened(f, [*lead, *trail]) for f in own]
+        out.extend(own)
+    return out
+
+
+def _build(doc: _Doc, groups: Sequence[list[_Mention]], cues: Sequence[CueMatch], windows: Sequence[TimeWindow], rules: ContextRules) -> tuple[Concept, ...]:
+    """Concepts with their context flags, qualifiers (a list's leading ones shared) and time windows."""
+    mentions = [m for g in groups for m in g]
+    flags = _list_context(groups, apply_context(doc.text, [(m.start, m.end) for m in mentions], rules, cues=cues))
+    spans = [(g[0].start, g[-1].end) for g in groups]
+    group_windows = _windows_for(spans, windows, clause_breaks(cues))
+    out: list[Concept] = []
+    k = 0
+    for g, group in enumerate(groups):
+        shared = _qualifiers(doc, group[0].first)
+        for j, m in enumerate(group):
+            own = shared if j == 0 else [*shared, *_qualifiers(doc, m.first)]
+            concept = _concept(doc, m, flags[k], own, group_windows[g])
+            k += 1
+            if concept is not None:
+                out.append(concept)
+    return tuple(out)
+
+
+def _assemble(text: str, lexicon: ConceptLexicon, resources: ConceptResources) -> tuple[Concept, ...]:
+    cues = find_cues(text, resources.context)
+    windows = find_time_windows(text, resources.windows)
+    mask = _mask(text, _cue_spans(text, cues))
+    window_mask = _mask(text, [(w.span.start, w.span.end) for w in windows])
+    terms = _kept_terms(text, lexicon.find(text), mask, window_mask, resources.heads)
+    for w in windows:
+        mask[w.span.start : w.span.end] = window_mask[w.span.start : w.span.end]
+    tokens = [_Token(m.start(), m.end(), m.group(), m.group().lower()) for m in _TOKEN.finditer(text)]
+    roles, term_of, qual_of, qualifiers = _roles(text, tokens, terms, mask, resources.heads)
+    doc = _Doc(text, tokens, roles, term_of, qual_of, terms, qualifiers, lexicon, resources.heads)
+    segments = _segments(doc)
+    for seg in segments:
+        _fill_segment(doc, seg)
+    groups = [g for g in (_resolve_group(doc, grp) for grp in _groups(doc, segments)) if g]
+    return _build(doc, groups, cues, windows, resources.context)
+
+
+def extract_concepts(text: str, lexicon: ConceptLexicon, resources: ConceptResources) -> tuple[Concept, ...]:
+    """The concepts of one criterion text, left to right; `()` when the text cannot be read.
+
+    Never raises: free text is never an error, and the caller adds a diagnostic for an empty
+    result where it expected concepts.
+    """
+    if not isinstance(text, str) or not text.strip():
+        return ()
+    try:
+        return _assemble(text, lexicon, resources)
+    except Exception:  # whatever a lexicon or an odd text does, a batch goes on
+        return ()
