@@ -391,7 +391,7 @@ def _kept_terms(
 
     A threshold analyte's characters join `mask`, so no head-word phrase names it either.
     """
-    kept: list[_Term] = []
+    valid: list[_Term] = []
     last_end = -1
     for m in sorted(found, key=lambda m: (m.start, -(m.end - m.start))):
         start, end = m.start, m.end
@@ -399,13 +399,26 @@ def _kept_terms(
             continue
         if start < last_end or not text[start:end].strip() or all(mask[start:end]) or any(windows[start:end]):
             continue
-        if heads.threshold.match(text, end):
-            mask[start:end] = b"\x01" * (end - start)
-            continue
         name = _norm(m.name) if isinstance(m.name, str) and m.name.strip() else _norm(text[start:end])
-        kept.append(_Term(start, end, _type(m.type), name, _codes(m.codes)))
+        valid.append(_Term(start, end, _type(m.type), name, _codes(m.codes)))
         last_end = end
-    return kept
+    analyte = [False] * len(valid)
+    for i in range(len(valid) - 1, -1, -1):  # right to left: 'AST and ALT <= 2.5 x ULN' marks ALT, then AST
+        t = valid[i]
+        joined = (
+            i + 1 < len(valid) and analyte[i + 1] and valid[i + 1].type == t.type
+            and _only_coordinators(text[t.end : valid[i + 1].start], heads)
+        )
+        analyte[i] = joined or heads.threshold.match(text, t.end) is not None
+        if analyte[i]:
+            mask[t.start : t.end] = b"\x01" * (t.end - t.start)
+    return [t for t, a in zip(valid, analyte, strict=True) if not a]
+
+
+def _only_coordinators(gap: str, heads: ConceptHeads) -> bool:
+    if len(gap) > 20:
+        return False
+    return all(m.group().lower() in heads.coordinators or m.group() in "-–" for m in _TOKEN.finditer(gap))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -682,12 +695,11 @@ def _resolve_group(doc: _Doc, group: Sequence[_Segment]) -> list[_Mention]:
 
 def _qualifiers(doc: _Doc, first: int) -> list[str]:
     """Qualifier phrases written just before token `first` ('refractory or relapsed', 'any concurrent active')."""
-    ids: list[int] = []
+    ids: dict[int, None] = {}
     k = first - 1
     while k >= 0 and doc.roles[k] in (Role.QUAL, Role.DET, Role.SEP):
-        q = doc.qual_of[k]
-        if doc.roles[k] is Role.QUAL and q >= 0 and q not in ids:
-            ids.append(q)
+        if doc.roles[k] is Role.QUAL and doc.qual_of[k] >= 0:
+            ids.setdefault(doc.qual_of[k])
         k -= 1
     return [doc.qualifiers[q] for q in reversed(ids)]
 
