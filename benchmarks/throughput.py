@@ -1,64 +1,108 @@
-"""Throughput and peak memory of `critparse.parse_many` on one core.
+"""Bullets per second and peak memory of `critparse.parse_many`, optionally beside a peer.
 
-Data: every bullet of the gold files in corpus/ (seed + registry mix), cycled to N bullets
-(default 100,000), in file order. Usage:
+Data: `benchmarks/data/bullets.jsonl` (6,150 distinct registry-style bullets, see
+`build_bullets.py`), or any JSONL/plain-text file of bullets with `--data`. Each bullet is parsed
+once by default (`--repeat N` parses the set N times, for longer runs; repeated text hits the
+parse cache, so say so when quoting such figures).
 
-    python benchmarks/throughput.py [--bullets 100000] [--batch-size 512] [--workers 1]
+    python benchmarks/throughput.py                          # critparse alone, one core
+    python benchmarks/throughput.py --cpu 0 --compare 'peer-parser --input {input}'
 
-Prints bullets/s, rules found, and peak resident memory (ru_maxrss) before and after.
+`--compare CMD` runs CMD as a separate process on the same bullets, written one per line to a
+temporary file whose path replaces `{input}`, and reports its process wall time beside
+critparse's (also measured as a whole process, pipeline load included, so both pay start-up).
+`--cpu N` pins both to one core.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
+import os
 import resource
+import shlex
+import subprocess
+import sys
+import tempfile
 import time
-import warnings
 from pathlib import Path
 
-warnings.filterwarnings("ignore")
-
 ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "benchmarks" / "data" / "bullets.jsonl"
 
 
-def corpus_texts() -> list[str]:
+def read_bullets(path: Path) -> list[str]:
     texts = []
-    for path in sorted((ROOT / "corpus").glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                texts.append(json.loads(line)["text"])
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        texts.append(json.loads(line)["text"] if line.lstrip().startswith("{") else line)
     return texts
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def run_critparse(texts: list[str], batch_size: int, workers: int) -> dict[str, float]:
+    """Parse in this process; figures for the parse alone and with the pipeline load."""
+    started = time.perf_counter()
+    import critparse
+    from critparse.nlp.pipeline import default_nlp
+
+    default_nlp()
+    loaded = time.perf_counter()
+    rules = concepts = 0
+    for result in critparse.parse_many(texts, batch_size=batch_size, n_process=workers):
+        rules += len(result.rules)
+        concepts += len(getattr(result, "concepts", ()))
+    done = time.perf_counter()
+    return {"load_s": loaded - started, "parse_s": done - loaded, "rules": rules, "concepts": concepts,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def run_peer(command: str, texts: list[str]) -> float:
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as handle:
+        handle.write("\n".join(t.replace("\n", " ") for t in texts) + "\n")
+    try:
+        args = [a.replace("{input}", handle.name) for a in shlex.split(command)]
+        started = time.perf_counter()
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+        return time.perf_counter() - started
+    finally:
+        os.unlink(handle.name)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bullets", type=int, default=100_000)
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--cpu", type=int, default=None, help="pin to this core")
+    parser.add_argument("--compare", default=None, help="a peer command; {input} is the bullets file")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-
-    import critparse
-
-    nlp = critparse.load()
-    base = corpus_texts()
-    stream = itertools.islice(itertools.cycle(base), args.bullets)
-    rss_before = peak_rss_mb()
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
+    texts = read_bullets(args.data) * args.repeat
+    if args.child:
+        print(json.dumps(run_critparse(texts, args.batch_size, args.workers)))
+        return
+    child = [sys.executable, __file__, "--child", "--data", str(args.data), "--repeat", str(args.repeat),
+             "--batch-size", str(args.batch_size), "--workers", str(args.workers)]
     started = time.perf_counter()
-    count = rules = 0
-    for result in critparse.parse_many(stream, nlp=nlp, batch_size=args.batch_size, n_process=args.workers):
-        count += 1
-        rules += len(result.rules)
-    elapsed = time.perf_counter() - started
-    print(f"data: {len(base)} distinct corpus bullets cycled to {count:,}")
-    print(f"workers: {args.workers}  batch size: {args.batch_size}")
-    print(f"elapsed: {elapsed:.1f} s  throughput: {count / elapsed:,.0f} bullets/s  rules: {rules:,}")
-    print(f"peak RSS: {rss_before:.0f} MB after loading, {peak_rss_mb():.0f} MB at the end")
+    done = subprocess.run(child, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"critparse run failed:\n{done.stderr[-3000:]}")
+    out = done.stdout
+    figures = json.loads(out.strip().splitlines()[-1])
+    n = len(texts)
+    print(f"data: {args.data.name}, {n:,} bullets ({len(set(texts)):,} distinct); workers {args.workers}")
+    print(f"critparse: {n / figures['parse_s']:,.0f} bullets/s parsing ({figures['parse_s']:.2f} s), "
+          f"{n / wall:,.0f} bullets/s as a process ({wall:.2f} s, load {figures['load_s']:.2f} s); "
+          f"rules {figures['rules']:,}, concepts {figures['concepts']:,}; peak RSS {figures['peak_rss_mb']:.0f} MB")
+    if args.compare:
+        peer = run_peer(args.compare, texts)
+        print(f"peer: {n / peer:,.0f} bullets/s as a process ({peer:.2f} s); "
+              f"critparse / peer = {peer / wall:.2f}x")
 
 
 if __name__ == "__main__":
