@@ -61,9 +61,10 @@ __all__ = [
 
 _STRICT = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 _TYPES: frozenset[str] = frozenset(get_args(ConceptType))
-# Words, with hyphens and apostrophes inside ('non-Hodgkin', "Crohn's"), or one other character.
+# Words, with hyphens, apostrophes and slashes inside ('non-Hodgkin', "Crohn's", 'and/or'), or one
+# other character.
 # Possessive repeats: the pattern never backtracks.
-_TOKEN = re.compile(r"\w++(?:['’\-]\w++)*+|[^\w\s]")
+_TOKEN = re.compile(r"\w++(?:['’\-/]\w++)*+|[^\w\s]")
 # Letters, numbers and numerals that label a member of a series: 'hepatitis B or C', 'type 1 or 2'.
 _LABEL = re.compile(r"(?:[A-Za-z]|\d{1,3}[a-z]?|[IVX]{1,4}[a-cA-C]?)")
 _MAX_SCALE = 8  # most tokens a scale's labels run on ('grade 3 or higher', 'class II to IV')
@@ -143,6 +144,13 @@ class ConceptHeadsFile(BaseModel):
     scale_connectors: list[str]
     verbs: list[str]
     carry_types: list[ConceptType]
+    term_splitters: list[str]
+    generic_heads: list[str]
+    generic_modifiers: list[str]
+    allergy_cues: list[str]
+    method_cues: list[str]
+    result_words: list[str]
+    drug_modifiers: list[str]
     threshold_comparators: list[str] = Field(min_length=1)
     threshold_fillers: list[str]
     threshold_units: list[str] = Field(min_length=1)
@@ -174,11 +182,19 @@ class ConceptHeads:
     scale_words: frozenset[str]
     scale_connectors: frozenset[str]
     carry_types: frozenset[str]
+    term_splitters: frozenset[str]
+    generic_heads: frozenset[str]
+    generic_modifiers: frozenset[str]
+    allergy_pattern: re.Pattern[str]
+    allergy_tail: re.Pattern[str]
+    method_tail: re.Pattern[str]
+    result_words: frozenset[str]
+    drug_modifiers: frozenset[str]
     threshold: re.Pattern[str]
 
     def head_type(self, word: str) -> ConceptType | None:
         """The concept type a head word names ('disorders' -> condition), or None."""
-        last = re.split(r"[-'’]", word.lower())[-1]
+        last = re.split(r"[-'’/]", word.lower())[-1]
         for form in _singulars(last):
             if form in self.not_heads:
                 return None
@@ -212,6 +228,13 @@ def _alternation(phrases: Sequence[str]) -> str:
     return "|".join(parts)
 
 
+def _tail(cues: Sequence[str], determiners: Sequence[str]) -> re.Pattern[str]:
+    """A cue at the very end of a text, maybe followed by up to three determiners ('to any of its')."""
+    cue = _alternation(cues) or "(?!)"
+    det = _alternation([*determiners, "of"])
+    return re.compile(rf"(?<!\w)(?:{cue})(?:\s++(?:{det})){{0,3}}[ \t]*+$", re.IGNORECASE)
+
+
 def compile_concept_heads(heads: ConceptHeadsFile) -> ConceptHeads:
     """Word sets for the stop tests, one qualifier regex and one threshold regex."""
     fill = _alternation(heads.threshold_fillers)
@@ -233,6 +256,14 @@ def compile_concept_heads(heads: ConceptHeadsFile) -> ConceptHeads:
         scale_words=frozenset(w.lower() for w in heads.scale_words),
         scale_connectors=frozenset(w.lower() for w in heads.scale_connectors),
         carry_types=frozenset(heads.carry_types),
+        term_splitters=frozenset(w.lower() for w in heads.term_splitters),
+        generic_heads=frozenset(w.lower() for w in heads.generic_heads),
+        generic_modifiers=frozenset(w.lower() for w in heads.generic_modifiers),
+        allergy_pattern=re.compile(rf"(?<!\w)(?:{_alternation(heads.allergy_cues) or '(?!)'})", re.IGNORECASE),
+        allergy_tail=_tail(heads.allergy_cues, heads.determiners),
+        method_tail=_tail(heads.method_cues, heads.determiners),
+        result_words=frozenset(w.lower() for w in heads.result_words),
+        drug_modifiers=frozenset(w.lower() for w in heads.drug_modifiers),
         threshold=re.compile(threshold, re.IGNORECASE),
     )
 
@@ -314,6 +345,8 @@ class _Segment:
     first: int
     last: int
     mentions: list[_Mention] = field(default_factory=list)
+    result: bool = False
+    """Ends in a result word after a marker: 'HER2-positive', 'CD19 positive'."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +362,9 @@ class _Doc:
     qualifiers: list[str]
     lexicon: ConceptLexicon
     heads: ConceptHeads
+    token_starts: list[int] = field(default_factory=list)
+    token_ends: list[int] = field(default_factory=list)
+    term_starts: list[int] = field(default_factory=list)
 
     def span_text(self, first: int, last: int) -> str:
         return self.text[self.tokens[first].start : self.tokens[last].end]
@@ -367,6 +403,34 @@ def _lookup(lexicon: ConceptLexicon, *names: str) -> tuple[str, LexiconEntry] | 
 # Step 1: term matches worth keeping
 
 
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """A match found in a part of a coordinated match, with offsets into the whole text."""
+
+    start: int
+    end: int
+    text: str
+    type: str
+    name: str
+    codes: tuple[tuple[str, str, str | None], ...]
+
+
+def _split_coordinated(text: str, found: Sequence[TermMatchLike], lexicon: ConceptLexicon, heads: ConceptHeads) -> list[TermMatchLike]:
+    """A match with 'or' inside ('hepatitis B or C infection') is a list: match its parts again."""
+    out: list[TermMatchLike] = []
+    for m in found:
+        ok = isinstance(m.start, int) and isinstance(m.end, int) and 0 <= m.start < m.end <= len(text)
+        inner = [t for t in _TOKEN.finditer(text, m.start, m.end) if t.group().lower() in heads.term_splitters] if ok else []
+        if not inner:
+            out.append(m)
+            continue
+        cuts = [m.start, *(x for t in inner for x in (t.start(), t.end())), m.end]
+        for a, b in zip(cuts[::2], cuts[1::2], strict=True):
+            for sub in lexicon.find(text[a:b]):
+                out.append(_Part(sub.start + a, sub.end + a, sub.text, sub.type, sub.name, sub.codes))
+    return out
+
+
 def _mask(text: str, spans: Sequence[tuple[int, int]]) -> bytearray:
     mask = bytearray(len(text))
     for start, end in spans:
@@ -398,6 +462,10 @@ def _kept_terms(
         if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
             continue
         if start < last_end or not text[start:end].strip() or all(mask[start:end]) or any(windows[start:end]):
+            continue
+        if _norm(text[start:end]) in heads.generic_heads:  # 'disease', 'therapy' alone name nothing
+            continue
+        if heads.qualifier_pattern.fullmatch(text, start, end):  # 'metastatic' alone qualifies
             continue
         name = _norm(m.name) if isinstance(m.name, str) and m.name.strip() else _norm(text[start:end])
         valid.append(_Term(start, end, _type(m.type), name, _codes(m.codes)))
@@ -489,7 +557,7 @@ def _role(tok: _Token, owner: int, mask: bytearray, qualifier: bool, heads: Conc
 
 
 def _segments(doc: _Doc) -> list[_Segment]:
-    """Maximal runs of name tokens, trimmed of a leading or trailing 'of'."""
+    """Maximal runs of name tokens, trimmed of a leading or trailing 'of', split after a marker's result."""
     out: list[_Segment] = []
     k, n = 0, len(doc.tokens)
     while k < n:
@@ -499,26 +567,74 @@ def _segments(doc: _Doc) -> list[_Segment]:
         j = k
         while j + 1 < n and doc.roles[j + 1] in (Role.CONTENT, Role.TERM):
             j += 1
-        first, last = k, j
-        while first <= last and doc.roles[first] is Role.CONTENT and doc.tokens[first].low == "of":
-            first += 1
-        while last >= first and doc.roles[last] is Role.CONTENT and doc.tokens[last].low == "of":
-            last -= 1
-        if first <= last:
-            out.append(_Segment(first, last))
+        out.extend(_split_results(doc, k, j))
         k = j + 1
     return out
 
 
-def _term_mention(doc: _Doc, index: int, first: int, last: int) -> _Mention:
+def _is_result(doc: _Doc, k: int) -> bool:
+    word = doc.tokens[k].low
+    return doc.roles[k] is Role.CONTENT and (word in doc.heads.result_words or word.rsplit("-", 1)[-1] in doc.heads.result_words)
+
+
+def _split_results(doc: _Doc, first: int, last: int) -> list[_Segment]:
+    """'HER2-positive breast cancer' is the observation 'HER2-positive' and the condition after it."""
+    out = []
+    start = first
+    for k in range(first, last + 1):
+        marker = k > start or "-" in doc.tokens[k].low
+        if _is_result(doc, k) and marker:
+            out.append(_Segment(start, k, result=True))
+            start = k + 1
+    if start <= last:
+        out.append(_Segment(start, last))
+    return [seg for seg in (_trim_of(doc, s) for s in out) if seg is not None]
+
+
+def _trim_of(doc: _Doc, seg: _Segment) -> _Segment | None:
+    first, last = seg.first, seg.last
+    while first <= last and doc.roles[first] is Role.CONTENT and doc.tokens[first].low == "of":
+        first += 1
+    while last >= first and doc.roles[last] is Role.CONTENT and doc.tokens[last].low == "of":
+        last -= 1
+    return _Segment(first, last, result=seg.result) if first <= last else None
+
+
+def _terms_in(doc: _Doc, first: int, last: int) -> list[int]:
+    """Indices of the terms lying wholly within tokens first..last."""
+    start, end = doc.tokens[first].start, doc.tokens[last].end
+    i = bisect_left(doc.term_starts, start)
+    out = []
+    while i < len(doc.terms) and doc.terms[i].start < end:
+        if doc.terms[i].end <= end:
+            out.append(i)
+        i += 1
+    return out
+
+
+def _term_mention(doc: _Doc, index: int) -> _Mention:
     t = doc.terms[index]
-    return _Mention(t.start, t.end, first, last, t.type, t.name, t.codes, "lexicon")
+    first = bisect_right(doc.token_ends, t.start)
+    last = bisect_left(doc.token_starts, t.end) - 1
+    return _Mention(t.start, t.end, first, max(first, last), t.type, t.name, t.codes, "lexicon")
 
 
-def _head_phrase(doc: _Doc, seg: _Segment) -> tuple[int, int] | None:
-    """Token range of the segment's head-word phrase: its start to the last uncovered head ('... of ...')."""
-    head = next((k for k in range(seg.last, seg.first - 1, -1)
-                 if doc.roles[k] is Role.CONTENT and doc.heads.head_type(doc.tokens[k].text)), None)
+def _is_head(doc: _Doc, k: int, seg: _Segment) -> bool:
+    """A head word no term covers, or a term that is a bare head word after other words ('RSV infection')."""
+    if not doc.heads.head_type(doc.tokens[k].text):
+        return False
+    if doc.roles[k] is Role.CONTENT:
+        return True
+    index = doc.term_of[k]
+    return (
+        doc.roles[k] is Role.TERM and k > seg.first and index >= 0
+        and (doc.terms[index].start, doc.terms[index].end) == (doc.tokens[k].start, doc.tokens[k].end)
+    )
+
+
+def _head_phrase(doc: _Doc, seg: _Segment) -> tuple[int, int, int] | None:
+    """Token range and head of the segment's head-word phrase: its start to the last head ('... of ...')."""
+    head = next((k for k in range(seg.last, seg.first - 1, -1) if _is_head(doc, k, seg)), None)
     if head is None:
         return None
     end = head
@@ -526,49 +642,78 @@ def _head_phrase(doc: _Doc, seg: _Segment) -> tuple[int, int] | None:
         end += 1
     if end < seg.last and doc.tokens[end + 1].low == "of" and seg.last - end <= _MAX_OF:
         end = seg.last
-    return seg.first, end
+    return seg.first, end, head
+
+
+def _generic(doc: _Doc, first: int, head: int) -> bool:
+    """'disease', 'study procedures', 'optimal medical therapy': words that name no concept."""
+    if doc.tokens[head].low not in doc.heads.generic_heads:
+        return False
+    return all(doc.tokens[k].low in doc.heads.generic_modifiers for k in range(first, head))
 
 
 def _phrase_mention(doc: _Doc, first: int, last: int, head: int) -> _Mention | None:
     """The mention a head-word phrase names: its lexicon entry if it has one, else a pattern."""
     start, end = doc.tokens[first].start, doc.tokens[last].end
-    if doc.heads.threshold.match(doc.text, end):
+    if _generic(doc, first, head):
         return None
     text = doc.text[start:end]
-    kind = doc.heads.head_type(doc.tokens[head].text) or "other"
+    kind = "observation" if _is_result(doc, head) else (doc.heads.head_type(doc.tokens[head].text) or "other")
+    if kind == "procedure" and head > first and doc.tokens[head - 1].low in doc.heads.drug_modifiers:
+        kind = "drug"  # 'immunosuppressive therapy' is treatment with a drug class
     hit = _lookup(doc.lexicon, text)
     if hit is not None:
         entry = hit[1]
         return _Mention(start, end, first, last, _type(entry.type), _norm(entry.name) or _norm(text), _codes(entry.codes))
-    inside = {doc.term_of[k] for k in range(first, last + 1)} - {-1}
-    same = [doc.terms[i] for i in sorted(inside) if doc.terms[i].type == kind]
+    head_term = doc.term_of[head]
+    same = [doc.terms[i] for i in _terms_in(doc, first, last) if i != head_term and doc.terms[i].type == kind]
     if len(same) == 1:  # 'hepatitis B' + 'infection': the fuller wording of the same coded concept
         return _Mention(start, end, first, last, kind, _norm(text), same[0].codes, "lexicon")
     return _Mention(start, end, first, last, kind, _norm(text), (), "pattern")
 
 
 def _fill_segment(doc: _Doc, seg: _Segment) -> None:
-    """The segment's mentions: its head-word phrase (absorbing terms inside it) and its other terms."""
-    phrase = _head_phrase(doc, seg)
-    covered = range(0)
+    """The segment's mentions: its head-word phrase (absorbing the terms inside it) and its other terms."""
+    phrase = (seg.first, seg.last, seg.last) if seg.result else _head_phrase(doc, seg)
+    absorbed: set[int] = set()
     if phrase is not None:
-        head = next(k for k in range(phrase[1], phrase[0] - 1, -1)
-                    if doc.roles[k] is Role.CONTENT and doc.heads.head_type(doc.tokens[k].text))
-        mention = _phrase_mention(doc, phrase[0], phrase[1], head)
-        covered = range(phrase[0], phrase[1] + 1)
+        first, last, head = phrase
+        mention = _phrase_mention(doc, first, last, head)
+        absorbed = set(_terms_in(doc, first, last))
         if mention is not None:
             seg.mentions.append(mention)
-    seen: set[int] = set()
-    for k in range(seg.first, seg.last + 1):
-        index = doc.term_of[k]
-        if index < 0 or index in seen:
-            continue
-        seen.add(index)
-        ks = [j for j in range(k, seg.last + 1) if doc.term_of[j] == index]
-        if any(j in covered for j in ks):
-            continue
-        seg.mentions.append(_term_mention(doc, index, ks[0], ks[-1]))
+    for index in _terms_in(doc, seg.first, seg.last):
+        if index not in absorbed:
+            seg.mentions.append(_term_mention(doc, index))
     seg.mentions.sort(key=lambda m: m.start)
+
+
+def _thresholds(doc: _Doc, group: list[_Segment]) -> list[_Segment]:
+    """The group without its threshold analytes: the phrase a comparison follows ('resting heart
+    rate >= 70') and the observations listed just before it ('AST and ALT <= 2.5 x ULN')."""
+    if not doc.heads.threshold.match(doc.text, doc.tokens[group[-1].last].end):
+        return group
+    keep = len(group) - 1
+    while keep and _observations_only(doc, group[keep - 1]):
+        keep -= 1
+    return group[:keep]
+
+
+def _observations_only(doc: _Doc, seg: _Segment) -> bool:
+    terms = _terms_in(doc, seg.first, seg.last)
+    return bool(terms) and all(doc.terms[i].type == "observation" for i in terms)
+
+
+def _after_method(doc: _Doc, seg: _Segment) -> bool:
+    """Whether the phrase only says how something is assessed ('as confirmed by flow cytometry')."""
+    start = doc.tokens[seg.first].start
+    return doc.heads.method_tail.search(doc.text, max(0, start - 60), start) is not None
+
+
+def _after_allergy(doc: _Doc, seg: _Segment) -> bool:
+    """Whether the phrase names what the patient is allergic to ('hypersensitivity to pembrolizumab')."""
+    start = doc.tokens[seg.first].start
+    return doc.heads.allergy_tail.search(doc.text, max(0, start - 60), start) is not None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -797,22 +942,73 @@ def _build(doc: _Doc, groups: Sequence[list[_Mention]], cues: Sequence[CueMatch]
     return tuple(out)
 
 
-def _assemble(text: str, lexicon: ConceptLexicon, resources: ConceptResources) -> tuple[Concept, ...]:
-    cues = find_cues(text, resources.context)
-    windows = find_time_windows(text, resources.windows)
-    mask = _mask(text, _cue_spans(text, cues))
-    window_mask = _mask(text, [(w.span.start, w.span.end) for w in windows])
-    terms = _kept_terms(text, lexicon.find(text), mask, window_mask, resources.heads)
-    for w in windows:
-        mask[w.span.start : w.span.end] = window_mask[w.span.start : w.span.end]
+_PAREN = re.compile(r"[ \t]*+\(([^()\n]{1,40})\)")
+_MAX_PAREN = 6  # most tokens of a parenthesised abbreviation or synonym
+
+
+def _with_abbreviations(doc: _Doc, groups: list[list[_Mention]]) -> list[list[_Mention]]:
+    """A parenthesised name right after a mention is part of it: 'hepatitis B surface antigen
+    (HBsAg)', 'Down syndrome (trisomy 21)'. Lists and examples ('(PCI or CABG)', '(such as ...)') are not."""
+    flat = sorted((m for g in groups for m in g), key=lambda m: m.start)
+    starts = [m.start for m in flat]
+    absorbed: set[int] = set()
+    for m in flat:
+        paren = _PAREN.match(doc.text, m.end)
+        if paren is None or id(m) in absorbed:
+            continue
+        first = bisect_left(doc.token_starts, paren.start(1))
+        last = bisect_left(doc.token_starts, paren.end(1)) - 1
+        if not 0 <= last - first < _MAX_PAREN or any(doc.roles[k] not in (Role.CONTENT, Role.TERM) for k in range(first, last + 1)):
+            continue
+        i = bisect_left(starts, paren.start(1))
+        while i < len(flat) and flat[i].end <= paren.end(1):
+            absorbed.add(id(flat[i]))
+            i += 1
+        m.end, m.last = paren.end(), last + 1
+    kept = [[m for m in g if id(m) not in absorbed] for g in groups]
+    return [g for g in kept if g]
+
+
+def _document(text: str, terms: list[_Term], mask: bytearray, lexicon: ConceptLexicon, heads: ConceptHeads) -> _Doc:
     tokens = [_Token(m.start(), m.end(), m.group(), m.group().lower()) for m in _TOKEN.finditer(text)]
-    roles, term_of, qual_of, qualifiers = _roles(text, tokens, terms, mask, resources.heads)
-    doc = _Doc(text, tokens, roles, term_of, qual_of, terms, qualifiers, lexicon, resources.heads)
+    roles, term_of, qual_of, qualifiers = _roles(text, tokens, terms, mask, heads)
+    return _Doc(
+        text, tokens, roles, term_of, qual_of, terms, qualifiers, lexicon, heads,
+        token_starts=[t.start for t in tokens], token_ends=[t.end for t in tokens], term_starts=[t.start for t in terms],
+    )
+
+
+def _mentions(doc: _Doc) -> list[list[_Mention]]:
+    """Segments, their mentions and coordinations, resolved: one list of mentions per coordination."""
     segments = _segments(doc)
     for seg in segments:
         _fill_segment(doc, seg)
-    groups = [g for g in (_resolve_group(doc, grp) for grp in _groups(doc, segments)) if g]
-    return _build(doc, groups, cues, windows, resources.context)
+    out: list[list[_Mention]] = []
+    for group in _groups(doc, segments):
+        group = _thresholds(doc, group)
+        if not group or _after_method(doc, group[0]):
+            continue
+        mentions = _resolve_group(doc, group)
+        if _after_allergy(doc, group[0]):
+            for m in mentions:
+                m.type = "allergy"
+        if mentions:
+            out.append(mentions)
+    return _with_abbreviations(doc, out)
+
+
+def _assemble(text: str, lexicon: ConceptLexicon, resources: ConceptResources) -> tuple[Concept, ...]:
+    heads = resources.heads
+    cues = find_cues(text, resources.context)
+    windows = find_time_windows(text, resources.windows)
+    allergy = [(m.start(), m.end()) for m in heads.allergy_pattern.finditer(text)]
+    mask = _mask(text, [*_cue_spans(text, cues), *allergy])
+    window_mask = _mask(text, [(w.span.start, w.span.end) for w in windows])
+    terms = _kept_terms(text, _split_coordinated(text, lexicon.find(text), lexicon, heads), mask, window_mask, heads)
+    for w in windows:
+        mask[w.span.start : w.span.end] = window_mask[w.span.start : w.span.end]
+    doc = _document(text, terms, mask, lexicon, heads)
+    return _build(doc, _mentions(doc), cues, windows, resources.context)
 
 
 def extract_concepts(text: str, lexicon: ConceptLexicon, resources: ConceptResources) -> tuple[Concept, ...]:
