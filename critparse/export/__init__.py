@@ -1,0 +1,1 @@
+"""What critparse writes for people and other tools: the HTML review page (`report`)."""
