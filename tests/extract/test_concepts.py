@@ -21,7 +21,12 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from critparse.errors import ResourceError
-from critparse.extract.concepts import ConceptResources, extract_concepts, load_concept_heads, load_concept_resources
+from critparse.extract.concepts import (
+    ConceptResources,
+    extract_concepts,
+    load_concept_heads,
+    load_concept_resources,
+)
 from critparse.model.concept import Concept, TimeWindow
 from critparse.model.span import Span
 
@@ -64,14 +69,14 @@ class FakeLexicon:
         return self._match(key, 0, len(name), name) if key in self.entries else None
 
 
-C, D, P, O, OTHER = "condition", "drug", "procedure", "observation", "other"
+C, D, P, OBS, OTHER = "condition", "drug", "procedure", "observation", "other"
 LEXICON = FakeLexicon({
     "pregnant": (C, "pregnant"), "pregnancy": (C, "pregnancy"), "lactating": (C, "lactating"),
-    "breastfeeding": (C, "breastfeeding"), "pregnancy test": (O, "pregnancy test"),
+    "breastfeeding": (C, "breastfeeding"), "pregnancy test": (OBS, "pregnancy test"),
     "b cell malignancies": (C, "b cell malignancies"), "flow cytometry": (P, "flow cytometry"),
     "b cell acute lymphoblastic leukemia": (C, "b-cell acute lymphoblastic leukemia"),
     "hematopoietic stem cell transplantation": (P, "hematopoietic stem cell transplantation"),
-    "venous access": (O, "venous access"), "apheresis": (P, "apheresis"), "informed consent": (OTHER, "informed consent"),
+    "venous access": (OBS, "venous access"), "apheresis": (P, "apheresis"), "informed consent": (OTHER, "informed consent"),
     "central nervous system leukemia": (C, "central nervous system leukemia"), "malignancies": (C, "malignancy"),
     "malignancy": (C, "malignancy"), "seizure disorder": (C, "seizure disorder"), "infection": (C, "infection"),
     "human immunodeficiency virus": (C, "human immunodeficiency virus"), "hiv": (C, "hiv"),
@@ -81,11 +86,11 @@ LEXICON = FakeLexicon({
     "type 2 diabetes": (C, "type 2 diabetes mellitus"), "type 1 diabetes": (C, "type 1 diabetes mellitus"),
     "diabetes": (C, "diabetes mellitus"), "hypertension": (C, "hypertension"), "stroke": (C, "stroke"),
     "heart failure": (C, "heart failure"), "chemotherapy": (P, "chemotherapy"), "radiotherapy": (P, "radiotherapy"),
-    "surgery": (P, "surgery"), "dialysis": (P, "dialysis"), "smoker": (O, "smoker"),
-    "platelets": (O, "platelet count"), "creatinine clearance": (O, "creatinine clearance"), "creatinine": (O, "creatinine"),
-    "bilirubin": (O, "bilirubin"), "karnofsky performance status": (O, "karnofsky performance status"),
-    "ast": (O, "ast"), "alt": (O, "alt"), "aspartate transaminase": (O, "ast"), "alanine transaminase": (O, "alt"),
-    "hepatitis b surface antigen": (O, "hbsag"), "hbsag": (O, "hbsag"), "pembrolizumab": (D, "pembrolizumab"),
+    "surgery": (P, "surgery"), "dialysis": (P, "dialysis"), "smoker": (OBS, "smoker"),
+    "platelets": (OBS, "platelet count"), "creatinine clearance": (OBS, "creatinine clearance"), "creatinine": (OBS, "creatinine"),
+    "bilirubin": (OBS, "bilirubin"), "karnofsky performance status": (OBS, "karnofsky performance status"),
+    "ast": (OBS, "ast"), "alt": (OBS, "alt"), "aspartate transaminase": (OBS, "ast"), "alanine transaminase": (OBS, "alt"),
+    "hepatitis b surface antigen": (OBS, "hbsag"), "hbsag": (OBS, "hbsag"), "pembrolizumab": (D, "pembrolizumab"),
     "tuberculosis": (C, "tuberculosis"),
 })
 
@@ -120,7 +125,7 @@ SEED = {
     "NCT02186860-inc-08": [],
     "NCT02186860-inc-09": [],
     "NCT02186860-inc-10": [],
-    "NCT02186860-inc-11": [("venous access", "venous access", O, False, None, ("adequate",), None), ("apheresis", "apheresis", P, False, None, (), None)],
+    "NCT02186860-inc-11": [("venous access", "venous access", OBS, False, None, ("adequate",), None), ("apheresis", "apheresis", P, False, None, (), None)],
     "NCT02186860-inc-12": [("informed consent", "informed consent", OTHER, False, None, (), None)],
     "NCT02186860-exc-01": [("Pregnant", "pregnant", C, False, None, (), None), ("lactating", "lactating", C, False, None, (), None)],
     "NCT02186860-exc-02": [("T cell immunosuppressive therapy", "t cell immunosuppressive therapy", D, False, None, (), None)],
@@ -344,7 +349,7 @@ def test_concepts_qualifier_before_a_list_covers_it(resources: ConceptResources,
 
 @pytest.mark.parametrize("text", ["HER2-positive breast cancer"])
 def test_concepts_marker_result_is_an_observation(resources: ConceptResources, text: str) -> None:
-    assert [(c.text, c.type, c.negated) for c in concepts(text, resources)] == [("HER2-positive", O, False), ("breast cancer", C, False)]
+    assert [(c.text, c.type, c.negated) for c in concepts(text, resources)] == [("HER2-positive", OBS, False), ("breast cancer", C, False)]
 
 
 @pytest.mark.parametrize("text", ["Positive hepatitis B surface antigen (HBsAg)"])
