@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
+from critparse.model.concept import Concept
 from critparse.model.diagnostic import Diagnostic
+from critparse.model.logic import Logic, check_indices
 from critparse.model.rule import Rule
 from critparse.model.span import FROZEN as _FROZEN
 from critparse.model.span import Section, Span
+
+_LOGIC_HELP = (
+    "How the rules, concepts and conditions combine (critparse.model.logic); None when there is"
+    " nothing to combine. `rules` stays the flat list of every threshold."
+)
 
 
 class ParseResult(BaseModel):
@@ -28,6 +35,13 @@ class ParseResult(BaseModel):
         default=None, description="Why no threshold rule was read; None when rules were found."
     )
     diagnostics: tuple[Diagnostic, ...] = ()
+    concepts: tuple[Concept, ...] = ()
+    logic: Logic | None = Field(default=None, description=_LOGIC_HELP)
+
+    @model_validator(mode="after")
+    def _logic_fits(self) -> ParseResult:
+        check_indices(self.logic, len(self.rules), len(self.concepts))
+        return self
 
     @property
     def has_threshold(self) -> bool:
@@ -49,6 +63,13 @@ class Criterion(BaseModel):
     rules: tuple[Rule, ...] = ()
     no_threshold_reason: str | None = None
     diagnostics: tuple[Diagnostic, ...] = ()
+    concepts: tuple[Concept, ...] = ()
+    logic: Logic | None = Field(default=None, description=_LOGIC_HELP)
+
+    @model_validator(mode="after")
+    def _logic_fits(self) -> Criterion:
+        check_indices(self.logic, len(self.rules), len(self.concepts))
+        return self
 
 
 def output_json_schema() -> dict[str, Any]:

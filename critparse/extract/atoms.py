@@ -1,0 +1,270 @@
+"""The atoms of a criterion's logic: its rules grouped by the expression they came from, its value
+sets and its concepts, each with where it starts and ends in the text.
+
+Rules that share an expression (`AST/ALT ≤ 3 × ULN`, a range's two bounds, `140/90 mmHg`) are one
+atom; the extractor's expression offsets are used when given, else they are found again from the
+rule (the comparator or number after the previous atom). Value sets (`Stage IIIA, IIIB or IV`)
+are read here from the text and replace the bounds the extractor read for the same list.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from critparse.extract.logic_cues import LogicCues
+from critparse.model.concept import Concept
+from critparse.model.logic import ConceptLeaf, Logic, Op, RuleLeaf, ValueSet, ValueSetLeaf
+from critparse.model.rule import Analyte, Rule
+from critparse.model.span import Span
+
+__all__ = ["Atom", "concept_atoms", "rule_atoms", "rules_atom", "value_set_atoms"]
+
+LOWER = frozenset({">", ">="})
+UPPER = frozenset({"<", "<="})
+
+
+@dataclass
+class Atom:
+    """One thing the logic combines, with its place in the text."""
+
+    start: int  # where it begins (its own analyte words, else its comparator or number)
+    core: int  # where its comparator or number begins
+    end: int
+    node: Logic
+    kind: str = "rules"  # rules | value_set | concept
+    analytes: tuple[str, ...] = ()
+    units: tuple[str | None, ...] = ()
+    comparators: tuple[str, ...] = ()
+    rules: tuple[int, ...] = ()
+    concept: int | None = None
+    conditions: list[Logic] = field(default_factory=list)  # attached 'if' conditions
+    requirements: list[Logic] = field(default_factory=list)  # attached 'with' requirements
+
+    @property
+    def direction(self) -> str:
+        """lower (≥, >), upper (≤, <), range (both) or other."""
+        kinds = {"lower" if c in LOWER else "upper" if c in UPPER else "other" for c in self.comparators}
+        if kinds == {"lower"}:
+            return "lower"
+        if kinds == {"upper"}:
+            return "upper"
+        return "range" if kinds == {"lower", "upper"} else "other"
+
+
+_SYMBOL = re.compile(r"[<>≤≥]")
+_NUMBER = re.compile(r"(?<![\w.])[-−]?(?:\d{1,3}(?:[,\s]\d{3})+(?!\d)|\d+(?:[.,]\d+)?|\.\d+)")
+_FALLBACK = re.compile(r"\b(?:I{1,3}|IV|V)\b|\b(?:ULN|LLN|upper|lower|normal)\b|\d", re.IGNORECASE)
+
+
+def _number_value(literal: str) -> float | None:
+    cleaned = literal.replace("−", "-").replace(" ", "")
+    cleaned = cleaned.replace(",", "") if re.fullmatch(r"-?\d{1,3}(?:,\d{3})+", cleaned) else cleaned.replace(",", ".")
+    try:
+        return float(cleaned)
+    except ValueError:
+        return None
+
+
+def _core_of(text: str, group: Sequence[Rule], search: int, end: int, ending: dict[int, tuple[str, int]]) -> int:
+    """Where an expression's comparator (or first number) begins: the last place in
+    [search, end) where the rules' values are written (the earliest of them for a range), with
+    the comparator phrase ending right before it; else the first comparator sign; else the
+    first number or limit word."""
+    last: dict[float, int] = {}
+    for m in _NUMBER.finditer(text, search, end):  # each value's last occurrence: the expression ends the span
+        value = _number_value(m.group(0))
+        for v in {r.value for r in group}:
+            if value is not None and (math.isclose(value, v) or math.isclose(value, -v)):
+                last[v] = m.start()
+    if last:
+        pos = first = min(last.values())
+        while pos > search and text[pos - 1].isspace():
+            pos -= 1
+        found = ending.get(pos)
+        return found[1] if found is not None and found[1] >= search else first
+    for pattern in (_SYMBOL, _FALLBACK):
+        hit = pattern.search(text, search, end)
+        if hit is not None:
+            return hit.start()
+    return search
+
+
+def _bounds(text: str, group: Sequence[Rule], lo: int, ending: dict[int, tuple[str, int]]) -> tuple[int, int]:
+    """(start, core) of one expression when the extractor did not say: its own analyte words
+    begin it when they stand after `lo`; its core is where its comparator or number begins."""
+    starts = []
+    search = max(lo, min(r.span.start for r in group))
+    for rule in group:
+        own = bool(rule.analyte.text) and rule.text.startswith(rule.analyte.text) and rule.span.start >= lo
+        if own:
+            starts.append(rule.span.start)
+            search = max(search, rule.span.start + len(rule.analyte.text))
+    end = max(r.span.end for r in group)
+    core = _core_of(text, group, search, end, ending)
+    return (min(starts) if starts else core), core
+
+
+def rule_atoms(
+    text: str, rules: Sequence[Rule], expressions: Sequence[tuple[int, int] | None] | None = None,
+    ending: dict[int, tuple[str, int]] | None = None,
+) -> list[Atom]:
+    """The rules grouped by expression (same expression offsets, else the same end), in order.
+
+    `ending` maps where each comparator phrase of the text ends to (comparator, start)
+    (`Vocabulary.comparators_ending`), to find where an expression begins."""
+    groups: dict[tuple[int, int] | int, list[int]] = {}
+    for i, rule in enumerate(rules):
+        expr = expressions[i] if expressions is not None and i < len(expressions) else None
+        groups.setdefault(expr if expr is not None else rule.span.end, []).append(i)
+    ordered = sorted(groups.items(), key=lambda kv: (_end_of(kv[0]), min(rules[i].span.start for i in kv[1])))
+    atoms: list[Atom] = []
+    previous_end = 0
+    for key, members in ordered:
+        if isinstance(key, tuple):
+            core, end = key
+            own = [i for i in members if rules[i].span.start < core and rules[i].span.start >= previous_end]
+            start = min((rules[i].span.start for i in own), default=core)
+            end = max(end, max(rules[i].span.end for i in members))
+        else:
+            start, core = _bounds(text, [rules[i] for i in members], previous_end, ending or {})
+            end = key
+        atoms.append(rules_atom(text, rules, members, start, core, end))
+        previous_end = max(previous_end, end)
+    return atoms
+
+
+def _end_of(key: tuple[int, int] | int) -> int:
+    return key[1] if isinstance(key, tuple) else key
+
+
+def rules_atom(text: str, rules: Sequence[Rule], members: list[int], start: int, core: int, end: int) -> Atom:
+    """One atom: per analyte a leaf or the `and` of its bounds; several analytes sharing the
+    expression are a list (or an `or` when the text joins them with 'or')."""
+    by_analyte: dict[str, list[int]] = {}
+    for i in members:
+        by_analyte.setdefault(rules[i].analyte.name, []).append(i)
+    parts: list[Logic] = []
+    for indices in by_analyte.values():
+        leaves: list[Logic] = [RuleLeaf(rule=i) for i in indices]
+        parts.append(leaves[0] if len(leaves) == 1 else Op(op="and", args=tuple(leaves)))
+    if len(parts) == 1:
+        node = parts[0]
+    elif re.search(r"\bor\b", text[start:core], re.IGNORECASE) and not re.search(
+        r"\band\b|/", text[start:core], re.IGNORECASE
+    ):
+        node = Op(op="or", args=tuple(parts))  # 'ALT or AST > 5 × ULN'
+    else:
+        node = Op(op="and", args=tuple(parts), enumeration=True)  # 'AST/ALT ≤ 3 × ULN'
+    return Atom(
+        start=start, core=core, end=end, node=node,
+        analytes=tuple(dict.fromkeys(rules[i].analyte.name for i in members)),
+        units=tuple(rules[i].unit for i in members),
+        comparators=tuple(rules[i].comparator for i in members),
+        rules=tuple(members),
+    )
+
+
+# --- value sets ---------------------------------------------------------------------------------
+
+_ROMAN = r"(?:IV|V|I{1,3})(?:[A-Da-d]\d?)?"
+_CATEGORY = {
+    "roman": rf"(?:{_ROMAN}|[1-5][A-Da-d]?)(?![\w+])",
+    "letter": r"[A-D](?![\w+])",
+    "number": r"\d+(?:\.\d+)?(?![\w+%.])",
+    "prefixed": r"[A-Z]\d(?![\w+])",
+}
+_SEPARATOR = r"\s*(?:,\s*(?:or|and|and/or)?|or|and/or|and|/|nor)\s*"
+_SCALE_REPEAT = r"(?:(?i:stage|class|grade|score)\s+)?"
+_NOT_A_SET_AFTER = re.compile(
+    r"\s*(?:or|and)\s+(?:higher|greater|more|above|worse|lower|less|below|better|over|under|"
+    r"earlier|later|beyond)\b|\s*[-–]|\s*(?:\+|%|x\b|×)",
+    re.IGNORECASE,
+)
+_ARABIC_ROMAN = {"1": "I", "2": "II", "3": "III", "4": "IV", "5": "V"}
+
+
+def _normal_category(raw: str, category: str) -> str:
+    raw = raw.strip()
+    if category == "roman" and raw[0].isdigit():
+        return _ARABIC_ROMAN[raw[0]] + raw[1:].upper()
+    return raw.upper() if category != "number" else raw
+
+
+def value_set_atoms(text: str, rules: Sequence[Rule], cues: LogicCues, taken: Sequence[Atom]) -> list[Atom]:
+    """Lists of two or more ordinal categories after a scale word, and single letter classes
+    ('Child-Pugh class A'), which the bounds of a range cannot say exactly."""
+    out: list[Atom] = []
+    for scale in cues.scales(text):
+        category = scale.meaning
+        one = _CATEGORY[category]
+        found = re.compile(
+            rf"\s*(?:of\s+|:\s*|=\s*|(?:class|score|stage)\s+)?(?P<list>{one}(?:{_SEPARATOR}{_SCALE_REPEAT}{one})*)"
+        ).match(text, scale.end)
+        if found is None or any(a.start <= scale.start < a.end and a.kind == "value_set" for a in out):
+            continue
+        items = re.findall(one, found.group("list"))
+        lo, hi = found.start("list"), found.end("list")
+        if _NOT_A_SET_AFTER.match(text, hi) or _comparator_before(text, scale.start, lo):
+            continue
+        covered = tuple(
+            i for i, r in enumerate(rules)
+            if r.span.start < hi and lo < r.span.end and r.unit is None
+        )
+        if len(items) < 2 and not (category in ("letter", "prefixed") and not covered):
+            continue
+        if not covered and category in ("roman", "number"):
+            continue  # a list the extractor did not read as a scale ('class I or III antiarrhythmics')
+        analyte = rules[covered[0]].analyte if covered else _scale_analyte(text, scale.start, scale.end)
+        values = tuple(dict.fromkeys(_normal_category(v, category) for v in items))
+        vs = ValueSet(analyte=analyte, values=values, text=text[lo:hi], span=Span(start=lo, end=hi), rules=covered)
+        start = min([scale.start] + [rules[i].span.start for i in covered])
+        out.append(Atom(start=start, core=lo, end=max([hi] + [rules[i].span.end for i in covered]),
+                        node=ValueSetLeaf(value_set=vs), kind="value_set", analytes=(analyte.name,),
+                        rules=covered))
+    return out
+
+
+def _comparator_before(text: str, scale_start: int, list_start: int) -> bool:
+    """'≤ grade 1', 'stage ≥ III': a comparator makes a bound, not a set."""
+    return bool(re.search(r"[<>≤≥=]\s*$", text[max(0, scale_start - 3) : scale_start])) or bool(
+        re.search(r"[<>≤≥]", text[scale_start:list_start])
+    )
+
+
+def _scale_analyte(text: str, start: int, end: int) -> Analyte:
+    words = text[start:end]
+    name = " ".join(words.lower().split())
+    return Analyte(text=words, name=name, in_lexicon=False)
+
+
+# --- concepts -------------------------------------------------------------------------------------
+
+
+def concept_atoms(text: str, concepts: Sequence[Concept], taken: Sequence[Atom], cues: LogicCues) -> list[Atom]:
+    """Concepts as atoms, except those a rule stands for: a concept inside a rule's words, a
+    heading the rules after it define ('adequate renal function, defined as:') and a name the
+    parenthesis after it defines ('obesity (BMI ≥ 30 kg/m²)')."""
+    out: list[Atom] = []
+    for j, concept in enumerate(concepts):
+        s, e = concept.span.start, concept.span.end
+        if any(a.start <= s < a.end or s <= a.start < e for a in taken):
+            continue
+        after = text[e : e + 40]
+        later = [a for a in taken if a.start >= e]
+        if later and (cues.header_re.match(after.lstrip(" ,")) or _defined_by_parenthesis(text, e, later[0])):
+            continue
+        out.append(Atom(start=s, core=s, end=e, node=_concept_leaf(j), kind="concept", concept=j))
+    return out
+
+
+def _concept_leaf(j: int) -> Logic:
+    return ConceptLeaf(concept=j)
+
+
+def _defined_by_parenthesis(text: str, end: int, nxt: Atom) -> bool:
+    """'Obesity (BMI ≥ 30 kg/m²)': the parenthesis right after the concept holds the next atom."""
+    gap = text[end : nxt.start]
+    return bool(re.fullmatch(r"\s*[(\[]\s*(?:[A-Za-z][\w-]*\s*){0,4}", gap)) and ")" not in gap

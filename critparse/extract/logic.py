@@ -1,0 +1,481 @@
+"""The logic pass: a criterion's rules, concepts and conditions joined into one tree.
+
+`build_logic(text, rules, concepts=...)` reads the words between the atoms (see
+`critparse.extract.logic_tree` for the binding order) and the conditions next to them
+(`critparse.extract.conditions`), all wording coming from `resources/logic_cues.json`:
+
+- `Serum creatinine ≤ 1.6 mg/dL or creatinine clearance ≥ 55 mL/min` -> `or(r0, r1)`;
+- `ALT ≤ 3 × ULN (≤ 5 × ULN for patients with hepatic metastases)` -> `if(C, r1, r0)`, C the
+  condition 'hepatic metastases';
+- `Hemoglobin ≥ 8 g/dL (5.0 mmol/L)` -> `same(r0, r1)`;
+- `QTcF > 450 ms in men or > 470 ms in women` -> `if(men, r0, if(women, r1))`;
+- `Stage IIIA, IIIB or IV` -> a value set of exactly those categories.
+
+It also mends two readings of the threshold extractor that only the logic shows: a condition's
+words taken as a rule's analyte (`(if liver metastases ≤ 5 × ULN)` gives the rule the analyte of
+the limit it replaces) and an age word of a condition taken as a rule ('Karnofsky ≥ 50 for
+patients > 16 years of age or Lansky ≥ 50': the age band is a condition, not a rule).
+
+`combine_children(parent_text, children)` gives a parent bullet's tree over its children
+('at least two of the following:'), and `link_children(criteria)` sets it on a whole trial.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from critparse.extract.atoms import Atom, concept_atoms, rule_atoms, rules_atom, value_set_atoms
+from critparse.extract.conditions import Clause, bare_age_clauses, find_clauses, make_condition, paren_depths
+from critparse.extract.logic_cues import CueMatch, LogicCues, logic_cues
+from critparse.extract.logic_tree import Region, combine, join
+from critparse.lexicon.resources import Resources, default_resources
+from critparse.model.concept import Concept
+from critparse.model.criterion import Criterion
+from critparse.model.logic import (
+    Condition,
+    ConditionLeaf,
+    CriterionLeaf,
+    Logic,
+    Op,
+    RuleLeaf,
+    ValueSet,
+    ValueSetLeaf,
+)
+from critparse.model.rule import Rule
+from critparse.model.span import Span
+
+__all__ = ["LogicDraft", "build_logic", "combine_children", "link_children", "quantified"]
+
+_TIME_UNITS = frozenset({"a", "mo", "wk", "d", "h", "min"})
+
+
+@dataclass(frozen=True)
+class LogicDraft:
+    """What the logic pass gives back: the rules (mended) and the tree over them."""
+
+    rules: tuple[Rule, ...]
+    logic: Logic | None
+
+
+def build_logic(
+    text: str,
+    rules: Sequence[Rule],
+    *,
+    concepts: Sequence[Concept] = (),
+    expressions: Sequence[tuple[int, int] | None] | None = None,
+    resources: Resources | None = None,
+) -> LogicDraft:
+    """The tree of one criterion bullet over its rules and concepts.
+
+    `expressions`, when the extractor gives them, are the offsets of each rule's expression
+    (comparator to unit); otherwise they are found again from the rules. Never raises on text:
+    a bullet whose words cannot be read joins its atoms as a list.
+    """
+    res = resources or default_resources()
+    cues = logic_cues(res)
+    work = list(rules)
+    ending = res.vocabulary.comparators_ending(text) if work else {}
+    atoms = rule_atoms(text, work, expressions, ending)
+    dropped = _age_artefacts(work, atoms)
+    atoms = [a for a in (_without(a, dropped, work, text) for a in atoms) if a is not None]
+    _share_units(text, work, atoms)
+    atoms = _with_value_sets(text, work, atoms, cues)
+    atoms = sorted(atoms + concept_atoms(text, concepts, atoms, cues), key=lambda a: (a.start, a.end))
+    if not atoms:
+        return LogicDraft(tuple(rules), None)
+    clauses = find_clauses(text, atoms, cues)
+    _mend_condition_analytes(text, work, atoms, clauses, cues)
+    extra = _bare_sex(text, atoms, clauses, cues) + bare_age_clauses(text, atoms, clauses, cues)
+    clauses = sorted(clauses + extra, key=lambda c: c.cue.start)
+    region, main = _attach(text, atoms, clauses, cues, concepts, work, dropped)
+    _sole_sex(text, main, clauses, cues, region)
+    items, op = combine(region, main)
+    tree = quantified(text, items, op, cues, first_atom=min(a.start for a in main) if main else len(text))
+    return _reindexed(work, tree, dropped)
+
+
+# --- mending the extractor's reading ---------------------------------------------------------
+
+
+def _age_artefacts(rules: list[Rule], atoms: list[Atom]) -> set[int]:
+    """An age rule that shares its expression, comparator and value with a score of another
+    analyte took its age word from a condition before it ('for patients > 16 years of age or
+    Lansky ≥ 50'): the score is the rule."""
+    dropped: set[int] = set()
+    for atom in atoms:
+        for i in atom.rules:
+            r = rules[i]
+            if r.analyte.name != "age":
+                continue
+            if any(rules[j].analyte.name != "age" and rules[j].comparator == r.comparator
+                   and rules[j].value == r.value and rules[j].unit not in _TIME_UNITS for j in atom.rules):
+                dropped.add(i)
+    return dropped
+
+
+def _without(atom: Atom, dropped: set[int], rules: list[Rule], text: str) -> Atom | None:
+    kept = [i for i in atom.rules if i not in dropped]
+    if len(kept) == len(atom.rules):
+        return atom
+    if not kept:
+        return None
+    own = [rules[i].span.start for i in kept if rules[i].text.startswith(rules[i].analyte.text)]
+    start = max(min(own), atom.start) if own else atom.core
+    return rules_atom(text, rules, kept, start, atom.core, atom.end)
+
+
+def _share_units(text: str, rules: list[Rule], atoms: list[Atom]) -> None:
+    """'Creatinine ≤ 1.5 or 1.4 mg/dL': a bare number before the same analyte's limit, joined
+    only by a conjunction, takes that limit's unit (the unit is written once for both)."""
+    for a, b in zip(atoms, atoms[1:]):
+        if a.kind != "rules" or b.kind != "rules" or set(a.analytes) != set(b.analytes) or b.start != b.core:
+            continue
+        if any(rules[i].unit is not None for i in a.rules) or len({rules[i].unit for i in b.rules}) != 1:
+            continue
+        if not re.fullmatch(r"\s*(?:,|or|and|/)?\s*", text[a.end : b.core], re.IGNORECASE):
+            continue
+        donor = rules[b.rules[0]]
+        if donor.unit is None or donor.unit in _TIME_UNITS:
+            continue
+        for i in a.rules:
+            rules[i] = rules[i].model_copy(update={"unit": donor.unit, "unit_text": donor.unit_text})
+        a.units = tuple(donor.unit for _ in a.rules)
+
+
+def _with_value_sets(text: str, rules: list[Rule], atoms: list[Atom], cues: LogicCues) -> list[Atom]:
+    """Value sets replace the atoms whose bounds they say exactly."""
+    sets = value_set_atoms(text, rules, cues, atoms)
+    if not sets:
+        return atoms
+    covered = {i for v in sets for i in v.rules}
+    kept = [a for a in atoms if not (set(a.rules) & covered)]
+    return kept + sets
+
+
+def _mend_condition_analytes(text: str, rules: list[Rule], atoms: list[Atom], clauses: list[Clause],
+                             cues: LogicCues) -> None:
+    """'(if liver metastases ≤ 5 × ULN)': the words after the cue are the condition and the
+    limit restates the analyte of the limit before it, with the same kind of unit; so does a
+    limit whose analyte words are a cue ('unless ..., in which case ≤ 3 × ULN')."""
+    for atom in atoms:
+        if atom.kind == "rules" and not any(rules[i].analyte.in_lexicon for i in atom.rules):
+            words = rules[atom.rules[0]].analyte.text
+            if words and cues.condition_re.fullmatch(words.strip()):
+                _give_analyte(rules, atom, atoms)
+    for clause in clauses:
+        if clause.role not in ("if", "unless") or len(clause.inner) != 1:
+            continue
+        atom = clause.inner[0]
+        if atom.kind != "rules" or any(rules[i].analyte.in_lexicon for i in atom.rules):
+            continue
+        if atom.core <= clause.start or not _give_analyte(rules, atom, atoms, before=clause.cue.start):
+            continue
+        clause.inner, clause.end = [], _trimmed_end(text, clause.start, atom.core)
+
+
+def _give_analyte(rules: list[Rule], atom: Atom, atoms: Sequence[Atom], *, before: int | None = None) -> bool:
+    """Give `atom`'s rules the analyte of the nearest earlier limit with the same kind of
+    unit; False when there is none."""
+    limit = atom.start if before is None else before
+    donor = next((a for a in reversed(atoms) if a.end <= limit and a.kind == "rules"
+                  and set(a.units) & set(atom.units)), None)
+    if donor is None:
+        return False
+    analyte = rules[donor.rules[0]].analyte
+    for i in atom.rules:
+        rules[i] = rules[i].model_copy(update={"analyte": analyte})
+    atom.analytes, atom.start = (analyte.name,), atom.core
+    return True
+
+
+def _trimmed_end(text: str, start: int, end: int) -> int:
+    while end > start and (text[end - 1].isspace() or text[end - 1] in ",:=("):
+        end -= 1
+    return end
+
+
+# --- conditions without a cue: '(men)', 'male >450 ms, female >470 ms' ------------------------
+
+
+def _bare_sex(text: str, atoms: list[Atom], clauses: list[Clause], cues: LogicCues) -> list[Clause]:
+    """Sex words that pick a limit: each next to its own atom, both sexes named."""
+    used = [(c.cue.start, c.end) for c in clauses if not c.inner]
+    found = [m for m in cues.sex(text)
+             if not any(s <= m.start < e for s, e in used)
+             and not any(a.core <= m.start < a.end for a in atoms)]
+    if len({m.meaning for m in found}) < 2:
+        return []
+    out = [Clause("if", m, m.start, m.end, sex=m.meaning) for m in found]
+    depths = paren_depths(text)
+    targets = [_target(text, c, atoms, depths) for c in out]
+    if None in targets or len({id(t) for t in targets}) != len(targets):
+        return []
+    return out
+
+
+def _sole_sex(text: str, main: list[Atom], clauses: list[Clause], cues: LogicCues, region: Region) -> None:
+    """'Women aged 45 to 70 years': one sex named as the subject, right before an age, is a
+    requirement of the criterion."""
+    ages = [a for a in main if a.kind == "rules" and a.analytes == ("age",)]
+    if not ages:
+        return
+    used = [(c.cue.start, c.end) for c in clauses if not c.inner]
+    found = [m for m in cues.sex(text) if m.end <= ages[0].start and not any(s <= m.start < e for s, e in used)]
+    if len({m.meaning for m in cues.sex(text)}) != 1 or not found:
+        return
+    word = found[-1]
+    if not re.fullmatch(r"[\s,(]*(?:(?:aged|ages?|between|from|of|who\s+are)\s*)?", text[word.end : ages[0].start],
+                        re.IGNORECASE):
+        return
+    ages[0].requirements.append(ConditionLeaf(condition=Condition(
+        text=text[word.start : word.end], span=Span(start=word.start, end=word.end), kind="sex",
+        sex=word.meaning)))  # type: ignore[arg-type]
+
+
+# --- attaching clauses -------------------------------------------------------------------------
+
+
+def _connected(gap: str) -> bool:
+    """A conjunction or clause mark stands between: the words belong to what follows."""
+    return bool(re.search(r"[;,]|\bor\b|\band\b|\(", gap, re.IGNORECASE))
+
+
+def _target(text: str, clause: Clause, atoms: Sequence[Atom], depths: list[int]) -> Atom | None:
+    """The atom a condition belongs to: inside a parenthesis, the atom with it there (after it
+    first), else the atom before the parenthesis; outside, the atom before it unless a
+    conjunction stands between, else the atom right after it."""
+    main = [a for a in atoms if a.kind != "concept"] or list(atoms)
+    owner = next((a for a in main if a.start <= clause.cue.start < a.core), None)
+    if owner is not None:
+        return owner  # 'QTc (male > 450 ms': the words before the limit, inside its own span
+    if depths[clause.cue.start] > 0:
+        open_at = text.rfind("(", 0, clause.cue.start + 1)
+        close_at = text.find(")", clause.end)
+        close_at = len(text) if close_at < 0 else close_at
+        inside = [a for a in main if open_at < a.core < close_at]
+        after = [a for a in inside if a.core >= clause.end]
+        before_in = [a for a in inside if a.end <= clause.cue.start + 1]
+        if after and (not before_in or text[clause.end : after[0].start].strip(" :") == ""):
+            return after[0]
+        if before_in:
+            return before_in[-1]
+        if text[open_at + 1 : clause.cue.start].strip():
+            return None  # a remark in the parenthesis ('transfusion allowed ... if given ...')
+        before = [a for a in main if a.end <= open_at + 1]
+        return before[-1] if before else None
+    prev = [a for a in main if a.end <= clause.cue.start]
+    nxt = [a for a in main if a.start >= clause.end]
+    if prev and not _connected(text[prev[-1].end : clause.cue.start]):
+        return prev[-1]
+    if nxt and re.fullmatch(r"[\s:,]*", text[clause.end : nxt[0].start]):
+        return nxt[0]
+    return prev[-1] if prev else None
+
+
+def _siblings(atom: Atom, atoms: Sequence[Atom]) -> bool:
+    return any(a is not atom and a.kind == "rules" and set(a.analytes) == set(atom.analytes) for a in atoms)
+
+
+def _condition_node(text: str, clause: Clause, cues: LogicCues, concepts: Sequence[Concept],
+                    rules: list[Rule], dropped: set[int]) -> Logic | None:
+    """The tree of a clause's condition: its own atom, an age band, or a condition leaf."""
+    if clause.sex is not None:
+        return ConditionLeaf(condition=Condition(
+            text=text[clause.start : clause.end], span=Span(start=clause.start, end=clause.end),
+            kind="sex", sex=clause.sex))  # type: ignore[arg-type]
+    if clause.inner:
+        atom = clause.inner[0]
+        if atom.analytes == ("age",) and atom.kind == "rules":
+            dropped.update(atom.rules)  # an age band that picks a limit is not a rule
+            return ConditionLeaf(condition=Condition(
+                text=text[atom.start : atom.end], span=Span(start=atom.start, end=atom.end), kind="age",
+                thresholds=tuple(rules[i] for i in atom.rules)))
+        return atom.node
+    if clause.end <= clause.start:
+        return None
+    return ConditionLeaf(condition=make_condition(text, clause.start, clause.end, cues, concepts))
+
+
+def _attach(text: str, atoms: list[Atom], clauses: list[Clause], cues: LogicCues,
+            concepts: Sequence[Concept], rules: list[Rule], dropped: set[int]) -> tuple[Region, list[Atom]]:
+    """Give each clause to its atom (or to the `unless` list); the atoms left are the main ones."""
+    depths = paren_depths(text)
+    masked = list(text)
+    inner_ids = {id(a) for c in clauses if c.role != "with" for a in c.inner}
+    main = [a for a in atoms if id(a) not in inner_ids]
+    region = Region(text=text, masked="", cues=cues)
+    _respectively(text, main, clauses, cues, concepts)
+    for clause in clauses:
+        if clause.role in ("respectively", "otherwise", "in_which_case", "done") or (clause.role == "with" and clause.inner):
+            continue
+        node = _condition_node(text, clause, cues, concepts, rules, dropped) if _placeable(clause) else None
+        if node is None or not _place(text, clause, node, main, region, depths):
+            if clause.inner:
+                dropped.difference_update(clause.inner[0].rules)
+                main.append(clause.inner[0])
+            continue
+        for k in range(clause.cue.start, max(clause.end, clause.cue.end)):
+            masked[k] = " "
+    region.masked = "".join(masked)
+    return region, main
+
+
+def _placeable(clause: Clause) -> bool:
+    return clause.end > clause.start or bool(clause.inner) or clause.sex is not None
+
+
+def _place(text: str, clause: Clause, node: Logic, main: list[Atom], region: Region, depths: list[int]) -> bool:
+    """Put one condition where it belongs; False when it belongs nowhere (a weak cue that
+    picks no limit, a 'with' that is no requirement)."""
+    if clause.role == "unless":
+        region.unless.append((clause, node))
+        return True
+    target = _target(text, clause, main, depths)
+    if target is None or target.kind == "concept":
+        return False
+    if clause.weak and not _weak_holds(node, target, main, text[target.end : clause.cue.start]):
+        return False
+    if clause.role in ("with", "without"):
+        if target.end > clause.cue.start or _connected(text[target.end : clause.cue.start]):
+            return False  # 'Patients with ...': the words are the subject, not a requirement
+        target.requirements.append(Op(op="not", args=(node,)) if clause.role == "without" else node)
+        return True
+    target.conditions.append(node)
+    return True
+
+
+def _weak_holds(node: Logic, target: Atom, atoms: Sequence[Atom], gap: str) -> bool:
+    """'in', 'for': a condition before a sex, age, region or group of people, or when the
+    limit has an alternative for the same analyte ('> 400 pg/mL in sinus rhythm or ...') and
+    no parenthesis closes between them ('(male > 450 ms, female > 470 ms) in ECG')."""
+    if isinstance(node, ConditionLeaf) and node.condition.kind in ("sex", "age", "region", "population"):
+        return True
+    return ")" not in gap and _siblings(target, atoms)
+
+
+def _respectively(text: str, atoms: list[Atom], clauses: list[Clause], cues: LogicCues,
+                  concepts: Sequence[Concept]) -> None:
+    """'≥ 13 and ≥ 12 g/dL for men and women, respectively': the listed conditions go, in
+    order, to the limits before the list."""
+    for resp in [c for c in clauses if c.role == "respectively"]:
+        listed = next((c for c in reversed(clauses) if c.end <= resp.cue.start and c.role == "if"
+                       and re.fullmatch(r"[\s,]*", text[c.end : resp.cue.start])), None)
+        if listed is None:
+            continue
+        parts = [(m.start() + listed.start, m.end() + listed.start)
+                 for m in re.finditer(r"[^,/]+?(?=\s*(?:,|/|\band/or\b|\band\b|\bor\b|$))",
+                                      text[listed.start : listed.end])
+                 if m.group(0).strip() and m.group(0).strip().lower() not in ("and", "or", "and/or")]
+        parts = [(s + len(text[s:e]) - len(text[s:e].lstrip()), e) for s, e in parts]
+        parts = [(re.sub(r"^(?:and|or)\s+", "", text[s:e]), s, e) for s, e in parts]
+        before = [a for a in atoms if a.end <= listed.cue.start and a.kind == "rules"]
+        if len(parts) < 2 or len(before) < len(parts):
+            continue
+        for atom, (words, s, e) in zip(before[-len(parts):], parts, strict=True):
+            s = e - len(words)
+            atom.conditions.append(ConditionLeaf(condition=make_condition(text, s, e, cues, concepts)))
+        listed.role = "done"
+
+
+# --- quantifiers, children ---------------------------------------------------------------------
+
+
+def quantified(text: str, items: list[Logic], op: str, cues: LogicCues, *, first_atom: int) -> Logic | None:
+    """The items joined as the text says: 'at least two of the following' before the first
+    item makes an `at_least`, 'none of' a `not` of their `or`; otherwise `op` (a list)."""
+    if not items:
+        return None
+    found = cues.quantifier(text[:first_atom])
+    if found is not None and len(items) > 1:
+        q_op, n, _ = found
+        return _quantifier_node(q_op, n, items)
+    return join(op, items, enumeration=op == "and")
+
+
+def _quantifier_node(op: str, n: int | None, items: Sequence[Logic]) -> Logic:
+    if op == "at_least" and n is not None:
+        if n <= 1:
+            return join("or", items)
+        if n >= len(items):
+            return join("and", items)
+        return Op(op="at_least", n=n, args=tuple(items))
+    if op == "none":
+        return Op(op="not", args=(join("or", items),))
+    if op == "not_all":
+        return Op(op="not", args=(join("and", items),))
+    return join(op, items)
+
+
+def combine_children(
+    parent_text: str, children: Sequence[str | Logic], *, own: Logic | None = None,
+    resources: Resources | None = None,
+) -> Logic | None:
+    """The tree of a parent bullet over its children, as the parent says: 'all of the
+    following' (and), 'one of' / 'any of' (or), 'at least two of' (at_least), 'none of' (not
+    or); without such words the children are a list. `children` are the children's paths
+    (or ready leaves); `own` is the parent's own tree, joined with `and`."""
+    if not children:
+        return own
+    leaves = [CriterionLeaf(criterion=c) if isinstance(c, str) else c for c in children]
+    found = logic_cues(resources).quantifier(parent_text)
+    if found is not None and len(leaves) > 1:
+        node = _quantifier_node(found[0], found[1], leaves)
+    else:
+        node = join("and", leaves, enumeration=True)
+    return node if own is None else join("and", [own, node])
+
+
+def link_children(criteria: Sequence[Criterion], *, resources: Resources | None = None) -> list[Criterion]:
+    """A trial's criteria with each parent's `logic` combining its children (by path:
+    'inclusion/3/a' is a child of 'inclusion/3'), its own tree kept beside them."""
+    paths = {c.path for c in criteria}
+    children: dict[str, list[str]] = {}
+    for c in criteria:
+        parent = c.path.rsplit("/", 1)[0] if "/" in c.path else None
+        if parent is not None and parent in paths and c.kind != "header":
+            children.setdefault(parent, []).append(c.path)
+    out = []
+    for c in criteria:
+        kids = children.get(c.path)
+        if kids and c.kind != "header" and not _has_children(c.logic):
+            c = c.model_copy(update={"logic": combine_children(c.text, kids, own=c.logic, resources=resources)})
+        out.append(c)
+    return out
+
+
+def _has_children(node: Logic | None) -> bool:
+    if node is None:
+        return False
+    if isinstance(node, CriterionLeaf):
+        return True
+    return isinstance(node, Op) and any(_has_children(a) for a in node.args)
+
+
+# --- indices -----------------------------------------------------------------------------------
+
+
+def _reindexed(rules: list[Rule], tree: Logic | None, dropped: set[int]) -> LogicDraft:
+    """Rules without the dropped ones, and the tree's rule indices moved to match."""
+    mapping: dict[int, int] = {}
+    kept: list[Rule] = []
+    for i, rule in enumerate(rules):
+        if i not in dropped:
+            mapping[i] = len(kept)
+            kept.append(rule)
+    return LogicDraft(tuple(kept), None if tree is None else _renumber(tree, mapping))
+
+
+def _renumber(node: Logic, mapping: dict[int, int]) -> Logic:
+    if isinstance(node, RuleLeaf):
+        return RuleLeaf(rule=mapping[node.rule])
+    if isinstance(node, ValueSetLeaf):
+        vs: ValueSet = node.value_set
+        return ValueSetLeaf(value_set=vs.model_copy(update={"rules": tuple(mapping[i] for i in vs.rules if i in mapping)}))
+    if isinstance(node, Op):
+        return node.model_copy(update={"args": tuple(_renumber(a, mapping) for a in node.args)})
+    return node
+
+
+_ = CueMatch  # re-exported for callers that build clauses by hand

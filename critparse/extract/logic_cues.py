@@ -1,0 +1,194 @@
+"""The wording of criterion logic as data (`resources/logic_cues.json`), validated and compiled.
+
+The file's `_about` describes its shape. Each group of literals becomes one compiled regular
+expression (longest literal first), so finding every cue in a bullet is one pass per group, never
+a loop over literals.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from critparse.lexicon.resources import Resources, default_resources
+from critparse.resources import load_resource
+
+_STRICT = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+Role = Literal["if", "unless", "with", "without", "in_which_case", "respectively", "otherwise", "pseudo"]
+"""What a condition cue does to the limit next to it (see the file's `_about`)."""
+
+QuantifierOp = Literal["and", "or", "at_least", "none", "not_all"]
+Category = Literal["roman", "letter", "number", "prefixed"]
+
+__all__ = [
+    "Category",
+    "ConditionCue",
+    "CueMatch",
+    "LogicCueFile",
+    "LogicCues",
+    "QuantifierOp",
+    "Role",
+    "load_logic_cues",
+    "logic_cues",
+]
+
+
+class ConditionCue(BaseModel):
+    model_config = _STRICT
+
+    literal: str = Field(min_length=1)
+    role: Role
+    weak: bool = False
+
+
+class Quantifier(BaseModel):
+    model_config = _STRICT
+
+    literal: str = Field(min_length=1)
+    op: QuantifierOp
+
+
+class Scale(BaseModel):
+    model_config = _STRICT
+
+    literal: str = Field(min_length=1)
+    category: Category
+
+
+class LogicCueFile(BaseModel):
+    """The shape of `logic_cues.json`."""
+
+    model_config = _STRICT
+
+    about: str = Field(alias="_about")
+    connectives: dict[Literal["or", "and"], list[str]]
+    list_leads: list[str]
+    conditions: list[ConditionCue]
+    sex_words: dict[Literal["male", "female"], list[str]]
+    population_words: list[str]
+    region_words: list[str]
+    treatment_words: list[str]
+    age_words: list[str]
+    age_comparators: dict[Literal[">=", "<=", ">", "<"], list[str]]
+    quantifiers: list[Quantifier]
+    number_words: dict[str, int]
+    scales: list[Scale]
+    header_cues: list[str]
+
+
+@dataclass(frozen=True)
+class CueMatch:
+    """One cue found in a text: where, which literal and what it means."""
+
+    start: int
+    end: int
+    literal: str
+    meaning: str
+    weak: bool = False
+
+
+def _pattern(literal: str) -> str:
+    """A literal as a regular expression: spaces match white space, words end on boundaries."""
+    body = r"\s+".join(re.escape(part) for part in literal.split())
+    body = body.replace(re.escape("{n}"), r"(?:\d+|[A-Za-z]+)")
+    lead = r"(?<![\w])" if literal[0].isalnum() or literal[0] == "{" else ""
+    tail = r"(?![\w])" if literal[-1].isalnum() or literal[-1] == "}" else ""
+    return lead + body + tail
+
+
+def _compile(literals: Mapping[str, str]) -> re.Pattern[str]:
+    """One alternation of every literal, longest first, each in a named group of its meaning."""
+    ordered = sorted(literals, key=len, reverse=True)
+    return re.compile("|".join(f"(?:{_pattern(lit)})" for lit in ordered), re.IGNORECASE)
+
+
+class LogicCues:
+    """The cue file compiled into matchers."""
+
+    def __init__(self, data: LogicCueFile) -> None:
+        self.data = data
+        self._meaning: dict[str, str] = {}
+        self._weak: set[str] = set()
+        connectives = {w.lower(): op for op, words in data.connectives.items() for w in words}
+        self.connective_re = _compile(connectives)
+        self._connective = connectives
+        conditions = {c.literal.lower(): c.role for c in data.conditions}
+        self._weak = {c.literal.lower() for c in data.conditions if c.weak}
+        self.condition_re = _compile(conditions)
+        self._condition = conditions
+        self.sex_re = _compile({w.lower(): s for s, words in data.sex_words.items() for w in words})
+        self._sex = {w.lower(): s for s, words in data.sex_words.items() for w in words}
+        self.population_re = _compile({w.lower(): "population" for w in data.population_words})
+        self.region_re = _compile({w.lower(): "region" for w in data.region_words})
+        self.treatment_re = _compile({w.lower(): "treatment" for w in data.treatment_words})
+        self.age_re = _compile({w.lower(): "age" for w in data.age_words})
+        self.list_lead_re = _compile({w.lower(): "lead" for w in data.list_leads})
+        quantifiers = {q.literal.lower(): q.op for q in data.quantifiers}
+        self._quantifier = quantifiers
+        self.quantifier_re = _compile(quantifiers)
+        self._scale = {s.literal.lower(): s.category for s in data.scales}
+        self.scale_re = _compile(self._scale)
+        self.header_re = _compile({w.lower(): "header" for w in data.header_cues})
+        self.age_comparator = {w.lower(): c for c, words in data.age_comparators.items() for w in words}
+
+    @staticmethod
+    def _find(pattern: re.Pattern[str], text: str, meaning: Mapping[str, str], weak: set[str] | None = None,
+              lo: int = 0, hi: int | None = None) -> list[CueMatch]:
+        out = []
+        for m in pattern.finditer(text, lo, len(text) if hi is None else hi):
+            key = " ".join(m.group(0).lower().split())
+            out.append(CueMatch(m.start(), m.end(), key, meaning.get(key, ""), bool(weak) and key in (weak or ())))
+        return out
+
+    def connectives(self, text: str, lo: int = 0, hi: int | None = None) -> list[CueMatch]:
+        return self._find(self.connective_re, text, self._connective, lo=lo, hi=hi)
+
+    def conditions(self, text: str) -> list[CueMatch]:
+        """Condition cues, pseudo cues kept (their role is 'pseudo') so callers can skip them."""
+        return self._find(self.condition_re, text, self._condition, self._weak)
+
+    def sex(self, text: str) -> list[CueMatch]:
+        return self._find(self.sex_re, text, self._sex)
+
+    def quantifier(self, text: str) -> tuple[str, int | None, CueMatch] | None:
+        """The first quantifier of `text`: (op, n, match); n only for 'at_least'."""
+        m = self.quantifier_re.search(text)
+        if m is None:
+            return None
+        key = " ".join(m.group(0).lower().split())
+        op = self._quantifier.get(self._key(key))
+        if op is None:
+            return None  # '{n}' stood for a word that is no number
+        n = None
+        if op == "at_least":
+            word = next(w for w in key.split() if w.isdigit() or w in self.data.number_words)
+            n = int(word) if word.isdigit() else self.data.number_words[word]
+        return op, n, CueMatch(m.start(), m.end(), key, op)
+
+    def _key(self, literal: str) -> str:
+        """A quantifier as written with its number replaced by `{n}`, to look up its operator;
+        the literal itself when it is listed as written ('one of')."""
+        if literal in self._quantifier:
+            return literal
+        numbers = self.data.number_words
+        return " ".join("{n}" if (w.isdigit() or w in numbers) else w for w in literal.split())
+
+    def scales(self, text: str) -> list[CueMatch]:
+        return self._find(self.scale_re, text, self._scale)
+
+
+def load_logic_cues(path: str | Path | None = None) -> LogicCues:
+    """The bundled cue file (or `path`), validated; ResourceError lists every problem."""
+    return LogicCues(load_resource(LogicCueFile, "logic_cues.json", path))
+
+
+def logic_cues(resources: Resources | None = None) -> LogicCues:
+    """The cues of `resources`, compiled once per Resources object."""
+    res = resources or default_resources()
+    return res.memo("logic_cues", load_logic_cues)

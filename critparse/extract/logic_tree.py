@@ -1,0 +1,313 @@
+"""Atoms joined into a tree by the words between them.
+
+Binding, tightest first: an atom with its conditions ('≤ 5 × ULN for patients with hepatic
+metastases'); alternatives for one analyte (a conditional limit and the limit it replaces become
+an `if` chain, a restatement in another unit a `same`); `with` (strict `and`); `and`; `or`; a comma
+list, which takes the conjunction of its last item ('A, B, or C'; 'A, B or C'); clauses split by
+`;` or a sentence end. A group in parentheses holding several atoms is read on its own first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from critparse.extract.atoms import Atom
+from critparse.extract.conditions import Clause
+from critparse.extract.logic_cues import LogicCues
+from critparse.model.logic import Logic, Op
+
+__all__ = ["Region", "combine", "join", "make_if"]
+
+_LIMIT_KINDS = ("x ULN", "x LLN")
+
+
+@dataclass
+class Region:
+    """What `combine` reads: the text with clause words blanked, and the clauses to apply."""
+
+    text: str
+    masked: str
+    cues: LogicCues
+    unless: list[tuple[Clause, Logic]] = field(default_factory=list)
+
+
+def join(op: str, parts: Sequence[Logic], *, enumeration: bool = False) -> Logic:
+    """`op` over `parts`, flattening nested nodes of the same kind; one part stands alone."""
+    flat: list[Logic] = []
+    for part in parts:
+        if isinstance(part, Op) and part.op == op and op in ("and", "or") and part.enumeration == enumeration:
+            flat.extend(part.args)
+        else:
+            flat.append(part)
+    if len(flat) == 1:
+        return flat[0]
+    return Op(op=op, args=tuple(flat), enumeration=enumeration and op == "and")  # type: ignore[arg-type]
+
+
+def make_if(condition: Logic, then: Logic, otherwise: Logic | None = None) -> Logic:
+    args = (condition, then) if otherwise is None else (condition, then, otherwise)
+    return Op(op="if", args=args)
+
+
+def _gap_kind(region: Region, left: Atom, right: Atom) -> str:
+    """What joins two neighbouring atoms: clause, comma, or, and, with, aside or none (with an
+    'or'/'and' suffix when a comma or parenthesis carries a conjunction)."""
+    gap = region.masked[left.end : right.start]
+    if re.search(r";|\.(?:\s|$)", gap):
+        return "clause_or" if re.search(r"\bor\b", gap, re.IGNORECASE) else "clause"
+    conj = _conjunction(gap, region.cues)
+    if "(" in gap or "[" in gap:
+        return f"aside_{conj}" if conj else "aside"
+    if "," in gap:
+        return f"comma_{conj}" if conj else "comma"
+    if re.search(r"\bwith\b", gap, re.IGNORECASE) and conj in (None, "and"):
+        return "with"
+    return conj or "none"
+
+
+def _conjunction(gap: str, cues: LogicCues) -> str | None:
+    found = cues.connectives(gap)
+    if any(c.meaning == "or" for c in found):
+        return "or"
+    return "and" if found else None
+
+
+def _restates(a: Atom, b: Atom) -> bool:
+    """'≥ 8 g/dL (5.0 mmol/L)': one limit in two units (never a limit of normal and an
+    absolute value, which are alternatives)."""
+    if set(a.analytes) != set(b.analytes) or a.conditions or b.conditions or a.requirements or b.requirements:
+        return False
+    if a.kind != "rules" or b.kind != "rules" or a.direction != b.direction or a.direction == "other":
+        return False
+    ua, ub = set(a.units), set(b.units)
+    if ua & ub or None in ua or None in ub:
+        return False
+    return not ((ua & set(_LIMIT_KINDS)) or (ub & set(_LIMIT_KINDS)))
+
+
+def _chains(a: Atom, b: Atom, kind: str) -> bool:
+    """Alternative limits of which one holds under a condition: one `if` chain."""
+    if kind in ("clause", "clause_or", "with"):
+        return False
+    same = set(a.analytes) == set(b.analytes) and a.kind == b.kind == "rules"
+    if same and (a.conditions or b.conditions or a.requirements or b.requirements):
+        return True
+    return bool(a.conditions and b.conditions) and kind in ("or", "comma_or", "aside", "aside_or", "comma", "and")
+
+
+def _guard(atom: Atom) -> Logic | None:
+    """The condition under which an atom holds, from its conditions or (in a chain) its
+    'with' requirements."""
+    guards = atom.conditions or atom.requirements
+    if not guards:
+        return None
+    return join("and", guards)
+
+
+def _chain_node(members: Sequence[Atom]) -> Logic:
+    """An `if` chain: each guarded member under its guard, the first unguarded one otherwise."""
+    defaults = [m for m in members if _guard(m) is None]
+    acc: Logic | None = defaults[0].node if defaults else None
+    for member in reversed([m for m in members if _guard(m) is not None]):
+        guard = _guard(member)
+        assert guard is not None
+        acc = make_if(guard, member.node, acc)
+    rest = defaults[1:]
+    assert acc is not None
+    return join("or", [acc] + [m.node for m in rest]) if rest else acc
+
+
+def _merge_alternatives(region: Region, atoms: list[Atom]) -> list[Atom]:
+    """Neighbours that restate one limit become `same`; alternatives with conditions one chain."""
+    out: list[Atom] = []
+    run: list[Atom] = []
+    for atom in atoms:
+        if run:
+            kind = _gap_kind(region, run[-1], atom)
+            if _restates(run[-1], atom) and kind in ("aside", "or", "aside_or", "comma", "none"):
+                merged = Op(op="same", args=(run[-1].node, atom.node))
+                run[-1] = _merged(run[-1], atom, merged, keep_guards=True)
+                continue
+            if _chains(run[-1], atom, kind) or (len(run) > 1 and _chains(run[0], atom, kind)):
+                run.append(atom)
+                continue
+            if kind in ("aside", "aside_or", "aside_and") and len(run) == 1 and not atom.conditions \
+                    and _opens_with(region, run[-1], atom):
+                # 'ECOG ≤ 2 (Karnofsky ≥ 60%)': another measure of the same thing, an alternative
+                op = "and" if kind == "aside_and" else "or"
+                run[-1] = _merged(_close(run), _close([atom]), join(op, [_close(run).node, _close([atom]).node]))
+                continue
+            out.append(_close(run))
+        run = [atom]
+    if run:
+        out.append(_close(run))
+    return out
+
+
+def _opens_with(region: Region, left: Atom, right: Atom) -> bool:
+    """The parenthesis starts with the atom ('(Karnofsky ≥ 60%)', '(or ...'), not a remark."""
+    gap = region.masked[left.end : right.start]
+    inside = gap[gap.rfind("(") + 1 :] if "(" in gap else gap
+    return bool(re.fullmatch(r"\s*(?:(?:or|and|and/or|i\.e\.|e\.g\.)\s*)?", inside, re.IGNORECASE))
+
+
+def _merged(a: Atom, b: Atom, node: Logic, *, keep_guards: bool = False) -> Atom:
+    return Atom(
+        start=min(a.start, b.start), core=a.core, end=max(a.end, b.end), node=node, kind=a.kind,
+        analytes=tuple(dict.fromkeys(a.analytes + b.analytes)), units=a.units + b.units,
+        comparators=a.comparators, rules=a.rules + b.rules,
+        conditions=list(a.conditions) if keep_guards else [],
+        requirements=list(a.requirements) if keep_guards else [],
+    )
+
+
+def _close(run: list[Atom]) -> Atom:
+    """One atom for a run: a chain, or a single atom with its guards applied."""
+    if len(run) > 1:
+        node = _chain_node(run)
+        first, last = run[0], run[-1]
+        return Atom(start=first.start, core=first.core, end=last.end, node=node, kind="chain",
+                    analytes=tuple(dict.fromkeys(a for m in run for a in m.analytes)))
+    atom = run[0]
+    node = atom.node
+    if atom.conditions:
+        node = make_if(join("and", atom.conditions), node)
+    if atom.requirements:
+        node = join("and", [node, *atom.requirements])
+    return Atom(start=atom.start, core=atom.core, end=atom.end, node=node, kind=atom.kind,
+                analytes=atom.analytes, units=atom.units, comparators=atom.comparators, rules=atom.rules)
+
+
+def _split(atoms: list[Atom], kinds: list[str], stops: set[str]) -> tuple[list[list[Atom]], list[list[str]], list[str]]:
+    """Cut a run of atoms at the gaps whose kind is in `stops`: the pieces, their inner gap
+    kinds, and the kinds of the cuts."""
+    pieces: list[list[Atom]] = [[atoms[0]]]
+    inner: list[list[str]] = [[]]
+    cuts: list[str] = []
+    for atom, kind in zip(atoms[1:], kinds, strict=True):
+        if kind in stops:
+            pieces.append([atom])
+            inner.append([])
+            cuts.append(kind)
+        else:
+            pieces[-1].append(atom)
+            inner[-1].append(kind)
+    return pieces, inner, cuts
+
+
+def _item(atoms: list[Atom], kinds: list[str]) -> Logic:
+    """Atoms without commas between them: `with` binds first, then `and`, then `or`."""
+    ors, inner, _ = _split(atoms, kinds, {"or", "aside_or", "slash"})
+    parts: list[Logic] = []
+    for piece, piece_kinds in zip(ors, inner, strict=True):
+        withs, _, _ = _split(piece, piece_kinds, {"and", "none", "aside", "aside_and"})
+        ands = [join("and", [a.node for a in group]) for group in withs]
+        parts.append(join("and", ands, enumeration=True))
+    return join("or", parts)
+
+
+def items_of(region: Region, atoms: list[Atom]) -> tuple[list[Logic], str]:
+    """The comma-separated items of one clause and the operator their list takes."""
+    atoms = _merge_alternatives(region, atoms)
+    kinds = [_gap_kind(region, a, b) for a, b in zip(atoms, atoms[1:])]
+    pieces, inner, cuts = _split(atoms, kinds, {"comma", "comma_or", "comma_and"})
+    items = [_item(p, k) for p, k in zip(pieces, inner, strict=True)]
+    if "comma_or" in cuts:
+        return items, "or"
+    last = inner[-1]
+    if len(pieces) > 1 and cuts and all(len(p) == 1 for p in pieces[:-1]) and last == ["or"]:
+        return [p[0].node for p in pieces[:-1]] + list(_or_args(items[-1])), "or"  # 'A, B or C'
+    return items, "and"
+
+
+def _or_args(node: Logic) -> tuple[Logic, ...]:
+    return node.args if isinstance(node, Op) and node.op == "or" else (node,)
+
+
+def clause_items(region: Region, atoms: list[Atom]) -> tuple[list[Logic], str]:
+    """The items of a whole region: its clauses (split at `;` and sentence ends), each clause
+    a comma list, an `unless` applied to the part of its clause before it."""
+    if not atoms:
+        return [], "and"
+    kinds = [_gap_kind(region, a, b) for a, b in zip(atoms, atoms[1:])]
+    pieces, _, cuts = _split(atoms, kinds, {"clause", "clause_or"})
+    bounds = [p[0].start for p in pieces[1:]] + [len(region.text) + 1]
+    if len(pieces) == 1:
+        return _unless_items(region, pieces[0], bounds[0])
+    nodes: list[Logic] = []
+    for piece, hi in zip(pieces, bounds, strict=True):
+        items, op = _unless_items(region, piece, hi)
+        nodes.append(items[0] if len(items) == 1 else join(op, items, enumeration=op == "and"))
+    op = "or" if cuts and all(c == "clause_or" for c in cuts) else "and"
+    return nodes, op
+
+
+def _unless_items(region: Region, atoms: list[Atom], hi: int) -> tuple[list[Logic], str]:
+    """'X unless C' is `if(not C, X)`; 'X unless C, in which case Y' (Y a limit of X's analyte)
+    and 'X except patients with C (Y)' are `if(C, Y, X)`. `hi` is where the clause ends."""
+    lo = atoms[0].start
+    for clause, condition in list(region.unless):
+        if not lo <= clause.cue.start < hi:
+            continue
+        before = [a for a in atoms if a.end <= clause.cue.start]
+        after = [a for a in atoms if a.start >= clause.cue.start]
+        if not before:
+            continue
+        region.unless.remove((clause, condition))
+        items, op = items_of(region, before)
+        scope = items[0] if len(items) == 1 else join(op, items, enumeration=op == "and")
+        names = {n for a in before for n in a.analytes}
+        alt = next((a for a in after if names & set(a.analytes)), None)
+        if alt is not None:
+            node = make_if(condition, _close([alt]).node, scope)
+            after = [a for a in after if a is not alt]
+        else:
+            node = make_if(Op(op="not", args=(condition,)), scope)
+        if not after:
+            return [node], "and"
+        rest, rest_op = _unless_items(region, after, hi)
+        return [node, join(rest_op, rest, enumeration=rest_op == "and")], "and"
+    return items_of(region, atoms)
+
+
+def combine(region: Region, atoms: list[Atom], *, within: int = -1) -> tuple[list[Logic], str]:
+    """The items of `atoms` and their operator, parenthesised groups of several atoms first
+    (`within`: the opening of the group being read, which is not regrouped)."""
+    atoms = _grouped(region, sorted(atoms, key=lambda a: (a.start, a.end)), within)
+    return clause_items(region, atoms)
+
+
+def _grouped(region: Region, atoms: list[Atom], within: int) -> list[Atom]:
+    """Each top-level parenthesis holding two or more atoms becomes one atom of its own tree."""
+    text = region.text
+    out: list[Atom] = []
+    i = 0
+    while i < len(atoms):
+        atom = atoms[i]
+        open_at = text.rfind("(", within + 1, atom.core)
+        close_at = _closing(text, open_at) if open_at > within else -1
+        inside = [a for a in atoms[i:] if open_at < a.core and a.end <= close_at + 1] if close_at > atom.core else []
+        if len(inside) >= 2 and all(a.end <= close_at + 1 for a in inside):
+            items, op = combine(region, inside, within=open_at)
+            node = items[0] if len(items) == 1 else join(op, items, enumeration=op == "and")
+            out.append(Atom(start=min(open_at, inside[0].start), core=open_at, end=close_at + 1, node=node, kind="group",
+                            analytes=tuple(dict.fromkeys(n for a in inside for n in a.analytes))))
+            i += len(inside)
+            continue
+        out.append(atom)
+        i += 1
+    return out
+
+
+def _closing(text: str, open_at: int) -> int:
+    depth = 0
+    for k in range(open_at, len(text)):
+        if text[k] == "(":
+            depth += 1
+        elif text[k] == ")":
+            depth -= 1
+            if depth == 0:
+                return k
+    return -1
