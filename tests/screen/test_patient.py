@@ -116,16 +116,28 @@ def test_patient_fhir_latest_observation_wins_and_skips_errors():
     assert any("entered-in-error" in n for n in patient.notes)
 
 
-def test_patient_fhir_censored_and_absent_values_are_unknown():
+@pytest.mark.parametrize(
+    ("comparator", "threshold", "expected"),
+    [("<", 2.5, "met"), ("<=", 0.2, "met"), ("<", 0.2, "met"), ("<", 0.1, "unknown"),
+     (">", 0.1, "unknown"), (">", 0.2, "not_met"), (">=", 0.2, "not_met"), (">=", 0.5, "not_met")],
+)
+def test_patient_fhir_censored_value_decides_only_when_certain(comparator, threshold, expected):
     censored = observation("2160-0", 0.2, "mg/dL", oid="c")
     censored["valueQuantity"]["comparator"] = "<"
+    patient = patient_from_fhir([censored])
+    assert patient.get("creatinine").comparator == "<"
+    result = evaluate_rule(rule("creatinine", comparator, threshold, "mg/dL"), patient)
+    assert result.outcome == expected, result.reason
+    assert "<0.2 mg/dL" in result.reason
+
+
+def test_patient_fhir_absent_values_are_unknown():
     absent = {
         "resourceType": "Observation", "id": "a", "status": "final",
         "code": {"coding": [{"system": "http://loinc.org", "code": "1975-2"}]},
         "dataAbsentReason": {"text": "sample haemolysed"},
     }
-    patient = patient_from_fhir([censored, absent])
-    assert evaluate_rule(rule("creatinine", "<", 2.5, "mg/dL"), patient).outcome == "unknown"
+    patient = patient_from_fhir([absent])
     bili = evaluate_rule(rule("bilirubin", "<", 2, "mg/dL"), patient)
     assert bili.outcome == "unknown" and "haemolysed" in bili.reason
 
