@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import sys
 
-from critparse.cli.common import app
+from critparse.cli.common import EXIT_CODES, app
 
 
-@app.command("schema")
+@app.command("schema", epilog=EXIT_CODES)
 def schema_command() -> None:
     """Print the JSON Schema of one output record of `critparse parse --format jsonl`."""
     from critparse.model import output_json_schema
