@@ -26,7 +26,8 @@ from critparse.model.rule import Rule
 from critparse.model.patient import Measurement, Patient
 from critparse.model.screening import CriterionResult, Outcome, RuleResult, ScreeningResult, Verdict
 from critparse.screen.patient import load_patient, resolve_analyte, resolve_code
-from critparse.screen.units import LLN, ULN, compare, converter_for
+from critparse.screen.units import LLN, ULN, converter_for
+from critparse.screen.values import age_outcome, interval_outcome, observed_interval
 
 
 # --- evaluation -------------------------------------------------------------------------------
@@ -86,9 +87,13 @@ def evaluate_rule(
     def unknown(reason: str) -> RuleResult:
         return result("unknown", reason)
 
+    by_age = age_outcome(m, rule.comparator, rule.value, rule.unit)  # completed months, years ...
+    if by_age is not None:
+        return result(by_age[0], f"{by_age[1]}; needs {want}: {by_age[0].replace('_', ' ')}",
+                      converted_value=by_age[2], converted_unit=rule.unit)
     if m.problem is not None or m.value is None:
         return unknown(f"{name}: {m.problem or 'no value'}")
-    seen = _with_unit(m.value, m.unit)
+    seen = (m.comparator or "") + _with_unit(m.value, m.unit)  # '<0.2 mg/dL' when censored
 
     if rule.unit in (ULN, LLN):
         is_uln = rule.unit == ULN
@@ -109,14 +114,14 @@ def evaluate_rule(
         except UnitConversionError as exc:
             return unknown(f"{name} {seen} vs {label}: {exc}")
         ratio = in_limit_unit / limit
-        ok = compare(ratio, rule.comparator, rule.value)
+        outcome = interval_outcome(observed_interval(m, ratio), rule.comparator, rule.value)
         where = "patient's range" if own is not None else (
             "custom table" if uln_table is not None else res.normal_limits_source
         )
         return result(
-            "met" if ok else "not_met",
+            outcome,
             f"{name} {seen} = {_fmt(ratio)} {rule.unit} ({label} {_with_unit(limit, limit_unit)},"
-            f" {where}); needs {want}: {'met' if ok else 'not met'}",
+            f" {where}); needs {want}: {outcome.replace('_', ' ')}",
             converted_value=ratio, converted_unit=rule.unit,
             limit_value=limit, limit_unit=limit_unit, limit_source=limit_source,
         )
@@ -125,11 +130,11 @@ def evaluate_rule(
         converted = converter.convert_value(m.value, m.unit, rule.unit, name)
     except UnitConversionError as exc:
         return unknown(str(exc))
-    ok = compare(converted, rule.comparator, rule.value)
+    outcome = interval_outcome(observed_interval(m, converted), rule.comparator, rule.value)
     shown = seen if m.unit == rule.unit else f"{seen} = {_with_unit(converted, rule.unit)}"
     return result(
-        "met" if ok else "not_met",
-        f"{name} {shown}; needs {want}: {'met' if ok else 'not met'}",
+        outcome,
+        f"{name} {shown}; needs {want}: {outcome.replace('_', ' ')}",
         converted_value=converted, converted_unit=rule.unit,
     )
 
