@@ -426,8 +426,28 @@ def _split_coordinated(text: str, found: Sequence[TermMatchLike], lexicon: Conce
             continue
         cuts = [m.start, *(x for t in inner for x in (t.start(), t.end())), m.end]
         for a, b in zip(cuts[::2], cuts[1::2], strict=True):
-            for sub in lexicon.find(text[a:b]):
-                out.append(_Part(sub.start + a, sub.end + a, sub.text, sub.type, sub.name, sub.codes))
+            out.extend(_find_in(text, a, b, lexicon))
+    return out
+
+
+def _find_in(text: str, a: int, b: int, lexicon: ConceptLexicon) -> list[TermMatchLike]:
+    """Lexicon matches in text[a:b], with offsets into the whole text."""
+    return [_Part(sub.start + a, sub.end + a, sub.text, sub.type, sub.name, sub.codes) for sub in lexicon.find(text[a:b])]
+
+
+def _past_cues(text: str, found: Sequence[TermMatchLike], mask: bytearray, lexicon: ConceptLexicon) -> list[TermMatchLike]:
+    """A match that starts with cue words ('History of epilepsy', 'No prior systemic therapy' read as
+    'prior systemic therapy') is matched again after them, so the cue applies to what follows."""
+    out: list[TermMatchLike] = []
+    for m in found:
+        ok = isinstance(m.start, int) and isinstance(m.end, int) and 0 <= m.start < m.end <= len(text)
+        if not ok or not mask[m.start] or all(mask[m.start : m.end]):
+            out.append(m)
+            continue
+        k = m.start
+        while k < m.end and (mask[k] or text[k].isspace()):
+            k += 1
+        out.extend(_find_in(text, k, m.end, lexicon))
     return out
 
 
@@ -1004,7 +1024,8 @@ def _assemble(text: str, lexicon: ConceptLexicon, resources: ConceptResources) -
     allergy = [(m.start(), m.end()) for m in heads.allergy_pattern.finditer(text)]
     mask = _mask(text, [*_cue_spans(text, cues), *allergy])
     window_mask = _mask(text, [(w.span.start, w.span.end) for w in windows])
-    terms = _kept_terms(text, _split_coordinated(text, lexicon.find(text), lexicon, heads), mask, window_mask, heads)
+    found = _past_cues(text, _split_coordinated(text, lexicon.find(text), lexicon, heads), mask, lexicon)
+    terms = _kept_terms(text, found, mask, window_mask, heads)
     for w in windows:
         mask[w.span.start : w.span.end] = window_mask[w.span.start : w.span.end]
     doc = _document(text, terms, mask, lexicon, heads)

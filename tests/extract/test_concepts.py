@@ -91,7 +91,9 @@ LEXICON = FakeLexicon({
     "bilirubin": (OBS, "bilirubin"), "karnofsky performance status": (OBS, "karnofsky performance status"),
     "ast": (OBS, "ast"), "alt": (OBS, "alt"), "aspartate transaminase": (OBS, "ast"), "alanine transaminase": (OBS, "alt"),
     "hepatitis b surface antigen": (OBS, "hbsag"), "hbsag": (OBS, "hbsag"), "pembrolizumab": (D, "pembrolizumab"),
-    "tuberculosis": (C, "tuberculosis"),
+    "tuberculosis": (C, "tuberculosis"), "history of epilepsy": (C, "history of epilepsy"), "epilepsy": (C, "epilepsy"),
+    "prior systemic therapy": (P, "prior systemic therapy"), "systemic therapy": (P, "systemic therapy"),
+    "visceral metastases": (C, "visceral metastases"),
 })
 
 
@@ -222,6 +224,10 @@ CONTEXT = [
     ("non-smoker", [("smoker", True, None)]),
     ("No prior chemotherapy", [("chemotherapy", True, None)]),
     ("No malignancy other than breast cancer", [("malignancy", True, None), ("breast cancer", False, "hypothetical")]),
+    ("History of epilepsy", [("epilepsy", False, "history")]),
+    ("No prior systemic therapy", [("systemic therapy", True, None)]),
+    ("Patients with visceral metastases are not eligible", [("visceral metastases", True, None)]),
+    ("Patients with treated tuberculosis are eligible", [("tuberculosis", False, "hypothetical")]),
 ]
 
 
