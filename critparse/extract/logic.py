@@ -46,7 +46,7 @@ from critparse.model.logic import (
 from critparse.model.rule import Rule
 from critparse.model.span import Span
 
-__all__ = ["LogicDraft", "build_logic", "combine_children", "link_children", "quantified"]
+__all__ = ["LogicDraft", "build_logic", "combine_children", "flat_logic", "link_children", "quantified"]
 
 _TIME_UNITS = frozenset({"a", "mo", "wk", "d", "h", "min"})
 
@@ -377,6 +377,16 @@ def _respectively(text: str, atoms: list[Atom], clauses: list[Clause], cues: Log
             s = e - len(words)
             atom.conditions.append(ConditionLeaf(condition=make_condition(text, s, e, cues, concepts)))
         listed.role = "done"
+
+
+def flat_logic(rules: Sequence[Rule]) -> Logic | None:
+    """The tree of rules read without their words: a list of expressions, the bounds of one
+    expression (a range, one analyte) joined by `and`. What a criterion without `logic` means."""
+    groups: dict[tuple[int, int, str], list[int]] = {}
+    for i, rule in enumerate(rules):
+        groups.setdefault((rule.span.start, rule.span.end, rule.analyte.name), []).append(i)
+    parts = [join("and", [RuleLeaf(rule=i) for i in members]) for members in groups.values()]
+    return join("and", parts, enumeration=True) if parts else None
 
 
 # --- quantifiers, children ---------------------------------------------------------------------

@@ -1,10 +1,16 @@
-"""Check a patient against a trial's rules: met, not met or unknown, never a guess.
+"""Check a patient against a trial's criteria: met, not met or unknown, never a guess.
 
 Each rule compares the patient's value, converted into the rule's unit (`critparse.screen.units`), with
 the threshold; `x ULN` / `x LLN` rules divide by the patient's own limit of normal (the
-observation's reference range, else the default table `resources/uln.json`). A criterion ANDs
-its rules. The trial rollup follows the sections: an inclusion criterion must be met, and a met
-exclusion criterion (its rules describe who is excluded) makes the patient ineligible.
+observation's reference range, else the default table `resources/uln.json`). A criterion is
+its logic tree (`critparse.model.logic`), evaluated in Kleene's three values: `and`, `or`, `not`
+as usual; `if` takes the branch its condition picks, and when the condition is unknown gives
+what both branches agree on, else unknown; `same` judges one limit on the form written in the
+patient's unit. Sex and age conditions are checked here; other conditions and concepts against
+the patient's records (`critparse.screen.records.evaluate_leaf`), unknown when nothing reads
+them. The trial rollup follows the sections: an inclusion criterion must be met, a met
+exclusion criterion (its tree describes who is excluded) makes the patient ineligible, and the
+verdict is never `eligible` while an inclusion criterion is unknown or not checked.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -21,13 +28,35 @@ from pydantic import ValidationError
 from critparse.errors import InputFormatError, UnitConversionError
 from critparse.lexicon.normal_limits import NormalLimitTable, load_uln_table
 from critparse.lexicon.resources import Resources, default_resources
+from critparse.extract.logic import flat_logic, link_children
+from critparse.model.concept import Concept
 from critparse.model.criterion import Criterion, ParseResult
-from critparse.model.rule import Rule
+from critparse.model.logic import (
+    ConceptLeaf,
+    ConditionLeaf,
+    CriterionLeaf,
+    Logic,
+    Op,
+    RuleLeaf,
+    ValueSet,
+    ValueSetLeaf,
+    iter_leaves,
+)
+from critparse.model.rule import Analyte, Rule
 from critparse.model.patient import Measurement, Patient
-from critparse.model.screening import CriterionResult, Outcome, RuleResult, ScreeningResult, Verdict
+from critparse.model.screening import (
+    CriterionResult,
+    LeafKind,
+    LeafResult,
+    Outcome,
+    RuleResult,
+    ScreeningResult,
+    Verdict,
+)
+from critparse.model.span import Span
 from critparse.screen.patient import load_patient, resolve_analyte, resolve_code
 from critparse.screen.units import LLN, ULN, converter_for
-from critparse.screen.values import age_outcome, interval_outcome, observed_interval
+from critparse.screen.values import age_outcome, category_outcome, interval_outcome, observed_interval
 
 
 # --- evaluation -------------------------------------------------------------------------------
@@ -159,15 +188,6 @@ def _or(outcomes: Iterable[Outcome]) -> Outcome:
     return "unknown"
 
 
-def _exclusion_outcome(rules: tuple[Rule, ...], results: tuple[RuleResult, ...]) -> Outcome:
-    """An exclusion criterion describes who is excluded: any met rule excludes ('AST or ALT > 3 x
-    ULN', 'SBP > 160 or DBP > 100'), except that the two bounds of one range are read together."""
-    groups: dict[tuple[int, int, str], list[Outcome]] = {}
-    for rule, result in zip(rules, results, strict=True):
-        groups.setdefault((rule.span.start, rule.span.end, rule.analyte.name), []).append(result.outcome)
-    return _or(_and(group) for group in groups.values())
-
-
 _VERDICT: dict[tuple[str, Outcome], Verdict] = {
     ("inclusion", "met"): "eligible",
     ("inclusion", "not_met"): "ineligible",
@@ -176,6 +196,8 @@ _VERDICT: dict[tuple[str, Outcome], Verdict] = {
 }
 
 Item = Rule | ParseResult | Criterion
+Judged = tuple[Outcome, str]
+"""An outcome and the reason for it."""
 
 
 def _items(criteria_or_rules: Item | Iterable[Item]) -> list[Item]:
@@ -190,50 +212,281 @@ def _items(criteria_or_rules: Item | Iterable[Item]) -> list[Item]:
     return items
 
 
+# --- the logic tree, in three values -----------------------------------------------------------
+
+
+@dataclass
+class _Scope:
+    """What evaluating one criterion's tree needs, and what it found on the way."""
+
+    patient: Patient
+    rules: tuple[Rule, ...]
+    concepts: tuple[Concept, ...]
+    resources: Resources | None
+    uln_table: NormalLimitTable | None
+    as_of: date | None
+    trial: Mapping[str, Criterion]
+    rule_results: dict[int, RuleResult] = field(default_factory=dict)
+    leaves: list[LeafResult] = field(default_factory=list)
+    depth: int = 0
+
+    def rule(self, i: int) -> RuleResult:
+        if i not in self.rule_results:
+            self.rule_results[i] = evaluate_rule(
+                self.rules[i], self.patient, uln_table=self.uln_table, resources=self.resources
+            )
+        return self.rule_results[i]
+
+    def note(self, kind: LeafKind, text: str, judged: Judged, observed: str | None = None) -> Judged:
+        self.leaves.append(LeafResult(kind=kind, text=text, outcome=judged[0], observed=observed, reason=judged[1]))
+        return judged
+
+
+def _said(outcome: Outcome) -> str:
+    return outcome.replace("_", " ")
+
+
+def evaluate_logic(node: Logic, scope: _Scope, *, exclusion: bool = False) -> Judged:
+    """A tree's outcome (Kleene's three values) and why. `exclusion` reads it as an exclusion
+    criterion does: a list excludes on any of its items, and an `if` whose condition fails
+    excludes no one."""
+    if isinstance(node, RuleLeaf):
+        result = scope.rule(node.rule)
+        return result.outcome, result.reason
+    if isinstance(node, ValueSetLeaf):
+        return _value_set(node.value_set, scope)
+    if isinstance(node, ConditionLeaf):
+        return _condition(node, scope)
+    if isinstance(node, ConceptLeaf):
+        return _concept(node.concept, scope)
+    if isinstance(node, CriterionLeaf):
+        return _child(node.criterion, scope, exclusion)
+    return _operator(node, scope, exclusion)
+
+
+def _operator(node: Op, scope: _Scope, exclusion: bool) -> Judged:
+    if node.op == "if":
+        return _if(node, scope, exclusion)
+    if node.op == "same":
+        return _same(node, scope, exclusion)
+    judged = [evaluate_logic(arg, scope, exclusion=exclusion) for arg in node.args]
+    outcomes = [o for o, _ in judged]
+    if node.op == "not":
+        outcome, reason = judged[0]
+        flipped: Outcome = {"met": "not_met", "not_met": "met"}.get(outcome, "unknown")  # type: ignore[assignment]
+        return flipped, f"not ({reason})"
+    if node.op == "at_least":
+        assert node.n is not None
+        return _at_least(node.n, judged)
+    any_of = node.op == "or" or (node.enumeration and exclusion)
+    outcome = _or(outcomes) if any_of else _and(outcomes)
+    deciding = [r for o, r in judged if o == outcome] or [r for _, r in judged]
+    joiner = " or " if any_of and outcome != "met" else "; "
+    return outcome, joiner.join(deciding)
+
+
+def _at_least(n: int, judged: list[Judged]) -> Judged:
+    met = sum(o == "met" for o, _ in judged)
+    open_ = sum(o == "unknown" for o, _ in judged)
+    outcome: Outcome = "met" if met >= n else "not_met" if met + open_ < n else "unknown"
+    reasons = "; ".join(r for o, r in judged if o == "met") or "; ".join(r for _, r in judged)
+    return outcome, f"{met} of {len(judged)} met, {n} needed ({open_} unknown): {reasons}"
+
+
+def _if(node: Op, scope: _Scope, exclusion: bool) -> Judged:
+    """Condition met: the consequent; not met: the otherwise-branch (or, without one, the limit
+    does not apply); unknown: what both branches agree on, else unknown."""
+    condition, reason = evaluate_logic(node.args[0], scope)
+    then = lambda: evaluate_logic(node.args[1], scope, exclusion=exclusion)  # noqa: E731
+    otherwise = lambda: (  # noqa: E731
+        evaluate_logic(node.args[2], scope, exclusion=exclusion) if len(node.args) == 3
+        else ("not_met" if exclusion else "met", "the limit does not apply")
+    )
+    if condition == "met":
+        outcome, why = then()
+        return outcome, f"condition met ({reason}), so: {why}"
+    if condition == "not_met":
+        outcome, why = otherwise()
+        return outcome, f"condition not met ({reason}), so: {why}"
+    (t, t_why), (o, o_why) = then(), otherwise()
+    if t == o:
+        return t, f"condition unknown ({reason}); both branches {_said(t)}: {t_why}; {o_why}"
+    return "unknown", f"condition unknown ({reason}); if it holds: {t_why}; if not: {o_why}"
+
+
+def _same(node: Op, scope: _Scope, exclusion: bool) -> Judged:
+    """One limit written in several units: judged on the form in the patient's own unit, else
+    on the first form that can be compared (and said so when the forms disagree)."""
+    judged = [evaluate_logic(arg, scope, exclusion=exclusion) for arg in node.args]
+    exact = [k for k, arg in enumerate(node.args) if _in_patient_unit(arg, scope)]
+    if exact and judged[exact[0]][0] != "unknown":
+        outcome, why = judged[exact[0]]
+        return outcome, f"{why} (the limit as written in the patient's unit)"
+    known = [k for k, (o, _) in enumerate(judged) if o != "unknown"]
+    if not known:
+        return "unknown", " or ".join(r for _, r in judged)
+    outcome, why = judged[known[0]]
+    if any(judged[k][0] != outcome for k in known):
+        why += " (the limit restated in another unit rounds differently; the first form decides)"
+    return outcome, why
+
+
+def _in_patient_unit(node: Logic, scope: _Scope) -> bool:
+    rules = [leaf.rule for leaf in iter_leaves(node) if isinstance(leaf, RuleLeaf)]
+    if not rules:
+        return False
+    results = [scope.rule(i) for i in rules]
+    return all(r.observed_unit is not None and r.observed_unit == r.rule.unit for r in results)
+
+
+def _measurement(analyte: Analyte, patient: Patient, resources: Resources | None) -> Measurement | None:
+    probe = Rule(analyte=analyte, comparator="=", value=0.0, span=Span(start=0, end=0), text="")
+    return _find(patient, probe, resources or default_resources())
+
+
+def _value_set(vs: ValueSet, scope: _Scope) -> Judged:
+    """A category checked against a set as written (sub-stages included: IIIB is in 'III')."""
+    text = f"{vs.analyte.name} in {{{', '.join(vs.values)}}}"
+    m = _measurement(vs.analyte, scope.patient, scope.resources)
+    if m is None:
+        return scope.note("value_set", text, ("unknown", f"no {vs.analyte.name} value for the patient"))
+    observed = m.category or (None if m.value is None else _fmt(m.value))
+    if observed is None:
+        return scope.note("value_set", text, ("unknown", f"{vs.analyte.name}: {m.problem or 'no value'}"))
+    outcome = category_outcome(observed, vs.values)
+    return scope.note("value_set", text, (outcome, f"{vs.analyte.name} {observed}; needs one of "
+                                                   f"{', '.join(vs.values)}: {_said(outcome)}"), observed)
+
+
+def _condition(leaf: ConditionLeaf, scope: _Scope) -> Judged:
+    """Sex from the patient's sex, an age band from the age, anything else from the records."""
+    c = leaf.condition
+    if c.kind == "sex":
+        if scope.patient.sex is None:
+            return scope.note("condition", c.text, ("unknown", f"{c.text}: the patient's sex is not known"))
+        outcome: Outcome = "met" if scope.patient.sex == c.sex else "not_met"
+        return scope.note("condition", c.text, (outcome, f"{c.text}: the patient is {scope.patient.sex}"),
+                          scope.patient.sex)
+    if c.thresholds:
+        results = [evaluate_rule(r, scope.patient, uln_table=scope.uln_table, resources=scope.resources)
+                   for r in c.thresholds]
+        outcome = _and(r.outcome for r in results)
+        return scope.note("condition", c.text, (outcome, f"{c.text}: " + "; ".join(r.reason for r in results)))
+    target: ConditionLeaf | Concept = leaf
+    if c.concept is not None and c.concept < len(scope.concepts):
+        target = scope.concepts[c.concept].model_copy(update={"negated": False})
+    return scope.note("condition", c.text, _from_records(target, c.text, scope))
+
+
+def _concept(j: int, scope: _Scope) -> Judged:
+    """A concept as the criterion states it: present, or absent when it is negated."""
+    concept = scope.concepts[j]
+    outcome, reason = _from_records(concept.model_copy(update={"negated": False}), concept.text, scope)
+    if concept.negated:
+        outcome = {"met": "not_met", "not_met": "met"}.get(outcome, "unknown")  # type: ignore[assignment]
+        reason = f"no {concept.text}: {reason}"
+    return scope.note("concept", concept.text, (outcome, reason))
+
+
+def _from_records(leaf: ConditionLeaf | Concept, text: str, scope: _Scope) -> Judged:
+    """The patient's records on a condition or concept; unknown when nothing reads them."""
+    try:
+        from critparse.screen.records import evaluate_leaf
+    except ImportError:
+        return "unknown", f"{text}: the patient's records are not read for conditions"
+    try:
+        outcome, reason = evaluate_leaf(leaf, scope.patient, as_of=scope.as_of, resources=scope.resources)
+    except Exception as exc:  # a screener must never crash on one leaf  # noqa: BLE001
+        return "unknown", f"{text}: could not be checked ({type(exc).__name__}: {exc})"
+    return outcome, reason
+
+
+def _child(path: str, scope: _Scope, exclusion: bool) -> Judged:
+    child = scope.trial.get(path)
+    if child is None or scope.depth > 8:
+        return scope.note("criterion", path, ("unknown", f"{path}: no such criterion in the trial"))
+    tree = _tree_of(child)
+    if tree is None:
+        why = child.no_threshold_reason or "nothing to check"
+        return scope.note("criterion", path, ("unknown", f"{path} not checked ({why})"))
+    inner = _Scope(scope.patient, child.rules, child.concepts, scope.resources, scope.uln_table,
+                   scope.as_of, scope.trial, depth=scope.depth + 1)
+    outcome, reason = evaluate_logic(tree, inner, exclusion=exclusion)
+    return scope.note("criterion", path, (outcome, f"{path}: {reason}"))
+
+
+def _tree_of(item: Item) -> Logic | None:
+    """The item's tree; without one, its rules as a list (an exclusion's rules each exclude)."""
+    if isinstance(item, Rule):
+        return RuleLeaf(rule=0)
+    return item.logic if item.logic is not None else flat_logic(item.rules)
+
+
 def evaluate_criterion(
     item: Item, patient: Patient, *, index: int = 0, uln_table: NormalLimitTable | None = None,
-    resources: Resources | None = None,
+    resources: Resources | None = None, as_of: date | None = None,
+    trial: Mapping[str, Criterion] | None = None, part_of: str | None = None,
 ) -> CriterionResult:
-    """One criterion (a bare Rule counts as a one-rule inclusion criterion)."""
-    if isinstance(item, Rule):
-        rules: tuple[Rule, ...] = (item,)
-        text, ident, section = item.text, None, "unknown"
-    elif isinstance(item, ParseResult):
-        rules, text = item.rules, item.text
-        ident = None if item.id is None else str(item.id)
-        section = "unknown"
-    else:
-        rules, text, ident, section = item.rules, item.text, item.path, item.section
+    """One criterion (a bare Rule counts as a one-rule inclusion criterion), by its logic tree.
+
+    `trial` holds the trial's items by path, for a parent whose tree names its children.
+    """
+    rules: tuple[Rule, ...] = (item,) if isinstance(item, Rule) else item.rules
+    text = item.text
+    ident = item.path if isinstance(item, Criterion) else (None if isinstance(item, Rule) or item.id is None else str(item.id))
+    section = item.section if isinstance(item, Criterion) else "unknown"
     assumed = section == "unknown"
     effective: Literal["inclusion", "exclusion"] = "exclusion" if section == "exclusion" else "inclusion"
-    results = tuple(evaluate_rule(r, patient, uln_table=uln_table, resources=resources) for r in rules)
-    if effective == "exclusion":
-        outcome = _exclusion_outcome(rules, results)
-    else:
-        outcome = _and(r.outcome for r in results)
-    verdict: Verdict = _VERDICT.get((effective, outcome), "unknown")
-    if not rules:
+    tree = _tree_of(item)
+    concepts = () if isinstance(item, Rule) else item.concepts
+    scope = _Scope(patient, rules, concepts, resources, uln_table, as_of, trial or {})
+    if tree is None:
         why = getattr(item, "no_threshold_reason", None)
-        reason = "no threshold rule to check" + (f" ({why})" if why else "")
+        outcome: Outcome = "unknown"
+        reason = "nothing to check" + (f" ({why})" if why else "")
     else:
-        deciding = [r for r in results if r.outcome == outcome] or list(results)
-        reason = "; ".join(r.reason for r in deciding)
+        outcome, reason = evaluate_logic(tree, scope, exclusion=effective == "exclusion")
         if effective == "exclusion" and outcome == "met":
             reason = f"excluded: {reason}"
     if assumed:
         reason = f"{reason} [section unknown: treated as inclusion]"
     return CriterionResult(
-        index=index,
-        id=ident,
-        text=text,
-        section=effective,
-        section_assumed=assumed,
-        checked=bool(rules),
-        outcome=outcome,
-        verdict=verdict if rules else "unknown",
-        rules=results,
-        reason=reason,
+        index=index, id=ident, text=text, section=effective, section_assumed=assumed,
+        checked=tree is not None, outcome=outcome,
+        verdict=_VERDICT.get((effective, outcome), "unknown") if tree is not None else "unknown",
+        rules=tuple(scope.rule(i) for i in _tree_rules(tree)),
+        leaves=tuple(scope.leaves), part_of=part_of, reason=reason,
     )
+
+
+def _tree_rules(tree: Logic | None) -> list[int]:
+    """The rules a tree names, in order (a value set's bounds are not among them)."""
+    if tree is None:
+        return []
+    return sorted({leaf.rule for leaf in iter_leaves(tree) if isinstance(leaf, RuleLeaf)})
+
+
+def _heading(item: Item) -> bool:
+    """Headers and lead-ins ('Patients must meet all of the following:') decide nothing."""
+    if isinstance(item, Criterion) and item.kind == "header":
+        return True
+    return not isinstance(item, Rule) and _tree_of(item) is None and item.text.rstrip().endswith(":")
+
+
+def _linked(items: list[Item], resources: Resources | None) -> tuple[list[Item], dict[str, str]]:
+    """The items with each parent's tree over its children, and each child's parent."""
+    criteria = [i for i in items if isinstance(i, Criterion)]
+    if not criteria:
+        return items, {}
+    linked = iter(link_children(criteria, resources=resources))
+    items = [next(linked) if isinstance(i, Criterion) else i for i in items]
+    parents: dict[str, str] = {}
+    for item in items:
+        if isinstance(item, Criterion) and item.logic is not None:
+            for leaf in iter_leaves(item.logic):
+                if isinstance(leaf, CriterionLeaf):
+                    parents[leaf.criterion] = item.path
+    return items, parents
 
 
 def evaluate(
@@ -244,53 +497,60 @@ def evaluate(
     uln_table: NormalLimitTable | None = None,
     resources: Resources | None = None,
 ) -> ScreeningResult:
-    """Check a trial's rules against a patient.
+    """Check a trial's criteria against a patient, each by its logic tree.
 
     `criteria_or_rules`: Rules, ParseResults (section unknown: treated as inclusion, and said
-    so) or Criterion objects. `patient`: a Patient, a plain mapping, FHIR JSON, or a file
-    (see `critparse.patient.load_patient`; `as_of` dates the age from a birth date).
-    The verdict is `ineligible` as soon as a checked criterion rules the patient out,
-    `eligible` only when every checked criterion is known and passes, else `unknown`;
-    criteria without threshold rules are listed but cannot decide.
+    so) or Criterion objects (children combine as their parent says). `patient`: a Patient, a
+    plain mapping, FHIR JSON, or a file (see `critparse.screen.patient.load_patient`; `as_of`
+    dates ages and time windows). The verdict is `ineligible` as soon as a criterion rules the
+    patient out, `eligible` only when every inclusion criterion is checked and met and no
+    exclusion criterion is unknown, else `unknown`, naming the criteria that stand in the way.
     """
     person = load_patient(patient, as_of=as_of, resources=resources)
+    items, parents = _linked(_items(criteria_or_rules), resources)
+    trial = {i.path: i for i in items if isinstance(i, Criterion)}
     results = tuple(
-        evaluate_criterion(item, person, index=i, uln_table=uln_table, resources=resources)
-        for i, item in enumerate(_items(criteria_or_rules))
+        evaluate_criterion(item, person, index=i, uln_table=uln_table, resources=resources, as_of=as_of,
+                           trial=trial, part_of=parents.get(item.path) if isinstance(item, Criterion) else None)
+        for i, item in enumerate(items)
     )
+    deciding = [r for r, item in zip(results, items, strict=True) if r.part_of is None and not _heading(item)]
+    verdict, reason = _rollup(deciding)
     checked = [c for c in results if c.checked]
-    out = [c for c in checked if c.verdict == "ineligible"]
-    unsure = [c for c in checked if c.verdict == "unknown"]
-    unchecked = len(results) - len(checked)
-    tail = (
-        f"; {unchecked} {'criterion' if unchecked == 1 else 'criteria'} without a threshold rule"
-        " not checked"
-        if unchecked
-        else ""
-    )
-    if out:
-        verdict: Verdict = "ineligible"
-        first = out[0].id or f"#{out[0].index + 1}"
-        more = f" (+{len(out) - 1} more)" if len(out) > 1 else ""
-        reason = f"{first} rules the patient out: {out[0].reason}{more}"
-    elif not checked:
-        verdict, reason = "unknown", "no threshold rule to check"
-    elif unsure:
-        verdict = "unknown"
-        reason = f"{len(unsure)} of {len(checked)} checked criteria unknown: {unsure[0].reason}"
-    else:
-        verdict, reason = "eligible", f"all {len(checked)} checked criteria pass"
     return ScreeningResult(
-        patient_id=person.id,
-        verdict=verdict,
-        reason=reason + tail,
-        criteria=results,
+        patient_id=person.id, verdict=verdict, reason=reason, criteria=results,
         met=sum(c.outcome == "met" for c in checked),
         not_met=sum(c.outcome == "not_met" for c in checked),
         unknown=sum(c.outcome == "unknown" for c in checked),
-        unchecked=unchecked,
+        unchecked=sum(not c.checked for c, item in zip(results, items, strict=True) if not _heading(item)),
         notes=person.notes,
     )
+
+
+def _name(c: CriterionResult) -> str:
+    return c.id or f"#{c.index + 1}"
+
+
+def _rollup(deciding: list[CriterionResult]) -> tuple[Verdict, str]:
+    """The trial verdict from the criteria that decide it, with the reason."""
+    checked = [c for c in deciding if c.checked]
+    out = [c for c in checked if c.verdict == "ineligible"]
+    if out:
+        more = f" (+{len(out) - 1} more)" if len(out) > 1 else ""
+        return "ineligible", f"{_name(out[0])} rules the patient out: {out[0].reason}{more}"
+    if not checked:
+        return "unknown", "nothing to check"
+    blocking = [c for c in deciding if c.section == "inclusion" and (not c.checked or c.verdict == "unknown")]
+    blocking += [c for c in checked if c.section == "exclusion" and c.verdict == "unknown"]
+    unchecked_exclusions = sum(not c.checked for c in deciding if c.section == "exclusion")
+    tail = (f"; {unchecked_exclusions} exclusion {'criterion' if unchecked_exclusions == 1 else 'criteria'}"
+            " not checked" if unchecked_exclusions else "")
+    if blocking:
+        first = blocking[0]
+        why = first.reason if first.checked else f"not checked: {first.reason}"
+        kind = "unknown or not checked"
+        return "unknown", f"{len(blocking)} {'criterion' if len(blocking) == 1 else 'criteria'} {kind}: {_name(first)} {why}{tail}"
+    return "eligible", f"all {len(checked)} checked criteria pass{tail}"
 
 
 def read_trial_rules(path: str | Path) -> list[ParseResult | Criterion]:
@@ -330,11 +590,13 @@ def read_trial_rules(path: str | Path) -> list[ParseResult | Criterion]:
 
 __all__ = [
     "CriterionResult",
+    "LeafResult",
     "NormalLimitTable",
     "RuleResult",
     "ScreeningResult",
     "evaluate",
     "evaluate_criterion",
+    "evaluate_logic",
     "evaluate_rule",
     "load_uln_table",
     "read_trial_rules",

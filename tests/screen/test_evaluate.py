@@ -268,14 +268,18 @@ def test_screen_bare_rules_accepted_one_per_criterion():
     assert single.verdict == "ineligible"
 
 
-def test_screen_criteria_without_rules_are_listed_not_decisive():
+def test_screen_criteria_without_rules_are_listed_and_block_eligible():
     free_text = Criterion(
         section="inclusion", path="inclusion/2", text="Ability to consent", no_threshold_reason="no number"
     )
     result = evaluate([free_text, *criteria()], ELIGIBLE)
-    assert result.verdict == "eligible"
+    assert result.verdict == "unknown"  # an unchecked inclusion criterion: never eligible
     assert result.unchecked == 1 and not result.criteria[0].checked
     assert result.criteria[0].outcome == "unknown" and "not checked" in result.reason
+    assert "inclusion/2" in result.reason
+    unchecked_exclusion = free_text.model_copy(update={"section": "exclusion", "path": "exclusion/1"})
+    listed = evaluate([unchecked_exclusion, *criteria()], ELIGIBLE)
+    assert listed.verdict == "eligible" and "not checked" in listed.reason
     nothing = evaluate([free_text], ELIGIBLE)
     assert nothing.verdict == "unknown"
 
@@ -353,7 +357,8 @@ def test_screen_cli_table(tmp_path):
     rules_path, patient_path = _cli_files(tmp_path, ELIGIBLE)
     run = CliRunner().invoke(app, ["screen", str(rules_path), str(patient_path)])
     assert run.exit_code == 0, run.output
-    assert "eligible" in run.stdout and "not checked" in run.stdout
+    # the unchecked free-text line (an assumed inclusion) keeps the verdict from 'eligible'
+    assert "unknown" in run.stdout and "not checked" in run.stdout and "free" in run.stdout
 
 
 def test_screen_cli_bad_line_names_it(tmp_path):
