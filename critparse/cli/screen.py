@@ -28,7 +28,7 @@ def screen_command(
     patients: Path = typer.Argument(..., metavar="PATIENTS", help="A patient JSON file (a plain mapping or FHIR), a directory of them (*.json), or a JSONL of patients (one per line)."),
     output_format: str = typer.Option("table", "--format", "-f", help="table, or json (one patient: the ScreeningResult; several: one JSON line per patient)."),
     as_of: str | None = typer.Option(None, "--as-of", help="Date for ages computed from a birth date (YYYY-MM-DD)."),
-    fhir_version: str = typer.Option("R5", "--fhir-version", help="FHIR version of FHIR patients: R5 or R4B."),
+    fhir_version: str = typer.Option("auto", "--fhir-version", help="FHIR version of FHIR patients: auto (R5, else R4), R5, R4B or R4."),
     uln_file: Path | None = typer.Option(None, "--uln", help="A limits-of-normal table replacing the default one (see the README for its shape)."),
 ) -> None:
     """Check patients against a trial's rules: met / not met / unknown, with reasons."""
@@ -38,8 +38,8 @@ def screen_command(
     if output_format not in ("table", "json", "jsonl"):
         err.print(f"--format must be 'table' or 'json', not {output_format!r}", highlight=False)
         raise typer.Exit(2)
-    if fhir_version not in ("R5", "R4B"):
-        err.print(f"--fhir-version must be 'R5' or 'R4B', not {fhir_version!r}", highlight=False)
+    if fhir_version not in ("auto", "R5", "R4B", "R4"):
+        err.print(f"--fhir-version must be auto, R5, R4B or R4, not {fhir_version!r}", highlight=False)
         raise typer.Exit(2)
     day = parse_date(as_of)
     try:
