@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections import deque
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from critparse.cli.common import app, err, out
+from critparse.cli.common import EXIT_CODES, app, err, out, plural
 
 
-@app.command("parse")
+@app.command("parse", epilog=EXIT_CODES)
 def parse_command(
-    source: str = typer.Argument(..., help="A criterion text, a file (JSONL or one bullet per line), or '-' for stdin."),
+    source: str = typer.Argument(..., metavar="INPUT", help="A criterion text, a file (JSONL or one bullet per line), or '-' for stdin."),
     output_format: str = typer.Option("table", "--format", "-f", help="table or jsonl."),
-    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Processes (spaCy n_process)."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Worker processes, each with its own copy of the pipeline, parsing batches of bullets (1: parse in this process)."),
 ) -> None:
     """Read threshold rules from criteria."""
     from critparse.model import Diagnostic
@@ -28,7 +29,8 @@ def parse_command(
         raise typer.Exit(2)
     is_file = source == "-" or (len(source) < 4096 and "\n" not in source and Path(source).is_file())
     lines = read_bullets(source) if is_file else iter([InputLine(1, None, source)])
-    errors = 0
+    errors = bullets = rules = 0
+    started = time.perf_counter()
 
     def texts():
         for item in lines:
@@ -45,12 +47,18 @@ def parse_command(
             result = result.model_copy(update={"text": "", "no_threshold_reason": "input line is malformed",
                                                "diagnostics": (Diagnostic(level="error", code="bad_input", message=item.error),)})
         result = result.model_copy(update={"id": item.id})
+        bullets += 1
+        rules += len(result.rules)
         if table is None:
             sys.stdout.write(result.model_dump_json() + "\n")
         else:
             _add_rows(table, result)
     if table is not None:
         out.print(table)
+    if is_file:  # a batch ends with what it did, on stderr so the output stays clean
+        err.print(f"{plural(bullets, 'bullet')}, {plural(rules, 'rule')}, "
+                  f"{plural(errors, 'bad line')} in {time.perf_counter() - started:.1f} s",
+                  highlight=False)
     if errors:
         raise typer.Exit(1)
 

@@ -450,7 +450,8 @@ def condition_marks(node: Any, depth: int = 0) -> list[Mark]:
         return []
     if "op" in data:
         return [m for a in data.get("args", ()) for m in condition_marks(a, depth + 1)]
-    for key, kind in (("condition", "condition"), ("value_set", "value_set")):
+    leaves: tuple[tuple[str, MarkKind], ...] = (("condition", "condition"), ("value_set", "value_set"))
+    for key, kind in leaves:
         leaf = _as_data(data.get(key))
         where = _span_of(leaf) if leaf is not None else None
         if where is not None:
@@ -678,12 +679,21 @@ def criterion_view(criterion: Criterion, anchor: str, tools: Tools, *,
         rules=tuple(rule_view(r, i, text, tools, rr) for i, (r, rr) in
                     enumerate(zip(rules, rule_results, strict=True))),
         concepts=tuple(concept_view(c, j, tools.labels) for j, c in enumerate(concepts)),
-        logic=logic_view(logic, rules, concepts, tools.labels) if logic is not None else None,
+        logic=_drawn_logic(logic, rules, concepts, tools.labels),
         diagnostics=_diagnostics(criterion, known, tools.labels),
         reason=(criterion.no_threshold_reason or "") if not rules and screen is None else "",
         screen=screen,
         structured=bool(rules or concepts or (logic is not None and condition_marks(logic))),
     )
+
+
+def _drawn_logic(logic: Any, rules: Sequence[Rule], concepts: Sequence[Any],
+                 labels: Labels) -> LogicNode | None:
+    """The tree worth drawing: an operator; a lone leaf says no more than the lists above."""
+    if logic is None:
+        return None
+    view = logic_view(logic, rules, concepts, labels)
+    return view if view.kind == "op" else None
 
 
 # --- one trial -------------------------------------------------------------------------------
@@ -767,7 +777,7 @@ def build_trial_view(trial: TrialLike, number: int, tools: Tools,
                      screening: ScreeningResult | None = None) -> TrialView:
     """The view of one trial; `screening` is `evaluate(trial.criteria, patient)` when given."""
     criteria = list(trial.criteria)
-    known = {(d.level, d.code, d.message) for d in trial.diagnostics}
+    known: set[tuple[str, str, str]] = {(d.level, d.code, d.message) for d in trial.diagnostics}
     results = list(screening.criteria) if screening is not None else []
     pairs = []
     for i, criterion in enumerate(criteria):
@@ -861,7 +871,8 @@ def build_page(trials: Iterable[Any], *, patient: Any = None, as_of: date | None
     tools = tools or make_tools(resources)
     person: Patient | None = (load_patient(patient, as_of=as_of, resources=resources)
                               if patient is not None else None)
-    views, errors = [], []
+    views: list[TrialView] = []
+    errors: list[str] = []
     for item in trials:
         if not hasattr(item, "criteria"):
             describe = getattr(item, "describe", None)

@@ -157,12 +157,17 @@ def test_report_seed_every_rule_highlighted(seed_trials, seed_page, dom) -> None
             assert items and rule.analyte.name in items[0].text()
 
 
-def test_report_seed_header_counts(seed_page) -> None:
+def test_report_seed_header_counts(seed_trials, seed_page) -> None:
     _, doc = seed_page
     stats = {d.select("dt")[0].text(): d.select("dd")[0].text().split()[-1]
              for d in doc.select("dl", cls="stats")[0].select("div")}
-    assert stats == {"criteria": "24", "rules": "12", "concepts": "0", "without structure": "15",
-                     "coverage": "38%"}
+    items = [c for c in seed_trials[0].criteria if c.kind != "header"]
+    concepts = [len(getattr(c, "concepts", ()) or ()) for c in items]
+    bare = sum(not c.rules and not n for c, n in zip(items, concepts, strict=True))
+    assert stats == {"criteria": str(len(items)), "rules": str(sum(len(c.rules) for c in items)),
+                     "concepts": str(sum(concepts)), "without structure": str(bare),
+                     "coverage": f"{(len(items) - bare) / len(items):.0%}"}
+    assert (len(items), sum(len(c.rules) for c in items)) == (24, 12)
 
 
 def test_report_seed_is_self_contained(seed_page, dom) -> None:
@@ -321,7 +326,7 @@ def test_report_write_is_atomic_and_counted(seed_trials, report_tools, tmp_path)
     stats = write_report(seed_trials, out, tools=report_tools)
     assert out.read_text("utf-8").startswith("<!doctype html>")
     assert stats.bytes == len(out.read_bytes()) and stats.trials == 1 and stats.rules == 12
-    assert stats.describe().startswith("1 trial, 24 criteria, 12 rules, 0 concepts, 0 bad records")
+    assert stats.describe().startswith(f"1 trial, 24 criteria, 12 rules, {stats.concepts} concepts, 0 bad records")
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
     assert oct(out.stat().st_mode & 0o777) == "0o644"
 
