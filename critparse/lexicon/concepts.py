@@ -1,0 +1,518 @@
+"""The concept vocabulary (`critparse/resources/concepts/`) and its dictionary matcher.
+
+Conditions, drugs, procedures, observations, allergens, organisms, immunizations and devices are
+one list of concepts, each with its surface forms and codes (`terms.jsonl.gz`). `ConceptLexicon.find`
+marks every surface form in a text with one compiled Aho-Corasick automaton (pyahocorasick), so a
+search costs time in proportion to the text, not to the ~75,000 surface forms.
+
+The automaton runs over words, not letters: a text is lower-cased and cut into words and
+punctuation marks (hyphens and dashes separate words and are dropped, so "non-small cell" and
+"non small cell" are the same words); each word becomes the fixed-width code of its singular form
+(plural -s/-ies folded, curly quotes as straight ones), and a word that no surface form contains
+becomes a code no key contains. Keys are the code strings of the surface forms, so every match is
+a whole run of words, and its offsets come from the word positions in the original text.
+
+Loading reads `index.json.gz`, the compact form of `terms.jsonl.gz` that the build script writes;
+a terms file given by path is validated in full and indexed in memory instead.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import itertools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import ahocorasick
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from critparse.errors import ResourceError
+
+ConceptType = Literal[
+    "condition",
+    "drug",
+    "procedure",
+    "observation",
+    "allergy",
+    "organism",
+    "immunization",
+    "device",
+    "other",
+]
+CONCEPT_TYPES: tuple[str, ...] = ConceptType.__args__  # type: ignore[attr-defined]
+
+_STRICT = ConfigDict(frozen=True, extra="forbid")
+BUNDLED = Path(__file__).resolve().parent.parent / "resources" / "concepts"
+TERM_FILES = ("terms.jsonl.gz", "terms.jsonl")
+INDEX_FILE = "index.json.gz"
+Code = tuple[str, str, str | None]
+
+
+class ConceptCode(BaseModel):
+    """One code of a concept in a FHIR code system; `display` only where the source allows it."""
+
+    model_config = _STRICT
+
+    system: str = Field(min_length=1)
+    code: str = Field(min_length=1, pattern=r"^[^\t\n\x1e\x1f]+$")
+    display: str | None = Field(default=None, pattern=r"^[^\t\n\x1e\x1f]*$")
+
+
+class ConceptEntry(BaseModel):
+    """One line of `terms.jsonl(.gz)` or `curated.jsonl`: a concept and its surface forms.
+
+    `synonyms` match in any case; `case_sensitive` holds the short acronyms ("ALL", "CLL") that
+    only count when written exactly so, because in lower case they are ordinary words.
+    """
+
+    model_config = _STRICT
+
+    id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*:[^\s\t]+$")
+    type: ConceptType
+    name: str = Field(min_length=1, pattern=r"^[^\t\n]+$")
+    synonyms: list[str] = []
+    case_sensitive: list[str] = []
+    codes: list[ConceptCode] = []
+
+
+_TARGET = r"\d+(?:=[^,\n]+)?"
+_TARGETS = re.compile(rf"{_TARGET}(?:,{_TARGET})*(?:\n{_TARGET}(?:,{_TARGET})*)*")
+
+
+class ConceptIndex(BaseModel):
+    """`index.json.gz`: what the matcher needs, derived from a terms file by `build_index`.
+
+    Every table is one string of lines, so loading is a few splits rather than 200,000 objects:
+    `words` (line n has code `word_code(n)`), `aliases` (other spellings, each written as the word
+    numbered on the same line of `alias_of`: plurals, curly quotes), `keys` (the code string of a
+    surface form), `targets` (per key, its concepts best first: indices into `concepts`, `i=SURFACE`
+    where the surface must match case-sensitively), `concepts` (id TAB type TAB name TAB codes,
+    codes as system number US code US display joined by RS; an empty display is none).
+    """
+
+    model_config = _STRICT
+
+    format: Literal[3]
+    terms_sha256: str
+    systems: list[str]
+    words: str
+    aliases: str
+    alias_of: str
+    keys: str
+    targets: str
+    concepts: str
+
+    @model_validator(mode="after")
+    def _tables_agree(self) -> ConceptIndex:
+        if self.keys.count("\n") != self.targets.count("\n"):
+            raise ValueError("keys and targets differ in length")
+        if self.aliases.count("\n") != self.alias_of.count("\n"):
+            raise ValueError("aliases and alias_of differ in length")
+        if self.targets and not _TARGETS.fullmatch(self.targets):
+            raise ValueError("targets must be lines of comma-separated concept numbers")
+        numbers = [int(n) for n in re.findall(r"(?:^|(?<=[,\n]))\d+", self.targets)]
+        if numbers and max(numbers) > self.concepts.count("\n"):
+            raise ValueError("targets name a concept number that is not in concepts")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class TermMatch:
+    """A concept found in a text; `start`/`end` index the original text."""
+
+    start: int
+    end: int
+    text: str
+    type: str
+    name: str
+    concept_id: str
+    codes: tuple[Code, ...]
+
+
+# --------------------------------------------------------------------------- words
+
+_DASHES = "\\-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+# A word (letters and digits) or one punctuation mark; dashes only separate words.
+_WORD = re.compile(rf"([^\W_]+|[^\w\s{_DASHES}])")
+_QUOTES = {
+    "'": "\u2018\u2019\u201a\u201b\u2032\u02bc\uff07",
+    '"': "\u201c\u201d\u201e\u201f\u2033\uff02",
+}
+_STRAIGHT = str.maketrans({c: q for q, curly in _QUOTES.items() for c in curly})
+# Words are fixed-width codes over a 64-letter alphabet: a few hundred thousand trie nodes rather
+# than a million letters, so the automaton compiles in a fraction of the time.
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+/"
+WIDTH = 3
+UNKNOWN = "~" * WIDTH
+"""The code of a word no surface form contains: no key runs through it."""
+
+
+def word_codes(count: int) -> list[str]:
+    """The codes of the first `count` words of a vocabulary, in order."""
+    if count > len(_ALPHABET) ** WIDTH:
+        raise ResourceError(f"{count} words do not fit {WIDTH}-character codes")
+    return list(itertools.islice(map("".join, itertools.product(_ALPHABET, repeat=WIDTH)), count))
+
+
+def fold_word(word: str) -> str:
+    """The singular a plural folds to ("therapies" -> "therapy", "seizures" -> "seizure").
+
+    Only -ies and a final -s (not -ss, -us, -is) on words of four letters or more; keys and texts
+    fold alike, so a word that is not really a plural ("diabetes") still matches itself.
+    """
+    if len(word) < 4 or not (word.isascii() and word.isalpha()):
+        return word
+    if word.endswith("ies") and len(word) >= 5:
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def inflections(folded: str) -> list[str]:
+    """The written forms that fold to `folded`, besides itself."""
+    forms = [folded + "s"]
+    if folded.endswith("y"):
+        forms.append(folded[:-1] + "ies")
+    return [f for f in forms if fold_word(f) == folded]
+
+
+def term_words(term: str) -> list[str]:
+    """The folded words of a surface form, as the matcher compares them."""
+    return [fold_word(w) for w in _WORD.findall(term.lower().translate(_STRAIGHT))]
+
+
+def normalise_term(term: str) -> str:
+    """A surface form's matching key as text: its folded words joined by spaces."""
+    return " ".join(term_words(term))
+
+
+def key_variants(words: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Other word runs a surface form also matches: without its possessive ("crohn's")."""
+    out = []
+    for i in range(len(words) - 2):
+        if words[i + 1] == "'" and words[i + 2] == "s":
+            out.append(words[: i + 1] + words[i + 3 :])
+    return out
+
+
+def _lower_with_offsets(text: str) -> tuple[str, list[int] | None]:
+    """Lower case and, when that changes the length ("İ"), the original index of each character."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low, None
+    offsets = [i for i, ch in enumerate(text) for _ in ch.lower()]
+    return low, offsets
+
+
+# --------------------------------------------------------------------------- files
+
+_ENTRIES = TypeAdapter(list[ConceptEntry])
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        raw = path.read_bytes()
+        return gzip.decompress(raw) if path.suffix == ".gz" else raw
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise ResourceError(f"{path}: cannot read: {exc}") from exc
+
+
+def _problems(exc: ValidationError, line_of: list[int] | None = None) -> str:
+    """Every validation error, each with its line (JSONL) or field (JSON)."""
+    found = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        if line_of is not None and loc and isinstance(loc[0], int):
+            loc[0] = f"line {line_of[loc[0]]}"
+        found.append(f"{'/'.join(str(p) for p in loc) or 'file'}: {err['msg']}")
+    return f"{exc.error_count()} problem(s): {'; '.join(found)}"
+
+
+def read_concept_file(path: Path) -> list[ConceptEntry]:
+    """Validate a concept JSONL file (optionally gzip) and report every bad line at once."""
+    try:
+        text = _read_bytes(path).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ResourceError(f"{path}: cannot read: {exc}") from exc
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    try:
+        return _ENTRIES.validate_json("[" + ",".join(line for _, line in lines) + "]")
+    except ValidationError as exc:
+        valid = ", ".join(ConceptEntry.model_fields)
+        detail = _problems(exc, [n for n, _ in lines])
+        raise ResourceError(f"{path}: {detail} (valid keys: {valid})") from exc
+
+
+def read_index(path: Path, terms: Path | None = None) -> ConceptIndex:
+    """Validate `index.json.gz`; with `terms`, also check that it was built from that file."""
+    try:
+        index = ConceptIndex.model_validate_json(_read_bytes(path))
+    except ValidationError as exc:
+        valid = ", ".join(ConceptIndex.model_fields)
+        raise ResourceError(f"{path}: {_problems(exc)} (valid keys: {valid})") from exc
+    if terms is not None and index.terms_sha256 != file_sha256(terms):
+        raise ResourceError(
+            f"{path} was not built from {terms}; rebuild both with "
+            "`python -m critparse.lexicon.build_concepts --vocab DIR`"
+        )
+    return index
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# --------------------------------------------------------------------------- indexing
+
+_ID_RANK = {"CP": 0, "DOID": 1, "MONDO": 2, "DrugBank": 3, "MESH": 4}
+Ranked = list[tuple[tuple[int, int, int, int], str]]
+"""(hand-curated first, own name before synonym, source, concept number) and the target."""
+
+
+def _surfaces(entries: Iterable[ConceptEntry]) -> dict[tuple[str, ...], Ranked]:
+    """Each key (its words) -> (rank, target) for every concept it names."""
+    table: dict[tuple[str, ...], Ranked] = {}
+    for i, entry in enumerate(entries):
+        source = _ID_RANK.get(entry.id.partition(":")[0], 5)
+        curated = int(source != 0)
+        for j, surface in enumerate((entry.name, *entry.synonyms)):
+            words = tuple(term_words(surface))
+            for key in (words, *key_variants(words)):
+                table.setdefault(key, []).append(((curated, int(j > 0), source, i), str(i)))
+        for surface in entry.case_sensitive:
+            key = tuple(term_words(surface))
+            table.setdefault(key, []).append(((curated, 0, source, i), f"{i}={surface}"))
+    table.pop((), None)
+    return table
+
+
+def _vocabulary(table: dict[tuple[str, ...], Ranked]) -> tuple[list[str], list[tuple[str, int]]]:
+    """The folded words of every key, and the other spellings that mean each of them."""
+    words = sorted({w for key in table for w in key})
+    number = {w: n for n, w in enumerate(words)}
+    aliases = [
+        (form, n) for n, w in enumerate(words) for form in inflections(w) if form not in number
+    ]
+    for straight, curly in _QUOTES.items():
+        if straight in number:
+            aliases.extend((c, number[straight]) for c in curly)
+    return words, aliases
+
+
+def _pack_concept(entry: ConceptEntry, system_number: dict[str, int]) -> str:
+    codes = "\x1e".join(
+        f"{system_number[c.system]}\x1f{c.code}\x1f{c.display or ''}" for c in entry.codes
+    )
+    return f"{entry.id}\t{entry.type}\t{entry.name}\t{codes}"
+
+
+def build_index(entries: list[ConceptEntry], terms_sha256: str = "") -> ConceptIndex:
+    """The matcher's compact index of a list of concepts (the same list gives the same index)."""
+    systems = sorted({c.system for e in entries for c in e.codes})
+    system_number = {s: i for i, s in enumerate(systems)}
+    table = _surfaces(entries)
+    words, aliases = _vocabulary(table)
+    code = dict(zip(words, word_codes(len(words)), strict=True))
+    keys, targets = [], []
+    for key, ranked in sorted(table.items()):
+        keys.append("".join(code[w] for w in key))
+        targets.append(",".join(dict.fromkeys(t for _, t in sorted(ranked))))
+    return ConceptIndex(
+        format=3,
+        terms_sha256=terms_sha256,
+        systems=systems,
+        words="\n".join(words),
+        aliases="\n".join(form for form, _ in aliases),
+        alias_of="\n".join(str(n) for _, n in aliases),
+        keys="\n".join(keys),
+        targets="\n".join(targets),
+        concepts="\n".join(_pack_concept(e, system_number) for e in entries),
+    )
+
+
+def write_index(index: ConceptIndex, path: Path) -> None:
+    """gzip-compressed JSON with a fixed timestamp, so the same index gives the same bytes."""
+    data = index.model_dump_json().encode("utf-8")
+    with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as f:
+        f.write(data)
+
+
+# --------------------------------------------------------------------------- matching
+
+
+class ConceptLexicon:
+    """Concepts and the automaton over their surface forms; built once, then read-only."""
+
+    def __init__(self, index: ConceptIndex) -> None:
+        self._systems = tuple(index.systems)
+        self._concepts = index.concepts.split("\n") if index.concepts else []
+        words = index.words.split("\n") if index.words else []
+        codes = word_codes(len(words))
+        self._code = dict(zip(words, codes, strict=True))
+        if index.aliases:
+            of = map(int, index.alias_of.split("\n"))
+            self._code.update(
+                zip(index.aliases.split("\n"), map(codes.__getitem__, of), strict=True)
+            )
+        keys = index.keys.split("\n") if index.keys else []
+        self._targets_raw = index.targets.split("\n")
+        self._key_words = [len(k) // WIDTH for k in keys]
+        self._targets: dict[int, tuple[tuple[int, str | None], ...]] = {}
+        self._matches: dict[int, tuple[str, str, str, tuple[Code, ...]]] = {}
+        self._automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        for number, key in enumerate(keys):
+            self._automaton.add_word(key, number)
+        self._empty = not keys
+        if not self._empty:
+            self._automaton.make_automaton()
+
+    def __len__(self) -> int:
+        return len(self._concepts)
+
+    def _targets_of(self, key_number: int) -> tuple[tuple[int, str | None], ...]:
+        found = self._targets.get(key_number)
+        if found is None:
+            parts = (t.partition("=") for t in self._targets_raw[key_number].split(","))
+            found = tuple((int(i), surface or None) for i, _, surface in parts)
+            self._targets[key_number] = found
+        return found
+
+    def _pick(self, key_number: int, text: str, start: int, end: int) -> int | None:
+        """The best concept the original text allows (a case-sensitive form must match exactly)."""
+        for index, surface in self._targets_of(key_number):
+            if surface is None:
+                return index
+            if (
+                text[start:end] == surface
+                and not _shouting(text, start, end)
+                and not _glued(text, start, end)
+            ):
+                return index
+        return None
+
+    def _concept(self, index: int) -> tuple[str, str, str, tuple[Code, ...]]:
+        found = self._matches.get(index)
+        if found is None:
+            concept_id, concept_type, name, packed = self._concepts[index].split("\t")
+            rows = (row.split("\x1f") for row in packed.split("\x1e") if row)
+            codes = tuple((self._systems[int(s)], c, d or None) for s, c, d in rows)
+            found = self._matches[index] = (concept_id, concept_type, name, codes)
+        return found
+
+    def _match(self, index: int, text: str, start: int, end: int) -> TermMatch:
+        concept_id, concept_type, name, codes = self._concept(index)
+        return TermMatch(start, end, text[start:end], concept_type, name, concept_id, codes)
+
+    def _hits(self, text: str) -> list[tuple[int, int, int]]:
+        """Every run of words that is a key, as (original start, original end, concept)."""
+        if self._empty:
+            return []
+        low, offsets = _lower_with_offsets(text)
+        parts = _WORD.split(low)  # gap, word, gap, word, ..., gap
+        get = self._code.get
+        encoded = "".join([get(w, UNKNOWN) for w in parts[1::2]])
+        ends: list[int] | None = None
+        hits = []
+        for last, number in self._automaton.iter(encoded):
+            if (last + 1) % WIDTH:
+                continue  # a key that starts inside another word's code
+            if ends is None:
+                ends = list(itertools.accumulate(map(len, parts)))
+            after = (last + 1) // WIDTH
+            start, end = ends[2 * (after - self._key_words[number])], ends[2 * after - 1]
+            if offsets is not None:
+                start, end = offsets[start], offsets[end - 1] + 1
+            index = self._pick(number, text, start, end)
+            if index is not None:
+                hits.append((start, end, index))
+        return hits
+
+    def find(self, text: str) -> list[TermMatch]:
+        """Non-overlapping concept mentions, longest first, reported left to right."""
+        taken: list[tuple[int, int, int]] = []
+        for start, end, index in sorted(self._hits(text), key=lambda h: (h[0] - h[1], h[0])):
+            if all(end <= s or start >= e for s, e, _ in taken):
+                taken.append((start, end, index))
+        taken.sort()
+        return [self._match(index, text, start, end) for start, end, index in taken]
+
+    def lookup(self, name: str) -> TermMatch | None:
+        """The concept whose surface form is exactly `name` once normalised, spanning all of it."""
+        get = self._code.get
+        encoded = "".join(get(w, UNKNOWN) for w in _WORD.findall(name.lower()))
+        number = None if self._empty or not encoded else self._automaton.get(encoded, None)
+        if number is None:
+            return None
+        index = self._pick(number, name, 0, len(name))
+        return None if index is None else self._match(index, name, 0, len(name))
+
+
+def _shouting(text: str, start: int, end: int) -> bool:
+    """True when the acronym sits in a text written all in capitals, where case says nothing."""
+    return text.isupper() and (start > 0 or end < len(text))
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    """True when a short acronym is hyphenated to a one- or two-character token ("PD-L1")."""
+    if start >= 2 and text[start - 1] == "-":
+        first = start - 1
+        while first > 0 and text[first - 1].isalnum():
+            first -= 1
+        if 1 <= start - 1 - first <= 2:
+            return True
+    if end + 1 < len(text) and text[end] == "-":
+        last = end + 1
+        while last < len(text) and text[last].isalnum():
+            last += 1
+        if 1 <= last - end - 1 <= 2:
+            return True
+    return False
+
+
+def _terms_in(folder: Path) -> Path | None:
+    return next((folder / n for n in TERM_FILES if (folder / n).is_file()), None)
+
+
+def load_concept_lexicon(path: Path | None = None) -> ConceptLexicon:
+    """The bundled concept vocabulary, or the folder or terms file at `path`; the caller caches it.
+
+    A folder with an `index.json.gz` loads that index (checked against its terms file); a terms
+    file, or a folder with only a terms file, is validated in full and indexed in memory.
+    """
+    where = BUNDLED if path is None else Path(path)
+    if where.is_file():
+        return ConceptLexicon(build_index(read_concept_file(where)))
+    terms = _terms_in(where)
+    if (where / INDEX_FILE).is_file():
+        return ConceptLexicon(read_index(where / INDEX_FILE, terms))
+    if terms is not None:
+        return ConceptLexicon(build_index(read_concept_file(terms)))
+    raise ResourceError(
+        f"{where}: no concept file ({INDEX_FILE}, {' or '.join(TERM_FILES)}); "
+        "build it with `python -m critparse.lexicon.build_concepts --vocab DIR`"
+    )
+
+
+__all__ = [
+    "CONCEPT_TYPES",
+    "ConceptCode",
+    "ConceptEntry",
+    "ConceptIndex",
+    "ConceptLexicon",
+    "ConceptType",
+    "TermMatch",
+    "build_index",
+    "file_sha256",
+    "fold_word",
+    "load_concept_lexicon",
+    "normalise_term",
+    "read_concept_file",
+    "read_index",
+    "term_words",
+    "write_index",
+]
