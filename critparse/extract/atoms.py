@@ -244,20 +244,54 @@ def _scale_analyte(text: str, start: int, end: int) -> Analyte:
 
 
 def concept_atoms(text: str, concepts: Sequence[Concept], taken: Sequence[Atom], cues: LogicCues) -> list[Atom]:
-    """Concepts as atoms, except those a rule stands for: a concept inside a rule's words, a
-    heading the rules after it define ('adequate renal function, defined as:') and a name the
-    parenthesis after it defines ('obesity (BMI ≥ 30 kg/m²)')."""
+    """Concepts as atoms, except those a rule stands for or that only qualify one: a concept
+    inside a rule's words, a heading the rules after it define ('adequate renal function,
+    defined as:'), a name the parenthesis after it defines ('obesity (BMI ≥ 30 kg/m²)'), a
+    remark in a parenthesis after a limit ('(transfusion allowed ...)'), how a limit is measured
+    ('> 450 ms in ECG examination') and a hypothetical concept (a condition, not a requirement)."""
     out: list[Atom] = []
+    skipped: list[Concept] = []
     for j, concept in enumerate(concepts):
         s, e = concept.span.start, concept.span.end
-        if any(a.start <= s < a.end or s <= a.start < e for a in taken):
+        if concept.modality == "hypothetical" or any(a.start <= s < a.end or s <= a.start < e for a in taken):
             continue
         after = text[e : e + 40]
         later = [a for a in taken if a.start >= e]
         if later and (cues.header_re.match(after.lstrip(" ,")) or _defined_by_parenthesis(text, e, later[0])):
             continue
+        if _qualifies_a_limit(text, concept, taken) or _continues(text, concept, skipped, taken):
+            skipped.append(concept)
+            continue
         out.append(Atom(start=s, core=s, end=e, node=_concept_leaf(j), kind="concept", concept=j))
     return out
+
+
+def _continues(text: str, concept: Concept, skipped: Sequence[Concept], taken: Sequence[Atom]) -> bool:
+    """'by echocardiogram or MUGA': listed right after a concept that only qualifies a limit."""
+    if not skipped:
+        return False
+    last = skipped[-1]
+    if any(last.span.end <= a.start < concept.span.start for a in taken):
+        return False
+    return bool(re.fullmatch(r"[\s,/]*(?:or|and|and/or)?[\s,/]*", text[last.span.end : concept.span.start], re.IGNORECASE))
+
+
+_MEASURED_BY = re.compile(r"\s*\)?\s*,?\s*(?:in|on|by|at|using|via|per|from|during|according\s+to)\b", re.IGNORECASE)
+
+
+def _qualifies_a_limit(text: str, concept: Concept, taken: Sequence[Atom]) -> bool:
+    """A concept in a parenthesis right after a limit, or a test or method after a limit."""
+    s = concept.span.start
+    before = [a for a in taken if a.end <= s]
+    if not before:
+        return False
+    last = max(before, key=lambda a: a.end)
+    open_at = text.rfind("(", last.end, s)
+    if open_at >= 0 and not text[last.end : open_at].strip() and text.find(")", open_at, s) < 0:
+        return True
+    gap = text[last.end : s]
+    return concept.type in ("procedure", "observation", "device") and bool(_MEASURED_BY.match(gap)) \
+        and not re.search(r"[;]|\b(?:and|or)\b", gap, re.IGNORECASE)
 
 
 def _concept_leaf(j: int) -> Logic:

@@ -27,7 +27,7 @@ _HARD_STOP = re.compile(r";|\.(?=\s|$)|:|,|\[")
 _TRIM_END = re.compile(
     r"(?:[\s,(/\[]|\b(?:or|and|and/or|who|that|which|must|should|have|has|is|are|present)\b)+$", re.IGNORECASE
 )
-_TRIM_START = re.compile(r"^(?:\s|\b(?:the|a|an)\b)+", re.IGNORECASE)
+_TRIM_START = re.compile(r"(?:\s|\b(?:the|a|an|in)\b)+", re.IGNORECASE)
 
 
 @dataclass
@@ -41,7 +41,7 @@ class Clause:
     inner: list[Atom] = field(default_factory=list)  # atoms that are the condition itself
     weak: bool = False
     sex: str | None = None  # a bare sex word, without a cue ('(men)')
-    items: list[tuple[int, int]] = field(default_factory=list)  # 'respectively': the listed conditions
+    bare_age: bool = False  # an age band alone in a parenthesis ('(1 to < 2 years)')
 
     @property
     def text_span(self) -> tuple[int, int]:
@@ -85,8 +85,9 @@ def _clause_end(text: str, start: int, depths: list[int], atoms: Sequence[Atom],
     if not after:
         return stop, []
     first = after[0]
-    lead_words = len(text[start : first.start].split())
-    if first.end <= max(stop, first.end) and lead_words <= 2 and (first.start < first.core or first.analytes == ("age",)):
+    lead = text[start : first.start].lower().split()
+    joined = any(w.strip(",") in ("and", "or", "and/or", "nor") or w.endswith(",") for w in lead)
+    if len(lead) <= 2 and not joined and (first.start < first.core or first.analytes == ("age",)):
         return max(stop, first.end), [first]
     return first.start, []
 
@@ -96,7 +97,7 @@ def find_clauses(text: str, atoms: Sequence[Atom], cues: LogicCues) -> list[Clau
     depths = paren_depths(text)
     out: list[Clause] = []
     found = cues.conditions(text)
-    stops = [c.start for c in found if c.meaning in ("respectively", "in_which_case", "otherwise", "unless")]
+    stops = [c.start for c in found if c.meaning in ("respectively", "in_which_case", "otherwise", "unless", "pseudo")]
     for cue in found:
         if cue.meaning == "pseudo" or any(a.core <= cue.start < a.end for a in atoms if a.kind != "concept"):
             continue
@@ -126,14 +127,14 @@ def _trim(text: str, start: int, end: int) -> int:
     return start + m.start() if m else end
 
 
-def condition_kind(text: str, cues: LogicCues) -> tuple[ConditionKind, str | None]:
+def condition_kind(text: str, cues: LogicCues, *, bare_age: bool = False) -> tuple[ConditionKind, str | None]:
     """What a condition's words are about; a sex only when that is all they say ('men', 'female
     patients'), an age only when they are an age band."""
     words = " ".join(text.lower().split())
     sexes = cues.sex(words)
     if len(sexes) == 1 and sexes[0].start == 0 and _only_population(words[sexes[0].end :], cues):
         return "sex", sexes[0].meaning
-    if age_thresholds(text, cues, Span(start=0, end=len(text))):
+    if age_thresholds(text, cues, Span(start=0, end=len(text)), bare=bare_age):
         return "age", None
     if cues.region_re.search(text):
         return "region", None
@@ -159,9 +160,10 @@ _AGE_UNIT = {"y": "a", "yr": "a", "yrs": "a", "year": "a", "years": "a", "month"
 _SYMBOL = {"≥": ">=", "≤": "<=", "=<": "<=", "=>": ">=", ">": ">", "<": "<", ">=": ">=", "<=": "<="}
 
 
-def age_thresholds(text: str, cues: LogicCues, span: Span) -> tuple[Rule, ...]:
-    """The age band a condition states ('> 16 years of age', 'age ≤ 16', '1 to < 2 years',
-    'patients 65 years or older'), as age rules; none when the words are not (only) an age."""
+def age_thresholds(text: str, cues: LogicCues, span: Span, *, bare: bool = False) -> tuple[Rule, ...]:
+    """The age band a condition states ('> 16 years of age', 'age ≤ 16', 'patients 65 years or
+    older'), as age rules; none when the words are not (only) an age. A duration alone ('≥ 5
+    years', '1 to < 2 years') is an age only when `bare` says the context is about age."""
     m = _AGE_NUMBER.search(text)
     if m is None:
         return ()
@@ -176,7 +178,8 @@ def age_thresholds(text: str, cues: LogicCues, span: Span) -> tuple[Rule, ...]:
         cmp = cmp or cues.age_comparator.get(" ".join(tail.split()[:2]))
         tail = re.sub(r"^(?:or|and)\s+(?:older|more|above|over|younger|less|under)\b", "", tail).strip()
     unit_word = (m.group("unit") or "").lower()
-    is_age = bool(unit_word) or any(cues.age_re.fullmatch(w) for w in before.split()[-2:])
+    named = re.search(r"\b(?:age[ds]?|old|of\s+age)\b", text, re.IGNORECASE) or cues.population_re.search(before)
+    is_age = bool(named) or (bare and bool(unit_word))
     leftover = [w for w in before.split() if not (cues.age_re.fullmatch(w) or cues.population_re.fullmatch(w)
                                                   or cues.age_comparator.get(w) or w in ("than", "aged", "between"))]
     if not is_age or tail.strip(" ,)(") or leftover:
@@ -204,15 +207,17 @@ def _age_rule(comparator: str, value: float, unit: str, text: str, span: Span) -
     )
 
 
-def make_condition(text: str, start: int, end: int, cues: LogicCues, concepts: Sequence[Concept]) -> Condition:
-    """A condition leaf's content for `text[start:end]`, with the concept it names if any."""
+def make_condition(text: str, start: int, end: int, cues: LogicCues, concepts: Sequence[Concept],
+                   *, bare_age: bool = False) -> Condition:
+    """A condition leaf's content for `text[start:end]`, with the concept it names if any
+    (`bare_age`: a duration alone is an age band, as in an aside after a limit)."""
     lead = _TRIM_START.match(text, start)
     start = lead.end() if lead and lead.end() < end else start
     words = text[start:end]
-    kind, sex = condition_kind(words, cues)
+    kind, sex = condition_kind(words, cues, bare_age=bare_age)
     span = Span(start=start, end=end)
     concept = next((j for j, c in enumerate(concepts) if start <= c.span.start and c.span.end <= end), None)
-    thresholds = age_thresholds(words, cues, span) if kind == "age" else ()
+    thresholds = age_thresholds(words, cues, span, bare=True) if kind == "age" else ()
     return Condition(text=words, span=span, kind=kind, sex=sex, concept=concept,  # type: ignore[arg-type]
                      thresholds=thresholds)
 
@@ -226,11 +231,13 @@ def bare_age_clauses(text: str, atoms: Sequence[Atom], clauses: Sequence[Clause]
         if any(lo <= a.core < hi for a in atoms) or any(lo <= c.cue.start < hi for c in clauses):
             continue
         words = text[lo:hi]
-        if not words.strip() or not age_thresholds(words.strip(), cues, Span(start=0, end=len(words.strip()))):
+        about_age = bool(re.search(r"\bage[ds]?\b", text, re.IGNORECASE))
+        if not words.strip() or not age_thresholds(words.strip(), cues, Span(start=0, end=len(words.strip())),
+                                                   bare=about_age):
             continue
         start = lo + len(words) - len(words.lstrip())
         end = hi - (len(words) - len(words.rstrip()))
-        out.append(Clause("if", CueMatch(m.start(), lo, "(", "if"), start, end))
+        out.append(Clause("if", CueMatch(m.start(), lo, "(", "if"), start, end, bare_age=True))
     return out
 
 

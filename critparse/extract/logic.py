@@ -29,11 +29,12 @@ from dataclasses import dataclass
 from critparse.extract.atoms import Atom, concept_atoms, rule_atoms, rules_atom, value_set_atoms
 from critparse.extract.conditions import Clause, bare_age_clauses, find_clauses, make_condition, paren_depths
 from critparse.extract.logic_cues import CueMatch, LogicCues, logic_cues
-from critparse.extract.logic_tree import Region, combine, join
+from critparse.extract.logic_tree import Region, combine, join, make_if
 from critparse.lexicon.resources import Resources, default_resources
 from critparse.model.concept import Concept
 from critparse.model.criterion import Criterion
 from critparse.model.logic import (
+    ConceptLeaf,
     Condition,
     ConditionLeaf,
     CriterionLeaf,
@@ -53,10 +54,12 @@ _TIME_UNITS = frozenset({"a", "mo", "wk", "d", "h", "min"})
 
 @dataclass(frozen=True)
 class LogicDraft:
-    """What the logic pass gives back: the rules (mended) and the tree over them."""
+    """What the logic pass gives back: the rules (mended) and the tree over them; `problem`
+    says why the words could not be read (the rules are then a plain list)."""
 
     rules: tuple[Rule, ...]
     logic: Logic | None
+    problem: str | None = None
 
 
 def build_logic(
@@ -71,8 +74,21 @@ def build_logic(
 
     `expressions`, when the extractor gives them, are the offsets of each rule's expression
     (comparator to unit); otherwise they are found again from the rules. Never raises on text:
-    a bullet whose words cannot be read joins its atoms as a list.
+    a bullet whose words cannot be read joins its atoms as a list and says why in `problem`.
     """
+    try:
+        return _build(text, rules, concepts, expressions, resources)
+    except Exception as exc:  # free text never raises  # noqa: BLE001
+        concept_leaves = [ConceptLeaf(concept=j) for j in range(len(concepts))]
+        parts = [p for p in (flat_logic(rules),) if p is not None] + concept_leaves
+        tree = join("and", parts, enumeration=True) if parts else None
+        return LogicDraft(tuple(rules), tree, f"{type(exc).__name__}: {exc}")
+
+
+def _build(
+    text: str, rules: Sequence[Rule], concepts: Sequence[Concept],
+    expressions: Sequence[tuple[int, int] | None] | None, resources: Resources | None,
+) -> LogicDraft:
     res = resources or default_resources()
     cues = logic_cues(res)
     work = list(rules)
@@ -91,8 +107,13 @@ def build_logic(
     clauses = sorted(clauses + extra, key=lambda c: c.cue.start)
     region, main = _attach(text, atoms, clauses, cues, concepts, work, dropped)
     _sole_sex(text, main, clauses, cues, region)
+    subject = _subject(text, main, cues, concepts)
+    if subject is not None:
+        condition, main = subject
     items, op = combine(region, main)
     tree = quantified(text, items, op, cues, first_atom=min(a.start for a in main) if main else len(text))
+    if subject is not None and tree is not None:
+        tree = make_if(condition, tree)
     return _reindexed(work, tree, dropped)
 
 
@@ -234,12 +255,48 @@ def _sole_sex(text: str, main: list[Atom], clauses: list[Clause], cues: LogicCue
         sex=word.meaning)))  # type: ignore[arg-type]
 
 
+_SUBJECT_LINK = re.compile(r"\s*(?:with|who\s+(?:have|has|are|is|had|were|received|are\s+receiving)|who|that|having)\b",
+                           re.IGNORECASE)
+
+
+def _subject(text: str, main: list[Atom], cues: LogicCues,
+             concepts: Sequence[Concept]) -> tuple[Logic, list[Atom]] | None:
+    """'Patients with cardiac disease must have LVEF ≥ 45%', 'Female patients must ...': the
+    subject is a condition and what they must meet holds only for them; the condition and the
+    atoms after the verb, or None when the bullet does not start so."""
+    lead = cues.subject_lead_re.match(text, len(text) - len(text.lstrip()))
+    must = cues.subject_must_re.search(text, lead.end()) if lead else None
+    if lead is None or must is None:
+        return None
+    link = _SUBJECT_LINK.match(text, lead.end())
+    words_from = link.end() if link else lead.start()
+    if not text[words_from : must.start()].strip() or (link is None and not _sex_subject(text, lead, must, cues)):
+        return None
+    inside = [a for a in main if a.start < must.start()]
+    after = [a for a in main if a.start >= must.end()]
+    if not after or any(a.end > must.start() for a in inside):
+        return None
+    rules_inside = [a for a in inside if a.kind != "concept"]
+    if rules_inside:
+        condition = join("and", [a.node for a in rules_inside])
+    else:
+        start = words_from + len(text[words_from : must.start()]) - len(text[words_from : must.start()].lstrip())
+        end = must.start() - (len(text[: must.start()]) - len(text[: must.start()].rstrip()))
+        condition = ConditionLeaf(condition=make_condition(text, start, end, cues, concepts))
+    return condition, after
+
+
+def _sex_subject(text: str, lead: CueMatch | re.Match[str], must: re.Match[str], cues: LogicCues) -> bool:
+    """'Women of childbearing potential must', 'Female patients must': a sex before the verb."""
+    return bool(cues.sex(text[: must.start()]))
+
+
 # --- attaching clauses -------------------------------------------------------------------------
 
 
 def _connected(gap: str) -> bool:
     """A conjunction or clause mark stands between: the words belong to what follows."""
-    return bool(re.search(r"[;,]|\bor\b|\band\b|\(", gap, re.IGNORECASE))
+    return bool(re.search(r"[;,]|\.(?:\s|$)|\bor\b|\band\b|\(", gap, re.IGNORECASE))
 
 
 def _target(text: str, clause: Clause, atoms: Sequence[Atom], depths: list[int]) -> Atom | None:
@@ -271,7 +328,7 @@ def _target(text: str, clause: Clause, atoms: Sequence[Atom], depths: list[int])
         return prev[-1]
     if nxt and re.fullmatch(r"[\s:,]*", text[clause.end : nxt[0].start]):
         return nxt[0]
-    return prev[-1] if prev else None
+    return None
 
 
 def _siblings(atom: Atom, atoms: Sequence[Atom]) -> bool:
@@ -295,7 +352,8 @@ def _condition_node(text: str, clause: Clause, cues: LogicCues, concepts: Sequen
         return atom.node
     if clause.end <= clause.start:
         return None
-    return ConditionLeaf(condition=make_condition(text, clause.start, clause.end, cues, concepts))
+    return ConditionLeaf(condition=make_condition(text, clause.start, clause.end, cues, concepts,
+                                                  bare_age=clause.bare_age))
 
 
 def _attach(text: str, atoms: list[Atom], clauses: list[Clause], cues: LogicCues,
@@ -312,12 +370,13 @@ def _attach(text: str, atoms: list[Atom], clauses: list[Clause], cues: LogicCues
             continue
         node = _condition_node(text, clause, cues, concepts, rules, dropped) if _placeable(clause) else None
         if node is None or not _place(text, clause, node, main, region, depths):
-            if clause.inner:
-                dropped.difference_update(clause.inner[0].rules)
+            if clause.inner and not (clause.inner[0].analytes == ("age",) and clause.role == "if" and not clause.weak):
+                dropped.difference_update(clause.inner[0].rules)  # an age band after 'in patients' stays no rule
                 main.append(clause.inner[0])
             continue
         for k in range(clause.cue.start, max(clause.end, clause.cue.end)):
             masked[k] = " "
+        main[:] = [a for a in main if not (a.kind == "concept" and clause.start <= a.start and a.end <= clause.end)]
     region.masked = "".join(masked)
     return region, main
 
@@ -335,6 +394,8 @@ def _place(text: str, clause: Clause, node: Logic, main: list[Atom], region: Reg
     target = _target(text, clause, main, depths)
     if target is None or target.kind == "concept":
         return False
+    if clause.bare_age and (target.analytes == ("age",) or text[target.end : clause.cue.start].strip()):
+        return False  # an age band explains the limit right before it, never another age
     if clause.weak and not _weak_holds(node, target, main, text[target.end : clause.cue.start]):
         return False
     if clause.role in ("with", "without"):

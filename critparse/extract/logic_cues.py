@@ -79,6 +79,8 @@ class LogicCueFile(BaseModel):
     quantifiers: list[Quantifier]
     number_words: dict[str, int]
     scales: list[Scale]
+    subject_leads: list[str]
+    subject_musts: list[str]
     header_cues: list[str]
 
 
@@ -94,7 +96,11 @@ class CueMatch:
 
 
 def _pattern(literal: str) -> str:
-    """A literal as a regular expression: spaces match white space, words end on boundaries."""
+    """A literal as a regular expression: spaces match white space, words end on boundaries; a
+    lone sign ('/') counts only with a space beside it ('≤ 470 ms / ≤ 450 ms', not 'mg/kg')."""
+    if not any(ch.isalnum() for ch in literal) and " " not in literal:
+        sign = re.escape(literal)
+        return rf"(?:(?<=\s){sign}|{sign}(?=\s))"
     body = r"\s+".join(re.escape(part) for part in literal.split())
     body = body.replace(re.escape("{n}"), r"(?:\d+|[A-Za-z]+)")
     lead = r"(?<![\w])" if literal[0].isalnum() or literal[0] == "{" else ""
@@ -135,6 +141,8 @@ class LogicCues:
         self._scale = {s.literal.lower(): s.category for s in data.scales}
         self.scale_re = _compile(self._scale)
         self.header_re = _compile({w.lower(): "header" for w in data.header_cues})
+        self.subject_lead_re = _compile({w.lower(): "subject" for w in data.subject_leads})
+        self.subject_must_re = _compile({w.lower(): "must" for w in data.subject_musts})
         self.age_comparator = {w.lower(): c for c, words in data.age_comparators.items() for w in words}
 
     @staticmethod

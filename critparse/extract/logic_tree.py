@@ -21,6 +21,7 @@ from critparse.model.logic import Logic, Op
 __all__ = ["Region", "combine", "join", "make_if"]
 
 _LIMIT_KINDS = ("x ULN", "x LLN")
+_CLOSED_ASIDE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 
 
 @dataclass
@@ -54,9 +55,9 @@ def make_if(condition: Logic, then: Logic, otherwise: Logic | None = None) -> Lo
 def _gap_kind(region: Region, left: Atom, right: Atom) -> str:
     """What joins two neighbouring atoms: clause, comma, or, and, with, aside or none (with an
     'or'/'and' suffix when a comma or parenthesis carries a conjunction)."""
-    gap = region.masked[left.end : right.start]
+    gap = _CLOSED_ASIDE.sub(" ", region.masked[left.end : right.start])  # '(ECHO or MUGA)' says nothing
     if re.search(r";|\.(?:\s|$)", gap):
-        return "clause_or" if re.search(r"\bor\b", gap, re.IGNORECASE) else "clause"
+        return "clause_or" if re.search(r"[;.]\s*or\b", gap, re.IGNORECASE) else "clause"
     conj = _conjunction(gap, region.cues)
     if "(" in gap or "[" in gap:
         return f"aside_{conj}" if conj else "aside"
@@ -91,9 +92,9 @@ def _chains(a: Atom, b: Atom, kind: str) -> bool:
     """Alternative limits of which one holds under a condition: one `if` chain."""
     if kind in ("clause", "clause_or", "with"):
         return False
-    same = set(a.analytes) == set(b.analytes) and a.kind == b.kind == "rules"
+    same = set(a.analytes) == set(b.analytes) and a.kind == b.kind == "rules" and a.direction == b.direction
     if same and (a.conditions or b.conditions or a.requirements or b.requirements):
-        return True
+        return True  # a lower and an upper bound are a range, never alternatives
     return bool(a.conditions and b.conditions) and kind in ("or", "comma_or", "aside", "aside_or", "comma", "and")
 
 
@@ -134,7 +135,7 @@ def _merge_alternatives(region: Region, atoms: list[Atom]) -> list[Atom]:
                 run.append(atom)
                 continue
             if kind in ("aside", "aside_or", "aside_and") and len(run) == 1 and not atom.conditions \
-                    and _opens_with(region, run[-1], atom):
+                    and "concept" not in (run[-1].kind, atom.kind) and _opens_with(region, run[-1], atom):
                 # 'ECOG ≤ 2 (Karnofsky ≥ 60%)': another measure of the same thing, an alternative
                 op = "and" if kind == "aside_and" else "or"
                 run[-1] = _merged(_close(run), _close([atom]), join(op, [_close(run).node, _close([atom]).node]))
@@ -198,14 +199,21 @@ def _split(atoms: list[Atom], kinds: list[str], stops: set[str]) -> tuple[list[l
 
 
 def _item(atoms: list[Atom], kinds: list[str]) -> Logic:
-    """Atoms without commas between them: `with` binds first, then `and`, then `or`."""
-    ors, inner, _ = _split(atoms, kinds, {"or", "aside_or", "slash"})
+    """Atoms without commas between them: `with` binds first, then `or`, then words side by side
+    (a strict `and`: 'corticosteroids > 0.5 mg/kg/day prednisone equivalent' is one thing), then
+    `and` (a list). Criteria put alternatives side by side: 'ANC < 0.5 × 10⁹/L and a temperature
+    ≥ 38.3 °C or ≥ 38.0 °C for an hour', 'creatinine ≤ 1.5 × ULN or clearance ≥ 60 mL/min and
+    bilirubin ≤ 1.5 × ULN'."""
+    ands, inner, _ = _split(atoms, kinds, {"and", "aside", "aside_and"})
     parts: list[Logic] = []
-    for piece, piece_kinds in zip(ors, inner, strict=True):
-        withs, _, _ = _split(piece, piece_kinds, {"and", "none", "aside", "aside_and"})
-        ands = [join("and", [a.node for a in group]) for group in withs]
-        parts.append(join("and", ands, enumeration=True))
-    return join("or", parts)
+    for piece, piece_kinds in zip(ands, inner, strict=True):
+        sides, side_kinds, _ = _split(piece, piece_kinds, {"none"})
+        joined = []
+        for side, kinds_in in zip(sides, side_kinds, strict=True):
+            ors, _, _ = _split(side, kinds_in, {"or", "aside_or", "slash"})
+            joined.append(join("or", [join("and", [a.node for a in group]) for group in ors]))
+        parts.append(join("and", joined))
+    return join("and", parts, enumeration=True)
 
 
 def items_of(region: Region, atoms: list[Atom]) -> tuple[list[Logic], str]:
