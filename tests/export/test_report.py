@@ -195,7 +195,14 @@ def test_report_patient_colours_and_verdict(seed_trials, report_tools, dom) -> N
     assert "s-fail" in by_path["inclusion/7"].classes  # AST 3.3 x the lab's ULN
     assert "s-pass" in by_path["inclusion/6"].classes  # creatinine 150 umol/L = 1.70 mg/dL
     assert "s-unknown" in by_path["inclusion/5"].classes  # no stage
-    assert "s-unchecked" in by_path["exclusion/1"].classes
+    from critparse import evaluate
+
+    screening = evaluate(list(seed_trials[0].criteria), dom.patient)
+    states = {"eligible": "s-pass", "ineligible": "s-fail", "unknown": "s-unknown"}
+    for criterion, result in zip(seed_trials[0].criteria, screening.criteria, strict=True):
+        if criterion.kind != "header":
+            want = states[result.verdict] if result.checked else "s-unchecked"
+            assert want in by_path[criterion.path].classes, criterion.path
     creatinine = by_path["inclusion/6"].select(cls="r-screen")[0].text()
     assert "observed 150 umol/L" in creatinine and "converted 1.6968 mg/dL" in creatinine
     for crit in by_path.values():  # never colour alone: every badge has its symbol and its word
