@@ -235,9 +235,13 @@ def _comparator_before(text: str, scale_start: int, list_start: int) -> bool:
 
 
 def _scale_analyte(text: str, start: int, end: int) -> Analyte:
+    """The scale a set of categories belongs to, named without its generic word ('Child-Pugh
+    class' is 'child-pugh'; a bare 'stage' stays 'stage')."""
     words = text[start:end]
-    name = " ".join(words.lower().split())
-    return Analyte(text=words, name=name, in_lexicon=False)
+    parts = words.lower().split()
+    while len(parts) > 1 and parts[-1] in ("class", "classes", "score", "stage", "stages", "grade", "grades", "of"):
+        parts.pop()
+    return Analyte(text=words, name=" ".join(parts), in_lexicon=False)
 
 
 # --- concepts -------------------------------------------------------------------------------------

@@ -47,7 +47,15 @@ from critparse.model.logic import (
 from critparse.model.rule import Rule
 from critparse.model.span import Span
 
-__all__ = ["LogicDraft", "build_logic", "combine_children", "flat_logic", "link_children", "quantified"]
+__all__ = [
+    "LogicDraft",
+    "build_logic",
+    "combine_children",
+    "flat_logic",
+    "link_children",
+    "quantified",
+    "show_logic",
+]
 
 _TIME_UNITS = frozenset({"a", "mo", "wk", "d", "h", "min"})
 
@@ -352,8 +360,16 @@ def _condition_node(text: str, clause: Clause, cues: LogicCues, concepts: Sequen
         return atom.node
     if clause.end <= clause.start:
         return None
-    return ConditionLeaf(condition=make_condition(text, clause.start, clause.end, cues, concepts,
-                                                  bare_age=clause.bare_age))
+    start = clause.start
+    negation = _NEGATION.match(text, start, clause.end)
+    if negation is not None and negation.end() < clause.end:
+        start = negation.end()  # 'provided that no growth factor was given': not(growth factor ...)
+    leaf = ConditionLeaf(condition=make_condition(text, start, clause.end, cues, concepts, bare_age=clause.bare_age))
+    return Op(op="not", args=(leaf,)) if negation is not None and negation.end() < clause.end else leaf
+
+
+_NEGATION = re.compile(r"(?:no|not|neither|without|absence\s+of)\s+(?:(?:prior|previous|any|current|known)\s+)?",
+                       re.IGNORECASE)
 
 
 def _attach(text: str, atoms: list[Atom], clauses: list[Clause], cues: LogicCues,
@@ -522,6 +538,34 @@ def _has_children(node: Logic | None) -> bool:
     if isinstance(node, CriterionLeaf):
         return True
     return isinstance(node, Op) and any(_has_children(a) for a in node.args)
+
+
+# --- reading a tree ---------------------------------------------------------------------------
+
+
+def show_logic(node: Logic | None, rules: Sequence[Rule] = (), concepts: Sequence[Concept] = ()) -> str:
+    """A tree as one line, for people and tests: `or(creatinine <= 1.6 mg/dL, creatinine
+    clearance >= 55 mL/min)`, `if(<hepatic metastases>, alt <= 5 x ULN, alt <= 3 x ULN)`; a
+    list is `list(...)`, a condition `<its words>`, a concept `"its words"`, a value set
+    `stage in {IIIA, IIIB, IV}`, another criterion `#its path`."""
+    if node is None:
+        return "-"
+    if isinstance(node, RuleLeaf):
+        if node.rule >= len(rules):
+            return f"rule {node.rule}"
+        r = rules[node.rule]
+        return f"{r.analyte.name} {r.comparator} {r.value:g}" + (f" {r.unit}" if r.unit else "")
+    if isinstance(node, ConditionLeaf):
+        return f"<{node.condition.text}>"
+    if isinstance(node, ConceptLeaf):
+        return f'"{concepts[node.concept].text}"' if node.concept < len(concepts) else f"concept {node.concept}"
+    if isinstance(node, ValueSetLeaf):
+        return f"{node.value_set.analyte.name} in {{{', '.join(node.value_set.values)}}}"
+    if isinstance(node, CriterionLeaf):
+        return f"#{node.criterion}"
+    name = "list" if node.enumeration else node.op
+    inner = ", ".join(show_logic(a, rules, concepts) for a in node.args)
+    return f"{name}({node.n}: {inner})" if node.op == "at_least" else f"{name}({inner})"
 
 
 # --- indices -----------------------------------------------------------------------------------

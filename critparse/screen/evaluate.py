@@ -229,6 +229,7 @@ class _Scope:
     rule_results: dict[int, RuleResult] = field(default_factory=dict)
     leaves: list[LeafResult] = field(default_factory=list)
     depth: int = 0
+    sex: str | None = None  # a sex assumed while the patient's is unknown (see `_either_sex`)
 
     def rule(self, i: int) -> RuleResult:
         if i not in self.rule_results:
@@ -362,11 +363,12 @@ def _condition(leaf: ConditionLeaf, scope: _Scope) -> Judged:
     """Sex from the patient's sex, an age band from the age, anything else from the records."""
     c = leaf.condition
     if c.kind == "sex":
-        if scope.patient.sex is None:
+        sex = scope.patient.sex or scope.sex
+        if sex is None:
             return scope.note("condition", c.text, ("unknown", f"{c.text}: the patient's sex is not known"))
-        outcome: Outcome = "met" if scope.patient.sex == c.sex else "not_met"
-        return scope.note("condition", c.text, (outcome, f"{c.text}: the patient is {scope.patient.sex}"),
-                          scope.patient.sex)
+        outcome: Outcome = "met" if sex == c.sex else "not_met"
+        said = f"the patient is {sex}" if scope.patient.sex else f"if the patient is {sex}"
+        return scope.note("condition", c.text, (outcome, f"{c.text}: {said}"), sex)
     if c.thresholds:
         results = [evaluate_rule(r, scope.patient, uln_table=scope.uln_table, resources=scope.resources)
                    for r in c.thresholds]
@@ -374,7 +376,8 @@ def _condition(leaf: ConditionLeaf, scope: _Scope) -> Judged:
         return scope.note("condition", c.text, (outcome, f"{c.text}: " + "; ".join(r.reason for r in results)))
     target: ConditionLeaf | Concept = leaf
     if c.concept is not None and c.concept < len(scope.concepts):
-        target = scope.concepts[c.concept].model_copy(update={"negated": False})
+        # the `if` says the condition is hypothetical; the records are asked whether it holds
+        target = scope.concepts[c.concept].model_copy(update={"negated": False, "modality": None})
     return scope.note("condition", c.text, _from_records(target, c.text, scope))
 
 
@@ -445,7 +448,7 @@ def evaluate_criterion(
         outcome: Outcome = "unknown"
         reason = "nothing to check" + (f" ({why})" if why else "")
     else:
-        outcome, reason = evaluate_logic(tree, scope, exclusion=effective == "exclusion")
+        outcome, reason = _either_sex(tree, scope, effective == "exclusion")
         if effective == "exclusion" and outcome == "met":
             reason = f"excluded: {reason}"
     if assumed:
@@ -457,6 +460,24 @@ def evaluate_criterion(
         rules=tuple(scope.rule(i) for i in _tree_rules(tree)),
         leaves=tuple(scope.leaves), part_of=part_of, reason=reason,
     )
+
+
+def _either_sex(tree: Logic, scope: _Scope, exclusion: bool) -> Judged:
+    """The tree's outcome; when it names a sex the patient's record does not give, and the
+    answer is the same for a man and a woman ('> 450 ms in men or > 470 ms in women' at 490
+    ms), that answer."""
+    outcome, reason = evaluate_logic(tree, scope, exclusion=exclusion)
+    sexes = [leaf for leaf in iter_leaves(tree) if isinstance(leaf, ConditionLeaf) and leaf.condition.kind == "sex"]
+    if outcome != "unknown" or not sexes or scope.patient.sex is not None:
+        return outcome, reason
+    answers = []
+    for sex in ("male", "female"):
+        trial = _Scope(scope.patient, scope.rules, scope.concepts, scope.resources, scope.uln_table, scope.as_of,
+                       scope.trial, rule_results=scope.rule_results, depth=scope.depth, sex=sex)
+        answers.append(evaluate_logic(tree, trial, exclusion=exclusion))
+    if answers[0][0] == answers[1][0] != "unknown":
+        return answers[0][0], f"the same for either sex: {answers[0][1]}"
+    return outcome, reason
 
 
 def _tree_rules(tree: Logic | None) -> list[int]:
