@@ -58,8 +58,8 @@ class ConceptCode(BaseModel):
     model_config = _STRICT
 
     system: str = Field(min_length=1)
-    code: str = Field(min_length=1, pattern=r"^[^\t\n\x1e\x1f]+$")
-    display: str | None = Field(default=None, pattern=r"^[^\t\n\x1e\x1f]*$")
+    code: str = Field(min_length=1, pattern=r"^[^\t\n|^]+$")
+    display: str | None = Field(default=None, pattern=r"^[^\t\n|^]*$")
 
 
 class ConceptEntry(BaseModel):
@@ -87,21 +87,19 @@ class ConceptIndex(BaseModel):
     """`index.json.gz`: what the matcher needs, derived from a terms file by `build_index`.
 
     Every table is one string of lines, so loading is a few splits rather than 200,000 objects:
-    `words` (line n has code `word_code(n)`), `aliases` (other spellings, each written as the word
-    numbered on the same line of `alias_of`: plurals, curly quotes), `keys` (the code string of a
-    surface form), `targets` (per key, its concepts best first: indices into `concepts`, `i=SURFACE`
-    where the surface must match case-sensitively), `concepts` (id TAB type TAB name TAB codes,
-    codes as system number US code US display joined by RS; an empty display is none).
+    `words` (the folded words; line n is written as the n-th `word_codes` code), `keys` (the code
+    string of a surface form), `targets` (per key, its concepts best first: indices into
+    `concepts`, `i=SURFACE` where the surface must match case-sensitively), `concepts` (id TAB type
+    TAB name TAB codes; codes as `system number|code|display` joined by `^`, an empty display for
+    none and `~` for the concept's own name).
     """
 
     model_config = _STRICT
 
-    format: Literal[3]
+    format: Literal[4]
     terms_sha256: str
     systems: list[str]
     words: str
-    aliases: str
-    alias_of: str
     keys: str
     targets: str
     concepts: str
@@ -110,13 +108,8 @@ class ConceptIndex(BaseModel):
     def _tables_agree(self) -> ConceptIndex:
         if self.keys.count("\n") != self.targets.count("\n"):
             raise ValueError("keys and targets differ in length")
-        if self.aliases.count("\n") != self.alias_of.count("\n"):
-            raise ValueError("aliases and alias_of differ in length")
         if self.targets and not _TARGETS.fullmatch(self.targets):
             raise ValueError("targets must be lines of comma-separated concept numbers")
-        numbers = [int(n) for n in re.findall(r"(?:^|(?<=[,\n]))\d+", self.targets)]
-        if numbers and max(numbers) > self.concepts.count("\n"):
-            raise ValueError("targets name a concept number that is not in concepts")
         return self
 
 
@@ -143,19 +136,30 @@ _QUOTES = {
     '"': "\u201c\u201d\u201e\u201f\u2033\uff02",
 }
 _STRAIGHT = str.maketrans({c: q for q, curly in _QUOTES.items() for c in curly})
-# Words are fixed-width codes over a 64-letter alphabet: a few hundred thousand trie nodes rather
-# than a million letters, so the automaton compiles in a fraction of the time.
-_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+/"
-WIDTH = 3
-UNKNOWN = "~" * WIDTH
-"""The code of a word no surface form contains: no key runs through it."""
+# Words are fixed-width codes over a 16-letter alphabet: a few hundred thousand trie nodes rather
+# than a million letters, so the automaton compiles in a fraction of the time, and no node has more
+# than 16 children, so each step of a search is short (pyahocorasick scans a node's children).
+_ALPHABET = "0123456789abcdef"
+UNKNOWN = "~"
+"""Repeated to a code's width: the code of a word no surface form contains; no key runs through it."""
+_MAX_KEY_WORDS = 64
+_SEEN_LIMIT = 500_000
+"""Distinct text words whose codes a lexicon remembers (beyond it, they are folded every time)."""
 
 
-def word_codes(count: int) -> list[str]:
+def code_width(count: int) -> int:
+    """Characters per word code for a vocabulary of `count` words (4 up to 65,536 words)."""
+    width = 4
+    while len(_ALPHABET) ** width < count:
+        width += 1
+    return width
+
+
+def word_codes(count: int, width: int) -> list[str]:
     """The codes of the first `count` words of a vocabulary, in order."""
-    if count > len(_ALPHABET) ** WIDTH:
-        raise ResourceError(f"{count} words do not fit {WIDTH}-character codes")
-    return list(itertools.islice(map("".join, itertools.product(_ALPHABET, repeat=WIDTH)), count))
+    if count > len(_ALPHABET) ** width:
+        raise ResourceError(f"{count} words do not fit {width}-character codes")
+    return list(itertools.islice(map("".join, itertools.product(_ALPHABET, repeat=width)), count))
 
 
 def fold_word(word: str) -> str:
@@ -171,14 +175,6 @@ def fold_word(word: str) -> str:
     if word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
-
-
-def inflections(folded: str) -> list[str]:
-    """The written forms that fold to `folded`, besides itself."""
-    forms = [folded + "s"]
-    if folded.endswith("y"):
-        forms.append(folded[:-1] + "ies")
-    return [f for f in forms if fold_word(f) == folded]
 
 
 def term_words(term: str) -> list[str]:
@@ -291,22 +287,10 @@ def _surfaces(entries: Iterable[ConceptEntry]) -> dict[tuple[str, ...], Ranked]:
     return table
 
 
-def _vocabulary(table: dict[tuple[str, ...], Ranked]) -> tuple[list[str], list[tuple[str, int]]]:
-    """The folded words of every key, and the other spellings that mean each of them."""
-    words = sorted({w for key in table for w in key})
-    number = {w: n for n, w in enumerate(words)}
-    aliases = [
-        (form, n) for n, w in enumerate(words) for form in inflections(w) if form not in number
-    ]
-    for straight, curly in _QUOTES.items():
-        if straight in number:
-            aliases.extend((c, number[straight]) for c in curly)
-    return words, aliases
-
-
 def _pack_concept(entry: ConceptEntry, system_number: dict[str, int]) -> str:
-    codes = "\x1e".join(
-        f"{system_number[c.system]}\x1f{c.code}\x1f{c.display or ''}" for c in entry.codes
+    shown = {None: "", entry.name: "~"}
+    codes = "^".join(
+        f"{system_number[c.system]}|{c.code}|{shown.get(c.display, c.display)}" for c in entry.codes
     )
     return f"{entry.id}\t{entry.type}\t{entry.name}\t{codes}"
 
@@ -316,19 +300,20 @@ def build_index(entries: list[ConceptEntry], terms_sha256: str = "") -> ConceptI
     systems = sorted({c.system for e in entries for c in e.codes})
     system_number = {s: i for i, s in enumerate(systems)}
     table = _surfaces(entries)
-    words, aliases = _vocabulary(table)
-    code = dict(zip(words, word_codes(len(words)), strict=True))
+    words = sorted({w for key in table for w in key})
+    width = code_width(len(words))
+    code = dict(zip(words, word_codes(len(words), width), strict=True))
     keys, targets = [], []
     for key, ranked in sorted(table.items()):
+        if len(key) >= _MAX_KEY_WORDS:
+            raise ResourceError(f"{' '.join(key)!r} is longer than {_MAX_KEY_WORDS - 1} words")
         keys.append("".join(code[w] for w in key))
         targets.append(",".join(dict.fromkeys(t for _, t in sorted(ranked))))
     return ConceptIndex(
-        format=3,
+        format=4,
         terms_sha256=terms_sha256,
         systems=systems,
         words="\n".join(words),
-        aliases="\n".join(form for form, _ in aliases),
-        alias_of="\n".join(str(n) for _, n in aliases),
         keys="\n".join(keys),
         targets="\n".join(targets),
         concepts="\n".join(_pack_concept(e, system_number) for e in entries),
@@ -352,21 +337,19 @@ class ConceptLexicon:
         self._systems = tuple(index.systems)
         self._concepts = index.concepts.split("\n") if index.concepts else []
         words = index.words.split("\n") if index.words else []
-        codes = word_codes(len(words))
-        self._code = dict(zip(words, codes, strict=True))
-        if index.aliases:
-            of = map(int, index.alias_of.split("\n"))
-            self._code.update(
-                zip(index.aliases.split("\n"), map(codes.__getitem__, of), strict=True)
-            )
+        self._width = width = code_width(len(words))
+        self._unknown = UNKNOWN * width
+        self._code = dict(zip(words, word_codes(len(words), width), strict=True))
+        # Text words seen so far -> their codes (plural folded); bounded, per lexicon.
+        self._seen: dict[str, str] = {}
         keys = index.keys.split("\n") if index.keys else []
         self._targets_raw = index.targets.split("\n")
-        self._key_words = [len(k) // WIDTH for k in keys]
         self._targets: dict[int, tuple[tuple[int, str | None], ...]] = {}
         self._matches: dict[int, tuple[str, str, str, tuple[Code, ...]]] = {}
         self._automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        add = self._automaton.add_word
         for number, key in enumerate(keys):
-            self._automaton.add_word(key, number)
+            add(key, number * _MAX_KEY_WORDS + len(key) // width)
         self._empty = not keys
         if not self._empty:
             self._automaton.make_automaton()
@@ -378,7 +361,8 @@ class ConceptLexicon:
         found = self._targets.get(key_number)
         if found is None:
             parts = (t.partition("=") for t in self._targets_raw[key_number].split(","))
-            found = tuple((int(i), surface or None) for i, _, surface in parts)
+            known = len(self._concepts)
+            found = tuple((int(i), s or None) for i, _, s in parts if int(i) < known)
             self._targets[key_number] = found
         return found
 
@@ -399,8 +383,9 @@ class ConceptLexicon:
         found = self._matches.get(index)
         if found is None:
             concept_id, concept_type, name, packed = self._concepts[index].split("\t")
-            rows = (row.split("\x1f") for row in packed.split("\x1e") if row)
-            codes = tuple((self._systems[int(s)], c, d or None) for s, c, d in rows)
+            rows = (row.split("|") for row in packed.split("^") if row)
+            shown = {"": None, "~": name}
+            codes = tuple((self._systems[int(s)], c, shown.get(d, d)) for s, c, d in rows)
             found = self._matches[index] = (concept_id, concept_type, name, codes)
         return found
 
@@ -414,17 +399,22 @@ class ConceptLexicon:
             return []
         low, offsets = _lower_with_offsets(text)
         parts = _WORD.split(low)  # gap, word, gap, word, ..., gap
-        get = self._code.get
-        encoded = "".join([get(w, UNKNOWN) for w in parts[1::2]])
+        words = parts[1::2]
+        try:  # every word seen before: one C-level pass
+            encoded = "".join(map(self._seen.__getitem__, words))
+        except KeyError:
+            encoded = "".join([self._code_of(w) for w in words])
+        width = self._width
         ends: list[int] | None = None
         hits = []
-        for last, number in self._automaton.iter(encoded):
-            if (last + 1) % WIDTH:
+        for last, value in self._automaton.iter(encoded):
+            if (last + 1) % width:
                 continue  # a key that starts inside another word's code
             if ends is None:
                 ends = list(itertools.accumulate(map(len, parts)))
-            after = (last + 1) // WIDTH
-            start, end = ends[2 * (after - self._key_words[number])], ends[2 * after - 1]
+            number, words = divmod(value, _MAX_KEY_WORDS)
+            after = (last + 1) // width
+            start, end = ends[2 * (after - words)], ends[2 * after - 1]
             if offsets is not None:
                 start, end = offsets[start], offsets[end - 1] + 1
             index = self._pick(number, text, start, end)
@@ -441,13 +431,23 @@ class ConceptLexicon:
         taken.sort()
         return [self._match(index, text, start, end) for start, end, index in taken]
 
+    def _code_of(self, word: str) -> str:
+        """The code of a lower-case text word: itself, or the singular it folds to, or UNKNOWN."""
+        code = self._seen.get(word)
+        if code is None:
+            folded = fold_word(word.translate(_STRAIGHT))
+            code = self._code.get(word) or self._code.get(folded, self._unknown)
+            if len(self._seen) < _SEEN_LIMIT:
+                self._seen[word] = code
+        return code
+
     def lookup(self, name: str) -> TermMatch | None:
         """The concept whose surface form is exactly `name` once normalised, spanning all of it."""
-        get = self._code.get
-        encoded = "".join(get(w, UNKNOWN) for w in _WORD.findall(name.lower()))
-        number = None if self._empty or not encoded else self._automaton.get(encoded, None)
-        if number is None:
+        encoded = "".join(self._code_of(w) for w in _WORD.findall(name.lower()))
+        value = None if self._empty or not encoded else self._automaton.get(encoded, None)
+        if value is None:
             return None
+        number = value // _MAX_KEY_WORDS
         index = self._pick(number, name, 0, len(name))
         return None if index is None else self._match(index, name, 0, len(name))
 
