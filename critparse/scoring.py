@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from critparse.errors import InputFormatError
+from critparse.errors import InputFormatError, format_validation_error
 from critparse.model.contract import Comparator, ParseResult, Rule
 
 LEVELS = ("value", "unit", "analyte")
@@ -86,6 +86,8 @@ def read_gold(path: str | Path) -> Iterator[GoldItem]:
 
 
 def _short(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return format_validation_error(exc)
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 

@@ -247,9 +247,9 @@ def test_trials_bad_sections_file_reports_every_problem(tmp_path: Path) -> None:
     with pytest.raises(ResourceError) as info:
         load_sections(str(bad))
     message = str(info.value)
-    assert "4 problems" in message
-    assert "headers.0.pattern" in message and "headers.1.section" in message
-    assert "headers.2.colour" in message and "bullet_symbols" in message
+    assert "4 problem(s)" in message
+    assert "headers/0/pattern" in message and "headers/1/section" in message
+    assert "headers/2/colour" in message and "bullet_symbols" in message
 
 
 def test_trials_bundled_sections_file_loads() -> None:

@@ -8,7 +8,7 @@ from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from critparse.errors import ResourceError
+from critparse.errors import ResourceError, format_validation_error
 from critparse.resources import read_resource_json
 
 HeaderSection = Literal["inclusion", "exclusion", "unknown", "keep"]
@@ -75,11 +75,8 @@ def load_sections(path: str | Path | None = None) -> SectionsFile:
     try:
         return SectionsFile.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
         raise ResourceError(
-            f"{source} is malformed ({exc.error_count()} problems): {problems}. "
+            f"{source} is malformed: {format_validation_error(exc)}. "
             f"Valid keys: {', '.join(SectionsFile.model_fields)}; each header needs "
             f"'pattern' and 'section' (inclusion|exclusion|unknown|keep)."
         ) from exc

@@ -12,17 +12,19 @@ import multiprocessing
 import re
 import warnings
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
 from itertools import islice, repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from critparse.errors import WorkerLostError
 from critparse.nlp.abbreviations import ParenthesisAbbreviationDetector  # registers its factory
 from critparse.nlp.component import MAX_ANALYSED_CHARS, RuleExtractor  # registers critparse_rules
 from critparse.nlp.doc_keys import CONTEXT_KEY, RESULT_KEY, TEXT_KEY
@@ -183,20 +185,83 @@ def _parse_batch(batch: list[tuple[Any, str | None]]) -> list[ParseResult]:
 def _parse_parallel(
     items: Iterable[tuple[Any, str | None]], nlp: Language, n_process: int, batch_size: int
 ) -> Iterator[ParseResult]:
-    # fork: workers inherit the loaded pipeline instead of unpickling it
-    context = multiprocessing.get_context("fork")
     iterator = iter(items)
-    with ProcessPoolExecutor(n_process, mp_context=context, initializer=_init_worker, initargs=(nlp,)) as pool:
-        in_flight: deque[Future[list[ParseResult]]] = deque()
+    batches = iter(lambda: list(islice(iterator, batch_size)), [])
+
+    def describe(index: int, batch: list[Any]) -> str:
+        start = index * batch_size + 1
+        return f"bullets {start}-{start + len(batch) - 1}"
+
+    for results in map_ordered(_parse_batch, batches, workers=n_process,
+                               in_flight=2 * n_process, initializer=_init_worker,
+                               initargs=(nlp,), describe=describe):
+        yield from results
+
+
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
+
+
+def map_ordered(
+    func: Callable[[_Item], _Result],
+    items: Iterable[_Item],
+    *,
+    workers: int,
+    in_flight: int,
+    describe: Callable[[int, _Item], str],
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple[Any, ...] = (),
+) -> Iterator[_Result]:
+    """`func(item)` in forked worker processes, results in input order, never hanging.
+
+    At most `in_flight` items are submitted ahead, so memory stays flat. A worker that dies
+    (killed, out of memory) breaks the pool: the items it took down are run again one at a time
+    in a fresh pool, and an item that loses its worker a second time raises `WorkerLostError`
+    naming it (`describe(index, item)`). Fork: workers inherit a loaded pipeline for free.
+    """
+    context = multiprocessing.get_context("fork")
+
+    def new_pool() -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(workers, mp_context=context, initializer=initializer,
+                                   initargs=initargs)
+
+    pool = new_pool()
+    pending: deque[tuple[int, _Item, Future[_Result]]] = deque()
+    numbered = enumerate(items)
+    try:
         while True:
-            while len(in_flight) < 2 * n_process:
-                batch = list(islice(iterator, batch_size))
-                if not batch:
-                    break
-                in_flight.append(pool.submit(_parse_batch, batch))
-            if not in_flight:
+            for index, item in islice(numbered, max(0, in_flight - len(pending))):
+                pending.append((index, item, pool.submit(func, item)))
+            if not pending:
                 return
-            yield from in_flight.popleft().result()
+            try:
+                result = pending[0][2].result()
+            except BrokenProcessPool:
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool = new_pool()
+                lost, pending = list(pending), deque()
+                for index, item, future in lost:
+                    yield _result_or_retry(pool, func, index, item, future, describe)
+                continue
+            pending.popleft()
+            yield result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _result_or_retry(pool: ProcessPoolExecutor, func: Callable[[_Item], _Result], index: int,
+                     item: _Item, future: Future[_Result],
+                     describe: Callable[[int, _Item], str]) -> _Result:
+    """A result that survived the pool's break, else `func(item)` run once more on its own."""
+    if future.done() and not future.cancelled() and future.exception() is None:
+        return future.result()
+    try:
+        return pool.submit(func, item).result()
+    except BrokenProcessPool:
+        raise WorkerLostError(
+            f"a worker process died twice while working on {describe(index, item)}; "
+            "the run stopped so that nothing is silently lost"
+        ) from None
 
 
 def _restore(result: ParseResult, original: str, diagnostics: list[Diagnostic]) -> ParseResult:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from critparse.errors import ResourceError
+from critparse.errors import ResourceError, format_validation_error
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -43,10 +43,7 @@ def load_resource(
         return model.model_validate(data, context=context)
     except ValidationError as exc:
         where = str(path) if path is not None else f"critparse/resources/{name}"
-        problems = "; ".join(
-            f"{'/'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
         valid = ", ".join(sorted(model.model_fields))
         raise ResourceError(
-            f"{where}: {exc.error_count()} problem(s): {problems} (valid keys: {valid})"
+            f"{where}: {format_validation_error(exc)} (valid keys: {valid})"
         ) from exc

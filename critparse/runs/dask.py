@@ -19,20 +19,14 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from critparse.runs.batch import Summary, criterion_row, iter_trials
+from critparse.export.rows import CRITERION_META, criterion_row, json_row
+from critparse.model import Diagnostic
 from critparse.runs.registry import RecordError, StudyRecord, decode_bytes, study_record, text_record
-from critparse.model.contract import Diagnostic
+from critparse.runs.trials import Summary, iter_trials
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.bag as db
     import dask.dataframe as dd
-
-CRITERION_META: dict[str, str] = {
-    "trial_id": "object", "kind": "object", "section": "object", "path": "object",
-    "span_start": "float64", "span_end": "float64", "text": "object", "parent_text": "object",
-    "rules": "object", "no_threshold_reason": "object", "diagnostics": "object",
-}
-"""Column types of `criteria_rows(...).to_dataframe(meta=CRITERION_META)` (rules as JSON text)."""
 
 
 def read_jsonl(paths: str | list[str], *, blocksize: str | int | None = "64MiB") -> db.Bag:
@@ -104,8 +98,8 @@ def trial_results(bag: db.Bag, *, batch_size: int = 256) -> db.Bag:
 
 
 def criteria_rows(results: db.Bag) -> db.Bag:
-    """Flat criterion rows (as `critparse.batch.criterion_row`, rules as JSON text)."""
-    return results.map(lambda r: [_jsonable(row) for row in r["criteria"]]).flatten()
+    """Flat criterion rows (`critparse.export.rows.json_row`: rules as JSON text)."""
+    return results.map(lambda r: [json_row(row) for row in r["criteria"]]).flatten()
 
 
 def error_rows(results: db.Bag) -> db.Bag:
@@ -133,11 +127,6 @@ def summarize(results: db.Bag) -> Summary:
                    warnings=warnings)
 
 
-def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    """Nested lists as JSON text, so the rows fit a flat dataframe."""
-    return {**row, "rules": json.dumps(row["rules"]), "diagnostics": json.dumps(row["diagnostics"])}
-
-
 def criteria_frame(frame: dd.DataFrame, *, id_column: str = "nct_id",
                    text_column: str = "eligibility_criteria", batch_size: int = 256) -> dd.DataFrame:
     """Criterion rows from a dataframe with one trial per row (an id and an eligibility text)."""
@@ -149,7 +138,7 @@ def criteria_frame(frame: dd.DataFrame, *, id_column: str = "nct_id",
                         trial_id=None if pd.isna(tid) else str(tid))
             for i, (tid, text) in enumerate(zip(df[id_column], df[text_column], strict=True))
         ]
-        rows = [_jsonable(row) for r in _partition_results(records, 0, batch_size)
+        rows = [json_row(row) for r in _partition_results(records, 0, batch_size)
                 for row in r["criteria"]]
         out = pd.DataFrame(rows, columns=list(CRITERION_META))
         return out.astype(CRITERION_META)

@@ -18,7 +18,7 @@ from typing import IO, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from critparse.errors import InputFormatError
-from critparse.model.contract import Analyte, Comparator, Criterion, Diagnostic, Rule, Span
+from critparse.model import Analyte, Comparator, Criterion, Diagnostic, Rule, Span
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 

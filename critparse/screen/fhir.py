@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, timezone
 from typing import Any, Literal
 
-from critparse.errors import PatientDataError
+from critparse.errors import PatientDataError, format_validation_error
 from critparse.lexicon.resources import Resources, default_resources
 from critparse.model.concept import Code
 from critparse.model.patient import ClinicalRecord, Measurement, Patient, RecordKind, Sex
@@ -85,7 +85,7 @@ def _problems(exc: Exception) -> str:
 
     if not isinstance(exc, ValidationError):
         return str(exc)
-    return "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
+    return format_validation_error(exc)
 
 
 class _Validator:

@@ -370,96 +370,109 @@ def _default_sections() -> SectionVocabulary:
 
 def iter_segments(text: str, vocab: SectionVocabulary | None = None) -> Iterator[Segment]:
     """Streaming form of `split_eligibility`: each item as soon as it is complete."""
-    section: Section = "unknown"
-    counts: dict[str, int] = {}  # top-level items per section, so a repeated heading continues
-    header_seen: dict[str, int] = {}
-    stack: list[_Level] = [_Level(-1, None, None, "unknown", 1)]
-    current: _Item | None = None
-
-    def finish(item: _Item | None) -> Segment | None:
-        if item is None:
-            return None
-        parent = item.parent
-        return Segment(
-            kind=item.kind,
-            section=item.section,
-            path=item.path,
-            span=Span(start=item.start, end=item.end),
-            text=_UNESCAPE.sub(r"\1", item.text),
-            parent_text=_UNESCAPE.sub(r"\1", parent.text) if parent is not None else None,
-            parent_path=parent.path if parent is not None else None,
-            depth=item.depth,
-            marker=item.marker,
-        )
-
-    def add(level: _Level, kind: ItemKind, line: LineInfo, body: str) -> _Item:
-        level.count += 1
-        if level.depth == 1:
-            counts[section] = level.count
-        path = f"{level.path}/{_label(level.depth, level.count)}"
-        item = _Item(kind, section, path, level.depth, line, body, level.parent)
-        level.last = item
-        return item
-
+    walk = _Walk(text)
     for line in iter_lines(text, vocab):
-        if line.kind == "blank":
-            if current is not None:
-                current.blank_after = True
-            continue
-        body = text[line.content_start : line.end].strip()
-        if line.kind == "header" and line.section != "keep":
-            seg = finish(current)
-            if seg is not None:
-                yield seg
-            current = None
-            section = line.section or "unknown"
-            header_seen[section] = header_seen.get(section, 0) + 1
-            n = header_seen[section]
-            yield Segment(
-                kind="header", section=section, path=section if n == 1 else f"{section}#{n}",
-                span=Span(start=line.content_start, end=line.end),
-                text=_UNESCAPE.sub(r"\1", body), depth=0,
-            )
-            stack = [_Level(-1, None, None, section, 1, counts.get(section, 0))]
-            continue
+        yield from walk.step(line)
+    yield from walk.close()
 
+
+def _segment(item: _Item) -> Segment:
+    parent = item.parent
+    return Segment(
+        kind=item.kind,
+        section=item.section,
+        path=item.path,
+        span=Span(start=item.start, end=item.end),
+        text=_UNESCAPE.sub(r"\1", item.text),
+        parent_text=_UNESCAPE.sub(r"\1", parent.text) if parent is not None else None,
+        parent_path=parent.path if parent is not None else None,
+        depth=item.depth,
+        marker=item.marker,
+    )
+
+
+class _Walk:
+    """The state of the walk over classified lines: the section, the list levels, the open item.
+
+    `step` takes one line and hands out the items it completes; `close` the last one.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.section: Section = "unknown"
+        self.counts: dict[str, int] = {}  # top-level items per section: a repeated heading continues
+        self.header_seen: dict[str, int] = {}
+        self.stack: list[_Level] = [_Level(-1, None, None, "unknown", 1)]
+        self.current: _Item | None = None
+
+    def close(self) -> Iterator[Segment]:
+        if self.current is not None:
+            yield _segment(self.current)
+        self.current = None
+
+    def step(self, line: LineInfo) -> Iterator[Segment]:
+        if line.kind == "blank":
+            if self.current is not None:
+                self.current.blank_after = True
+            return
+        body = self.text[line.content_start : line.end].strip()
+        if line.kind == "header" and line.section != "keep":
+            yield from self.close()
+            yield self._section_header(line, body)
+            return
+        current = self.current
         if line.kind == "text" and current is not None and _continues(current, line, body):
             current.parts.append(body)
             current.last_line = body
             current.end = line.end
-            continue
-
-        seg = finish(current)
-        if seg is not None:
-            yield seg
-        current = None
-        indent = line.indent
-
+            return
+        yield from self.close()
         if line.kind == "bullet":
-            level = _place_bullet(stack, line)
-            kind: ItemKind = "criterion"
+            level, kind = _place_bullet(self.stack, line), "criterion"
         else:
-            # Unmarked text (or a "keep" sub-heading): close deeper or equal levels.
-            while len(stack) > 1 and stack[-1].indent >= indent:
-                stack.pop()
-            level = stack[-1]
-            if level.last is None and level.indent < 0:
-                level.indent = indent
-            if level.indent > indent and len(stack) == 1:
-                level.indent = indent
-            if level.style is None:
-                level.style = "text"
-            kind = "header" if (line.kind == "header" or _is_label(body)) else "paragraph"
-            # Unmarked text that is indented under a heading-like item becomes its child.
-            if (level.last is not None and level.last.opens() and indent > level.last.indent
-                    and level.last.kind != "criterion"):
-                child = _Level(indent, "text", level.last, level.last.path, level.depth + 1)
-                stack.append(child)
-                level = child
-        current = add(level, kind, line, body)
-    seg = finish(current)
-    if seg is not None:
-        yield seg
+            level, kind = self._text_level(line, body)
+        self.current = self._add(level, kind, line, body)
+
+    def _section_header(self, line: LineInfo, body: str) -> Segment:
+        """A heading that opens a section: its own item, and a fresh stack of levels."""
+        section: Section = line.section or "unknown"  # type: ignore[assignment]
+        self.section = section
+        n = self.header_seen[section] = self.header_seen.get(section, 0) + 1
+        self.stack = [_Level(-1, None, None, section, 1, self.counts.get(section, 0))]
+        return Segment(
+            kind="header", section=section, path=section if n == 1 else f"{section}#{n}",
+            span=Span(start=line.content_start, end=line.end),
+            text=_UNESCAPE.sub(r"\1", body), depth=0,
+        )
+
+    def _text_level(self, line: LineInfo, body: str) -> tuple[_Level, ItemKind]:
+        """The level of unmarked text (or a "keep" sub-heading): deeper or equal levels close."""
+        stack, indent = self.stack, line.indent
+        while len(stack) > 1 and stack[-1].indent >= indent:
+            stack.pop()
+        level = stack[-1]
+        if level.last is None and level.indent < 0:
+            level.indent = indent
+        if level.indent > indent and len(stack) == 1:
+            level.indent = indent
+        if level.style is None:
+            level.style = "text"
+        kind: ItemKind = "header" if (line.kind == "header" or _is_label(body)) else "paragraph"
+        # Unmarked text that is indented under a heading-like item becomes its child.
+        last = level.last
+        if last is not None and last.opens() and indent > last.indent and last.kind != "criterion":
+            level = _Level(indent, "text", last, last.path, level.depth + 1)
+            stack.append(level)
+        return level, kind
+
+    def _add(self, level: _Level, kind: ItemKind, line: LineInfo, body: str) -> _Item:
+        level.count += 1
+        if level.depth == 1:
+            self.counts[self.section] = level.count
+        path = f"{level.path}/{_label(level.depth, level.count)}"
+        item = _Item(kind, self.section, path, level.depth, line, body, level.parent)
+        level.last = item
+        return item
 
 
 def _place_bullet(stack: list[_Level], line: LineInfo) -> _Level:

@@ -1,0 +1,145 @@
+"""Writers of criterion records: JSONL (one `Criterion` per line) and Parquet (flat rows).
+
+A writer to a path writes a temporary file next to it and renames it over the target only
+when the run succeeds (`commit`), so a failed or interrupted run never leaves a truncated
+output behind, and an earlier good output survives until the new one is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from critparse.export.rows import arrow_schema, criterion_row
+from critparse.model import Criterion
+
+OutputFormat = Literal["jsonl", "parquet"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+class AtomicFile:
+    """A temporary file in the target's folder, renamed over the target by `commit`."""
+
+    def __init__(self, target: str | Path) -> None:
+        self.target = Path(target)
+        folder = self.target.parent if str(self.target.parent) else Path(".")
+        fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=folder)
+        os.close(fd)
+        self.path = Path(name)
+        os.chmod(self.path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
+
+    def commit(self) -> None:
+        os.replace(self.path, self.target)
+
+    def discard(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+class JsonlWriter:
+    """One `Criterion.model_dump_json()` per line."""
+
+    def __init__(self, target: str | Path | IO[str]) -> None:
+        self._file = AtomicFile(target) if isinstance(target, (str, Path)) else None
+        self._out: IO[str] = (self._file.path.open("w", encoding="utf-8")  # noqa: SIM115
+                              if self._file is not None else target)  # type: ignore[assignment]
+
+    def write(self, criterion: Criterion) -> None:
+        self._out.write(criterion.model_dump_json())
+        self._out.write("\n")
+
+    def write_text(self, text: str) -> None:
+        """Lines already serialised (by a worker process)."""
+        self._out.write(text)
+
+    def close(self, *, commit: bool = True) -> None:
+        """Finish the output: renamed into place on success, removed otherwise."""
+        if self._file is None:
+            self._out.flush()
+            return
+        self._out.close()
+        if commit:
+            self._file.commit()
+        else:
+            self._file.discard()
+
+
+class ParquetWriter:
+    """Rows buffered into row groups, so a registry-sized run never holds more than one."""
+
+    def __init__(self, target: str | Path, *, row_group_size: int = 20_000) -> None:
+        import pyarrow.parquet as pq
+
+        self._file = AtomicFile(target)
+        self._schema = arrow_schema()
+        self._writer = pq.ParquetWriter(str(self._file.path), self._schema)
+        self._rows: list[dict[str, Any]] = []
+        self._size = row_group_size
+
+    def write(self, criterion: Criterion) -> None:
+        self.write_rows([criterion_row(criterion)])
+
+    def write_rows(self, rows: list[dict[str, Any]]) -> None:
+        self._rows.extend(rows)
+        if len(self._rows) >= self._size:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        if self._rows:
+            self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self._schema))
+            self._rows = []
+
+    def close(self, *, commit: bool = True) -> None:
+        """Finish the output: renamed into place on success, removed otherwise."""
+        try:
+            if commit:
+                self._flush()
+        finally:
+            self._writer.close()
+        if commit:
+            self._file.commit()
+        else:
+            self._file.discard()
+
+
+Writer = JsonlWriter | ParquetWriter
+
+
+def open_writer(target: str | Path | IO[str], fmt: OutputFormat) -> Writer:
+    """The writer for `fmt`; Parquet needs a path (it seeks back to write its footer)."""
+    from critparse.errors import InputFormatError
+
+    if fmt == "parquet":
+        if not isinstance(target, (str, Path)):
+            raise InputFormatError("parquet output needs a file path, not a stream")
+        return ParquetWriter(target)
+    return JsonlWriter(target)
+
+
+class ErrorLog:
+    """Bad records as JSONL (one `RecordError` per line), to a path (atomic) or a stream."""
+
+    def __init__(self, target: str | Path | IO[str] | None) -> None:
+        self._writer = JsonlWriter(target) if target is not None else None
+
+    def write(self, error_json: str) -> None:
+        if self._writer is not None:
+            self._writer.write_text(error_json + "\n")
+
+    def close(self, *, commit: bool = True) -> None:
+        if self._writer is not None:
+            self._writer.close(commit=commit)
+
+
+__all__ = ["AtomicFile", "ErrorLog", "JsonlWriter", "OutputFormat", "ParquetWriter", "Writer",
+           "open_writer"]
