@@ -53,6 +53,15 @@ def fifty_trials_file(tmp_path_factory) -> tuple[Path, list[str]]:
 
 
 @pytest.fixture(scope="session")
+def fifty_trials(fifty_trials_file):
+    """The 50 trials parsed once, for every test that draws them."""
+    from critparse.runs.batch import iter_trials
+    from critparse.runs.registry import read_studies
+
+    return list(iter_trials(read_studies(fifty_trials_file[0])))
+
+
+@pytest.fixture(scope="session")
 def report_tools():
     """Labels, vocabulary and ConText rules loaded once for the whole module."""
     from critparse.export.report import make_tools

@@ -310,12 +310,10 @@ def test_report_escapes_everything(report_tools, dom, evil: str) -> None:
     assert dom.parse(html).select("li", cls="crit")[0].by_id("t1-c1-t").text() == evil
 
 
-def test_report_fifty_trials_one_page_with_index(fifty_trials_file, report_tools, dom) -> None:
-    from critparse.runs.batch import iter_trials
-    from critparse.runs.registry import read_studies
-
+def test_report_fifty_trials_one_page_with_index(fifty_trials_file, fifty_trials, report_tools,
+                                                 dom) -> None:
     path, ids = fifty_trials_file
-    trials = list(iter_trials(read_studies(path)))
+    trials = fifty_trials
     html = render_page(build_page(trials, tools=report_tools, source=str(path)))
     doc = dom.parse(html)
     assert [a.attrs["data-trial-id"] for a in doc.select("article")] == ids

@@ -200,12 +200,10 @@ def test_browser_screenshot_is_not_blank(seed_file, tmp_path) -> None:
     assert tinted.mean() > 0.005  # the coloured highlights are drawn
 
 
-def test_browser_fifty_trials_with_patient(fifty_trials_file, report_tools, tmp_path, dom) -> None:
-    from critparse.runs.batch import iter_trials
-    from critparse.runs.registry import read_studies
-
-    path, ids = fifty_trials_file
-    trials = list(iter_trials(read_studies(path)))
+def test_browser_fifty_trials_with_patient(fifty_trials_file, fifty_trials, report_tools, tmp_path,
+                                           dom) -> None:
+    _, ids = fifty_trials_file
+    trials = fifty_trials
     page = tmp_path / "fifty.html"
     page.write_text(render_page(build_page(trials, tools=report_tools, patient=dom.patient)), "utf-8")
     doc = dom.parse(chromium(page, tmp_path, "--dump-dom"))
