@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from enum import Enum, auto
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from critparse.lexicon.resources import Resources, default_resources
 from critparse.resources import load_resource
@@ -206,6 +206,7 @@ class PlausibilityTable(BaseModel):
     """`plausibility.json`: ranges no living person's value leaves (see the file's `_about`)."""
 
     model_config = _STRICT
+    _by_analyte: dict[str, PlausibleRange] = PrivateAttr(default_factory=dict)
 
     about: str = Field(default="", alias="_about")
     analytes: tuple[PlausibleRange, ...]
@@ -213,7 +214,10 @@ class PlausibilityTable(BaseModel):
     max_ratio: float = Field(gt=1)
 
     def range_of(self, analyte: str) -> PlausibleRange | None:
-        return next((r for r in self.analytes if r.analyte == analyte), None)
+        return self._by_analyte.get(analyte)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._by_analyte = {r.analyte: r for r in self.analytes}
 
 
 def plausibility(resources: Resources | None = None) -> PlausibilityTable:
@@ -270,25 +274,32 @@ class Missing(Enum):
 MISSING = Missing.MISSING
 
 
+def _facts(analyte: str, resources: Resources | None) -> tuple[str | Missing | None, bool, str]:
+    """(default unit, unitless, kind) of an analyte, looked up once per Resources."""
+    res = resources or default_resources()
+    table: dict[str, tuple[str | Missing | None, bool, str]] = res.memo("analyte_facts", dict)
+    found = table.get(analyte)
+    if found is None:
+        entry = res.analytes.by_name(analyte)
+        if entry is None:  # ages are in years everywhere, lexicon or not
+            found = ("a" if analyte == "age" else MISSING, False, "other")
+        else:
+            unit = None if entry.unitless else (entry.default_unit or MISSING)
+            found = (unit, entry.unitless, entry.kind)
+        table[analyte] = found
+    return found
+
+
 def default_unit(analyte: str, resources: Resources | None = None) -> str | Missing | None:
     """The unit a bare number for `analyte` is taken to be in; `MISSING` when not known."""
-    entry = (resources or default_resources()).analytes.by_name(analyte)
-    if entry is not None:
-        if entry.unitless:
-            return None
-        return entry.default_unit or MISSING
-    if analyte == "age":  # ages are in years everywhere, lexicon or not
-        return "a"
-    return MISSING
+    return _facts(analyte, resources)[0]
 
 
 def is_unitless(analyte: str, resources: Resources | None = None) -> bool:
     """True for scores, classes and stages: their values are bare numbers or categories."""
-    entry = (resources or default_resources()).analytes.by_name(analyte)
-    return entry is not None and entry.unitless
+    return _facts(analyte, resources)[1]
 
 
 def analyte_kind(analyte: str, resources: Resources | None = None) -> str:
     """The lexicon kind of an analyte (lab, vital, ...); 'other' when it is not in the lexicon."""
-    entry = (resources or default_resources()).analytes.by_name(analyte)
-    return entry.kind if entry is not None else "other"
+    return _facts(analyte, resources)[2]

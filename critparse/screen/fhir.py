@@ -152,8 +152,8 @@ def _concept(raw: Any, field: str) -> tuple[str | None, tuple[Code, ...]]:
         system = require_text(coding.get("system"), f"{where}.system")
         code = require_text(coding.get("code"), f"{where}.code")
         display = require_text(coding.get("display"), f"{where}.display")
-        if system and system.strip() and code and code.strip():
-            codes.append(Code(system=system.strip(), code=code.strip(), display=display))
+        if system and system.strip() and code and code.strip():  # checked above: skip re-validation
+            codes.append(Code.model_construct(system=system.strip(), code=code.strip(), display=display))
         if display and display.strip():
             displays.append(display.strip())
     text = require_text(node.get("text"), f"{field}.text")
@@ -455,7 +455,6 @@ class _Reader:
         for key in (where, full_url):
             if key:
                 self.medications[key] = found
-        self.notes.add("Medication read for the statements that reference it", where)
 
     def _record(self, rtype: str, raw: Mapping[str, Any], where: str) -> None:
         kind = _RECORD_TYPES[rtype]

@@ -52,6 +52,7 @@ _ANNOTATION_ONLY = re.compile(r"^(?:\{[^{}]*\}|1)$")
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6}
 _ORDINAL = re.compile(r"^(?P<num>[ivx]+|\d{1,2})(?P<sub>[a-d]\d?)?$", re.IGNORECASE)
 _LETTER = re.compile(r"^[a-d]$", re.IGNORECASE)
+_PLAIN_NUMBER = re.compile(r"^\s*[<>=≤≥]*\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)\s*(?:%|\{[^}]*\})?\s*$")
 
 __all__ = [
     "Interval",
@@ -226,10 +227,14 @@ def implausible(
 def _ordinal(text: str, resources: Resources | None) -> tuple[str, float | None] | None:
     """('IIIB', None), ('III', 3.0) or ('A', None) from 'Stage IIIB', 'NYHA class III', 'Child-Pugh A'."""
     words = record_vocabulary(resources).ordinal_words
-    folded = re.sub(r"[\s_:,()]+", " ", text.lower().replace("-", " - ")).strip()
+    folded = " " + " ".join(re.sub(r"[\s_:,()\-]+", " ", text.lower()).split()) + " "
     for phrase in sorted(words, key=len, reverse=True):
-        folded = re.sub(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", " ", folded)
-    rest = folded.replace(" - ", " ").split()
+        key = " " + " ".join(phrase.replace("-", " ").split()) + " "
+        while key in folded:
+            folded = folded.replace(key, " ")
+    rest = folded.split()
+    if len(rest) == 2 and _LETTER.match(rest[1]) and not _LETTER.match(rest[0]):
+        rest = [rest[0] + rest[1]]  # 'IV-A', 'III b'
     if len(rest) != 1:
         return None
     token = rest[0]
@@ -318,15 +323,13 @@ def measurement_from_value(
     range_unit = require_text(range_unit, f"{source}.range_unit")
     _require_limit(uln, f"{source}.uln")
     _require_limit(lln, f"{source}.lln")
+    if isinstance(raw, str) and is_unitless(analyte, resources) and not _PLAIN_NUMBER.match(raw):
+        ordinal = _ordinal_measurement(analyte, raw, source=source, when=when_text, resources=resources)
+        if ordinal is not None:  # 'IIIB', 'NYHA III', 'Child-Pugh B', '3b'
+            return ordinal
     try:
         read = _number_and_unit(raw, unit, comparator)
     except Unusable as bad:
-        ordinal = (
-            _ordinal_measurement(analyte, raw, source=source, when=when_text, resources=resources)
-            if isinstance(raw, str) and is_unitless(analyte, resources) else None
-        )
-        if ordinal is not None:
-            return ordinal
         return Measurement(analyte=analyte, source=source, when=when_text, unit=bad.code,
                            unit_text=bad.unit_text, problem=bad.problem)
     return _checked(analyte, raw, read, unit, uln, lln, range_unit, source=source, when=when_text,
