@@ -492,7 +492,8 @@ def harvest_ctp(
             continue
         if short and not _abbreviates(short, key):
             short = None
-        known = index.get(key)
+        variants = [" ".join(v) for v in key_variants(tuple(key.split()))]
+        known = index.get(key) or next((index[v] for v in variants if v in index), None)
         if known:
             if short:
                 drafts[known[0]].case_sensitive.append(short.upper())
@@ -588,6 +589,18 @@ def claim_curated(drafts: dict[str, Draft]) -> list[str]:
             if owner.get(normalise_term(s), concept_id) == concept_id
         ]
     return conflicts
+
+
+def _drop_synonyms(drafts: dict[str, Draft], unwanted: dict[str, list[str]]) -> None:
+    """Forms an ontology gives a concept that belong to another ("insulin resistance" for T2DM)."""
+    for concept_id, forms in unwanted.items():
+        draft = drafts.get(concept_id)
+        if draft is not None:
+            gone = {normalise_term(f) for f in forms}
+            draft.synonyms = [s for s in draft.synonyms if normalise_term(s) not in gone]
+            draft.case_sensitive = [
+                s for s in draft.case_sensitive if normalise_term(s) not in gone
+            ]
 
 
 def _type_by_name(drafts: dict[str, Draft], rules: dict[str, Any]) -> None:
@@ -690,6 +703,7 @@ def build(vocab: Path, out: Path, wheel: Path) -> tuple[list[ConceptEntry], list
     drafts = {
         k: d for k, d in drafts.items() if normalise_term(d.name) not in filters.drop or d.curated
     }
+    _drop_synonyms(drafts, rules["drop_synonyms"])
     drafts = {k: d for k, d in drafts.items() if clean_draft(d, filters)}
     counts = ctp_spans(vocab / "ctp" / "test_processed_medical_ner.tsv", rules["ctp_labels"])
     skipped = harvest_ctp(drafts, counts, rules, filters)

@@ -22,6 +22,7 @@ import gzip
 import hashlib
 import itertools
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,9 +178,16 @@ def fold_word(word: str) -> str:
     return word
 
 
+def plain_word(word: str) -> str:
+    """A word without its accents ("barré" -> "barre"), so either spelling matches the other."""
+    if word.isascii():
+        return word
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
 def term_words(term: str) -> list[str]:
     """The folded words of a surface form, as the matcher compares them."""
-    return [fold_word(w) for w in _WORD.findall(term.lower().translate(_STRAIGHT))]
+    return [fold_word(plain_word(w)) for w in _WORD.findall(term.lower().translate(_STRAIGHT))]
 
 
 def normalise_term(term: str) -> str:
@@ -435,7 +443,7 @@ class ConceptLexicon:
         """The code of a lower-case text word: itself, or the singular it folds to, or UNKNOWN."""
         code = self._seen.get(word)
         if code is None:
-            folded = fold_word(word.translate(_STRAIGHT))
+            folded = fold_word(plain_word(word.translate(_STRAIGHT)))
             code = self._code.get(word) or self._code.get(folded, self._unknown)
             if len(self._seen) < _SEEN_LIMIT:
                 self._seen[word] = code
