@@ -38,6 +38,7 @@ from critparse.extract.context import (
     apply_context,
     clause_breaks,
     find_cues,
+    literal_alternation,
     load_context_rules,
     read_json_resource,
     validate_resource,
@@ -191,10 +192,20 @@ class ConceptHeads:
     result_words: frozenset[str]
     drug_modifiers: frozenset[str]
     threshold: re.Pattern[str]
+    memo: dict[str, ConceptType | None] = field(default_factory=dict, compare=False, repr=False)
+    """Head types already worked out, per word: a bullet asks about most of its words."""
 
     def head_type(self, word: str) -> ConceptType | None:
         """The concept type a head word names ('disorders' -> condition), or None."""
-        last = re.split(r"[-'’/]", word.lower())[-1]
+        found = self.memo.get(word, _UNSEEN)
+        if found is _UNSEEN:
+            if len(self.memo) >= _MEMO_SIZE:
+                self.memo.clear()
+            found = self.memo[word] = self._head_type(word)
+        return found  # type: ignore[return-value]
+
+    def _head_type(self, word: str) -> ConceptType | None:
+        last = _WORD_PART.split(word.lower())[-1]
         for form in _singulars(last):
             if form in self.not_heads:
                 return None
@@ -204,6 +215,11 @@ class ConceptHeads:
                 if form.endswith(s.suffix) and len(form) >= s.min_length:
                     return s.type
         return None
+
+
+_UNSEEN = object()
+_MEMO_SIZE = 200_000  # distinct words remembered before the memo starts again
+_WORD_PART = re.compile(r"[-'’/]")
 
 
 def _singulars(word: str) -> tuple[str, ...]:
@@ -219,13 +235,8 @@ def _singulars(word: str) -> tuple[str, ...]:
 
 
 def _alternation(phrases: Sequence[str]) -> str:
-    """Phrases as one regex alternation, longest first; white space matches any run of it."""
-    keys = sorted({" ".join(p.lower().split()) for p in phrases if p.strip()}, key=lambda k: (-len(k), k))
-    parts = []
-    for k in keys:
-        body = r"\s++".join(re.escape(w) for w in k.split())
-        parts.append(body + (r"(?!\w)" if re.match(r"\w", k[-1]) else ""))
-    return "|".join(parts)
+    """Phrases as one regex (a trie, see `literal_alternation`), or '' for none."""
+    return literal_alternation(p for p in phrases if p.strip()) if any(p.strip() for p in phrases) else ""
 
 
 def _tail(cues: Sequence[str], determiners: Sequence[str]) -> re.Pattern[str]:
@@ -306,7 +317,7 @@ class Role(IntEnum):
     STOP = 5  # anything else that ends a noun phrase
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Token:
     start: int
     end: int
@@ -314,7 +325,7 @@ class _Token:
     low: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Term:
     start: int
     end: int
@@ -378,11 +389,13 @@ def _codes(raw: object) -> tuple[Code, ...]:
     """Codes from the lexicon's (system, code, display) triples; malformed ones are left out."""
     out = []
     for item in raw if isinstance(raw, (tuple, list)) else ():
-        try:
-            system, code, display = item
-            out.append(Code(system=system, code=code, display=display))
-        except (TypeError, ValueError, ValidationError):
+        if not (isinstance(item, (tuple, list)) and len(item) == 3):
             continue
+        system, code, display = item
+        # The checks `Code` makes, done here: a lexicon gives thousands of codes per batch, and
+        # validating each again costs more than the rest of its concept.
+        if isinstance(system, str) and system and isinstance(code, str) and code and (display is None or isinstance(display, str)):
+            out.append(Code.model_construct(system=system, code=code, display=display))
     return tuple(out)
 
 
@@ -515,21 +528,24 @@ def _only_coordinators(gap: str, heads: ConceptHeads) -> bool:
 
 def _roles(doc_text: str, tokens: list[_Token], terms: list[_Term], mask: bytearray, heads: ConceptHeads) -> tuple[list[Role], list[int], list[int], list[str]]:
     """What each token is, which term it belongs to and which qualifier phrase (each -1 for none)."""
-    term_at = [-1] * len(doc_text)
-    for i, t in enumerate(terms):
-        term_at[t.start : t.end] = [i] * (t.end - t.start)
-    qual_at = [-1] * len(doc_text)
-    phrases: list[str] = []
-    for m in heads.qualifier_pattern.finditer(doc_text):
-        qual_at[m.start() : m.end()] = [len(phrases)] * (m.end() - m.start())
-        phrases.append(_norm(m.group()))
+    quals = [(m.start(), m.end()) for m in heads.qualifier_pattern.finditer(doc_text)]
+    phrases = [_norm(doc_text[a:b]) for a, b in quals]
     roles: list[Role] = []
     term_of: list[int] = []
     qual_of: list[int] = []
-    for k, tok in enumerate(tokens):
-        term_of.append(next((term_at[c] for c in range(tok.start, tok.end) if term_at[c] >= 0), -1))
-        qual_of.append(qual_at[tok.start] if all(qual_at[c] == qual_at[tok.start] for c in range(tok.start, tok.end)) else -1)
-        roles.append(_role(tok, term_of[k], mask, qual_of[k] >= 0, heads, roles[k - 1] if k else Role.STOP))
+    i = q = 0
+    previous = Role.STOP
+    for tok in tokens:  # terms and qualifiers are sorted and disjoint: walk them alongside
+        while i < len(terms) and terms[i].end <= tok.start:
+            i += 1
+        while q < len(quals) and quals[q][1] <= tok.start:
+            q += 1
+        owner = i if i < len(terms) and terms[i].start < tok.end else -1
+        qual = q if q < len(quals) and quals[q][0] <= tok.start and tok.end <= quals[q][1] else -1
+        term_of.append(owner)
+        qual_of.append(qual)
+        previous = _role(tok, owner, mask, qual >= 0, heads, previous)
+        roles.append(previous)
     for k in range(1, len(tokens) - 1):  # 'carcinoma of the cervix': an article after 'of' is part of the name
         if roles[k] is Role.DET and tokens[k - 1].low == "of" and roles[k + 1] in (Role.CONTENT, Role.TERM):
             roles[k] = Role.CONTENT
@@ -563,7 +579,7 @@ def _stop_scales(tokens: list[_Token], roles: list[Role], heads: ConceptHeads) -
 def _role(tok: _Token, owner: int, mask: bytearray, qualifier: bool, heads: ConceptHeads, previous: Role) -> Role:
     if owner >= 0:
         return Role.TERM
-    if any(mask[tok.start : tok.end]):
+    if mask.find(1, tok.start, tok.end) >= 0:
         return Role.STOP
     if qualifier:
         return Role.QUAL
@@ -899,7 +915,7 @@ def _concept(doc: _Doc, m: _Mention, flags: ContextFlags, qualifiers: Sequence[s
         return Concept(
             type=m.type,
             text=doc.text[m.start : m.end],
-            span=Span(start=m.start, end=m.end),
+            span=Span.model_construct(start=m.start, end=m.end),  # 0 <= start < end: from a token range
             name=m.name,
             head=m.head or None,
             negated=flags.negated,
@@ -990,7 +1006,11 @@ def _with_abbreviations(doc: _Doc, groups: list[list[_Mention]]) -> list[list[_M
 
 
 def _document(text: str, terms: list[_Term], mask: bytearray, lexicon: ConceptLexicon, heads: ConceptHeads) -> _Doc:
-    tokens = [_Token(m.start(), m.end(), m.group(), m.group().lower()) for m in _TOKEN.finditer(text)]
+    low = text.lower()
+    if len(low) == len(text):
+        tokens = [_Token(a, b, text[a:b], low[a:b]) for a, b in map(re.Match.span, _TOKEN.finditer(text))]
+    else:  # a character whose lower case is longer ('İ'): lower each token on its own
+        tokens = [_Token(m.start(), m.end(), m.group(), m.group().lower()) for m in _TOKEN.finditer(text)]
     roles, term_of, qual_of, qualifiers = _roles(text, tokens, terms, mask, heads)
     return _Doc(
         text, tokens, roles, term_of, qual_of, terms, qualifiers, lexicon, heads,

@@ -68,6 +68,7 @@ __all__ = [
     "clause_breaks",
     "compile_context_rules",
     "find_cues",
+    "literal_alternation",
     "load_context_rules",
     "read_json_resource",
     "validate_resource",
@@ -226,11 +227,36 @@ def _duplicates(data: Any) -> list[str]:
     return problems
 
 
-def _literal_regex(literal: str) -> str:
-    """A literal as a regex: words joined by any white space, word boundaries where it has word ends."""
-    body = r"\s++".join(re.escape(word) for word in literal.split())
-    right = r"(?!\w)" if re.match(r"\w", literal[-1]) else ""
-    return body + right
+def literal_alternation(phrases: Iterable[str]) -> str:
+    """Phrases as one regex that tries each text position once: a trie of their characters.
+
+    A plain alternation of thousands of literals tries every literal at every position; the trie
+    shares common prefixes, so a position costs one walk down a path. Phrases are lower-cased with
+    single spaces (a space matches any run of white space); a phrase ending in a word character
+    must not be followed by one. All phrases that match at a position lie on one path of the
+    trie, and children are tried before a phrase ends, so the longest phrase wins, as it does in
+    an alternation sorted longest first.
+    """
+    trie: dict[str, Any] = {}
+    for phrase in phrases:
+        key = " ".join(phrase.lower().split())
+        if not key:
+            continue
+        node = trie
+        for ch in key:
+            node = node.setdefault(ch, {})
+        node[""] = True
+    return _trie_regex(trie, "") if trie else "(?!)"
+
+
+def _trie_regex(node: Mapping[str, Any], last: str) -> str:
+    """The regex of one trie node; `last` is the character that led to it."""
+    branches = [(r"\s++" if ch == " " else re.escape(ch)) + _trie_regex(child, ch) for ch, child in sorted(node.items()) if ch]
+    if "" in node:
+        branches.append(r"(?!\w)" if re.match(r"\w", last) else "")
+    if len(branches) == 1:
+        return branches[0]
+    return "(?:" + "|".join(branches) + ")"
 
 
 def compile_context_rules(rule_file: ContextRuleFile) -> ContextRules:
@@ -238,10 +264,12 @@ def compile_context_rules(rule_file: ContextRuleFile) -> ContextRules:
     by_key: dict[str, list[ContextRule]] = {}
     for rule in rule_file.context_rules:
         by_key.setdefault(rule.key, []).append(rule)
-    keys = sorted(by_key, key=lambda k: (-len(k), k))
-    wordy = [_literal_regex(k) for k in keys if re.match(r"\w", k)]
-    other = [_literal_regex(k) for k in keys if not re.match(r"\w", k)]
-    cue = "|".join(filter(None, [r"(?<!\w)(?:" + "|".join(wordy) + ")" if wordy else "", *other]))
+    wordy = [k for k in by_key if re.match(r"\w", k)]
+    other = [k for k in by_key if not re.match(r"\w", k)]
+    cue = "|".join(filter(None, [
+        rf"(?<!\w){literal_alternation(wordy)}" if wordy else "",
+        literal_alternation(other) if other else "",
+    ]))
     pattern = re.compile(f"(?P<cue>{cue})|(?P<brk>{_SENTENCE_END})" if cue else f"(?P<brk>{_SENTENCE_END})", re.IGNORECASE)
     scopes = [r.max_scope for r in rule_file.context_rules if r.max_scope is not None]
     return ContextRules(

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from critparse.errors import ResourceError
-from critparse.extract.context import read_json_resource, validate_resource
+from critparse.extract.context import literal_alternation, read_json_resource, validate_resource
 from critparse.model.concept import Relation, TimeUnit, TimeWindow
 from critparse.model.span import Comparator, Span
 
@@ -54,6 +54,8 @@ class Lead(BaseModel):
     relation: Relation | None = None
     period: bool = False
     needs_relation: bool = False
+    after_comparator: Comparator | None = None
+    """The comparator when the relation word says 'after' ('for 90 days after the last dose' is <=)."""
 
 
 class RelationWord(BaseModel):
@@ -65,6 +67,10 @@ class RelationWord(BaseModel):
     relation: Relation | None
     needs_anchor: bool = False
     anchored_relation: Relation | None = None
+    opens: Comparator | None = None
+    """Before a duration the word opens a window with this comparator ('in the 14 days before')."""
+    bare_comparator: Comparator | None = None
+    """The comparator of a duration with no lead before this word ('4 weeks prior to randomization')."""
 
 
 class Anchor(BaseModel):
@@ -98,6 +104,12 @@ class TimeWindowFile(BaseModel):
     fillers: list[str]
     units: list[UnitForms]
     numbers: dict[str, float]
+    articles: list[str] = []
+    duration_words: list[str] = []
+    period_words: list[str] = []
+    range_joiners: list[str] = []
+    alternative_units: list[str] = []
+    alternative_joiners: list[str] = []
 
     @model_validator(mode="after")
     def _numbers_finite(self) -> TimeWindowFile:
@@ -119,6 +131,16 @@ class TimeWindowRules:
 
     pattern: re.Pattern[str]
     by_key: Mapping[str, _Entry]
+    gate: re.Pattern[str]
+    """A unit or an anchor: every window has one, so a text without any has none."""
+    articles: frozenset[str]
+    """Fillers that may stand between a lead and its number ('within the 12 months')."""
+    unit_gap: re.Pattern[str]
+    """Between a number and its unit ('3 consecutive months') or a unit and its relation ('month period before')."""
+    range_gap: re.Pattern[str]
+    """Between the two numbers of a range ('7-14 days', '2 to 4 weeks')."""
+    alternative_gap: re.Pattern[str]
+    """A duration in other units before the one read ('5 half-lives or 30 days')."""
 
 
 def _key(phrase: str) -> str:
@@ -153,11 +175,6 @@ def _phrase_problems(entries: Sequence[tuple[str, _Entry]]) -> list[str]:
     return problems
 
 
-def _phrase_regex(key: str) -> str:
-    body = r"\s++".join(re.escape(w) for w in key.split())
-    return body + (r"(?!\w)" if re.match(r"\w", key[-1]) else "")
-
-
 def compile_time_windows(tw: TimeWindowFile) -> TimeWindowRules:
     """One lexer: every phrase (longest first, not glued to a letter on its left) or a number."""
     entries = _entries(tw)
@@ -165,11 +182,32 @@ def compile_time_windows(tw: TimeWindowFile) -> TimeWindowRules:
     if problems:
         raise ResourceError("time windows: " + "; ".join(problems))
     by_key = {_key(p): e for p, e in entries}
-    keys = sorted(by_key, key=lambda k: (-len(k), k))
-    wordy = "|".join(_phrase_regex(k) for k in keys if re.match(r"\w", k))
-    other = "|".join(_phrase_regex(k) for k in keys if not re.match(r"\w", k))
+    wordy_keys = [k for k in by_key if re.match(r"\w", k)]
+    other_keys = [k for k in by_key if not re.match(r"\w", k)]
+    wordy = literal_alternation(wordy_keys) if wordy_keys else ""
+    other = literal_alternation(other_keys) if other_keys else ""
     parts = [f"(?P<num>{_NUMBER})", rf"(?<![^\W\d_])(?:{wordy})" if wordy else "", other]
-    return TimeWindowRules(re.compile("|".join(p for p in parts if p), re.IGNORECASE), by_key)
+    gate_keys = [k for k, e in by_key.items() if e.kind in ("unit", "anchor")]
+    return TimeWindowRules(
+        pattern=re.compile("|".join(p for p in parts if p), re.IGNORECASE),
+        by_key=by_key,
+        gate=re.compile(rf"(?<![^\W\d_]){literal_alternation(gate_keys)}" if gate_keys else "(?!)", re.IGNORECASE),
+        articles=frozenset(_key(a) for a in tw.articles),
+        unit_gap=_gap([*tw.duration_words, *tw.period_words]),
+        range_gap=re.compile(rf"[ \t]*+(?:{literal_alternation(tw.range_joiners)})[ \t]*+" if tw.range_joiners else "(?!)", re.IGNORECASE),
+        alternative_gap=re.compile(
+            rf"[ \t]*+(?:{literal_alternation(tw.alternative_units)})[ \t]*+,?[ \t]*+(?:{literal_alternation(tw.alternative_joiners)})[ \t]*+"
+            if tw.alternative_units and tw.alternative_joiners else "(?!)",
+            re.IGNORECASE,
+        ),
+    )
+
+
+def _gap(words: Sequence[str]) -> re.Pattern[str]:
+    """White space or a hyphen, with at most one of `words` inside it."""
+    if not words:
+        return re.compile(r"[ \t\r\n\-–]*+")
+    return re.compile(rf"[ \t\r\n\-–]*+(?:(?:{literal_alternation(words)})[ \t\r\n\-–]*+)?", re.IGNORECASE)
 
 
 def load_time_windows(path: str | Path | None = None) -> TimeWindowRules:
@@ -215,16 +253,29 @@ class _Reader:
     lexemes: Sequence[_Lexeme]
     pos: int
 
-    def take(self, kind: Kind, after: _Lexeme | None) -> _Lexeme | None:
-        if self.pos >= len(self.lexemes):
+    def take(self, kind: Kind, after: _Lexeme | None, gap: re.Pattern[str] | None = None) -> _Lexeme | None:
+        """The next lexeme if it is of `kind` and only white space (or `gap`) separates it from `after`."""
+        lex = self.peek(kind, after, gap)
+        if lex is not None:
+            self.pos += 1
+        return lex
+
+    def peek(self, kind: Kind, after: _Lexeme | None, gap: re.Pattern[str] | None = None, ahead: int = 0) -> _Lexeme | None:
+        at = self.pos + ahead
+        if at >= len(self.lexemes):
             return None
-        lex = self.lexemes[self.pos]
+        lex = self.lexemes[at]
         if lex.entry.kind != kind:
             return None
-        if after is not None and not set(self.text[after.end : lex.start]) <= _GAP:
+        if after is not None and not self.joined(after, lex, gap):
             return None
-        self.pos += 1
         return lex
+
+    def joined(self, left: _Lexeme, right: _Lexeme, gap: re.Pattern[str] | None) -> bool:
+        between = self.text[left.end : right.start]
+        if set(between) <= _GAP:
+            return True
+        return gap is not None and gap.fullmatch(self.text, left.end, right.start) is not None
 
 
 def _read_anchor(reader: _Reader, rel: _Lexeme) -> _Lexeme | None:
@@ -243,65 +294,148 @@ def _read_anchor(reader: _Reader, rel: _Lexeme) -> _Lexeme | None:
     return None
 
 
-def _window_at(text: str, lexemes: Sequence[_Lexeme], pos: int) -> tuple[TimeWindow | None, int]:
+@dataclass(frozen=True, slots=True)
+class _Duration:
+    """The number(s) and unit of a window: one value, or the two ends of a range."""
+
+    first: _Lexeme
+    unit: _Lexeme | None
+    low: float | None
+    high: float | None
+
+
+def _read_opening(reader: _Reader, rules: TimeWindowRules) -> tuple[_Lexeme | None, Lead | None]:
+    """A lead phrase, or a relation word that opens a window before a number ('in the 14 days')."""
+    lead = reader.take("lead", None)
+    if lead is not None:
+        return lead, lead.entry.value
+    opener = reader.peek("relation", None)
+    if opener is None or opener.entry.value.opens is None:
+        return None, None
+    reader.pos += 1
+    if _article(reader, opener, rules) is None and reader.peek("number", opener) is None:
+        reader.pos -= 1
+        return None, None
+    word: RelationWord = opener.entry.value
+    return opener, Lead(phrase=word.phrase, comparator=word.opens)  # type: ignore[arg-type]
+
+
+def _article(reader: _Reader, after: _Lexeme, rules: TimeWindowRules) -> _Lexeme | None:
+    """An article filler right after `after` with a number right after it ('within the 12 months')."""
+    filler = reader.peek("filler", after)
+    if filler is None or _key(reader.text[filler.start : filler.end]) not in rules.articles:
+        return None
+    return filler if reader.peek("number", filler, ahead=1) is not None else None
+
+
+def _read_number(reader: _Reader, after: _Lexeme | None, rules: TimeWindowRules) -> tuple[_Lexeme, float, float] | None:
+    """A number, a range of two ('7-14', '2 to 4') or the last of alternatives ('5 half-lives or 30')."""
+    start = reader.pos
+    article = _article(reader, after, rules) if after is not None else None
+    if article is not None:
+        reader.pos += 1
+    num = reader.take("number", article or after)
+    if num is None:
+        reader.pos = start
+        return None
+    low = high = num.entry.value
+    second = reader.peek("number", num, rules.range_gap) or reader.peek("number", num, rules.alternative_gap)
+    if second is not None and reader.peek("unit", second, rules.unit_gap, ahead=1) is not None:
+        reader.pos += 1
+        if rules.range_gap.fullmatch(reader.text, num.end, second.start):
+            high = second.entry.value
+        else:
+            low = high = second.entry.value
+    return num, low, high
+
+
+def _read_duration(reader: _Reader, after: _Lexeme | None, rules: TimeWindowRules) -> _Duration | None:
+    start = reader.pos
+    number = _read_number(reader, after, rules)
+    if number is None:
+        unit = reader.take("unit", after)
+        return None if unit is None else _Duration(unit, unit, None, None)
+    num, low, high = number
+    unit = reader.take("unit", reader.lexemes[reader.pos - 1], rules.unit_gap)
+    if unit is None:
+        reader.pos = start
+        return _Duration(num, None, low, high)
+    return _Duration(num, unit, low, high)
+
+
+def _window_at(text: str, lexemes: Sequence[_Lexeme], pos: int, rules: TimeWindowRules) -> tuple[TimeWindow | None, int]:
     """The window starting at lexeme `pos`, if one does, and the lexeme after it."""
     reader = _Reader(text, lexemes, pos)
-    lead = reader.take("lead", None)
-    num = reader.take("number", lead)
-    unit = reader.take("unit", num or lead)
-    if num is not None and unit is None:
+    lead, lead_v = _read_opening(reader, rules)
+    duration = _read_duration(reader, lead, rules)
+    if duration is not None and duration.unit is None:
         return None, pos + 1
+    last = duration.unit if duration is not None else lead
     rel_pos = reader.pos
-    rel = reader.take("relation", unit or num or lead)
+    rel = reader.take("relation", last, rules.unit_gap if duration is not None else None)
     anchor = _read_anchor(reader, rel) if rel is not None else None
     if rel is not None and anchor is None and rel.entry.value.needs_anchor:
         rel, reader.pos = None, rel_pos
-    lead_v: Lead | None = lead.entry.value if lead is not None else None
-    if not _complete(lead_v, num, unit, rel, anchor):
+    numbered = duration is not None and duration.low is not None
+    if not _complete(lead_v, numbered, duration is not None, rel, anchor):
         return None, pos + 1
-    parts = [x for x in (lead, num, unit, rel, anchor) if x is not None]
+    parts = [x for x in (lead, duration.first if duration else None, duration.unit if duration else None, rel, anchor) if x is not None]
     start, end = parts[0].start, parts[-1].end
-    value = num.entry.value if num is not None else (1.0 if unit is not None and unit.entry.value[1] else None)
+    word: RelationWord | None = rel.entry.value if rel is not None else None
+    comparator = _comparator(lead_v, word)
+    value = _value(duration, comparator)
     relation = lead_v.relation if lead_v is not None else None
-    if rel is not None:
-        word: RelationWord = rel.entry.value
+    if word is not None:
         relation = (word.anchored_relation if anchor is not None and word.anchored_relation else word.relation) or relation
     window = TimeWindow(
         text=text[start:end],
         span=Span(start=start, end=end),
-        comparator=lead_v.comparator if lead_v is not None and value is not None else None,
+        comparator=comparator if value is not None else None,
         value=value,
-        unit=unit.entry.value[0] if unit is not None else None,
+        unit=duration.unit.entry.value[0] if duration is not None and duration.unit is not None else None,
         anchor=anchor.entry.value.anchor if anchor is not None else None,
         relation=relation,
     )
     return window, reader.pos
 
 
-def _complete(
-    lead: Lead | None,
-    num: _Lexeme | None,
-    unit: _Lexeme | None,
-    rel: _Lexeme | None,
-    anchor: _Lexeme | None,
-) -> bool:
+def _comparator(lead: Lead | None, word: RelationWord | None) -> Comparator | None:
+    if lead is None:
+        return word.bare_comparator if word is not None else None
+    if word is not None and word.relation == "after" and lead.after_comparator is not None:
+        return lead.after_comparator
+    return lead.comparator
+
+
+def _value(duration: _Duration | None, comparator: Comparator | None) -> float | None:
+    """The number compared: a range's upper end for 'within', its lower end for 'at least'."""
+    if duration is None or duration.unit is None:
+        return None
+    if duration.low is None:
+        return 1.0 if duration.unit.entry.value[1] else None  # 'in the past year': one year
+    return duration.low if comparator in (">", ">=") else duration.high
+
+
+def _complete(lead: Lead | None, numbered: bool, timed: bool, rel: _Lexeme | None, anchor: _Lexeme | None) -> bool:
     """Whether the parts read make a window (and not a duration threshold or a stray word)."""
     if lead is not None and lead.period:
-        return unit is not None
+        return timed
     if lead is not None:
-        return unit is not None and num is not None and (rel is not None or not lead.needs_relation)
+        return numbered and (rel is not None or not lead.needs_relation)
     if rel is None:
         return False
-    return (num is not None and unit is not None) or anchor is not None
+    return numbered or anchor is not None
 
 
 def find_time_windows(text: str, rules: TimeWindowRules) -> list[TimeWindow]:
     """Every time window in `text`, left to right, never overlapping."""
+    if not rules.gate.search(text):
+        return []
     lexemes = _lex(text, rules)
     out = []
     pos = 0
     while pos < len(lexemes):
-        window, pos = _window_at(text, lexemes, pos)
+        window, pos = _window_at(text, lexemes, pos, rules)
         if window is not None:
             out.append(window)
     return out

@@ -40,7 +40,7 @@ WINDOWS = [
     ("within 7 days before enrollment", "within 7 days before enrollment", "<=", 7, "d", "enrolment", "before"),
     ("Planned surgery during the study", "during the study", None, None, None, "study", None),
     ("no later than 2 weeks after the first dose", "no later than 2 weeks after the first dose", "<=", 2, "wk", "first dose", "after"),
-    ("4 weeks prior to randomization", "4 weeks prior to randomization", None, 4, "wk", "randomization", "before"),
+    ("4 weeks prior to randomization", "4 weeks prior to randomization", "<=", 4, "wk", "randomization", "before"),
     ("Diabetes for at least 6 months", "for at least 6 months", ">=", 6, "mo", None, None),
     ("Platelet transfusion within a week", "within a week", "<=", 1, "wk", None, None),
 ]
@@ -127,7 +127,7 @@ def test_temporal_bad_file_lists_every_problem(tmp_path: Path, bad_unit: str) ->
     message = str(info.value)
     assert str(path) in message
     assert "lead 1: comparator" in message and "lead 1: colour" in message and "unit 0: unit" in message
-    assert "valid lead keys: comparator, needs_relation, period, phrase, relation" in message
+    assert "valid lead keys: after_comparator, comparator, needs_relation, period, phrase, relation" in message
 
 
 @pytest.mark.parametrize("phrase", ["before", "BEFORE "])
