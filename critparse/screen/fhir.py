@@ -436,7 +436,7 @@ class _Reader:
 
     def _finding(self, raw: Mapping[str, Any], where: str, text: str | None, codes: tuple[Code, ...]) -> None:
         value, value_codes = self._coded_value(raw, where)
-        if value is None and not value_codes or (text is None and not codes):
+        if (value is None and not value_codes) or (text is None and not codes):
             self.notes.add("Observation with no LOINC code of a known analyte and no coded value; ignored", where)
             return
         fv = self.vocab.finding_values

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from critparse.errors import PatientDataError
@@ -24,7 +24,12 @@ from critparse.lexicon.resources import Resources
 from critparse.model.concept import Code
 from critparse.model.patient import ClinicalRecord, Measurement, Patient, RecordKind, Sex
 from critparse.screen.analytes import RecordVocabulary, record_vocabulary, resolve_analyte
-from critparse.screen.values import date_range, completed_units, measurement_from_value, require_text
+from critparse.screen.values import (
+    completed_units,
+    date_range,
+    measurement_from_value,
+    require_text,
+)
 
 _ID_KEYS = {"id", "patient_id"}
 _SEX_KEYS = {"sex", "gender"}

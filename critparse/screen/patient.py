@@ -167,9 +167,9 @@ class _Buffer:
                 if self._more():
                     continue
                 raise PatientDataError(f"{self.where}: not JSON: {exc}") from None
-            if end == len(self.text) and not self.done and not isinstance(value, (dict, list, str)):
-                if self._more():  # a number may go on in the next chunk
-                    continue
+            number = not isinstance(value, (dict, list, str))
+            if end == len(self.text) and not self.done and number and self._more():
+                continue  # a number may go on in the next chunk
             self.pos = end
             return value
 

@@ -382,8 +382,8 @@ def _expand(query: _Query, base: Words, resources: Resources | None) -> None:
         names |= tables.synonyms.get(name, frozenset())
     query.names = names
     lexicon = _lexicon(resources)
-    for name in [query.display, *(" ".join(n) for n in names)]:
-        match = lexicon.lookup(name) if lexicon is not None and name else None
+    for label in [query.display, *(" ".join(n) for n in names)]:
+        match = lexicon.lookup(label) if lexicon is not None and label else None
         if match is not None:
             query.concept_ids.add(match.concept_id)
             query.codes |= {(s, c) for s, c, _ in match.codes}
@@ -555,7 +555,7 @@ def _elapsed(since: date, day: date, unit: str) -> float:
     June 15 is December 15)."""
     days = (day - since).days
     if unit in ("mo", "a"):
-        months = (day.year - since.year) * 12 + day.month - since.month
+        months: float = (day.year - since.year) * 12 + day.month - since.month
         months += (day.day - since.day) / calendar.monthrange(since.year, since.month)[1]
         return months if unit == "mo" else months / 12
     return {"wk": days / 7, "d": float(days), "h": days * 24.0, "min": days * 1440.0}[unit]
@@ -731,25 +731,29 @@ def _combine(results: list[tuple[Outcome, str, State]], searched: int, query: _Q
     return "unknown", f"no record mentions {query.display or query.text!r} ({searched} {where} record(s) searched)"
 
 
+def _no_known(record: ClinicalRecord, tables: _Tables) -> str | None:
+    """What a 'no known allergy' record rules out ('any', 'drug', ...), or None."""
+    vocab = tables.vocab
+    mine = {_code_key(c.system, c.code, vocab)[:2] for c in record.codes}
+    return next((rule.covers for rule in vocab.no_known if _code_key(rule.system, rule.code, vocab)[:2] in mine), None)
+
+
 def _no_known_allergy(
     query: _Query, patient: Patient, day: date, tables: _Tables, resources: Resources | None
 ) -> list[tuple[Outcome, str, State]]:
     """'No known (drug) allergy' statements refute an allergy to a drug, or any allergy."""
     if "allergy" not in _kinds(query) or not (query.type == "allergy" or query.substances):
         return []
-    out: list[tuple[Outcome, str, State]] = []
     lexicon = _lexicon(resources)
-    is_drug = any(
-        (hit := lexicon.lookup(" ".join(s)) if lexicon is not None and s else None) is not None and hit.type == "drug"
-        for s in query.substances
-    )
+    hits = [lexicon.lookup(" ".join(s)) for s in query.substances if s] if lexicon is not None else []
+    is_drug = any(hit is not None and hit.type == "drug" for hit in hits)
+    out: list[tuple[Outcome, str, State]] = []
+    as_code = _Match("exact", "code")
     for record in patient.records_of("allergy"):
-        for rule in tables.vocab.no_known:
-            if any(_code_key(c.system, c.code, tables.vocab)[:2] == _code_key(rule.system, rule.code, tables.vocab)[:2] for c in record.codes):
-                if rule.covers == "any" or (rule.covers == "drug" and is_drug):
-                    state = _state(record, _Match("exact", "code"), day, tables)
-                    if state not in ("void", "refuted"):
-                        out.append(("not_met", f"{_describe(record, _Match('exact', 'code'), tables)}: no known allergy", "refuted"))
+        covers = _no_known(record, tables)
+        applies = covers == "any" or (covers == "drug" and is_drug)
+        if applies and _state(record, as_code, day, tables) not in ("void", "refuted"):
+            out.append(("not_met", f"{_describe(record, as_code, tables)}: no known allergy", "refuted"))
     return out
 
 

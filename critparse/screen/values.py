@@ -209,7 +209,7 @@ def implausible(
         if converted is not None:
             low = max(own.low, bounds.min_limit) if limit else own.low
             if not low <= converted <= own.high:
-                shown = f"{own.low:g}-{own.high:g}" + (f" {own.unit}" if own.unit else "")
+                shown = f"{low:g}-{own.high:g}" + (f" {own.unit}" if own.unit else "")
                 return f"implausible {what} {value:g}{f' {unit}' if unit else ''}: outside {shown} ({own.why})"
             return None
     fallback = default_unit(analyte, resources)
@@ -492,7 +492,7 @@ def age_bounds(m: Measurement, unit: str) -> tuple[int, int] | None:
     From a birth date, exactly (to the month when only the month is known); from an age given
     as a whole number of units, every age inside that unit (42 years is 504 to 515 months).
     """
-    if unit not in _DAYS_PER or m.value is None and m.born is None:
+    if unit not in _DAYS_PER or (m.value is None and m.born is None):
         return None
     if m.born is not None and m.when is not None:
         births = date_range(m.born)

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from rule_builder import make_rule
 
 from critparse.errors import PatientDataError
-from critparse.screen.patient import load_patient, patient_from_fhir, patient_from_mapping
 from critparse.screen.evaluate import evaluate, evaluate_rule
+from critparse.screen.patient import load_patient, patient_from_fhir, patient_from_mapping
 
 AS_OF = date(2024, 6, 1)
 
