@@ -18,7 +18,7 @@ from critparse.lexicon.conversions import ConversionTable, load_conversions
 from critparse.lexicon.normal_limits import NormalLimitTable, load_uln_table
 from critparse.lexicon.sections import SectionVocabulary, compile_sections, load_sections
 from critparse.lexicon.ucum import UcumUnits
-from critparse.lexicon.vocabulary import Vocabulary, load_vocabulary
+from critparse.lexicon.vocabulary import Vocabulary, WordLists, load_vocabulary, load_words
 
 PathLike = str | Path
 T = TypeVar("T")
@@ -35,12 +35,14 @@ class Resources:
         normal_limits: NormalLimitTable | PathLike | None = None,
         sections: PathLike | None = None,
         vocabulary: Vocabulary | None = None,
+        words: PathLike | None = None,
     ) -> None:
         self._analytes = analytes
         self._conversions = conversions
         self._normal_limits = normal_limits
         self._sections = sections
         self._vocabulary = vocabulary
+        self._words = words
         self._memo: dict[str, Any] = {}
         self.normal_limits_source = (
             "default table" if normal_limits is None
@@ -56,8 +58,13 @@ class Resources:
         return load_analytes(self._analytes)
 
     @cached_property
+    def words(self) -> WordLists:
+        """The extraction grammar's word lists (`words.json`)."""
+        return self._vocabulary.words if self._vocabulary is not None else load_words(self._words)
+
+    @cached_property
     def vocabulary(self) -> Vocabulary:
-        return self._vocabulary if self._vocabulary is not None else load_vocabulary()
+        return self._vocabulary if self._vocabulary is not None else load_vocabulary(words=self.words)
 
     @cached_property
     def ucum(self) -> UcumUnits:

@@ -22,7 +22,7 @@ from critparse.nlp.abbreviations import ParenthesisAbbreviationDetector
 from critparse.lexicon.analytes import AnalyteLexicon
 from critparse.lexicon.resources import Resources, default_resources
 from critparse.nlp.doc_keys import CONTEXT_KEY, RESULT_KEY, doc_text
-from critparse.extract.analytes import Mention, RuleDraft, extract_rules, may_hold_threshold
+from critparse.extract.rules import Mention, RuleDraft, extract_rules, may_hold_threshold
 from critparse.lexicon.vocabulary import Vocabulary
 from critparse.model import Analyte, Diagnostic, ParseResult, Rule
 from critparse.model import Span as CharSpan
@@ -97,7 +97,7 @@ class RuleExtractor:
                 self._exact.add(entry.name, exact)
         # Analytes that patterns name themselves (ages from 'years', blood pressure pairs).
         self._known: dict[str, Mention] = {}
-        for name in ("age", "systolic blood pressure", "diastolic blood pressure"):
+        for name in self.vocab.words.pattern_analytes.model_dump().values():
             known = self.lexicon.by_name(name)
             if known is not None:
                 self._known[name] = replace(self._mention_for(known, 0, 0, ""), own=False)
@@ -166,7 +166,7 @@ class RuleExtractor:
                 level="warning", code="text_truncated",
                 message=f"text has {len(text)} characters; only the first {MAX_ANALYSED_CHARS} were analysed",
             ))
-        worth_matching = may_hold_threshold(text)  # most bullets without a number stop here
+        worth_matching = may_hold_threshold(text, self.vocab)  # most bullets without a number stop here
         mentions = self.mentions(doc, text) if worth_matching else []
         context_text = doc.user_data.get(CONTEXT_KEY) if worth_matching else None
         context = self._context_mentions(context_text) if context_text else None

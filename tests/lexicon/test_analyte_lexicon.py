@@ -1,4 +1,4 @@
-"""Tests for the analyte lexicon (critparse/resources/analytes.json + critparse/analytes.py)."""
+"""Tests for the analyte lexicon (critparse/resources/analytes.json + critparse/lexicon/analytes.py)."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def lexicon() -> AnalyteLexicon:
 
 
 def _raw() -> dict[str, Any]:
-    path = Path(__file__).parents[1] / "critparse" / "resources" / "analytes.json"
+    path = Path(__file__).parents[2] / "critparse" / "resources" / "analytes.json"
     return json.loads(path.read_text(encoding="utf-8"))
 
 

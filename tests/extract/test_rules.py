@@ -1,6 +1,6 @@
 """Behaviour of the extractor on criteria written in the styles registries use.
 
-These are not gold-corpus strings: they exercise each general rule of `critparse.extract.analytes`.
+These are not gold-corpus strings: they exercise each general rule of `critparse.extract` end to end (`extract_rules` through the pipeline).
 Each expected rule is (analyte name, comparator, value, unit).
 """
 

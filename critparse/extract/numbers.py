@@ -1,0 +1,74 @@
+"""Step 1a of extraction: the numbers of a text, as written (`1,500`, `1.500/mm3`, `2,5`, `-2.5`).
+
+Numbers glued into names (`CD19`, `COVID-19`, `HbA1c`), ordinals, phone numbers and registry ids
+are not values. What follows a number (a unit, a power of ten) is read by
+`critparse.extract.quantities`; this module only decides where a number starts and ends and
+what it is worth.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+NUMBER = re.compile(
+    r"(?<![\w./^*#\u00b7])(?<![A-Za-z]-)"
+    r"(?:\d{1,3}(?:,\d{3})+(?![\d.])|\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?=\s*(?:/|cells|per\b))"
+    r"|\d+(?:\.\d+)?|\.\d+)"
+)
+"""A free-standing number: thousands with commas or spaces (before a count unit), decimals."""
+
+ORDINAL_OR_NAME = re.compile(
+    r"(?:st|nd|rd|th)\b|[A-Z](?![A-Za-z])|[A-Za-z]+\d|[A-Za-z]+[-_][A-Za-z]*\d|-[A-Za-z]{2,}|\.\d|:\d|/\d"
+)
+"""What follows a number that is part of a name: '2nd', '5-FU', '3A4', a version '1.1.2'."""
+
+SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+
+_ID_CHAIN = re.compile(r"\d+(?:-\d+){2,}|\b0\d{2,}\b|\b\d{4}-\d{4,}")  # phone numbers, dates, EudraCT ids
+_DECIMAL_COMMA = re.compile(r",(\d{1,2})(?!\d)")  # '1,5 x 10^9/l' (European decimal comma)
+_DOT_THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3})+(?=\s*(?:/\s*(?:mm|µ|μ|u|mc)|cells\b))")  # '1.500/mm3'
+_NEGATIVE_SIGN = re.compile(r"(?:^|(?<=[\s(:=<>≤≥]))[-−]$")
+_SEPARATORS = str.maketrans("", "", ", \u00a0\u202f")
+
+
+@dataclass
+class Number:
+    """A number as written: its literal (dots as decimal points), value and span."""
+
+    literal: str
+    start: int
+    end: int
+
+    @property
+    def value(self) -> float:
+        return float(self.literal.translate(_SEPARATORS))
+
+
+def iter_numbers(text: str, comma_is_decimal: Callable[[int], bool]) -> Iterator[Number]:
+    """Every free-standing number of `text`, identifiers left out.
+
+    `comma_is_decimal(pos)` says whether what follows a ',dd' ending at `pos` makes the comma a
+    decimal one ('1,5 x 10^9/l', '2,5 x ULN', '7,0 and 10,0 %'); the caller knows the units.
+    """
+    identifiers = [m.span() for m in _ID_CHAIN.finditer(text)]
+    last_end = 0
+    for m in NUMBER.finditer(text):
+        start, end = m.span()
+        if start < last_end or any(s <= start < e for s, e in identifiers):
+            continue  # the decimals of the previous number ('1,5') or an identifier
+        literal = m.group(0)
+        thousands = _DOT_THOUSANDS.match(text, start)
+        if thousands is not None and thousands.end() >= end:
+            literal, end = thousands.group(0).replace(".", ""), thousands.end()
+        decimal = _DECIMAL_COMMA.match(text, end) if literal.isdigit() else None
+        if decimal is not None and comma_is_decimal(decimal.end()):
+            literal, end = f"{literal}.{decimal.group(1)}", decimal.end()
+        last_end = end
+        yield Number(literal, start, end)
+
+
+def negative_sign_before(text: str, start: int) -> bool:
+    """A minus sign that belongs to the number at `start` ('T-score ≤ -2.5', not '5-FU')."""
+    return _NEGATIVE_SIGN.search(text, max(0, start - 2), start) is not None

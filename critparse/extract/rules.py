@@ -1,0 +1,135 @@
+"""Pure extraction: criterion text + analyte mentions -> threshold rule drafts.
+
+The algorithm, in the order it runs (each step a module of `critparse.extract`):
+
+1. *Numbers and quantities* (`numbers`, `quantities`). Every free-standing number (not part of a
+   name such as `CD19`, `COVID-19`, `HbA1c`, an ordinal, a phone number or a registry id) is read
+   with what follows it: a power of ten and a count unit (`1.5 x 10^9/L`), a multiple of a limit
+   of normal (`3x ULN`, `2.5 times the upper limit of normal`), or a unit of `units.json`. Roman
+   numerals are read after stage/class/grade words, blood pressure pairs (`140/90 mmHg`) as two
+   analytes, spelled-out counts with a comparator (`three or more`).
+2. *Expressions* (`expressions`). Ranges, lists and single comparisons with a comparator before
+   or after the number.
+3. *Analytes* (`analytes`). Candidates, compatibility, inheritance and fallback passes give each
+   expression the analytes it constrains; conditions, scale bounds and names are dropped.
+
+Every draft keeps character offsets into the original text; nothing here touches spaCy, so it is
+tested directly on strings. The word lists come in with `vocab` (`words.json`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+
+from critparse.extract.analytes import assign_analytes, prepare_mentions
+from critparse.extract.expressions import build_expressions
+from critparse.extract.mentions import Expression, Mention, Quantity, RuleDraft
+from critparse.extract.quantities import (
+    ComparatorsBefore,
+    find_bare_limits,
+    find_blood_pressure,
+    find_number_words,
+    find_quantities,
+    find_staged,
+)
+from critparse.lexicon.vocabulary import Vocabulary
+
+__all__ = ["Mention", "RuleDraft", "extract_rules", "may_hold_threshold"]
+
+
+def extract_rules(
+    text: str,
+    mentions: list[Mention],
+    vocab: Vocabulary,
+    *,
+    known: Mapping[str, Mention] | None = None,
+    context: list[Mention] | None = None,
+    abbreviations: Mapping[str, Mention] | None = None,
+) -> tuple[list[RuleDraft], str | None]:
+    """Threshold rule drafts for `text`, or none and the reason why.
+
+    `known` holds lexicon analytes the patterns name themselves (`words.json` pattern_analytes:
+    age, systolic and diastolic blood pressure), by name.
+    """
+    if not may_hold_threshold(text, vocab):
+        return [], _no_threshold_reason(text, [], [])
+    known = known or {}
+    mentions = prepare_mentions(text, mentions, vocab)
+    cmps = ComparatorsBefore(text, vocab)
+    quantities, exprs = find_expressions(text, vocab, cmps, known)
+    assign_analytes(text, exprs, mentions, vocab, known=known, context=context, abbreviations=abbreviations, cmps=cmps)
+    drafts = _drafts(exprs, vocab.words.pattern_analytes.age)
+    if drafts:
+        return drafts, None
+    return [], _no_threshold_reason(text, quantities, exprs)
+
+
+def find_expressions(
+    text: str, vocab: Vocabulary, cmps: ComparatorsBefore, known: Mapping[str, Mention]
+) -> tuple[list[Quantity], list[Expression]]:
+    """Steps 1 and 2: the quantities of `text` and the expressions they form, in text order."""
+    quantities = find_quantities(text, vocab)
+    counted = find_number_words(text, vocab, cmps)
+    if counted:
+        quantities = sorted(quantities + counted, key=lambda q: q.start)
+    staged = find_staged(text)
+    if staged:
+        covered = [(e.start, e.end) for e in staged]
+        quantities = [q for q in quantities if not any(s <= q.start < e for s, e in covered)]
+    exprs = build_expressions(text, quantities, vocab, cmps)
+    extra = (
+        staged
+        + find_bare_limits(text, quantities, cmps, vocab)
+        + find_blood_pressure(text, vocab, cmps, dict(known))
+    )
+    return quantities, sorted(exprs + extra, key=lambda e: e.start)
+
+
+def _drafts(exprs: list[Expression], age_name: str) -> list[RuleDraft]:
+    """One draft per analyte and bound, duplicates dropped; ages are in years unless written."""
+    drafts: list[RuleDraft] = []
+    seen: set[tuple[str, str, float, str | None]] = set()
+    for expr in exprs:
+        for analyte in expr.analytes:
+            start = min(analyte.start, expr.start) if analyte.own else expr.start
+            end = max(expr.end, analyte.end) if analyte.own else expr.end
+            for comparator, q in expr.bounds:
+                if analyte.name == age_name and q.unit is None:
+                    q = replace(q, unit="a")
+                key = (analyte.name, comparator, q.value, q.unit)
+                if key in seen:
+                    continue
+                seen.add(key)
+                drafts.append(RuleDraft(analyte, comparator, q.value, q.unit, q.unit_text, start, end))
+    return drafts
+
+
+def _may_hold(vocab: Vocabulary) -> re.Pattern[str]:
+    words = "|".join(vocab.words.number_words)
+    return re.compile(
+        rf"\d|ULN|LLN|limit|normal|stage|class|grade|NYHA|ASA|status|\b(?:{words})\b", re.IGNORECASE
+    )
+
+
+def may_hold_threshold(text: str, vocab: Vocabulary | None = None) -> bool:
+    """False when no rule can be read from `text`: every threshold has a digit, a limit of normal
+    ('≤ ULN'), a scale word or a spelled-out count."""
+    if vocab is None:
+        from critparse.lexicon.resources import default_resources
+
+        vocab = default_resources().vocabulary
+    return vocab.derived("extract.may_hold", _may_hold).search(text) is not None
+
+
+def _no_threshold_reason(text: str, quantities: list[Quantity], exprs: list[Expression]) -> str:
+    if not text.strip():
+        return "empty text"
+    if not quantities and not exprs:
+        if re.search(r"\d", text):
+            return "numbers are part of names, dates or identifiers, not thresholds"
+        return "no number in the text: a condition without a numeric threshold"
+    if all(not e.analytes for e in exprs):
+        return "numbers without an analyte they constrain"
+    return "numbers without a comparator: not thresholds"
