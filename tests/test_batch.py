@@ -196,7 +196,7 @@ def test_batch_cli_parse_trials(tmp_path: Path) -> None:
     assert strict.exit_code == 1
     missing = CliRunner().invoke(app, ["parse-trials", str(tmp_path / "nope.jsonl")])
     assert missing.exit_code == 1
-    usage = CliRunner().invoke(app, ["parse-trials", str(source), "--format", "csv"])
+    usage = CliRunner().invoke(app, ["parse-trials", str(source), "--format", "xml"])
     assert usage.exit_code == 2
     no_out = CliRunner().invoke(app, ["parse-trials", str(source), "--format", "parquet"])
     assert no_out.exit_code == 2
