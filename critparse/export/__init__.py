@@ -1,1 +1,2 @@
-"""What critparse writes for people and other tools: the HTML review page (`report`)."""
+"""What critparse writes for people and other tools: flat rows (`rows`), FHIR EvidenceVariable
+(`fhir`) and the HTML review page (`report`)."""
