@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from critparse.lexicon.analytes import AnalyteLexicon, load_analytes
+from critparse.lexicon.concepts import ConceptLexicon, load_concept_lexicon
 from critparse.lexicon.conversions import ConversionTable, load_conversions
 from critparse.lexicon.normal_limits import NormalLimitTable, load_uln_table
 from critparse.lexicon.sections import SectionVocabulary, compile_sections, load_sections
@@ -33,6 +34,7 @@ class Resources:
         analytes: AnalyteLexicon | PathLike | None = None,
         conversions: ConversionTable | PathLike | None = None,
         normal_limits: NormalLimitTable | PathLike | None = None,
+        concepts: ConceptLexicon | PathLike | None = None,
         sections: PathLike | None = None,
         vocabulary: Vocabulary | None = None,
         words: PathLike | None = None,
@@ -40,6 +42,7 @@ class Resources:
         self._analytes = analytes
         self._conversions = conversions
         self._normal_limits = normal_limits
+        self._concepts = concepts
         self._sections = sections
         self._vocabulary = vocabulary
         self._words = words
@@ -61,6 +64,13 @@ class Resources:
     def words(self) -> WordLists:
         """The extraction grammar's word lists (`words.json`)."""
         return self._vocabulary.words if self._vocabulary is not None else load_words(self._words)
+
+    @cached_property
+    def concepts(self) -> ConceptLexicon:
+        """The concept vocabulary (conditions, drugs, procedures, ...) and its matcher."""
+        if isinstance(self._concepts, ConceptLexicon):
+            return self._concepts
+        return load_concept_lexicon(None if self._concepts is None else Path(self._concepts))
 
     @cached_property
     def vocabulary(self) -> Vocabulary:

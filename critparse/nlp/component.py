@@ -22,9 +22,12 @@ from critparse.nlp.abbreviations import ParenthesisAbbreviationDetector
 from critparse.lexicon.analytes import AnalyteLexicon
 from critparse.lexicon.resources import Resources, default_resources
 from critparse.nlp.doc_keys import CONTEXT_KEY, RESULT_KEY, doc_text
+from critparse.extract.concepts import ConceptResources, extract_concepts, load_concept_resources
+from critparse.extract.logic import build_logic
 from critparse.extract.rules import Mention, RuleDraft, extract_rules, may_hold_threshold
 from critparse.lexicon.vocabulary import Vocabulary
 from critparse.model import Analyte, Diagnostic, ParseResult, Rule
+from critparse.model.concept import Concept
 from critparse.model import Span as CharSpan
 
 MAX_ANALYSED_CHARS = 20_000
@@ -64,18 +67,24 @@ def _decode(obj: Any, chain: Any = None) -> Any:
 @Language.factory(
     "critparse_rules",
     assigns=["doc._.rules", "doc._.no_threshold_reason", "doc._.critparse"],
-    default_config={"analytes": None},
+    default_config={"analytes": None, "concepts": True},
 )
-def make_rule_extractor(nlp: Language, name: str, analytes: str | None = None) -> RuleExtractor:
+def make_rule_extractor(
+    nlp: Language, name: str, analytes: str | None = None, concepts: bool = True
+) -> RuleExtractor:
     """`analytes`: path to an analyte lexicon JSON, or None for the bundled one."""
-    return RuleExtractor(nlp, name, analytes=analytes)
+    return RuleExtractor(nlp, name, analytes=analytes, concepts=concepts)
 
 
 class RuleExtractor:
     """Wires the lexicon matchers and `extract_rules` to a Doc."""
 
-    def __init__(self, nlp: Language, name: str = "critparse_rules", *, analytes: str | None = None) -> None:
+    def __init__(
+        self, nlp: Language, name: str = "critparse_rules", *, analytes: str | None = None,
+        concepts: bool = True,
+    ) -> None:
         self.name = name
+        self.with_concepts = concepts
         self._make_doc = nlp.make_doc
         self._abbreviation_detector = ParenthesisAbbreviationDetector(nlp)
         self.resources: Resources = (
@@ -181,7 +190,20 @@ class RuleExtractor:
         rules = tuple(_to_rule(text, d) for d in drafts)
         if reason is not None:
             diagnostics.append(Diagnostic(level="info", code="no_threshold", message=reason))
-        return ParseResult(text=text, rules=rules, no_threshold_reason=reason, diagnostics=tuple(diagnostics))
+        concepts = self.concepts(text[:MAX_ANALYSED_CHARS]) if self.with_concepts else ()
+        logic = build_logic(text, rules, concepts=concepts, resources=self.resources)
+        if logic.problem is not None:
+            diagnostics.append(Diagnostic(level="warning", code="logic_unread", message=logic.problem))
+        if rules and not logic.rules and reason is None:  # every number was a condition (an age band)
+            reason = "the numbers state conditions, not thresholds"
+            diagnostics.append(Diagnostic(level="info", code="no_threshold", message=reason))
+        return ParseResult(text=text, rules=logic.rules, no_threshold_reason=reason,
+                           diagnostics=tuple(diagnostics), concepts=concepts, logic=logic.logic)
+
+    def concepts(self, text: str) -> tuple[Concept, ...]:
+        """The conditions, drugs, procedures, ... the text names (pure extraction, no Doc)."""
+        rules: ConceptResources = self.resources.memo("concept_rules", load_concept_resources)
+        return extract_concepts(text, self.resources.concepts, rules)
 
     def _context_mentions(self, context_text: str) -> list[Mention] | None:
         """Analytes named last in the parent bullet; they have no span in the child's text."""
