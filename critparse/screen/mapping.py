@@ -227,7 +227,7 @@ def _record(field: str, raw: Any, kind: RecordKind, vocab: RecordVocabulary) -> 
     if isinstance(raw, str):
         if not raw.strip():
             raise PatientDataError(f"{field}: empty name")
-        return ClinicalRecord(kind=kind, source=field, text=raw.strip())
+        return ClinicalRecord(kind=kind, source=field, text=raw.strip(), **_default_status(kind, {}, False))
     if not isinstance(raw, Mapping):
         raise PatientDataError(f"{field}: expected a name or an object, not {type(raw).__name__}")
     extra = sorted(str(k) for k in raw if k not in _RECORD_KEYS)
@@ -252,8 +252,18 @@ def _record(field: str, raw: Any, kind: RecordKind, vocab: RecordVocabulary) -> 
     }
     return ClinicalRecord(
         kind=kind, source=field, text=text.strip() if text else None, codes=tuple(codes),
-        value=require_text(raw.get("value"), f"{field}.value"), present=present, **statuses, **dates,
+        value=require_text(raw.get("value"), f"{field}.value"), present=present,
+        **_default_status(kind, statuses, dates["end"] is not None), **dates,
     )
+
+
+def _default_status(kind: RecordKind, statuses: dict[str, str], has_end: bool) -> dict[str, str]:
+    """A condition listed without a status is active (the list says the patient has it), or
+    resolved when it has an end date."""
+    ruled_out = statuses.get("verification_status") in ("refuted", "entered-in-error")
+    if kind == "condition" and "clinical_status" not in statuses and not ruled_out:
+        return {**statuses, "clinical_status": "resolved" if has_end else "active"}
+    return statuses
 
 
 def _codes(field: str, raw: Mapping[str, Any], vocab: RecordVocabulary) -> list[Code]:

@@ -45,7 +45,9 @@ __all__ = ["evaluate_leaf", "record_codes", "words"]
 
 Words = tuple[str, ...]
 Spec = Literal["exact", "narrower", "possible"]
-State = Literal["present", "past", "planned", "refuted", "uncertain", "void", "unknown"]
+State = Literal["present", "past", "recorded", "planned", "refuted", "uncertain", "void", "unknown"]
+"""What a record says of its concept; `recorded` is had, now or before (a condition without a
+clinical status: an encounter diagnosis says it was there, not that it still is)."""
 
 _KINDS: dict[str | None, tuple[RecordKind, ...]] = {
     "condition": ("condition", "pregnancy", "observation"),
@@ -495,10 +497,11 @@ def _state(record: ClinicalRecord, match: _Match, day: date, tables: _Tables) ->
     if record.kind in ("pregnancy", "observation"):
         state = _finding_state(record, day, tables)
     elif record.kind in ("condition", "allergy"):
-        state = vocab.clinical_status.get(record.clinical_status or "", "unknown") if record.clinical_status else "present"
+        default: State = "recorded" if record.kind == "condition" else "present"
+        state = vocab.clinical_status.get(record.clinical_status, "unknown") if record.clinical_status else default
     else:
         state = vocab.resource_status.get(record.kind, {}).get(record.status or "", "present" if not record.status else "unknown")
-    if state in ("present", "past") and match.hint is not None:
+    if state in ("present", "past", "recorded") and match.hint is not None:
         return "uncertain" if match.hint == "uncertain" else "past"
     start = _range(record.start)
     if state == "present" and start is not None and start[0] > day:
@@ -578,7 +581,7 @@ def _last_time(record: ClinicalRecord, state: State, day: date) -> tuple[date, d
         return start
     if state == "present":
         return day, day
-    return (start[0], day) if start is not None else None  # stopped between its start and now
+    return (start[0], day) if start is not None else None  # ended between its start and now
 
 
 def _window_check(window: TimeWindow, tables: _Tables) -> tuple[Outcome, str] | None:
@@ -632,7 +635,8 @@ def _judge(query: _Query, record: ClinicalRecord, match: _Match, state: State, d
     if query.modality == "hypothetical":
         return "unknown", "the criterion speaks of a possibility"
     if state in ("planned", "unknown"):
-        return "unknown", "planned, not done" if state == "planned" else "status unknown"
+        said = record.status or record.clinical_status or "unknown"
+        return "unknown", "planned, not done" if state == "planned" else f"status {said} says neither"
     if query.window is not None:
         return _judge_window(query, record, state, day, tables)
     return _judge_status(query, record, state, tables)
@@ -649,6 +653,8 @@ def _judge_status(query: _Query, record: ClinicalRecord, state: State, tables: _
         if wants_current:
             return "not_met", "not current"
         return "unknown", "past use; the criterion does not say whether past use counts"
+    if state == "recorded" and not wants_history:
+        return "unknown", "the record does not say whether it is current"
     missing = _unmet_qualifiers(query, record, tables)
     if missing:
         return "unknown", f"the record does not say it is {' or '.join(missing)}"

@@ -148,8 +148,8 @@ CASES: list[tuple[str, str, Any, str, str]] = [
     ("r4-radiotherapy-within-3-months", "r4", concept("radiotherapy", "procedure", temporal=WITHIN_3_MO), "met", "Procedure/rt"),
     ("r4-radiation-history", "r4", concept("radiation therapy", "procedure", modality="history"), "met", "SNOMED CT 108290001"),
     ("r4-appendectomy-event", "r4", concept("appendectomy", "procedure"), "met", "2010-06-01"),
-    ("r4-chemotherapy-not-done", "r4", concept("chemotherapy", "procedure"), "not_met", "not-done"),
-    ("r4-chemotherapy-not-done-negated", "r4", concept("chemotherapy", "procedure", negated=True, modality="history"), "met", "Procedure/ctx"),
+    ("r4-chemotherapy-not-done", "r4", concept("chemotherapy", "procedure"), "unknown", "not-done"),
+    ("r4-chemotherapy-not-done-negated", "r4", concept("chemotherapy", "procedure", negated=True, modality="history"), "unknown", "Procedure/ctx"),
     ("r4-penicillin-allergy", "r4", concept("penicillin allergy", "allergy"), "met", "AllergyIntolerance/pcn"),
     ("r4-allergy-to-penicillin", "r4", concept("allergy to penicillin", "allergy"), "met", "Penicillin"),
     ("r4-sulfa-allergy-unknown", "r4", concept("sulfonamide allergy", "allergy"), "unknown", "no record"),
@@ -187,7 +187,7 @@ CASES: list[tuple[str, str, Any, str, str]] = [
     ("r5-organ-transplant-window", "r5", concept("organ transplant", "procedure", temporal=WITHIN_3_MO), "not_met", "mo"),
     ("r5-no-known-allergy", "r5", concept("penicillin allergy", "allergy"), "not_met", "no known allergy"),
     ("r5-no-known-allergy-negated", "r5", concept("penicillin allergy", "allergy", negated=True), "met", "716186003"),
-    ("r5-mmr-not-done", "r5", concept("mmr vaccine", "immunization"), "not_met", "not-done"),
+    ("r5-mmr-not-done", "r5", concept("mmr vaccine", "immunization"), "unknown", "not-done"),
     ("r5-male-pregnancy", "r5", concept("pregnancy"), "not_met", "male"),
     ("r5-male-women-of-childbearing", "r5", condition("women of childbearing potential", "population"), "not_met", "male"),
     # --- plain mappings
@@ -297,3 +297,17 @@ def test_records_reasons_name_the_record(patients, patient_key):
 def test_records_bundle_fixtures_are_valid_json():
     for path in DATA.glob("*.json"):
         assert json.loads(path.read_text("utf-8"))["resourceType"] == "Bundle"
+
+
+@pytest.mark.parametrize(
+    ("modality", "expected"),
+    [(None, "unknown"), ("history", "met")],
+)
+def test_records_fhir_condition_without_status_is_not_current(modality, expected):
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {
+        "resourceType": "Condition", "id": "enc-dx", "subject": {"reference": "Patient/p"},
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "encounter-diagnosis"}]}],
+        "code": {"text": "Acute bronchitis"}, "onsetDateTime": "2015-02-01"}}]}
+    patient = load_patient(bundle, as_of=DAY, version="R4")
+    outcome, reason = evaluate_leaf(concept("acute bronchitis", modality=modality), patient)
+    assert outcome == expected, reason
