@@ -311,3 +311,23 @@ def test_records_fhir_condition_without_status_is_not_current(modality, expected
     patient = load_patient(bundle, as_of=DAY, version="R4")
     outcome, reason = evaluate_leaf(concept("acute bronchitis", modality=modality), patient)
     assert outcome == expected, reason
+
+
+@pytest.mark.parametrize("heavy", ["spacy", "scispacy"])
+def test_records_concepts_are_checked_without_spacy(heavy):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from critparse.model.concept import Concept\n"
+        "from critparse.model.span import Span\n"
+        "from critparse.screen.patient import load_patient\n"
+        "from critparse.screen.records import evaluate_leaf\n"
+        "patient = load_patient({'conditions': ['Chronic hepatitis C']})\n"
+        "leaf = Concept(type='condition', text='hepatitis C', span=Span(start=0, end=11), name='hepatitis c infection')\n"
+        "assert evaluate_leaf(leaf, patient)[0] == 'met'\n"
+        f"print({heavy!r} in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
