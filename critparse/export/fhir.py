@@ -39,7 +39,7 @@ from critparse.model.logic import (
 )
 from critparse.model.rule import Rule
 
-__all__ = ["evidence_variable", "evidence_bundle"]
+__all__ = ["evidence_bundle", "evidence_variable"]
 
 UCUM = "http://unitsofmeasure.org"
 LOINC = "http://loinc.org"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from critparse.extract.logic_cues import LogicCues
@@ -68,7 +68,7 @@ def _number_value(literal: str) -> float | None:
         return None
 
 
-def _core_of(text: str, group: Sequence[Rule], search: int, end: int, ending: dict[int, tuple[str, int]]) -> int:
+def _core_of(text: str, group: Sequence[Rule], search: int, end: int, ending: Mapping[int, tuple[str, int]]) -> int:
     """Where an expression's comparator (or first number) begins: the last place in
     [search, end) where the rules' values are written (the earliest of them for a range), with
     the comparator phrase ending right before it; else the first comparator sign; else the
@@ -92,7 +92,7 @@ def _core_of(text: str, group: Sequence[Rule], search: int, end: int, ending: di
     return search
 
 
-def _bounds(text: str, group: Sequence[Rule], lo: int, ending: dict[int, tuple[str, int]]) -> tuple[int, int]:
+def _bounds(text: str, group: Sequence[Rule], lo: int, ending: Mapping[int, tuple[str, int]]) -> tuple[int, int]:
     """(start, core) of one expression when the extractor did not say: its own analyte words
     begin it when they stand after `lo`; its core is where its comparator or number begins."""
     starts = []
@@ -109,7 +109,7 @@ def _bounds(text: str, group: Sequence[Rule], lo: int, ending: dict[int, tuple[s
 
 def rule_atoms(
     text: str, rules: Sequence[Rule], expressions: Sequence[tuple[int, int] | None] | None = None,
-    ending: dict[int, tuple[str, int]] | None = None,
+    ending: Mapping[int, tuple[str, int]] | None = None,
 ) -> list[Atom]:
     """The rules grouped by expression (same expression offsets, else the same end), in order.
 

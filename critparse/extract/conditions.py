@@ -169,9 +169,9 @@ def age_thresholds(text: str, cues: LogicCues, span: Span, *, bare: bool = False
         return ()
     before = text[: m.start()].strip().lower()
     after = text[m.end() :].strip().lower()
-    words_before = [w for w in re.findall(r"[a-z]+(?:\s+than)?", before)]
+    words_before = re.findall(r"[a-z]+(?:\s+than)?", before)
     cmp = _SYMBOL.get(m.group("cmp") or "")
-    for phrase in list(words_before[-1:]) + [" ".join(words_before[-2:])]:
+    for phrase in [*words_before[-1:], " ".join(words_before[-2:])]:
         cmp = cmp or cues.age_comparator.get(phrase)
     tail = re.sub(r"^(?:of\s+age|old|of\s+life)\b", "", after).strip()
     if tail:

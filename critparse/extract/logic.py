@@ -25,9 +25,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from critparse.extract.atoms import Atom, concept_atoms, rule_atoms, rules_atom, value_set_atoms
-from critparse.extract.conditions import Clause, bare_age_clauses, find_clauses, make_condition, paren_depths
+from critparse.extract.conditions import (
+    Clause,
+    bare_age_clauses,
+    find_clauses,
+    make_condition,
+    paren_depths,
+)
 from critparse.extract.logic_cues import CueMatch, LogicCues, logic_cues
 from critparse.extract.logic_tree import Region, combine, join, make_if
 from critparse.lexicon.resources import Resources, default_resources
@@ -86,7 +93,7 @@ def build_logic(
     """
     try:
         return _build(text, rules, concepts, expressions, resources)
-    except Exception as exc:  # free text never raises  # noqa: BLE001
+    except Exception as exc:  # free text never raises
         concept_leaves = [ConceptLeaf(concept=j) for j in range(len(concepts))]
         parts = [p for p in (flat_logic(rules),) if p is not None] + concept_leaves
         tree = join("and", parts, enumeration=True) if parts else None
@@ -158,7 +165,7 @@ def _without(atom: Atom, dropped: set[int], rules: list[Rule], text: str) -> Ato
 def _share_units(text: str, rules: list[Rule], atoms: list[Atom]) -> None:
     """'Creatinine ≤ 1.5 or 1.4 mg/dL': a bare number before the same analyte's limit, joined
     only by a conjunction, takes that limit's unit (the unit is written once for both)."""
-    for a, b in zip(atoms, atoms[1:]):
+    for a, b in pairwise(atoms):
         if a.kind != "rules" or b.kind != "rules" or set(a.analytes) != set(b.analytes) or b.start != b.core:
             continue
         if any(rules[i].unit is not None for i in a.rules) or len({rules[i].unit for i in b.rules}) != 1:
@@ -441,17 +448,11 @@ def _respectively(text: str, atoms: list[Atom], clauses: list[Clause], cues: Log
                        and re.fullmatch(r"[\s,]*", text[c.end : resp.cue.start])), None)
         if listed is None:
             continue
-        parts = [(m.start() + listed.start, m.end() + listed.start)
-                 for m in re.finditer(r"[^,/]+?(?=\s*(?:,|/|\band/or\b|\band\b|\bor\b|$))",
-                                      text[listed.start : listed.end])
-                 if m.group(0).strip() and m.group(0).strip().lower() not in ("and", "or", "and/or")]
-        parts = [(s + len(text[s:e]) - len(text[s:e].lstrip()), e) for s, e in parts]
-        parts = [(re.sub(r"^(?:and|or)\s+", "", text[s:e]), s, e) for s, e in parts]
+        parts = _listed(text, listed.start, listed.end)
         before = [a for a in atoms if a.end <= listed.cue.start and a.kind == "rules"]
         if len(parts) < 2 or len(before) < len(parts):
             continue
-        for atom, (words, s, e) in zip(before[-len(parts):], parts, strict=True):
-            s = e - len(words)
+        for atom, (s, e) in zip(before[-len(parts):], parts, strict=True):
             atom.conditions.append(ConditionLeaf(condition=make_condition(text, s, e, cues, concepts)))
         listed.role = "done"
 
@@ -464,6 +465,24 @@ def flat_logic(rules: Sequence[Rule]) -> Logic | None:
         groups.setdefault((rule.span.start, rule.span.end, rule.analyte.name), []).append(i)
     parts = [join("and", [RuleLeaf(rule=i) for i in members]) for members in groups.values()]
     return join("and", parts, enumeration=True) if parts else None
+
+
+_LIST_SEPARATOR = re.compile(r"\s*(?:,|/|\band/or\b|\band\b|\bor\b)\s*", re.IGNORECASE)
+
+
+def _listed(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The spans of the items of a short list ('men and women', 'males/females')."""
+    out = []
+    lo = start
+    for sep in [*_LIST_SEPARATOR.finditer(text, start, end), None]:
+        hi = end if sep is None else sep.start()
+        words = text[lo:hi]
+        if words.strip():
+            first = lo + len(words) - len(words.lstrip())
+            out.append((first, first + len(words.strip())))
+        if sep is not None:
+            lo = sep.end()
+    return out
 
 
 # --- quantifiers, children ---------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from critparse.extract.atoms import Atom
 from critparse.extract.conditions import Clause
@@ -219,7 +220,7 @@ def _item(atoms: list[Atom], kinds: list[str]) -> Logic:
 def items_of(region: Region, atoms: list[Atom]) -> tuple[list[Logic], str]:
     """The comma-separated items of one clause and the operator their list takes."""
     atoms = _merge_alternatives(region, atoms)
-    kinds = [_gap_kind(region, a, b) for a, b in zip(atoms, atoms[1:])]
+    kinds = [_gap_kind(region, a, b) for a, b in pairwise(atoms)]
     pieces, inner, cuts = _split(atoms, kinds, {"comma", "comma_or", "comma_and"})
     items = [_item(p, k) for p, k in zip(pieces, inner, strict=True)]
     if "comma_or" in cuts:
@@ -239,7 +240,7 @@ def clause_items(region: Region, atoms: list[Atom]) -> tuple[list[Logic], str]:
     a comma list, an `unless` applied to the part of its clause before it."""
     if not atoms:
         return [], "and"
-    kinds = [_gap_kind(region, a, b) for a, b in zip(atoms, atoms[1:])]
+    kinds = [_gap_kind(region, a, b) for a, b in pairwise(atoms)]
     pieces, _, cuts = _split(atoms, kinds, {"clause", "clause_or"})
     bounds = [p[0].start for p in pieces[1:]] + [len(region.text) + 1]
     if len(pieces) == 1:

@@ -18,7 +18,7 @@ following').
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal, Union
+from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -173,7 +173,7 @@ class Op(BaseModel):
         return self
 
 
-Logic = Union[Op, RuleLeaf, ConceptLeaf, ConditionLeaf, ValueSetLeaf, CriterionLeaf]
+Logic = Op | RuleLeaf | ConceptLeaf | ConditionLeaf | ValueSetLeaf | CriterionLeaf
 """An expression tree over a criterion's atoms."""
 
 Op.model_rebuild()
@@ -201,4 +201,4 @@ def check_indices(node: Logic | None, rules: int, concepts: int) -> None:
             raise ValueError(f"a value set names rules {leaf.value_set.rules}, but there are {rules} rules")
         named = leaf.condition.concept if isinstance(leaf, ConditionLeaf) else None
         if named is not None and named >= concepts:
-            raise ValueError(f"a condition names concept {leaf.condition.concept}, but there are {concepts} concepts")
+            raise ValueError(f"a condition names concept {named}, but there are {concepts} concepts")

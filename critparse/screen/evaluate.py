@@ -26,9 +26,9 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from critparse.errors import InputFormatError, UnitConversionError
+from critparse.extract.logic import flat_logic, link_children
 from critparse.lexicon.normal_limits import NormalLimitTable, load_uln_table
 from critparse.lexicon.resources import Resources, default_resources
-from critparse.extract.logic import flat_logic, link_children
 from critparse.model.concept import Concept
 from critparse.model.criterion import Criterion, ParseResult
 from critparse.model.logic import (
@@ -42,8 +42,8 @@ from critparse.model.logic import (
     ValueSetLeaf,
     iter_leaves,
 )
-from critparse.model.rule import Analyte, Rule
 from critparse.model.patient import Measurement, Patient
+from critparse.model.rule import Analyte, Rule
 from critparse.model.screening import (
     CriterionResult,
     LeafKind,
@@ -56,8 +56,12 @@ from critparse.model.screening import (
 from critparse.model.span import Span
 from critparse.screen.patient import load_patient, resolve_analyte, resolve_code
 from critparse.screen.units import LLN, ULN, converter_for
-from critparse.screen.values import age_outcome, category_outcome, interval_outcome, observed_interval
-
+from critparse.screen.values import (
+    age_outcome,
+    category_outcome,
+    interval_outcome,
+    observed_interval,
+)
 
 # --- evaluation -------------------------------------------------------------------------------
 
@@ -399,7 +403,7 @@ def _from_records(leaf: ConditionLeaf | Concept, text: str, scope: _Scope) -> Ju
         return "unknown", f"{text}: the patient's records are not read for conditions"
     try:
         outcome, reason = evaluate_leaf(leaf, scope.patient, as_of=scope.as_of, resources=scope.resources)
-    except Exception as exc:  # a screener must never crash on one leaf  # noqa: BLE001
+    except Exception as exc:  # a screener must never crash on one leaf
         return "unknown", f"{text}: could not be checked ({type(exc).__name__}: {exc})"
     return outcome, reason
 

@@ -8,10 +8,23 @@ import json
 import pytest
 
 import critparse
-from critparse.extract.logic import build_logic, combine_children, flat_logic, link_children, show_logic
+from critparse.extract.logic import (
+    build_logic,
+    combine_children,
+    flat_logic,
+    link_children,
+    show_logic,
+)
 from critparse.model import Criterion, ParseResult
 from critparse.model.concept import Concept
-from critparse.model.logic import ConditionLeaf, CriterionLeaf, Op, RuleLeaf, ValueSetLeaf, iter_leaves
+from critparse.model.logic import (
+    ConditionLeaf,
+    CriterionLeaf,
+    Op,
+    RuleLeaf,
+    ValueSetLeaf,
+    iter_leaves,
+)
 from critparse.model.span import Span
 
 
