@@ -155,6 +155,7 @@ class ConceptHeadsFile(BaseModel):
     threshold_comparators: list[str] = Field(min_length=1)
     threshold_fillers: list[str]
     threshold_units: list[str] = Field(min_length=1)
+    window_links: list[str] = []
 
     @model_validator(mode="after")
     def _words_fit(self) -> ConceptHeadsFile:
@@ -192,6 +193,8 @@ class ConceptHeads:
     result_words: frozenset[str]
     drug_modifiers: frozenset[str]
     threshold: re.Pattern[str]
+    window_link: re.Pattern[str]
+    population_lead: re.Pattern[str]
     memo: dict[str, ConceptType | None] = field(default_factory=dict, compare=False, repr=False)
     """Head types already worked out, per word: a bullet asks about most of its words."""
 
@@ -203,6 +206,11 @@ class ConceptHeads:
                 self.memo.clear()
             found = self.memo[word] = self._head_type(word)
         return found  # type: ignore[return-value]
+
+    def head_word(self, word: str) -> ConceptType | None:
+        """The type a word names as one of the listed head words (not by its ending), or None."""
+        last = _WORD_PART.split(word.lower())[-1]
+        return next((self.head_words[f] for f in _singulars(last) if f in self.head_words), None)
 
     def _head_type(self, word: str) -> ConceptType | None:
         last = _WORD_PART.split(word.lower())[-1]
@@ -276,6 +284,11 @@ def compile_concept_heads(heads: ConceptHeadsFile) -> ConceptHeads:
         result_words=frozenset(w.lower() for w in heads.result_words),
         drug_modifiers=frozenset(w.lower() for w in heads.drug_modifiers),
         threshold=re.compile(threshold, re.IGNORECASE),
+        population_lead=re.compile(rf"(?:{_alternation(heads.population) or '(?!)'})\s++(?:of|with)\s++", re.IGNORECASE),
+        window_link=re.compile(
+            rf"\s*+(?:{_alternation(heads.window_links) or '(?!)'})(?:\s++(?:{_alternation(heads.determiners)}))?\s*+",
+            re.IGNORECASE,
+        ),
     )
 
 
@@ -376,6 +389,8 @@ class _Doc:
     token_starts: list[int] = field(default_factory=list)
     token_ends: list[int] = field(default_factory=list)
     term_starts: list[int] = field(default_factory=list)
+    window_mask: bytearray = field(default_factory=bytearray)
+    """1 where a time window is written."""
 
     def span_text(self, first: int, last: int) -> str:
         return self.text[self.tokens[first].start : self.tokens[last].end]
@@ -464,6 +479,19 @@ def _past_cues(text: str, found: Sequence[TermMatchLike], mask: bytearray, lexic
     return out
 
 
+def _past_population(text: str, found: Sequence[TermMatchLike], lexicon: ConceptLexicon, heads: ConceptHeads) -> list[TermMatchLike]:
+    """A match that starts with the people it is about ('Women of childbearing potential') is
+    matched again after them: the concept is 'childbearing potential', the women are the subject."""
+    out: list[TermMatchLike] = []
+    for m in found:
+        lead = heads.population_lead.match(text, m.start) if isinstance(m.start, int) and isinstance(m.end, int) else None
+        if lead is None or lead.end() >= m.end:
+            out.append(m)
+            continue
+        out.extend(_find_in(text, lead.end(), m.end, lexicon))
+    return out
+
+
 def _mask(text: str, spans: Sequence[tuple[int, int]]) -> bytearray:
     mask = bytearray(len(text))
     for start, end in spans:
@@ -510,10 +538,17 @@ def _kept_terms(
             i + 1 < len(valid) and analyte[i + 1] and valid[i + 1].type == t.type
             and _only_coordinators(text[t.end : valid[i + 1].start], heads)
         )
-        analyte[i] = joined or heads.threshold.match(text, t.end) is not None
+        analyte[i] = joined or _threshold_after(text, t.end, heads, windows)
         if analyte[i]:
             mask[t.start : t.end] = b"\x01" * (t.end - t.start)
     return [t for t, a in zip(valid, analyte, strict=True) if not a]
+
+
+def _threshold_after(text: str, end: int, heads: ConceptHeads, windows: bytearray) -> bool:
+    """Whether a comparison follows `end` ('Platelets >= 100'), and not a time window that starts
+    with a comparator ('Vasectomy at least 6 months prior to ...', 'Chemotherapy < 4 weeks before')."""
+    m = heads.threshold.match(text, end)
+    return m is not None and not windows[m.end() - 1]
 
 
 def _only_coordinators(gap: str, heads: ConceptHeads) -> bool:
@@ -662,9 +697,10 @@ def _is_head(doc: _Doc, k: int, seg: _Segment) -> bool:
     if doc.roles[k] is Role.CONTENT:
         return True
     index = doc.term_of[k]
-    return (
+    return (  # a head by its word ('infection'), not by its ending: 'prednisone' is no head
         doc.roles[k] is Role.TERM and k > seg.first and index >= 0
         and (doc.terms[index].start, doc.terms[index].end) == (doc.tokens[k].start, doc.tokens[k].end)
+        and doc.heads.head_word(doc.tokens[k].text) is not None
     )
 
 
@@ -727,7 +763,7 @@ def _fill_segment(doc: _Doc, seg: _Segment) -> None:
 def _thresholds(doc: _Doc, group: list[_Segment]) -> list[_Segment]:
     """The group without its threshold analytes: the phrase a comparison follows ('resting heart
     rate >= 70') and the observations listed just before it ('AST and ALT <= 2.5 x ULN')."""
-    if not doc.heads.threshold.match(doc.text, doc.tokens[group[-1].last].end):
+    if not _threshold_after(doc.text, doc.tokens[group[-1].last].end, doc.heads, doc.window_mask):
         return group
     keep = len(group) - 1
     while keep and _observations_only(doc, group[keep - 1]):
@@ -839,6 +875,8 @@ def _merged(
     if prefix or hit is None:
         hit = _lookup(doc.lexicon, name)
     start, end = doc.tokens[seg.first].start, doc.tokens[seg.last].end
+    if doc.tokens[seg.first].text[0].isdigit() and hit is None:  # '< 9 g/dL or transfusion dependence'
+        return None
     head = " ".join(p for p in (prefix, suffix) if p)
     if hit is not None:
         entry = hit[1]
@@ -910,6 +948,16 @@ def _windows_for(spans: Sequence[tuple[int, int]], windows: Sequence[TimeWindow]
     return out
 
 
+def _linked_windows(text: str, spans: Sequence[tuple[int, int]], windows: list[TimeWindow | None], heads: ConceptHeads) -> list[TimeWindow | None]:
+    """An event that required the next one shares its window: 'Asthma exacerbation requiring
+    systemic corticosteroids in the past 4 weeks' dates the exacerbation too."""
+    out = list(windows)
+    for g in range(len(spans) - 2, -1, -1):
+        if out[g] is None and out[g + 1] is not None and heads.window_link.fullmatch(text, spans[g][1], spans[g + 1][0]):
+            out[g] = out[g + 1]
+    return out
+
+
 def _concept(doc: _Doc, m: _Mention, flags: ContextFlags, qualifiers: Sequence[str], window: TimeWindow | None) -> Concept | None:
     try:
         return Concept(
@@ -964,7 +1012,7 @@ def _build(doc: _Doc, groups: Sequence[list[_Mention]], cues: Sequence[CueMatch]
     mentions = [m for g in groups for m in g]
     flags = _list_context(groups, apply_context(doc.text, [(m.start, m.end) for m in mentions], rules, cues=cues))
     spans = [(g[0].start, g[-1].end) for g in groups]
-    group_windows = _windows_for(spans, windows, clause_breaks(cues))
+    group_windows = _linked_windows(doc.text, spans, _windows_for(spans, windows, clause_breaks(cues)), doc.heads)
     out: list[Concept] = []
     k = 0
     for g, group in enumerate(groups):
@@ -1005,7 +1053,7 @@ def _with_abbreviations(doc: _Doc, groups: list[list[_Mention]]) -> list[list[_M
     return [g for g in kept if g]
 
 
-def _document(text: str, terms: list[_Term], mask: bytearray, lexicon: ConceptLexicon, heads: ConceptHeads) -> _Doc:
+def _document(text: str, terms: list[_Term], mask: bytearray, window_mask: bytearray, lexicon: ConceptLexicon, heads: ConceptHeads) -> _Doc:
     low = text.lower()
     if len(low) == len(text):
         tokens = [_Token(a, b, text[a:b], low[a:b]) for a, b in map(re.Match.span, _TOKEN.finditer(text))]
@@ -1015,6 +1063,7 @@ def _document(text: str, terms: list[_Term], mask: bytearray, lexicon: ConceptLe
     return _Doc(
         text, tokens, roles, term_of, qual_of, terms, qualifiers, lexicon, heads,
         token_starts=[t.start for t in tokens], token_ends=[t.end for t in tokens], term_starts=[t.start for t in terms],
+        window_mask=window_mask,
     )
 
 
@@ -1044,11 +1093,12 @@ def _assemble(text: str, lexicon: ConceptLexicon, resources: ConceptResources) -
     allergy = [(m.start(), m.end()) for m in heads.allergy_pattern.finditer(text)]
     mask = _mask(text, [*_cue_spans(text, cues), *allergy])
     window_mask = _mask(text, [(w.span.start, w.span.end) for w in windows])
-    found = _past_cues(text, _split_coordinated(text, lexicon.find(text), lexicon, heads), mask, lexicon)
+    found = _past_population(text, _split_coordinated(text, lexicon.find(text), lexicon, heads), lexicon, heads)
+    found = _past_cues(text, found, mask, lexicon)
     terms = _kept_terms(text, found, mask, window_mask, heads)
     for w in windows:
         mask[w.span.start : w.span.end] = window_mask[w.span.start : w.span.end]
-    doc = _document(text, terms, mask, lexicon, heads)
+    doc = _document(text, terms, mask, window_mask, lexicon, heads)
     return _build(doc, _mentions(doc), cues, windows, resources.context)
 
 
