@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from critparse.extract.atoms import Atom
 from critparse.extract.logic_cues import CueMatch, LogicCues
@@ -48,8 +49,10 @@ class Clause:
         return self.start, self.end
 
 
-def paren_depths(text: str) -> list[int]:
-    """Nesting depth of every character (an opening bracket counts inside its group)."""
+@lru_cache(maxsize=64)
+def paren_depths(text: str) -> tuple[int, ...]:
+    """Nesting depth of every character (an opening bracket counts inside its group); the
+    passes of one bullet share it."""
     depth, out = 0, []
     for ch in text:
         if ch in "([":
@@ -57,10 +60,10 @@ def paren_depths(text: str) -> list[int]:
         out.append(depth)
         if ch in ")]" and depth > 0:
             depth -= 1
-    return out
+    return tuple(out)
 
 
-def _natural_end(text: str, start: int, depths: list[int], stops: Sequence[int]) -> int:
+def _natural_end(text: str, start: int, depths: Sequence[int], stops: Sequence[int]) -> int:
     """Where a clause's words run out: the end of its parenthesis, a clause mark, an aside
     after some words, or the next cue that opens a clause of its own ('respectively')."""
     base = depths[start] if start < len(text) else 0
@@ -75,7 +78,7 @@ def _natural_end(text: str, start: int, depths: list[int], stops: Sequence[int])
     return limit
 
 
-def _clause_end(text: str, start: int, depths: list[int], atoms: Sequence[Atom],
+def _clause_end(text: str, start: int, depths: Sequence[int], atoms: Sequence[Atom],
                 stops: Sequence[int] = ()) -> tuple[int, list[Atom]]:
     """Where a clause's words end, and the atom that is the condition itself: one that starts
     within a few words of the cue with its own analyte words ('unless 24-hour urine protein

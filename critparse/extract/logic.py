@@ -314,7 +314,7 @@ def _connected(gap: str) -> bool:
     return bool(re.search(r"[;,]|\.(?:\s|$)|\bor\b|\band\b|\(", gap, re.IGNORECASE))
 
 
-def _target(text: str, clause: Clause, atoms: Sequence[Atom], depths: list[int]) -> Atom | None:
+def _target(text: str, clause: Clause, atoms: Sequence[Atom], depths: Sequence[int]) -> Atom | None:
     """The atom a condition belongs to: inside a parenthesis, the atom with it there (after it
     first), else the atom before the parenthesis; outside, the atom before it unless a
     conjunction stands between, else the atom right after it."""
@@ -408,7 +408,7 @@ def _placeable(clause: Clause) -> bool:
     return clause.end > clause.start or bool(clause.inner) or clause.sex is not None
 
 
-def _place(text: str, clause: Clause, node: Logic, main: list[Atom], region: Region, depths: list[int]) -> bool:
+def _place(text: str, clause: Clause, node: Logic, main: list[Atom], region: Region, depths: Sequence[int]) -> bool:
     """Put one condition where it belongs; False when it belongs nowhere (a weak cue that
     picks no limit, a 'with' that is no requirement)."""
     if clause.role == "unless":

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -95,23 +95,48 @@ class CueMatch:
     weak: bool = False
 
 
-def _pattern(literal: str) -> str:
-    """A literal as a regular expression: spaces match white space, words end on boundaries; a
-    lone sign ('/') counts only with a space beside it ('≤ 470 ms / ≤ 450 ms', not 'mg/kg')."""
-    if not any(ch.isalnum() for ch in literal) and " " not in literal:
-        sign = re.escape(literal)
-        return rf"(?:(?<=\s){sign}|{sign}(?=\s))"
-    body = r"\s+".join(re.escape(part) for part in literal.split())
-    body = body.replace(re.escape("{n}"), r"(?:\d+|[A-Za-z]+)")
-    lead = r"(?<![\w])" if literal[0].isalnum() or literal[0] == "{" else ""
-    tail = r"(?![\w])" if literal[-1].isalnum() or literal[-1] == "}" else ""
-    return lead + body + tail
+def _token(token: str) -> str:
+    """One word of a literal: `{n}` is a number (digits or a word), a word ends on a boundary."""
+    if token == "{n}":
+        return r"(?:\d+|[A-Za-z]+)(?!\w)"
+    return re.escape(token) + (r"(?!\w)" if token[-1].isalnum() else "")
+
+
+def _trie(literals: list[list[str]]) -> str:
+    """The literals (as word lists) as one regular expression that shares their common first
+    words: the matcher tries each word once per position instead of each literal, and the
+    longest literal wins."""
+    root: dict[str, Any] = {}
+    for words in literals:
+        node = root
+        for word in words:
+            node = node.setdefault(word.lower(), {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        parts = []
+        for word in sorted((w for w in node if w), key=len, reverse=True):
+            child = node[word]
+            piece = _token(word)
+            if any(child_word for child_word in child):
+                piece += rf"(?:\s+{emit(child)})" + ("?" if "" in child else "")
+            parts.append(piece)
+        return "(?:" + "|".join(parts) + ")"
+
+    return emit(root)
 
 
 def _compile(literals: Mapping[str, str]) -> re.Pattern[str]:
-    """One alternation of every literal, longest first, each in a named group of its meaning."""
-    ordered = sorted(literals, key=len, reverse=True)
-    return re.compile("|".join(f"(?:{_pattern(lit)})" for lit in ordered), re.IGNORECASE)
+    """Every literal in one compiled expression: spaces match white space, words end on word
+    boundaries, and a lone sign ('/') counts only with a space beside it ('≤ 470 ms / ≤ 450
+    ms', not 'mg/kg')."""
+    words = [lit.split() for lit in literals if any(ch.isalnum() for ch in lit) or " " in lit]
+    signs = [re.escape(lit) for lit in literals if not (any(ch.isalnum() for ch in lit) or " " in lit)]
+    alternatives = []
+    if words:
+        alternatives.append(r"(?<!\w)" + _trie(words))
+    alternatives += [rf"(?:(?<=\s){sign}|{sign}(?=\s))" for sign in signs]
+    return re.compile("|".join(alternatives), re.IGNORECASE)
 
 
 class LogicCues:
