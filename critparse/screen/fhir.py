@@ -12,9 +12,12 @@ What is read:
 
 Versions: `"auto"` (the default) validates each resource as R5 and, failing that, as R4. R4 (what
 most EHR endpoints serve, US Core) is read through fhir.resources' R4B models, because
-fhir.resources 8 ships R5, R4B and STU3 only; R4 and R4B define every resource read here the same
-way, and the R4 resource types that R4B dropped (`MedicinalProduct*`, `SubstanceSpecification`,
-`*EvidenceSynthesis`; listed in `patient_records.json`) are accepted and not used. Field names
+fhir.resources 8 ships R5, R4B and STU3 only. R4B changed none of the elements read here (its
+changes are to the medicinal-product, evidence and subscription resources), so R4 JSON of these
+resources validates as R4B unchanged (the R4 US Core examples of the tests do); the one
+normalisation is that the R4 resource types R4B dropped (`MedicinalProduct*`,
+`SubstanceSpecification`, `*EvidenceSynthesis`; listed in `patient_records.json`) are accepted
+and not used instead of being refused as unknown types. Field names
 that differ between R4 and R5 (`medicationCodeableConcept` / `medication.concept`,
 `performed[x]` / `occurrence[x]`, `effective[x]` / `occurence[x]`) are all read.
 

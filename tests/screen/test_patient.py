@@ -515,3 +515,11 @@ def test_patient_mapping_condition_forms(entry, expected):
 )
 def test_patient_mapping_medication_statuses(entry, status):
     assert patient_from_mapping({"medications": [entry]}).records[0].status == status
+
+
+@pytest.mark.parametrize("rtype", ["MedicinalProduct", "RiskEvidenceSynthesis"])
+def test_patient_r4_only_resource_types_are_accepted_and_not_used(rtype):
+    patient = patient_from_fhir([{"resourceType": rtype, "id": "x"}, PATIENT], version="R4", as_of=AS_OF)
+    assert patient.id == "p1" and any(rtype in n for n in patient.notes)
+    with pytest.raises(PatientDataError):
+        patient_from_fhir([{"resourceType": rtype, "id": "x"}], version="R5")
