@@ -28,6 +28,7 @@ _HARD_STOP = re.compile(r";|\.(?=\s|$)|:|,|\[")
 _TRIM_END = re.compile(
     r"(?:[\s,(/\[]|\b(?:or|and|and/or|who|that|which|must|should|have|has|is|are|present)\b)+$", re.IGNORECASE
 )
+_JOINS_NEXT = re.compile(r"\s*\b(?:and/or|or|and)\b(?:\s+\S+){0,2}\s*$", re.IGNORECASE)
 _TRIM_START = re.compile(r"(?:\s|\b(?:the|a|an|in)\b)+", re.IGNORECASE)
 
 
@@ -92,7 +93,8 @@ def _clause_end(text: str, start: int, depths: Sequence[int], atoms: Sequence[At
     joined = any(w.strip(",") in ("and", "or", "and/or", "nor") or w.endswith(",") for w in lead)
     if len(lead) <= 2 and not joined and (first.start < first.core or first.analytes == ("age",)):
         return max(stop, first.end), [first]
-    return first.start, []
+    tail = _JOINS_NEXT.search(text, start, first.start)
+    return (tail.start() if tail else first.start), []  # '... techniques or as >= 1 cm': 'or' joins the limits
 
 
 def find_clauses(text: str, atoms: Sequence[Atom], cues: LogicCues) -> list[Clause]:
@@ -101,6 +103,7 @@ def find_clauses(text: str, atoms: Sequence[Atom], cues: LogicCues) -> list[Clau
     out: list[Clause] = []
     found = cues.conditions(text)
     stops = [c.start for c in found if c.meaning in ("respectively", "in_which_case", "otherwise", "unless", "pseudo")]
+    pseudo = {c.start for c in found if c.meaning == "pseudo"}  # an 'unless' runs to its clause mark
     for cue in found:
         if cue.meaning == "pseudo" or any(a.core <= cue.start < a.end for a in atoms if a.kind != "concept"):
             continue
@@ -110,7 +113,8 @@ def find_clauses(text: str, atoms: Sequence[Atom], cues: LogicCues) -> list[Clau
         if cue.meaning in ("respectively", "otherwise", "in_which_case"):
             out.append(Clause(cue.meaning, cue, start, start, weak=cue.weak))
             continue
-        end, inner = _clause_end(text, start, depths, atoms, stops)
+        own_stops = [p for p in stops if p not in pseudo] if cue.meaning == "unless" else stops
+        end, inner = _clause_end(text, start, depths, atoms, own_stops)
         end = _trim(text, start, end)
         if end <= start and not inner:
             continue

@@ -347,7 +347,9 @@ def _target(text: str, clause: Clause, atoms: Sequence[Atom], depths: Sequence[i
 
 
 def _siblings(atom: Atom, atoms: Sequence[Atom]) -> bool:
-    return any(a is not atom and a.kind == "rules" and set(a.analytes) == set(atom.analytes) for a in atoms)
+    """Another limit of the same analyte and direction: an alternative (not the other bound)."""
+    return any(a is not atom and a.kind == "rules" and set(a.analytes) == set(atom.analytes)
+               and a.direction == atom.direction for a in atoms)
 
 
 def _condition_node(text: str, clause: Clause, cues: LogicCues, concepts: Sequence[Concept],
@@ -371,7 +373,8 @@ def _condition_node(text: str, clause: Clause, cues: LogicCues, concepts: Sequen
     negation = _NEGATION.match(text, start, clause.end)
     if negation is not None and negation.end() < clause.end:
         start = negation.end()  # 'provided that no growth factor was given': not(growth factor ...)
-    leaf = ConditionLeaf(condition=make_condition(text, start, clause.end, cues, concepts, bare_age=clause.bare_age))
+    bare_age = clause.bare_age or bool(cues.population_re.search(clause.cue.literal))  # 'for patients ≤ 16 years'
+    leaf = ConditionLeaf(condition=make_condition(text, start, clause.end, cues, concepts, bare_age=bare_age))
     return Op(op="not", args=(leaf,)) if negation is not None and negation.end() < clause.end else leaf
 
 
@@ -399,9 +402,20 @@ def _attach(text: str, atoms: list[Atom], clauses: list[Clause], cues: LogicCues
             continue
         for k in range(clause.cue.start, max(clause.end, clause.cue.end)):
             masked[k] = " "
-        main[:] = [a for a in main if not (a.kind == "concept" and clause.start <= a.start and a.end <= clause.end)]
+        covered = _with_aside(text, clause.start, clause.end)
+        main[:] = [a for a in main if not (a.kind == "concept" and covered[0] <= a.start and a.end <= covered[1])]
     region.masked = "".join(masked)
     return region, main
+
+
+def _with_aside(text: str, start: int, end: int) -> tuple[int, int]:
+    """A clause's words and the parenthesis right after them ('with a comorbidity
+    (hypertension, dyslipidemia)'): the concepts there are the condition's examples."""
+    after = len(text) - len(text[end:].lstrip()) if end < len(text) else end
+    if after < len(text) and text[after] == "(":
+        close = text.find(")", after)
+        return start, (close + 1 if close > 0 else len(text))
+    return start, end
 
 
 def _placeable(clause: Clause) -> bool:

@@ -89,6 +89,11 @@ def _restates(a: Atom, b: Atom) -> bool:
     return not ((ua & set(_LIMIT_KINDS)) or (ub & set(_LIMIT_KINDS)))
 
 
+def _bounds_of_one_range(a: Atom, b: Atom, kind: str) -> bool:
+    return (kind in ("and", "none", "comma_and") and a.kind == b.kind == "rules" and set(a.analytes) == set(b.analytes)
+            and {a.direction, b.direction} == {"lower", "upper"} and not (a.conditions or b.conditions))
+
+
 def _chains(a: Atom, b: Atom, kind: str) -> bool:
     """Alternative limits of which one holds under a condition: one `if` chain."""
     if kind in ("clause", "clause_or", "with"):
@@ -128,6 +133,10 @@ def _merge_alternatives(region: Region, atoms: list[Atom]) -> list[Atom]:
     for atom in atoms:
         if run:
             kind = _gap_kind(region, run[-1], atom)
+            if _bounds_of_one_range(run[-1], atom, kind):
+                # 'HbA1c ≥ 7.5% and ≤ 11.0%': the two bounds of one range, read together even in a list
+                run[-1] = _merged(run[-1], atom, join("and", [run[-1].node, atom.node]), keep_guards=True)
+                continue
             if _restates(run[-1], atom) and kind in ("aside", "or", "aside_or", "comma", "none"):
                 merged = Op(op="same", args=(run[-1].node, atom.node))
                 run[-1] = _merged(run[-1], atom, merged, keep_guards=True)
@@ -159,7 +168,7 @@ def _merged(a: Atom, b: Atom, node: Logic, *, keep_guards: bool = False) -> Atom
     return Atom(
         start=min(a.start, b.start), core=a.core, end=max(a.end, b.end), node=node, kind=a.kind,
         analytes=tuple(dict.fromkeys(a.analytes + b.analytes)), units=a.units + b.units,
-        comparators=a.comparators, rules=a.rules + b.rules,
+        comparators=a.comparators + b.comparators, rules=a.rules + b.rules,
         conditions=list(a.conditions) if keep_guards else [],
         requirements=list(a.requirements) if keep_guards else [],
     )
