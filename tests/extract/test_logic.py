@@ -131,6 +131,9 @@ WORDINGS = {
                                  "if(<men>, creatinine <= 1.5 mg/dL, if(<women>, creatinine <= 1.4 mg/dL))"),
     # ranges and value sets
     "range": ("Age 18-65 years", "and(age >= 18 a, age <= 65 a)"),
+    "range-written-with-and": ("HbA1c ≥ 7.5% and ≤ 11.0%", "and(hba1c >= 7.5 %, hba1c <= 11 %)"),
+    "ages-after-for-patients": ("Lansky ≥ 50% for patients ≤ 16 years; Karnofsky ≥ 50% for patients > 16 years",
+                                "list(if(<≤ 16 years>, lansky >= 50 %), if(<> 16 years>, karnofsky >= 50 %))"),
     "stage-set": ("Stage IIIA, IIIB or IV non-small cell lung cancer", "stage in {IIIA, IIIB, IV}"),
     "stage-set-repeated-word": ("Stage IIIB/IIIC or Stage IV NSCLC", "stage in {IIIB, IIIC, IV}"),
     "nyha-set": ("NYHA class III or IV heart failure", "nyha class in {III, IV}"),
@@ -214,8 +217,8 @@ def test_logic_value_set_keeps_the_flat_bounds(rules_nlp, text, values, covered)
 
 def _concept(text: str, whole: str, **extra) -> Concept:
     start = whole.index(text)
-    return Concept(type="condition", text=text, span=Span(start=start, end=start + len(text)),
-                   name=text.lower(), **extra)
+    fields = {"type": "condition", **extra}
+    return Concept(text=text, span=Span(start=start, end=start + len(text)), name=text.lower(), **fields)
 
 
 @pytest.mark.parametrize(
@@ -243,6 +246,23 @@ def test_logic_concept_in_a_condition_is_the_conditions_concept(rules_nlp):
     assert show_logic(drafted.logic, drafted.rules, concepts) == "if(<hepatic metastases>, alt <= 5 x ULN, alt <= 3 x ULN)"
     condition = drafted.logic.args[0].condition
     assert condition.concept == 0
+
+
+def test_logic_examples_of_a_condition_are_no_leaves(rules_nlp):
+    text = "BMI ≥ 30 kg/m² or ≥ 27 kg/m² with a weight-related comorbidity (hypertension, dyslipidemia)"
+    rules = critparse.parse(text, nlp=rules_nlp).rules
+    concepts = [_concept("comorbidity", text), _concept("hypertension", text), _concept("dyslipidemia", text)]
+    drafted = build_logic(text, rules, concepts=concepts)
+    assert show_logic(drafted.logic, drafted.rules, concepts) == \
+        "if(<weight-related comorbidity>, bmi >= 27 kg/m2, bmi >= 30 kg/m2)"
+
+
+def test_logic_measurement_methods_are_no_leaves(rules_nlp):
+    text = "Most recent LVEF ≥ 50% by echocardiogram or MUGA"
+    rules = critparse.parse(text, nlp=rules_nlp).rules
+    concepts = [_concept("echocardiogram", text, type="procedure"), _concept("MUGA", text, type="procedure")]
+    drafted = build_logic(text, rules, concepts=concepts)
+    assert show_logic(drafted.logic, drafted.rules, concepts) == "lvef >= 50 %"
 
 
 def test_logic_heading_and_defined_concepts_are_no_leaves(rules_nlp):
