@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
+import timeit
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +61,11 @@ def time_find(lexicon, texts: list[str], repeat: int) -> tuple[float, float]:
     return best_wall / len(texts) * 1e6, best_cpu / len(texts) * 1e6
 
 
+def calibrate() -> float:
+    """Milliseconds for `sum(range(10**6))`: how busy the machine is (about 18 ms when idle here)."""
+    return min(timeit.repeat("sum(range(10**6))", number=1, repeat=7)) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -67,6 +73,7 @@ def main() -> None:
     args = parser.parse_args()
     from critparse.lexicon.concepts import load_concept_lexicon
 
+    print(f"calibration: sum(range(10**6)) = {calibrate():.1f} ms")
     wall, cpu = time_loads(args.loads)
     lexicon = load_concept_lexicon()
     texts = bullets()

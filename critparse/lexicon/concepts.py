@@ -283,14 +283,14 @@ def _surfaces(entries: Iterable[ConceptEntry]) -> dict[tuple[str, ...], Ranked]:
     table: dict[tuple[str, ...], Ranked] = {}
     for i, entry in enumerate(entries):
         source = _ID_RANK.get(entry.id.partition(":")[0], 5)
-        curated = int(source != 0)
+        not_curated = int(source != 0)
         for j, surface in enumerate((entry.name, *entry.synonyms)):
             words = tuple(term_words(surface))
             for key in (words, *key_variants(words)):
-                table.setdefault(key, []).append(((curated, int(j > 0), source, i), str(i)))
+                table.setdefault(key, []).append(((not_curated, int(j > 0), source, i), str(i)))
         for surface in entry.case_sensitive:
             key = tuple(term_words(surface))
-            table.setdefault(key, []).append(((curated, 0, source, i), f"{i}={surface}"))
+            table.setdefault(key, []).append(((not_curated, 0, source, i), f"{i}={surface}"))
     table.pop((), None)
     return table
 
