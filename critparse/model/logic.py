@@ -49,6 +49,18 @@ __all__ = [
 ]
 
 
+def _is_none(value: object) -> bool:
+    return value is None
+
+
+def _is_false(value: object) -> bool:
+    return value is False
+
+
+def _is_empty(value: object) -> bool:
+    return value == ()
+
+
 class RuleLeaf(BaseModel):
     """A threshold rule of the criterion, by its index in `rules`."""
 
@@ -86,9 +98,9 @@ class Condition(BaseModel):
     text: str = Field(min_length=1, description="The condition as written, without its cue words.")
     span: Span = Field(description="Character offsets of `text` in the criterion.")
     kind: ConditionKind = Field(description="sex, age, clinical (a disease or finding), treatment, population, region or other.")
-    concept: int | None = Field(default=None, ge=0, description="Index into the criterion's `concepts` of the concept the condition names, when one was read.")
-    sex: Sex | None = Field(default=None, description="For kind 'sex': the sex the condition names.")
-    thresholds: tuple[Rule, ...] = Field(default=(), description="Limits that define the condition (an age band: '> 16 years'), checked like rules; they are not rules of the criterion.")
+    concept: int | None = Field(default=None, ge=0, exclude_if=_is_none, description="Index into the criterion's `concepts` of the concept the condition names, when one was read.")
+    sex: Sex | None = Field(default=None, exclude_if=_is_none, description="For kind 'sex': the sex the condition names.")
+    thresholds: tuple[Rule, ...] = Field(default=(), exclude_if=_is_empty, description="Limits that define the condition (an age band: '> 16 years'), checked like rules; they are not rules of the criterion.")
 
     @model_validator(mode="after")
     def _consistent(self) -> Condition:
@@ -122,7 +134,7 @@ class ValueSet(BaseModel):
     values: tuple[str, ...] = Field(min_length=1, description="The categories, normalised: roman numerals upper case with their sub-stage ('IIIA'), letters upper case ('A'), numbers as written ('0', '0.5').")
     text: str = Field(description="The list as written.")
     span: Span = Field(description="Character offsets of `text` in the criterion.")
-    rules: tuple[int, ...] = Field(default=(), description="Indices of the flat `rules` that approximate the set as bounds (kept for simple consumers; the set replaces them in the tree).")
+    rules: tuple[int, ...] = Field(default=(), exclude_if=_is_empty, description="Indices of the flat `rules` that approximate the set as bounds (kept for simple consumers; the set replaces them in the tree).")
 
 
 class ValueSetLeaf(BaseModel):
@@ -152,8 +164,8 @@ class Op(BaseModel):
 
     op: Operator
     args: tuple[Logic, ...] = Field(min_length=1)
-    n: int | None = Field(default=None, ge=1, description="For `at_least`: how many arguments must hold.")
-    enumeration: bool = Field(default=False, description="For `and`: a list of items, read item by item (see the class docs).")
+    n: int | None = Field(default=None, ge=1, exclude_if=_is_none, description="For `at_least`: how many arguments must hold.")
+    enumeration: bool = Field(default=False, exclude_if=_is_false, description="For `and`: a list of items, read item by item (see the class docs).")
 
     @model_validator(mode="after")
     def _arity(self) -> Op:
