@@ -39,23 +39,46 @@ def parse_trials_command(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr (with --output only)."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when any record was bad."),
 ) -> None:
-    """Every criterion of whole trials, with section, path, offsets and rules."""
-    from critparse.errors import InputFormatError
+    """Every criterion of whole trials, with section, path, offsets and rules.
+
+    Output files appear only when the run succeeds; an output that is the input is refused.
+    """
+    from critparse.errors import CritparseError
 
     fmt = _resolve_format(output_format, output)
-    with _input_path(source) as path:
+    with _input_path(source) as path, terminate_as_exit():
         try:
             if fmt in ("jsonl", "parquet"):
                 summary = _run(path, source, output, fmt, workers, batch_size, errors_file,
                                progress)
             else:
                 summary = _run_rows(path, source, output, fmt, workers, batch_size, errors_file)
-        except InputFormatError as exc:
-            err.print(str(exc), highlight=False, markup=False)
+        except CritparseError as exc:  # unreadable input, an output that is the input, lost workers
+            err.print(str(exc), highlight=False, markup=False, soft_wrap=True)
             raise typer.Exit(1) from None
     err.print(describe_summary(summary), highlight=False, markup=False, soft_wrap=True)
     if strict and summary.errors:
         raise typer.Exit(1)
+
+
+@contextmanager
+def terminate_as_exit() -> Iterator[None]:
+    """SIGTERM ends the command like Ctrl-C does, through `finally` blocks, so a half-written
+    output is removed instead of left behind under its final name."""
+    import signal
+
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread (an embedding application): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def stdout_is_terminal() -> bool:
@@ -166,10 +189,12 @@ def _run_rows(path: str, source: str, output: Path | None, fmt: str, workers: in
               batch_size: int, errors_file: Path | None) -> Any:
     """Table or CSV: every trial as soon as it is parsed; the counts of a run."""
     from critparse.runs.batch import Summary, iter_trials_parallel
+    from critparse.runs.inputs import check_outputs
     from critparse.runs.registry import RecordError, read_studies
 
     started, counts = time.perf_counter(), dict.fromkeys(("trials", "criteria", "bullets", "rules", "errors", "warnings"), 0)
     report = _error_reporter(source)
+    check_outputs(path, output, errors_file)
     with _text_target(output) as target, _text_target(errors_file, required=False) as bad:
         assert target is not None
         writer = csv.DictWriter(target, fieldnames=CSV_COLUMNS) if fmt == "csv" else None
@@ -200,9 +225,18 @@ def _count(counts: dict[str, int], trial: Any) -> None:
 
 @contextmanager
 def _text_target(path: Path | None, *, required: bool = True) -> Iterator[IO[str] | None]:
-    """A text file to write (stdout when `path` is None and one is required)."""
+    """A text file to write (stdout when `path` is None and one is required), renamed into
+    place only when the block succeeds."""
+    from critparse.runs.writers import AtomicFile
+
     if path is None:
         yield sys.stdout if required else None
         return
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        yield handle
+    target = AtomicFile(path)
+    try:
+        with target.path.open("w", encoding="utf-8", newline="") as handle:
+            yield handle
+    except BaseException:
+        target.discard()
+        raise
+    target.commit()

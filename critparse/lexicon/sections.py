@@ -82,11 +82,29 @@ def load_sections(path: str | Path | None = None) -> SectionsFile:
         ) from exc
 
 
+_GENERIC_QUALIFIER = re.compile(r"\d+[a-z]?|[a-z]")
+_SEPARATORS = "-:,"
+
+
+def _unambiguous(qualifiers: tuple[str, ...]) -> list[str]:
+    """The listed qualifiers, longest first, minus those another alternative already reads."""
+    listed = {q.lower() for q in qualifiers}
+    keep = [
+        q for q in listed
+        if not _GENERIC_QUALIFIER.fullmatch(q)
+        and not (q[-1:] in _SEPARATORS and q[:-1].rstrip() in listed)
+    ]
+    return sorted(keep, key=lambda q: (-len(q), q))
+
+
 def compile_sections(spec: SectionsFile) -> SectionVocabulary:
     """The header patterns compiled, with `{q}` replaced by the qualifier prefix."""
-    # A qualifier is a listed word, a number or a single letter ("Part A", "Cohort 2").
-    words = "|".join(re.escape(q) for q in sorted(spec.qualifiers, key=len, reverse=True))
-    qual = rf"(?:(?:{words}|\d+[a-z]?|[a-z])\s*[-:,]?\s+)*" if words else ""
+    # A qualifier is a listed word, a number or a single letter ("Part A", "Cohort 2"), then a
+    # separator. Each run of qualifiers must split into them in one way only: with two ways per
+    # word ("a" listed and a single letter, "key-" listed and "key" + "-") a failing heading
+    # line of n short words costs 2^n steps (a 60-character line took minutes).
+    words = "|".join(re.escape(q) for q in _unambiguous(spec.qualifiers))
+    qual = rf"(?:(?:{words}|\d+[a-z]?|[a-z])(?:\s*[-:,]\s+|\s+))*" if words else ""
     headers = tuple(
         (re.compile(h.pattern.replace("{q}", qual)), h.section, h.needs_colon)
         for h in spec.headers

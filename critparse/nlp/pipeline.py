@@ -8,6 +8,7 @@ pipeline from package data, so an installed wheel needs nothing else.
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import re
 import warnings
@@ -21,7 +22,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import spacy
+from pydantic import BaseModel
 from spacy.language import Language
+from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 
 from critparse.errors import WorkerLostError
@@ -29,7 +32,7 @@ from critparse.nlp.abbreviations import ParenthesisAbbreviationDetector  # regis
 from critparse.nlp.component import MAX_ANALYSED_CHARS, RuleExtractor  # registers critparse_rules
 from critparse.nlp.doc_keys import CONTEXT_KEY, RESULT_KEY, TEXT_KEY
 from critparse.model import Diagnostic, ParseResult
-from critparse.text.tokenizer import make_tokenizer
+from critparse.text.tokenizer import harden, make_tokenizer
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "critparse-pipeline"
 """Where the built pipeline lives in a source checkout."""
@@ -55,9 +58,11 @@ def load(path: str | Path | None = None) -> Language:
     with warnings.catch_warnings():
         # scispaCy's tokenizer patterns trip a FutureWarning of `re` ("possible set union").
         warnings.simplefilter("ignore", FutureWarning)
-        if path is None:
-            return build_pipeline() if not MODEL_DIR.is_dir() else spacy.load(MODEL_DIR)
-        return spacy.load(Path(path))
+        nlp = build_pipeline() if path is None and not MODEL_DIR.is_dir() else spacy.load(
+            MODEL_DIR if path is None else Path(path))
+        if isinstance(nlp.tokenizer, Tokenizer):
+            harden(nlp.tokenizer)  # from_disk recompiles the affix callbacks as plain `search`
+    return nlp
 
 
 @lru_cache(maxsize=1)
@@ -84,9 +89,33 @@ def clean_text(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text.translate(_TABLE))  # lone surrogates break encoders
 
 
+LONG_RUN = 1000
+"""Characters without a space after which the analysed copy gets one (spaCy peels the affixes
+of a token one at a time, each step costing the token's length: quadratic in a glued run)."""
+_LONG_RUN = re.compile(rf"\S{{{LONG_RUN},}}")
+
+
+def _break_long_runs(text: str) -> tuple[str, list[Diagnostic]]:
+    """Every `LONG_RUN`-th character of a run without spaces made a space (same length)."""
+    runs = list(_LONG_RUN.finditer(text))
+    if not runs:
+        return text, []
+    chars = list(text)
+    for run in runs:
+        for i in range(run.start() + LONG_RUN - 1, run.end(), LONG_RUN):
+            chars[i] = " "
+    return "".join(chars), [Diagnostic(
+        level="warning", code="long_token",
+        message=f"a run of more than {LONG_RUN} characters without a space was cut for analysis")]
+
+
 def _coerce(item: Any) -> tuple[str, list[Diagnostic]]:
     if isinstance(item, str):
-        return item, []
+        if _SURROGATE.search(item) is None:
+            return item, []
+        return _SURROGATE.sub("\ufffd", item), [Diagnostic(
+            level="warning", code="replaced_surrogates",
+            message="lone surrogates (not Unicode characters) were replaced with U+FFFD")]
     if isinstance(item, (bytes, bytearray)):
         text = bytes(item).decode("utf-8", errors="replace")
         return text, [Diagnostic(level="warning", code="decoded_bytes", message="input was bytes; decoded as UTF-8 with replacement")]
@@ -142,7 +171,8 @@ def _parse_serial(items: Iterable[tuple[Any, str | None]], nlp: Language, batch_
                     message=f"text has {len(text)} characters; only the first {MAX_ANALYSED_CHARS} were analysed",
                 ))
             pending.append((text, diagnostics))
-            analysed = clean_text(text[:MAX_ANALYSED_CHARS])
+            analysed, notes = _break_long_runs(clean_text(text[:MAX_ANALYSED_CHARS]))
+            diagnostics.extend(notes)
             doc = nlp.make_doc(analysed)
             doc.user_data[TEXT_KEY] = analysed
             if context:
@@ -167,6 +197,34 @@ def _run_components(nlp: Language, docs: Iterator[Doc], batch_size: int) -> Iter
             yield doc
     else:
         yield from nlp.pipe(docs, batch_size=batch_size)
+
+
+def _has_non_finite(value: Any) -> bool:
+    """Whether a float anywhere inside a model (or tuple of them) is inf or NaN."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, BaseModel):
+        return any(_has_non_finite(getattr(value, name)) for name in type(value).model_fields)
+    if isinstance(value, (tuple, list)):
+        return any(_has_non_finite(v) for v in value)
+    return False
+
+
+def _finite_only(result: ParseResult) -> dict[str, Any]:
+    """The fields to replace so that no inf or NaN reaches the output ({} when there is none).
+
+    JSON has no infinity (pydantic writes null, which the schema forbids), and a bound of
+    `10^400` is not a threshold anyone meant. Rules go as a whole, since the logic tree points
+    at them by index; concepts that carry such a number go too.
+    """
+    bad_rules = _has_non_finite(result.rules) or _has_non_finite(result.logic)
+    concepts = tuple(c for c in result.concepts if not _has_non_finite(c))
+    if not bad_rules and len(concepts) == len(result.concepts):
+        return {}
+    update: dict[str, Any] = {"concepts": concepts, "logic": None}
+    if bad_rules:
+        update.update(rules=(), no_threshold_reason="a number in the text is too large to use")
+    return update
 
 
 _WORKER_NLP: Language | None = None
@@ -266,11 +324,16 @@ def _result_or_retry(pool: ProcessPoolExecutor, func: Callable[[_Item], _Result]
 
 def _restore(result: ParseResult, original: str, diagnostics: list[Diagnostic]) -> ParseResult:
     """Put the caller's exact text back (the pipeline saw the cleaned copy)."""
-    update: dict[str, Any] = {}
+    update: dict[str, Any] = _finite_only(result)
+    if update:
+        diagnostics = [*diagnostics, Diagnostic(
+            level="error", code="non_finite_value",
+            message="a number too large to represent (infinite) was read; its rules were dropped")]
     if result.text != original:  # cleaned or truncated
         update["text"] = original
         update["rules"] = tuple(
-            r.model_copy(update={"text": original[r.span.start : r.span.end]}) for r in result.rules
+            r.model_copy(update={"text": original[r.span.start : r.span.end]})
+            for r in update.get("rules", result.rules)
         )
     if diagnostics:
         update["diagnostics"] = tuple(diagnostics) + result.diagnostics

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from critparse.export.rows import arrow_schema, criterion_row
-from critparse.runs.inputs import open_source
+from critparse.runs.inputs import check_outputs, open_input
 from critparse.runs.registry import RecordError, StudyRecord, read_studies
 from critparse.runs.trials import (
     Item,
@@ -60,17 +60,19 @@ def run(
     default) or hands `n_process=workers` to spaCy (`parallel="spacy"`).
 
     Record errors go to `errors` (JSONL, one `RecordError` per line) and to `on_error`; they
-    never stop the run. Raises `InputFormatError` when `source` cannot be opened.
+    never stop the run. `output` and `errors` appear only when the run succeeds (written to a
+    temporary file first). Raises `InputFormatError` when `source` cannot be opened, is not
+    text, or is also an output; `WorkerLostError` when a worker process died twice on a chunk.
     """
     start = time.perf_counter()
-    handle = open_source(source)
+    check_outputs(source, output, errors)
     tally = Tally()
-    with handle, _progress(progress, handle, Path(source)) as update:
+    with open_input(source) as opened, _progress(progress, opened.raw, source) as update:
         writer = open_writer(output, fmt)
         log = ErrorLog(errors)
         done = False
         try:
-            records = read_studies(handle, name=Path(source).name)
+            records = read_studies(opened.stream, name=opened.name)
             sink = _Sink(writer, log, on_error, tally, update)
             if workers > 1 and parallel == "trials" and parse_many is None:
                 with tempfile.TemporaryDirectory(prefix="critparse-") as folder:
@@ -146,9 +148,13 @@ def _copy_rows(lines: IO[str], writer: ParquetWriter, batch: int = 4096) -> None
 
 
 @contextmanager
-def _progress(enabled: bool, handle: IO[bytes], path: Path) -> Iterator[Progress]:
+def _progress(enabled: bool, handle: IO[bytes], source: str | Path) -> Iterator[Progress]:
     """A rich progress bar on stderr (bytes read of the input), updated every 64 trials."""
-    if not enabled:
+    try:
+        total = Path(source).stat().st_size if str(source) != "-" else None
+    except OSError:
+        total = None
+    if not enabled or total is None:
         yield lambda trials, final=False: None
         return
     from rich.console import Console
@@ -156,7 +162,6 @@ def _progress(enabled: bool, handle: IO[bytes], path: Path) -> Iterator[Progress
     from rich.progress import Progress as Bar
     from rich.progress import TimeRemainingColumn
 
-    total = path.stat().st_size
     bar = Bar(TextColumn("[bold]parse-trials"), BarColumn(), DownloadColumn(),
                    TextColumn("{task.fields[trials]} trials"), TimeElapsedColumn(),
                    TimeRemainingColumn(), console=Console(file=sys.stderr), transient=False)

@@ -1,8 +1,10 @@
 """Read trial records: ClinicalTrials.gov API v2 study JSON (one study, a page, or JSONL) or a
 plain eligibility text block, streaming and never stopping at a bad record.
 
-The reader works on bytes: each record is decoded as UTF-8, and when that fails as Windows-1252
-(then Latin-1, which never fails) with a diagnostic, so one mis-encoded record costs nothing else.
+The reader works on bytes (gzip read transparently): each record is decoded as UTF-8, and when
+that fails as Windows-1252 (then Latin-1, which never fails) with a diagnostic, so one
+mis-encoded record costs nothing else. Lone surrogates from JSON escapes ("\ud800"), which no
+encoder accepts, are replaced with U+FFFD, also with a diagnostic.
 The structured eligibility fields (minimumAge, maximumAge, sex, healthyVolunteers, stdAges)
 become `Criterion` records of kind "structured" next to the ones read from the text.
 """
@@ -10,6 +12,7 @@ become `Criterion` records of kind "structured" next to the ones read from the t
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -17,8 +20,8 @@ from typing import IO, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from critparse.errors import InputFormatError
 from critparse.model import Analyte, Comparator, Criterion, Diagnostic, Rule, Span
+from critparse.runs.inputs import open_input, replace_surrogates
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -100,6 +103,40 @@ def study_record(
     diagnostics: Iterable[Diagnostic] = (),
 ) -> StudyRecord | RecordError:
     """A `StudyRecord` from one API v2 study object, or the reason it cannot be one."""
+    result = _study_record(obj, position=position, line=line, diagnostics=diagnostics)
+    return _without_surrogates(result)
+
+
+def _without_surrogates(item: StudyRecord | RecordError) -> StudyRecord | RecordError:
+    """The record with every lone surrogate replaced, and a diagnostic saying so."""
+    changed = False
+
+    def clean(value: Any) -> Any:
+        nonlocal changed
+        if isinstance(value, str):
+            value, hit = replace_surrogates(value)
+            changed |= hit
+        elif isinstance(value, tuple):
+            value = tuple(clean(v) for v in value)
+        return value
+
+    fields = {k: clean(getattr(item, k)) for k in type(item).model_fields if k != "diagnostics"}
+    if not changed:
+        return item
+    if isinstance(item, RecordError):
+        return item.model_copy(update=fields)
+    note = Diagnostic(level="warning", code="replaced_surrogates",
+                      message="lone surrogates (not Unicode characters) were replaced with U+FFFD")
+    return item.model_copy(update={**fields, "diagnostics": (*item.diagnostics, note)})
+
+
+def _study_record(
+    obj: Any,
+    *,
+    position: int,
+    line: int | None = None,
+    diagnostics: Iterable[Diagnostic] = (),
+) -> StudyRecord | RecordError:
     if not isinstance(obj, dict):
         return RecordError(position=position, line=line, code="not_a_study",
                            message=f"expected a JSON object, got {type(obj).__name__}")
@@ -153,8 +190,9 @@ def text_record(text: str, *, trial_id: str | None = None, position: int = 1,
     if not text.strip():
         diags.append(Diagnostic(level="warning", code="empty_criteria",
                                 message="the eligibility text is empty"))
-    return StudyRecord(position=position, line=1, trial_id=trial_id, eligibility_text=text,
-                       diagnostics=tuple(diags))
+    record = StudyRecord(position=position, line=1, trial_id=trial_id, eligibility_text=text,
+                         diagnostics=tuple(diags))
+    return _without_surrogates(record)  # type: ignore[return-value]
 
 
 # --- files -----------------------------------------------------------------------------------
@@ -174,16 +212,13 @@ def read_studies(source: str | Path | IO[bytes], *, fmt: InputFormat = "auto",
     `name` is the file name of an already open binary `source` (for the suffix and the id of a
     plain text block).
     """
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        try:
-            handle: IO[bytes] = path.open("rb")
-        except OSError as exc:
-            raise InputFormatError(f"cannot open: {exc.strerror}", source=str(path)) from exc
-        name = path.name
-        stem: str | None = path.stem
+    opened = open_input(source) if isinstance(source, (str, Path)) else None
+    if opened is not None:
+        handle: IO[bytes] = opened.stream
+        name = opened.name
     else:
-        handle, stem = source, Path(name).stem if name else None
+        handle = source  # type: ignore[assignment]
+    stem = Path(name).stem if name else None
     try:
         if fmt == "auto":
             fmt = _sniff(handle, name)
@@ -197,8 +232,8 @@ def read_studies(source: str | Path | IO[bytes], *, fmt: InputFormat = "auto",
         else:
             yield from _read_jsonl(handle)
     finally:
-        if isinstance(source, (str, Path)):
-            handle.close()
+        if opened is not None:
+            opened.close()
 
 
 def _sniff(handle: IO[bytes], name: str | None) -> InputFormat:
@@ -298,8 +333,8 @@ _AGE_ANALYTE = Analyte(text="age", name="age", code="30525-0", system="http://lo
 def parse_age(value: str) -> tuple[float, str, str] | None:
     """("18 Years") -> (18.0, "a", "Years"); None for "N/A" or anything unreadable."""
     m = _AGE.fullmatch(value)
-    if m is None:
-        return None
+    if m is None or not math.isfinite(float(m.group(1))):
+        return None  # '9' * 400 years is not an age
     unit_text = value.strip()[len(m.group(1)) :].strip()
     return float(m.group(1)), _AGE_UNITS[m.group(2).lower()], unit_text
 

@@ -20,7 +20,7 @@ from typing import NamedTuple
 from critparse.export.rows import criterion_row
 from critparse.runs.registry import RecordError, StudyRecord
 from critparse.runs.trials import Tally, TrialItem, TrialResult, iter_trial_items, iter_trials
-from critparse.runs.writers import OutputFormat
+from critparse.runs.writers import OutputFormat, dump_json
 
 Records = Iterable[StudyRecord | RecordError]
 Chunk = list[StudyRecord | RecordError]
@@ -66,7 +66,7 @@ def _chunk_to_file(task: tuple[Chunk, OutputFormat, int, str]) -> ChunkOutput:
         for item in iter_trial_items(chunk, batch_size=batch_size):
             tally.add(item)
             if isinstance(item, TrialItem):
-                line = (item.criterion.model_dump_json() if fmt == "jsonl"
+                line = (dump_json(item.criterion) if fmt == "jsonl"
                         else json.dumps(criterion_row(item.criterion)))
                 out.write(line + "\n")
             elif isinstance(item, RecordError):

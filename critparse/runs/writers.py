@@ -13,8 +13,12 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from pydantic_core import PydanticSerializationError
+
+from critparse.errors import InputFormatError
 from critparse.export.rows import arrow_schema, criterion_row
-from critparse.model import Criterion
+from critparse.model import Criterion, Diagnostic
+from critparse.runs.inputs import replace_surrogates
 
 OutputFormat = Literal["jsonl", "parquet"]
 
@@ -31,7 +35,10 @@ class AtomicFile:
     def __init__(self, target: str | Path) -> None:
         self.target = Path(target)
         folder = self.target.parent if str(self.target.parent) else Path(".")
-        fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=folder)
+        try:
+            fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=folder)
+        except OSError as exc:
+            raise InputFormatError(f"cannot write: {exc.strerror or exc}", source=str(target)) from exc
         os.close(fd)
         self.path = Path(name)
         os.chmod(self.path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
@@ -44,6 +51,28 @@ class AtomicFile:
             self.path.unlink()
 
 
+def dump_json(criterion: Criterion) -> str:
+    """`model_dump_json()`, or, when some text still holds a lone surrogate that no encoder
+    takes, the record with those replaced and a diagnostic saying so (never an exception)."""
+    try:
+        return criterion.model_dump_json()
+    except PydanticSerializationError:
+        clean = Criterion.model_validate(_replace_surrogates(criterion.model_dump()))
+        note = Diagnostic(level="warning", code="replaced_surrogates",
+                          message="lone surrogates were replaced with U+FFFD when writing")
+        return clean.model_copy(update={"diagnostics": (*clean.diagnostics, note)}).model_dump_json()
+
+
+def _replace_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return replace_surrogates(value)[0]
+    if isinstance(value, dict):
+        return {k: _replace_surrogates(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_replace_surrogates(v) for v in value]
+    return value
+
+
 class JsonlWriter:
     """One `Criterion.model_dump_json()` per line."""
 
@@ -53,7 +82,7 @@ class JsonlWriter:
                               if self._file is not None else target)  # type: ignore[assignment]
 
     def write(self, criterion: Criterion) -> None:
-        self._out.write(criterion.model_dump_json())
+        self._out.write(dump_json(criterion))
         self._out.write("\n")
 
     def write_text(self, text: str) -> None:
@@ -117,8 +146,6 @@ Writer = JsonlWriter | ParquetWriter
 
 def open_writer(target: str | Path | IO[str], fmt: OutputFormat) -> Writer:
     """The writer for `fmt`; Parquet needs a path (it seeks back to write its footer)."""
-    from critparse.errors import InputFormatError
-
     if fmt == "parquet":
         if not isinstance(target, (str, Path)):
             raise InputFormatError("parquet output needs a file path, not a stream")

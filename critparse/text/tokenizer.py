@@ -10,12 +10,20 @@ comparator on its own and the unit on its own, so we add:
 * infixes that split comparators and slashes between words (`Hb>9`, `AST/ALT`).
 
 Everything else (hyphenated names, `CD19`, `HbA1c`, `mm3`) keeps scispaCy's behaviour.
+
+`harden` keeps the time per token linear: spaCy peels affixes one at a time and searches the
+whole remaining token for each, so a 2,000-character run of glued digits and quotes cost
+seconds. Prefixes are matched at the start only; suffixes are looked up (literal ones in a
+table, the others searched in the last few characters only, results cached by the token's tail).
 """
 
 from __future__ import annotations
 
 import re
+import re._constants as sre_constants
+import re._parser as sre_parse
 import warnings
+from typing import NamedTuple
 
 from scispacy.custom_tokenizer import combined_rule_tokenizer
 from spacy.language import Language
@@ -49,10 +57,136 @@ def make_tokenizer(nlp: Language) -> Tokenizer:
         warnings.simplefilter("ignore", FutureWarning)
         base.prefix_search = compile_prefix_regex(prefixes).search
         base.infix_finditer = compile_infix_regex(infixes).finditer
-    return base
+        return harden(base)
+
+
+class Found(NamedTuple):
+    """A suffix found at [begin, finish): what spaCy reads off a match (`start()`, `end()`)."""
+
+    begin: int
+    finish: int
+
+    def start(self) -> int:
+        return self.begin
+
+    def end(self) -> int:
+        return self.finish
+
+
+class SuffixSearch:
+    """The longest suffix any alternative of a spaCy suffix pattern matches, in constant time.
+
+    Every alternative ends in `$`, yet `pattern.search` tries each start position of the token
+    with each of ~80 alternatives, and spaCy calls it once per peeled affix: quadratic in the
+    token. Here the literal alternatives (",", "'s", ...) are looked up in a table and the others
+    searched from a few characters before the end (further only when an unbounded one such as
+    the run of dots reaches the window's start); results are cached by the token's tail, which
+    peeling prefixes does not change. `__self__` is the pattern, as on a bound method, so spaCy
+    still serialises the tokenizer.
+    """
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.__self__ = pattern
+        literals, others, width, behind = _suffix_parts(pattern.pattern)
+        self._lengths = sorted({len(x) for x in literals}, reverse=True)
+        self._literals = frozenset(literals)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # `re` on scispaCy's patterns
+            self._others = re.compile("|".join(others)) if others else None
+        self._width = max(width, 1)
+        self._key = max(self._width + behind, max(self._lengths, default=0))
+        self._cache: dict[str, int] = {}
+
+    def __call__(self, text: str) -> Found | None:
+        key = text[-self._key :]
+        length = self._cache.get(key)
+        if length is None:
+            length, cacheable = self._longest(text)
+            if cacheable:
+                if len(self._cache) >= 4096:
+                    self._cache.clear()
+                self._cache[key] = length
+        return Found(len(text) - length, len(text)) if length else None
+
+    def _longest(self, text: str) -> tuple[int, bool]:
+        n = len(text)
+        found = next((k for k in self._lengths if k <= n and text[n - k :] in self._literals), 0)
+        if self._others is None:
+            return found, True
+        pos, cacheable = max(0, n - self._width), True
+        while True:
+            m = self._others.search(text, pos)
+            if m is None or m.start() > pos or pos == 0:
+                break
+            pos, cacheable = max(0, n - 2 * (n - pos)), False  # an unbounded one: look further
+        return max(found, n - m.start() if m is not None else 0), cacheable
+
+
+def _top_alternatives(source: str) -> list[str]:
+    """The top-level alternatives of a regular expression's source."""
+    out, depth, start, i, in_class = [], 0, 0, 0, False
+    while i < len(source):
+        c = source[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            i += 2 if source[i + 1 : i + 2] == "]" else 3 if source[i + 1 : i + 3] == "^]" else 1
+            continue
+        elif c in "()":
+            depth += 1 if c == "(" else -1
+        elif c == "|" and depth == 0:
+            out.append(source[start:i])
+            start = i + 1
+        i += 1
+    out.append(source[start:])
+    return out
+
+
+def _suffix_parts(source: str) -> tuple[list[str], list[str], int, int]:
+    """(literal suffixes, other alternatives, widest bounded match, longest lookbehind)."""
+    literals, others, width, behind = [], [], 0, 0
+    for alternative in _top_alternatives(source):
+        ops = list(sre_parse.parse(alternative))
+        body, last = ops[:-1], ops[-1] if ops else (None, None)
+        if last[0] == sre_constants.AT and all(op == sre_constants.LITERAL for op, _ in body):
+            literals.append("".join(chr(code) for _, code in body))
+            continue
+        others.append(alternative)
+        low, high = sre_parse.parse(alternative).getwidth()
+        if high < sre_constants.MAXREPEAT:
+            width = max(width, high)
+        for op, arg in ops:
+            if op == sre_constants.ASSERT and arg[0] < 0:
+                behind = max(behind, arg[1].getwidth()[1])
+    return literals, others, width, behind
+
+
+def harden(tokenizer: Tokenizer) -> Tokenizer:
+    """Make affix search constant-time per step (see the module docstring); idempotent.
+
+    Loading a saved pipeline recompiles plain `search` callbacks, so `load` calls this too.
+    """
+    prefix = _pattern(tokenizer.prefix_search)
+    suffix = _pattern(tokenizer.suffix_search)
+    if prefix is not None:
+        tokenizer.prefix_search = prefix.match  # every alternative is anchored with '^'
+    if suffix is not None:
+        tokenizer.suffix_search = SuffixSearch(suffix)
+    return tokenizer
+
+
+def _pattern(callback: object) -> re.Pattern[str] | None:
+    return getattr(callback, "__self__", None) if callback is not None else None
 
 
 def _patterns(bound_method: object) -> list[str]:
     """The alternatives of the compiled regex behind a tokenizer callback."""
     pattern: re.Pattern[str] = bound_method.__self__  # type: ignore[attr-defined]
     return [pattern.pattern]
+
+
+__all__ = ["SuffixSearch", "harden", "make_tokenizer"]

@@ -95,5 +95,5 @@ def test_cli_parse_batch_ends_with_a_summary(lines: str, summary: str, code: int
 
 
 def test_cli_parse_single_text_has_no_summary() -> None:
-    result = runner.invoke(app, ["parse", "Creatinine < 2.5 mg/dl"])
+    result = runner.invoke(app, ["parse", "--text", "Creatinine < 2.5 mg/dl"])
     assert result.exit_code == 0 and result.stderr == ""

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -9,16 +10,60 @@ from typer.testing import CliRunner
 from critparse.cli import app
 from critparse.model import output_json_schema
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "corpus"
 
 runner = CliRunner()
 
 
 def test_cli_parse_single_text_prints_a_table():
-    result = runner.invoke(app, ["parse", "Creatinine < 2.5 mg/dl"])
+    result = runner.invoke(app, ["parse", "--text", "Creatinine < 2.5 mg/dl"])
     assert result.exit_code == 0, result.output
     assert "creatinine" in result.output and "mg/dL" in result.output
+
+
+@pytest.mark.parametrize("args", [["Creatinine < 2.5 mg/dl"], ["crteria.jsonl"]])
+def test_cli_parse_missing_file_is_an_error_not_text(args):
+    result = runner.invoke(app, ["parse", *args])
+    assert result.exit_code == 1
+    assert "no such file" in result.stderr
+    assert ("--text" in result.stderr) == (" " in args[0])
+
+
+@pytest.mark.parametrize("args", [[], ["x.jsonl", "--text", "ECOG 0-1"]])
+def test_cli_parse_needs_exactly_one_of_file_and_text(args):
+    assert runner.invoke(app, ["parse", *args]).exit_code == 2
+
+
+def test_cli_parse_long_text_is_text(tmp_path):
+    text = "Creatinine < 2.5 mg/dl and " * 40  # once crashed with ENAMETOOLONG
+    result = runner.invoke(app, ["parse", "--format", "jsonl", "--text", text])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["text"] == text
+
+
+def test_cli_parse_reads_gzip_and_refuses_binary(tmp_path):
+    source = tmp_path / "criteria.jsonl.gz"
+    source.write_bytes(gzip.compress(b'{"id": "a", "text": "ECOG 0-1"}\nKnown HIV\n'))
+    result = runner.invoke(app, ["parse", "--format", "jsonl", str(source)])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(x)["id"] for x in result.stdout.splitlines()] == ["a", 2]
+    archive = tmp_path / "criteria.zip"
+    archive.write_bytes(b"PK\x03\x04" + bytes(100))
+    refused = runner.invoke(app, ["parse", str(archive)])
+    assert refused.exit_code == 1 and "zip archive" in refused.stderr
+    assert "Traceback" not in refused.output
+
+
+def test_cli_parse_surrogates_and_bad_utf8_get_records(tmp_path):
+    source = tmp_path / "odd.jsonl"
+    source.write_bytes(b'{"id": 1, "text": "Hb > 9 g/dL \\ud800"}\n\xff\xfe Platelets > 100\n')
+    result = runner.invoke(app, ["parse", "--format", "jsonl", str(source)])
+    assert result.exit_code == 0, result.output
+    first, second = (json.loads(x) for x in result.stdout.splitlines())
+    assert first["rules"][0]["value"] == 9 and "\ufffd" in first["text"]
+    assert "replaced_surrogates" in [d["code"] for d in first["diagnostics"]]
+    assert "invalid_utf8" in [d["code"] for d in second["diagnostics"]]
 
 
 def test_cli_parse_jsonl_one_record_per_line_and_names_bad_lines(tmp_path):
@@ -49,7 +94,7 @@ def test_cli_parse_reads_stdin():
 
 
 def test_cli_parse_bad_format_is_a_usage_error():
-    assert runner.invoke(app, ["parse", "--format", "xml", "x"]).exit_code == 2
+    assert runner.invoke(app, ["parse", "--format", "xml", "--text", "x"]).exit_code == 2
 
 
 def test_cli_evaluate_seed_reports_three_levels():

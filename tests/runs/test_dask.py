@@ -23,7 +23,7 @@ db = pytest.importorskip("dask.bag")
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
-GOLDEN = Path(__file__).parent / "trials"
+GOLDEN = Path(__file__).resolve().parents[1] / "trials"
 SEED = json.loads((GOLDEN / "NCT02186860.json").read_text(encoding="utf-8"))
 
 

@@ -19,7 +19,7 @@ from critparse.runs.registry import (
     study_record,
 )
 
-GOLDEN = Path(__file__).parent / "trials"
+GOLDEN = Path(__file__).resolve().parents[1] / "trials"
 SEED = json.loads((GOLDEN / "NCT02186860.json").read_text(encoding="utf-8"))
 
 

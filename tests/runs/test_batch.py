@@ -18,7 +18,7 @@ from critparse.nlp.pipeline import parse_many
 from critparse.runs.registry import RecordError, StudyRecord, read_studies, study_record
 from critparse.text.segment import split_eligibility
 
-GOLDEN = Path(__file__).parent / "trials"
+GOLDEN = Path(__file__).resolve().parents[1] / "trials"
 SEED = json.loads((GOLDEN / "NCT02186860.json").read_text(encoding="utf-8"))
 
 

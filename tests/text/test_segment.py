@@ -19,7 +19,7 @@ from critparse.text.segment import (
     split_eligibility,
 )
 
-GOLDEN = Path(__file__).parent / "trials"
+GOLDEN = Path(__file__).resolve().parents[1] / "trials"
 CASES = sorted(p for p in GOLDEN.iterdir() if p.suffix in (".json", ".txt"))
 
 
