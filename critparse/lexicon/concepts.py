@@ -21,6 +21,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import itertools
+import operator
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -143,6 +144,7 @@ _STRAIGHT = str.maketrans({c: q for q, curly in _QUOTES.items() for c in curly})
 _ALPHABET = "0123456789abcdef"
 UNKNOWN = "~"
 """Repeated to a code's width: the code of a word no surface form contains; no key runs through it."""
+_START = operator.itemgetter(1)
 _MAX_KEY_WORDS = 64
 _SEEN_LIMIT = 500_000
 """Distinct text words whose codes a lexicon remembers (beyond it, they are folded every time)."""
@@ -353,6 +355,7 @@ class ConceptLexicon:
         keys = index.keys.split("\n") if index.keys else []
         self._targets_raw = index.targets.split("\n")
         self._targets: dict[int, tuple[tuple[int, str | None], ...]] = {}
+        self._plain: dict[int, int] = {}  # keys whose best concept needs no case check
         self._matches: dict[int, tuple[str, str, str, tuple[Code, ...]]] = {}
         self._automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
         add = self._automaton.add_word
@@ -372,6 +375,8 @@ class ConceptLexicon:
             known = len(self._concepts)
             found = tuple((int(i), s or None) for i, _, s in parts if int(i) < known)
             self._targets[key_number] = found
+            if found and found[0][1] is None:
+                self._plain[key_number] = found[0][0]
         return found
 
     def _pick(self, key_number: int, text: str, start: int, end: int) -> int | None:
@@ -401,8 +406,8 @@ class ConceptLexicon:
         concept_id, concept_type, name, codes = self._concept(index)
         return TermMatch(start, end, text[start:end], concept_type, name, concept_id, codes)
 
-    def _hits(self, text: str) -> list[tuple[int, int, int]]:
-        """Every run of words that is a key, as (original start, original end, concept)."""
+    def _hits(self, text: str) -> list[tuple[int, int, int, int]]:
+        """Every run of words that is a key, as (-length, original start, original end, concept)."""
         if self._empty:
             return []
         low, offsets = _lower_with_offsets(text)
@@ -412,7 +417,7 @@ class ConceptLexicon:
             encoded = "".join(map(self._seen.__getitem__, words))
         except KeyError:
             encoded = "".join([self._code_of(w) for w in words])
-        width = self._width
+        width, plain = self._width, self._plain.get
         ends: list[int] | None = None
         hits = []
         for last, value in self._automaton.iter(encoded):
@@ -425,19 +430,24 @@ class ConceptLexicon:
             start, end = ends[2 * (after - words)], ends[2 * after - 1]
             if offsets is not None:
                 start, end = offsets[start], offsets[end - 1] + 1
-            index = self._pick(number, text, start, end)
+            index = plain(number)
+            if index is None:
+                index = self._pick(number, text, start, end)
             if index is not None:
-                hits.append((start, end, index))
+                hits.append((start - end, start, end, index))
         return hits
 
     def find(self, text: str) -> list[TermMatch]:
         """Non-overlapping concept mentions, longest first, reported left to right."""
-        taken: list[tuple[int, int, int]] = []
-        for start, end, index in sorted(self._hits(text), key=lambda h: (h[0] - h[1], h[0])):
-            if all(end <= s or start >= e for s, e, _ in taken):
-                taken.append((start, end, index))
-        taken.sort()
-        return [self._match(index, text, start, end) for start, end, index in taken]
+        hits = self._hits(text)
+        if len(hits) > 1:
+            hits.sort()  # longest first, then leftmost
+            taken: list[tuple[int, int, int, int]] = []
+            for hit in hits:
+                if all(hit[2] <= t[1] or hit[1] >= t[2] for t in taken):
+                    taken.append(hit)
+            hits = sorted(taken, key=_START)
+        return [self._match(index, text, start, end) for _, start, end, index in hits]
 
     def _code_of(self, word: str) -> str:
         """The code of a lower-case text word: itself, or the singular it folds to, or UNKNOWN."""
