@@ -58,6 +58,7 @@ __all__ = [
     "extract_concepts",
     "load_concept_heads",
     "load_concept_resources",
+    "no_structure_reason",
 ]
 
 _STRICT = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
@@ -126,6 +127,15 @@ class HeadSuffix(BaseModel):
     min_length: int = Field(ge=3)
 
 
+class NoStructureReason(BaseModel):
+    """Why a criterion holds neither a rule nor a concept, and the words that tell."""
+
+    model_config = _STRICT
+
+    reason: str = Field(min_length=1)
+    cues: list[str] = Field(min_length=1)
+
+
 class ConceptHeadsFile(BaseModel):
     """`concept_heads.json`; its `_about` says what each list does."""
 
@@ -156,6 +166,8 @@ class ConceptHeadsFile(BaseModel):
     threshold_fillers: list[str]
     threshold_units: list[str] = Field(min_length=1)
     window_links: list[str] = []
+    no_structure: list[NoStructureReason] = []
+    no_structure_default: str = "no condition, treatment, procedure, test or threshold was recognised"
 
     @model_validator(mode="after")
     def _words_fit(self) -> ConceptHeadsFile:
@@ -195,6 +207,8 @@ class ConceptHeads:
     threshold: re.Pattern[str]
     window_link: re.Pattern[str]
     population_lead: re.Pattern[str]
+    no_structure: tuple[tuple[str, re.Pattern[str]], ...]
+    no_structure_default: str
     memo: dict[str, ConceptType | None] = field(default_factory=dict, compare=False, repr=False)
     """Head types already worked out, per word: a bullet asks about most of its words."""
 
@@ -284,6 +298,8 @@ def compile_concept_heads(heads: ConceptHeadsFile) -> ConceptHeads:
         result_words=frozenset(w.lower() for w in heads.result_words),
         drug_modifiers=frozenset(w.lower() for w in heads.drug_modifiers),
         threshold=re.compile(threshold, re.IGNORECASE),
+        no_structure=tuple((r.reason, re.compile(rf"(?<!\w){_alternation(r.cues)}", re.IGNORECASE)) for r in heads.no_structure),
+        no_structure_default=heads.no_structure_default,
         population_lead=re.compile(rf"(?:{_alternation(heads.population) or '(?!)'})\s++(?:of|with)\s++", re.IGNORECASE),
         window_link=re.compile(
             rf"\s*+(?:{_alternation(heads.window_links) or '(?!)'})(?:\s++(?:{_alternation(heads.determiners)}))?\s*+",
@@ -295,7 +311,9 @@ def compile_concept_heads(heads: ConceptHeadsFile) -> ConceptHeads:
 def load_concept_heads(path: str | Path | None = None) -> ConceptHeads:
     """The bundled head words and stop lists, or those of `path`; ResourceError listing every problem."""
     data, where = read_json_resource("concept_heads.json", path)
-    lists: dict[str, tuple[str, type[BaseModel]]] = {"heads": ("head", HeadWord), "suffixes": ("suffix", HeadSuffix)}
+    lists: dict[str, tuple[str, type[BaseModel]]] = {
+        "heads": ("head", HeadWord), "suffixes": ("suffix", HeadSuffix), "no_structure": ("reason", NoStructureReason),
+    }
     return compile_concept_heads(validate_resource(ConceptHeadsFile, data, where, lists))
 
 
@@ -1100,6 +1118,18 @@ def _assemble(text: str, lexicon: ConceptLexicon, resources: ConceptResources) -
         mask[w.span.start : w.span.end] = window_mask[w.span.start : w.span.end]
     doc = _document(text, terms, mask, window_mask, lexicon, heads)
     return _build(doc, _mentions(doc), cues, windows, resources.context)
+
+
+def no_structure_reason(text: str, resources: ConceptResources) -> str:
+    """Why a criterion holds neither a rule nor a concept ('informed consent ...', 'language or
+    literacy', ...): the first reason of `concept_heads.json` whose cue words the text has, else
+    that nothing was recognised. Never raises."""
+    heads = resources.heads
+    if isinstance(text, str):
+        for reason, pattern in heads.no_structure:
+            if pattern.search(text):
+                return reason
+    return heads.no_structure_default
 
 
 def extract_concepts(text: str, lexicon: ConceptLexicon, resources: ConceptResources) -> tuple[Concept, ...]:

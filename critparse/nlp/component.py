@@ -22,7 +22,7 @@ from critparse.nlp.abbreviations import ParenthesisAbbreviationDetector
 from critparse.lexicon.analytes import AnalyteLexicon
 from critparse.lexicon.resources import Resources, default_resources
 from critparse.nlp.doc_keys import CONTEXT_KEY, RESULT_KEY, doc_text
-from critparse.extract.concepts import ConceptResources, extract_concepts, load_concept_resources
+from critparse.extract.concepts import ConceptResources, extract_concepts, load_concept_resources, no_structure_reason
 from critparse.extract.logic import build_logic
 from critparse.extract.rules import Mention, RuleDraft, extract_rules, may_hold_threshold
 from critparse.lexicon.vocabulary import Vocabulary
@@ -197,6 +197,9 @@ class RuleExtractor:
         if rules and not logic.rules and reason is None:  # every number was a condition (an age band)
             reason = "the numbers state conditions, not thresholds"
             diagnostics.append(Diagnostic(level="info", code="no_threshold", message=reason))
+        if self.with_concepts and not logic.rules and not concepts:
+            why = no_structure_reason(text, self.resources.memo("concept_rules", load_concept_resources))
+            diagnostics.append(Diagnostic(level="info", code="no_structure", message=why))
         return ParseResult(text=text, rules=logic.rules, no_threshold_reason=reason,
                            diagnostics=tuple(diagnostics), concepts=concepts, logic=logic.logic)
 
