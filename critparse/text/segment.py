@@ -55,6 +55,10 @@ class LineInfo(NamedTuple):
 
 _LEAD_WS = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000\ufeff]*")
 _RULE_LINE = re.compile(r"[\s=\-_*~#.]{3,}")
+# Markdown tables: the `|---|:--:|` line under the header row, and a row `| cell | cell |`.
+_TABLE_RULE = re.compile(r"\|?(?:\s*:?-{3,}:?\s*\|)+\s*(?::?-{3,}:?\s*)?")
+_TABLE_ROW = re.compile(r"\|(?=.*[^\\\s]\s*\|)")
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
 _ROMAN = re.compile(r"(?=[ivxlc])m{0,3}(?:c[md]|d?c{0,3})(?:x[cl]|l?x{0,3})(?:i[xv]|v?i{0,3})")
 # Enumerators: `1.`, `1)`, `(1)`, `1.2.`, `a.`, `(b)`, `iv)`, `A.`, `II.` followed by a space.
 _ENUM = re.compile(
@@ -179,6 +183,10 @@ def classify_line(
     indent = _indent_width(lead)
     if not body or _RULE_LINE.fullmatch(body):
         return [LineInfo("blank", start, max(start, end), indent, start)]
+    if _TABLE_RULE.fullmatch(body):  # not a criterion: it says the row above is the header
+        return [LineInfo("blank", start, end, indent, start, family="table")]
+    if _TABLE_ROW.match(body):
+        return [LineInfo("bullet", start, end, indent, start, None, "table", "|", "table")]
     mark = _marker(body, vocab)
     content_rel = mark[3] if mark else 0
     content = body[content_rel:]
@@ -202,14 +210,26 @@ def classify_line(
     return [LineInfo("text", start, end, indent, start)]
 
 
+_BREAKS = "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_LINE = re.compile(rf"[^{_BREAKS}]*(?:\r\n|[{_BREAKS}]|$)")
+"""One line with its break, as `str.splitlines(keepends=True)` cuts them."""
+
+
 def iter_lines(text: str, vocab: SectionVocabulary | None = None) -> Iterator[LineInfo]:
-    """Classify every line of `text`, with absolute offsets."""
+    """Classify every line of `text`, with absolute offsets (one line at a time: a 200,000-line
+    block is never held as a list of lines)."""
     vocab = vocab or _default_sections()
-    offset = 0
-    for raw in text.splitlines(keepends=True):
-        line = raw.rstrip("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
-        yield from classify_line(line, offset, vocab)
-        offset += len(raw)
+    for m in _LINE.finditer(text):
+        raw = m.group()
+        if not raw:
+            break
+        yield from classify_line(raw.rstrip(_BREAKS), m.start(), vocab)
+
+
+def table_cells(row: str) -> str:
+    """A markdown table row as text: its cells, unescaped pipes removed, joined by spaces."""
+    cells = (c.strip() for c in _CELL_SPLIT.split(row))
+    return " ".join(c for c in cells if c)
 
 
 # --- step 2: the stack -----------------------------------------------------------------------
@@ -338,9 +358,19 @@ def _is_label(text: str) -> bool:
     return text.endswith(":") and len(text.split()) <= 6 and not re.search(r"[<>=≤≥]", text)
 
 
+_SUBLABEL = re.compile(r"[A-Z][A-Za-z'’/&\-]*(?: [A-Za-z'’/&\-]+){0,3}")
+
+
+def _is_sublabel(item: _Item) -> bool:
+    """A short title alone on its line, right above bullets: the sub-headings of the older
+    registry layout ("Hepatic", "Performance status") that name what their bullets are about."""
+    return (item.kind == "paragraph" and len(item.parts) == 1 and len(item.parts[0]) <= 40
+            and _SUBLABEL.fullmatch(item.parts[0]) is not None)
+
+
 def _continues(item: _Item, line: LineInfo, body: str) -> bool:
     """Whether an unmarked line is the wrapped continuation of the open item."""
-    if item.kind == "header":
+    if item.kind == "header" or item.marker == "|":
         return False
     if item.marker is not None and line.indent > item.indent:
         return True  # indented under its bullet, even after a blank line (markdown lazy lines)
@@ -404,6 +434,7 @@ class _Walk:
         self.header_seen: dict[str, int] = {}
         self.stack: list[_Level] = [_Level(-1, None, None, "unknown", 1)]
         self.current: _Item | None = None
+        self.rows = 0  # table rows in a row so far: the first one is the header row
 
     def close(self) -> Iterator[Segment]:
         if self.current is not None:
@@ -411,26 +442,33 @@ class _Walk:
         self.current = None
 
     def step(self, line: LineInfo) -> Iterator[Segment]:
+        current = self.current
         if line.kind == "blank":
-            if self.current is not None:
-                self.current.blank_after = True
+            if current is not None:
+                current.blank_after = True
+                if line.family == "table" and current.marker == "|" and self.rows == 1:
+                    current.kind = "header"  # the row above `|---|` names the columns
             return
         body = self.text[line.content_start : line.end].strip()
+        if line.family == "table":
+            body = table_cells(body)
         if line.kind == "header" and line.section != "keep":
             yield from self.close()
             yield self._section_header(line, body)
             return
-        current = self.current
         if line.kind == "text" and current is not None and _continues(current, line, body):
             current.parts.append(body)
             current.last_line = body
             current.end = line.end
             return
+        if line.kind == "bullet" and current is not None and _is_sublabel(current):
+            current.kind = "header"  # "Hepatic" alone above its bullets heads them
         yield from self.close()
         if line.kind == "bullet":
             level, kind = _place_bullet(self.stack, line), "criterion"
         else:
             level, kind = self._text_level(line, body)
+        self.rows = self.rows + 1 if line.family == "table" else 0
         self.current = self._add(level, kind, line, body)
 
     def _section_header(self, line: LineInfo, body: str) -> Segment:
@@ -541,4 +579,5 @@ __all__ = [
     "load_sections",
     "match_header",
     "split_eligibility",
+    "table_cells",
 ]
