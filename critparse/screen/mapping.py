@@ -257,7 +257,7 @@ def _record(field: str, raw: Any, kind: RecordKind, vocab: RecordVocabulary) -> 
     )
 
 
-def _default_status(kind: RecordKind, statuses: dict[str, str], has_end: bool) -> dict[str, str]:
+def _default_status(kind: RecordKind, statuses: dict[str, str], has_end: bool) -> dict[str, Any]:
     """A condition listed without a status is active (the list says the patient has it), or
     resolved when it has an end date."""
     ruled_out = statuses.get("verification_status") in ("refuted", "entered-in-error")
