@@ -98,7 +98,7 @@ class ConceptIndex(BaseModel):
 
     model_config = _STRICT
 
-    format: Literal[4]
+    format: Literal[5]
     terms_sha256: str
     systems: list[str]
     words: str
@@ -138,10 +138,13 @@ _QUOTES = {
     '"': "\u201c\u201d\u201e\u201f\u2033\uff02",
 }
 _STRAIGHT = str.maketrans({c: q for q, curly in _QUOTES.items() for c in curly})
-# Words are fixed-width codes over a 16-letter alphabet: a few hundred thousand trie nodes rather
-# than a million letters, so the automaton compiles in a fraction of the time, and no node has more
-# than 16 children, so each step of a search is short (pyahocorasick scans a node's children).
-_ALPHABET = "0123456789abcdef"
+# Words are fixed-width codes: a few hundred thousand trie nodes rather than a million letters,
+# so the automaton compiles in a fraction of the time. A code's first character comes from one
+# 64-letter alphabet and its other characters from another, so a key (which starts with a first
+# character) can only be found starting at a word: the automaton reports no match that begins
+# inside a word's code, and no node has more than 64 children.
+_FIRST = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+/"
+_REST = "".join(chr(0xC0 + n) for n in range(64))  # Latin-1 letters, one byte each in memory
 UNKNOWN = "~"
 """Repeated to a code's width: the code of a word no surface form contains; no key runs through it."""
 _START = operator.itemgetter(1)
@@ -151,18 +154,19 @@ _SEEN_LIMIT = 500_000
 
 
 def code_width(count: int) -> int:
-    """Characters per word code for a vocabulary of `count` words (4 up to 65,536 words)."""
-    width = 4
-    while len(_ALPHABET) ** width < count:
+    """Characters per word code for a vocabulary of `count` words (3 up to 262,144 words)."""
+    width = 3
+    while len(_FIRST) * len(_REST) ** (width - 1) < count:
         width += 1
     return width
 
 
 def word_codes(count: int, width: int) -> list[str]:
     """The codes of the first `count` words of a vocabulary, in order."""
-    if count > len(_ALPHABET) ** width:
+    if count > len(_FIRST) * len(_REST) ** (width - 1):
         raise ResourceError(f"{count} words do not fit {width}-character codes")
-    return list(itertools.islice(map("".join, itertools.product(_ALPHABET, repeat=width)), count))
+    letters = itertools.product(_FIRST, *([_REST] * (width - 1)))
+    return list(itertools.islice(map("".join, letters), count))
 
 
 def fold_word(word: str) -> str:
@@ -320,7 +324,7 @@ def build_index(entries: list[ConceptEntry], terms_sha256: str = "") -> ConceptI
         keys.append("".join(code[w] for w in key))
         targets.append(",".join(dict.fromkeys(t for _, t in sorted(ranked))))
     return ConceptIndex(
-        format=4,
+        format=5,
         terms_sha256=terms_sha256,
         systems=systems,
         words="\n".join(words),
@@ -421,8 +425,6 @@ class ConceptLexicon:
         ends: list[int] | None = None
         hits = []
         for last, value in self._automaton.iter(encoded):
-            if (last + 1) % width:
-                continue  # a key that starts inside another word's code
             if ends is None:
                 ends = list(itertools.accumulate(map(len, parts)))
             number, words = divmod(value, _MAX_KEY_WORDS)
