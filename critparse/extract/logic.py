@@ -50,6 +50,7 @@ from critparse.model.logic import (
     RuleLeaf,
     ValueSet,
     ValueSetLeaf,
+    iter_leaves,
 )
 from critparse.model.rule import Rule
 from critparse.model.span import Span
@@ -127,6 +128,7 @@ def _build(
         condition, main = subject
     items, op = combine(region, main)
     tree = quantified(text, items, op, cues, first_atom=min(a.start for a in main) if main else len(text))
+    tree = _denied(text, tree, main, cues)
     if subject is not None and tree is not None:
         tree = make_if(condition, tree)
     return _reindexed(work, tree, dropped)
@@ -268,6 +270,20 @@ def _sole_sex(text: str, main: list[Atom], clauses: list[Clause], cues: LogicCue
     ages[0].requirements.append(ConditionLeaf(condition=Condition(
         text=text[word.start : word.end], span=Span(start=word.start, end=word.end), kind="sex",
         sex=word.meaning)))  # type: ignore[arg-type]
+
+
+def _denied(text: str, tree: Logic | None, main: list[Atom], cues: LogicCues) -> Logic | None:
+    """'Must not have ALT > 3 × ULN', 'No evidence of QTc > 480 ms': a negation right before the
+    first limit denies the whole criterion. Concepts carry their own negation, so a tree with a
+    concept is left as it is."""
+    if tree is None or not main or any(isinstance(leaf, ConceptLeaf) for leaf in iter_leaves(tree)):
+        return tree
+    first = min(a.start for a in main)
+    for cue in cues.negation_re.finditer(text, 0, first):
+        between = text[cue.end() : first]
+        if len(between.split()) <= 3 and not re.search(r"[;:,.]", between):
+            return Op(op="not", args=(tree,))
+    return tree
 
 
 _SUBJECT_LINK = re.compile(r"\s*(?:with|who\s+(?:have|has|are|is|had|were|received|are\s+receiving)|who|that|having)\b",

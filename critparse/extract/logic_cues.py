@@ -77,6 +77,7 @@ class LogicCueFile(BaseModel):
     age_words: list[str]
     age_comparators: dict[Literal[">=", "<=", ">", "<"], list[str]]
     quantifiers: list[Quantifier]
+    negations: list[str]
     number_words: dict[str, int]
     scales: list[Scale]
     subject_leads: list[str]
@@ -166,6 +167,7 @@ class LogicCues:
         self._scale = {s.literal.lower(): s.category for s in data.scales}
         self.scale_re = _compile(self._scale)
         self.header_re = _compile({w.lower(): "header" for w in data.header_cues})
+        self.negation_re = _compile({w.lower(): "not" for w in data.negations})
         self.subject_lead_re = _compile({w.lower(): "subject" for w in data.subject_leads})
         self.subject_must_re = _compile({w.lower(): "must" for w in data.subject_musts})
         self.age_comparator = {w.lower(): c for c, words in data.age_comparators.items() for w in words}

@@ -147,6 +147,9 @@ WORDINGS = {
                 "not(or(anc < 1000 /uL, platelets < 50000 /uL))"),
     "do-not-meet-any": ("Do not meet any of the following: ALT > 3 × ULN, bilirubin > 2 × ULN",
                         "not(or(alt > 3 x ULN, bilirubin > 2 x ULN))"),
+    "must-not": ("Must not have ALT > 3 × ULN", "not(alt > 3 x ULN)"),
+    "no-evidence-of": ("No evidence of QTc > 480 ms", "not(qtc > 480 ms)"),
+    "not-more-than-is-a-comparator": ("Not more than 3 prior regimens", "prior regimens <= 3"),
     # precedence
     "or-before-and": ("Febrile neutropenia: ANC < 0.5 x 10^9/L and a single oral temperature ≥ 38.3°C or ≥ 38.0°C",
                       "list(anc < 0.5 10*9/L, or(body temperature >= 38.3 Cel, body temperature >= 38 Cel))"),
