@@ -33,6 +33,7 @@ from critparse.model.concept import Concept
 from critparse.model.criterion import Criterion, ParseResult
 from critparse.model.logic import (
     ConceptLeaf,
+    Condition,
     ConditionLeaf,
     CriterionLeaf,
     Logic,
@@ -423,10 +424,29 @@ def _child(path: str, scope: _Scope, exclusion: bool) -> Judged:
 
 
 def _tree_of(item: Item) -> Logic | None:
-    """The item's tree; without one, its rules as a list (an exclusion's rules each exclude)."""
+    """The item's tree; without one, its rules as a list (an exclusion's rules each exclude),
+    or for a registry's structured sex field ('sex: FEMALE') that sex."""
     if isinstance(item, Rule):
         return RuleLeaf(rule=0)
-    return item.logic if item.logic is not None else flat_logic(item.rules)
+    if item.logic is not None:
+        return item.logic
+    if isinstance(item, Criterion) and item.kind == "structured" and not item.rules:
+        return _structured_sex(item)
+    return flat_logic(item.rules)
+
+
+_STRUCTURED_SEX = {"female": "female", "females": "female", "male": "male", "males": "male"}
+
+
+def _structured_sex(item: Criterion) -> Logic | None:
+    field, _, value = item.text.partition(":")
+    sex = _STRUCTURED_SEX.get(value.strip().lower())
+    if field.strip().lower() not in ("sex", "gender") or sex is None:
+        return None
+    at = item.text.index(":") + 1 + len(value) - len(value.lstrip())
+    words = value.strip()
+    return ConditionLeaf(condition=Condition(text=words, span=Span(start=at, end=at + len(words)), kind="sex",
+                                             sex=sex))  # type: ignore[arg-type]
 
 
 def evaluate_criterion(
@@ -492,8 +512,9 @@ def _tree_rules(tree: Logic | None) -> list[int]:
 
 
 def _heading(item: Item) -> bool:
-    """Headers and lead-ins ('Patients must meet all of the following:') decide nothing."""
-    if isinstance(item, Criterion) and item.kind == "header":
+    """Headers, lead-ins ('Patients must meet all of the following:') and registry fields with
+    nothing to check ('sex: ALL', 'healthyVolunteers: false') decide nothing."""
+    if isinstance(item, Criterion) and (item.kind == "header" or (item.kind == "structured" and _tree_of(item) is None)):
         return True
     return not isinstance(item, Rule) and _tree_of(item) is None and item.text.rstrip().endswith(":")
 

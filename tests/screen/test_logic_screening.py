@@ -151,3 +151,12 @@ def test_logic_verdict_names_the_inclusion_that_stands_in_the_way():
     open_ = Criterion(section="inclusion", path="inclusion/2", text="ALT", rules=(ALT3,))
     result = critparse.evaluate([met, open_], {"age": 40})
     assert result.verdict == "unknown" and "inclusion/2" in result.reason
+
+
+@pytest.mark.parametrize("field, sex, verdict", [("sex: FEMALE", "male", "ineligible"), ("sex: FEMALE", "female", "eligible"),
+                                                  ("sex: ALL", "male", "eligible"), ("healthyVolunteers: false", "male", "eligible")],
+                         ids=["female-only-man", "female-only-woman", "all", "volunteers"])
+def test_logic_registry_fields(field, sex, verdict):
+    structured = Criterion(kind="structured", section="inclusion", path=f"structured/{field.split(':')[0]}", text=field)
+    age = Criterion(section="inclusion", path="inclusion/1", text="Age ≥ 18", rules=(make_rule("age", ">=", 18, "a"),))
+    assert critparse.evaluate([structured, age], {"age": 40, "sex": sex}).verdict == verdict
