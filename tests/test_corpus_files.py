@@ -21,7 +21,8 @@ CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 SEED = CORPUS / "NCT02186860.jsonl"
 MIX = CORPUS / "registry_mix.jsonl"
 HELDOUT = [CORPUS / "heldout_registry.jsonl", CORPUS / "heldout_b.jsonl", CORPUS / "heldout_c.jsonl"]
-GOLD_FILES = [SEED, MIX, *HELDOUT]
+FAMILIES = CORPUS / "families.jsonl"
+GOLD_FILES = [SEED, MIX, *HELDOUT, FAMILIES]
 
 # The normalised unit codes of corpus/README.md (UCUM where UCUM has one; x ULN / x LLN for
 # multiples of the limits of normal). None is allowed separately for unitless scores.
@@ -35,6 +36,20 @@ ALLOWED_UNITS: frozenset[str] = frozenset(
         "x ULN", "x LLN",
     }
 )
+
+# families.jsonl departs from the older files on purpose (corpus/README.md, "Family lines"): it
+# codes units they leave null or write otherwise, so its lines are checked against these too.
+FAMILY_UNITS: frozenset[str] = frozenset(
+    {
+        "mL/kg/h", "mg/kg/d", "g/(24.h)", "mg/(24.h)", "mL/mm[Hg]/min", "cm[H2O]", "g/m2", "mmol/mol",
+        "[iU]/kg", "ug/kg/min", "mg/m2/d", "{cells}/uL", "deg", "[ppm]", "um", "{points}", "{pack-years}",
+        "{cigarettes}/d", "{drinks}/wk", "/{50_HPF}", "[EU]/mL", "kPa", "dB", "mm", "[diop]", "{percentile}",
+        "{SD}", "mg/g", "10*5/uL",
+    }
+)
+FAMILIES_KINDS = ("compound_unit", "rare_unit", "number_form", "analyte_boundary", "age_without_age",
+                  "duration_not_age", "negative", "mixed")
+MAX_FAMILY_DURATION_RULES = 18  # durations are one of the families there
 
 # Canonical analyte names (corpus/README.md). A name outside this list must be the analyte's own
 # text, lower-cased, unless the line's "notes" explain the judgement.
@@ -114,6 +129,21 @@ class GoldRule(BaseModel):
         return self
 
 
+class FamilyRule(GoldRule):
+    """A rule of families.jsonl: its new unit codes, and ages in years with no unit written
+    (`Men and women 18 and over`: unit `a`, unit_text null; the line's notes say so)."""
+
+    @model_validator(mode="after")
+    def _unit_known(self) -> FamilyRule:
+        if self.unit is not None and self.unit not in ALLOWED_UNITS | FAMILY_UNITS:
+            raise ValueError(f"unit {self.unit!r} is not an allowed code")
+        if self.unit is None and self.unit_text is not None:
+            raise ValueError("unit_text without a unit")
+        if self.unit_text is None and self.unit not in (None, "a"):
+            raise ValueError("only an implied age (unit 'a') may have no unit_text")
+        return self
+
+
 class GoldLine(BaseModel):
     """One labelled criterion bullet."""
 
@@ -128,6 +158,9 @@ class GoldLine(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> GoldLine:
+        implied = [i for i, r in enumerate(self.rules) if r.unit is not None and r.unit_text is None]
+        if implied and not self.notes:
+            raise ValueError(f"rules{implied}: an age with no unit written needs notes")
         if bool(self.rules) == (self.no_threshold_reason is not None):
             raise ValueError("exactly one of rules / no_threshold_reason must be given")
         if self.no_threshold_reason is not None and not self.no_threshold_reason.strip():
@@ -148,6 +181,17 @@ class GoldLine(BaseModel):
         return self
 
 
+class FamilyLine(GoldLine):
+    """A line of families.jsonl: the family it probes, and the rules of `FamilyRule`."""
+
+    rules: list[FamilyRule]  # type: ignore[assignment]
+    family: Literal[FAMILIES_KINDS]  # type: ignore[valid-type]
+
+
+def _model(path: Path) -> type[GoldLine]:
+    return FamilyLine if path.name == FAMILIES.name else GoldLine
+
+
 def load_gold(path: Path) -> tuple[list[GoldLine], list[str]]:
     """Every valid line of a gold file, and one message per bad line (`file:line: reason`)."""
     lines: list[GoldLine] = []
@@ -160,7 +204,7 @@ def load_gold(path: Path) -> tuple[list[GoldLine], list[str]]:
                 errors.append(f"{where}: blank line")
                 continue
             try:
-                gold = GoldLine.model_validate(json.loads(raw))
+                gold = _model(path).model_validate(json.loads(raw))
             except json.JSONDecodeError as exc:
                 errors.append(f"{where}: not JSON ({exc.msg})")
                 continue
@@ -248,8 +292,12 @@ def test_corpus_files_mix_size_and_balance() -> None:
     assert len(off_list) >= 15
 
 
-@pytest.mark.parametrize("paths", [(SEED, MIX), *[(p,) for p in HELDOUT]], ids=["seed+mix", "heldout", "heldout_b", "heldout_c"])
-def test_corpus_files_duration_rules_are_few_and_explained(paths: tuple[Path, ...]) -> None:
+@pytest.mark.parametrize(
+    ("paths", "cap"),
+    [((SEED, MIX), MAX_DURATION_RULES), *[((p,), MAX_DURATION_RULES) for p in HELDOUT], ((FAMILIES,), MAX_FAMILY_DURATION_RULES)],
+    ids=["seed+mix", "heldout", "heldout_b", "heldout_c", "families"],
+)
+def test_corpus_files_duration_rules_are_few_and_explained(paths: tuple[Path, ...], cap: int) -> None:
     durations = [
         (line, rule)
         for path in paths
@@ -257,7 +305,7 @@ def test_corpus_files_duration_rules_are_few_and_explained(paths: tuple[Path, ..
         for rule in line.rules
         if DURATION_NAME.match(rule.analyte.name)
     ]
-    assert len(durations) <= MAX_DURATION_RULES
+    assert len(durations) <= cap
     for line, rule in durations:
         assert line.notes, f"{line.id}: duration rule {rule.analyte.name!r} needs a note"
         assert rule.unit in {"a", "mo", "wk", "d", "h", "min"}
@@ -351,3 +399,41 @@ def test_corpus_files_validator_reports_every_bad_line(tmp_path: Path) -> None:
     _, errors = load_gold(path)
     assert [e.split(": ")[0] for e in errors] == ["gold.jsonl:2", "gold.jsonl:3", "gold.jsonl:4"]
     assert "duplicate id 'x-1' (first on line 1)" in errors[2]
+
+
+@pytest.mark.parametrize(
+    ("family", "lines"),
+    [("compound_unit", 46), ("rare_unit", 71), ("number_form", 51), ("analyte_boundary", 55),
+     ("age_without_age", 31), ("duration_not_age", 23), ("negative", 95), ("mixed", 17)],
+)
+def test_corpus_files_families_counts(family: str, lines: int) -> None:
+    got = Counter(line.family for line in _lines(FAMILIES))  # type: ignore[attr-defined]
+    assert got[family] == lines
+    assert all(not line.rules for line in _lines(FAMILIES) if line.family == "negative")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("check", ["implied_ages_explained"])
+def test_corpus_files_families_departures_are_explicit(check: str) -> None:
+    """The documented departures: implied ages have unit 'a' and no unit_text, with notes."""
+    implied = [(line, r) for line in _lines(FAMILIES) for r in line.rules if r.unit is not None and r.unit_text is None]
+    assert implied and all(r.unit == "a" and r.analyte.name == "age" and line.notes for line, r in implied)
+    older = {r.unit for path in GOLD_FILES[:-1] for line in _lines(path) for r in line.rules}
+    assert not older & (FAMILY_UNITS - ALLOWED_UNITS), "the older files keep the older codes"
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [({"family": "typo"}, "family"), ({"unit": "furlongs", "unit_text": "mg/dl"}, "not an allowed code"),
+     ({"unit": "mg/dL", "unit_text": None}, "implied age"), ({}, "family")],
+    ids=["family", "unit", "implied", "missing"],
+)
+def test_corpus_files_families_validator_rejects(tmp_path: Path, changes: dict[str, object], fragment: str) -> None:
+    line = json.loads(json.dumps(_GOOD)) | {"family": "compound_unit"}
+    if not changes:
+        del line["family"]
+    for key, value in changes.items():
+        (line if key == "family" else line["rules"][0])[key] = value
+    path = tmp_path / FAMILIES.name
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    _, errors = load_gold(path)
+    assert len(errors) == 1 and fragment in errors[0]

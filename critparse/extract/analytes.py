@@ -27,7 +27,8 @@ from dataclasses import dataclass, field, replace
 from critparse.extract.expressions import AFTER_AGE
 from critparse.extract.mentions import TIME_UNITS, Expression, Mention
 from critparse.extract.quantities import ComparatorsBefore
-from critparse.lexicon.vocabulary import Vocabulary, phrase_pattern, word_set
+from critparse.lexicon.phrases import phrase_pattern, word_set
+from critparse.lexicon.vocabulary import Vocabulary
 
 __all__ = [
     "AnalytePatterns",
@@ -554,8 +555,17 @@ def assign_analytes(
         previous = Previous(expr.analytes, consumed_to, _unit_kind(site.unit), expr)
 
 
+_WINDOW = 240
+"""How far back from an expression its analyte may be named (characters). Analyte names are a
+few words; the limit keeps a bullet of many numbers linear instead of quadratic."""
+
+
 def _clause_start(text: str, lo: int, hi: int) -> int:
-    """The analyte position starts after the previous expression, or after a ';' or '. '."""
+    """The analyte position starts after the previous expression, or after a ';' or '. ', and at
+    most `_WINDOW` characters back (at a word start)."""
+    if hi - lo > _WINDOW:
+        space = text.find(" ", hi - _WINDOW, hi)
+        lo = space + 1 if space >= 0 else hi - _WINDOW
     clause = max(text.rfind(";", lo, hi), text.rfind(". ", lo, hi))
     return clause + 1 if clause >= lo else lo
 

@@ -28,6 +28,8 @@ SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 
 _ID_CHAIN = re.compile(r"\d+(?:-\d+){2,}|\b0\d{2,}\b|\b\d{4}-\d{4,}")  # phone numbers, dates, EudraCT ids
 _DECIMAL_COMMA = re.compile(r",(\d{1,2})(?!\d)")  # '1,5 x 10^9/l' (European decimal comma)
+_STRAY_DECIMAL = re.compile(r"\.[ \t](\d{1,2})(?![\d.,])")  # '2. 5 x ULN': a decimal point and a stray space
+_FRACTION = {"½": ".5", "¼": ".25", "¾": ".75"}
 _DOT_THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3})+(?=\s*(?:/\s*(?:mm|µ|μ|u|mc)|cells\b))")  # '1.500/mm3'
 _NEGATIVE_SIGN = re.compile(r"(?:^|(?<=[\s(:=<>≤≥]))[-−]$")
 _SEPARATORS = str.maketrans("", "", ", \u00a0\u202f")
@@ -46,11 +48,12 @@ class Number:
         return float(self.literal.translate(_SEPARATORS))
 
 
-def iter_numbers(text: str, comma_is_decimal: Callable[[int], bool]) -> Iterator[Number]:
+def iter_numbers(text: str, comma_is_decimal: Callable[[int, int], bool]) -> Iterator[Number]:
     """Every free-standing number of `text`, identifiers left out.
 
-    `comma_is_decimal(pos)` says whether what follows a ',dd' ending at `pos` makes the comma a
-    decimal one ('1,5 x 10^9/l', '2,5 x ULN', '7,0 and 10,0 %'); the caller knows the units.
+    `comma_is_decimal(start, pos)` says whether what surrounds the number at `start` with a ',dd'
+    (or a '. d') ending at `pos` makes that a decimal ('1,5 x 10^9/l', '2,5 x ULN', '< 1,5 and',
+    '2. 5 x ULN'); the caller knows the units and comparators.
     """
     identifiers = [m.span() for m in _ID_CHAIN.finditer(text)]
     last_end = 0
@@ -62,9 +65,11 @@ def iter_numbers(text: str, comma_is_decimal: Callable[[int], bool]) -> Iterator
         thousands = _DOT_THOUSANDS.match(text, start)
         if thousands is not None and thousands.end() >= end:
             literal, end = thousands.group(0).replace(".", ""), thousands.end()
-        decimal = _DECIMAL_COMMA.match(text, end) if literal.isdigit() else None
-        if decimal is not None and comma_is_decimal(decimal.end()):
+        decimal = (_DECIMAL_COMMA.match(text, end) or _STRAY_DECIMAL.match(text, end)) if literal.isdigit() else None
+        if decimal is not None and comma_is_decimal(start, decimal.end()):
             literal, end = f"{literal}.{decimal.group(1)}", decimal.end()
+        if end < len(text) and text[end] in _FRACTION and "." not in literal:  # '1½ times ULN'
+            literal, end = literal + _FRACTION[text[end]], end + 1
         last_end = end
         yield Number(literal, start, end)
 

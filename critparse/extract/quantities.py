@@ -17,11 +17,14 @@ from critparse.extract.numbers import (
     iter_numbers,
     negative_sign_before,
 )
-from critparse.lexicon.vocabulary import Vocabulary, phrase_pattern
+from critparse.lexicon.phrases import phrase_pattern
+from critparse.lexicon.vocabulary import Vocabulary
 
 Unit = tuple[str, str, int, int]
-"""(code, surface, start, end) of a unit read by `Vocabulary.match_unit`."""
+"""(code, surface, start, end) of a unit read by `Vocabulary.match_unit` (grammar and units.json)."""
 
+_TIMES_SIGN = re.compile(r"^(?:[xX×*·.]|times)\s*")
+_LIST_GOES_ON = re.compile(r"\s*(?:,|or|and|to|-|–)\s*\d", re.IGNORECASE)
 _DECIMAL_COMMA_RANGE = re.compile(r"\s*(?:-|–|to|and)\s*\d+,\d{1,2}(?!\d)")  # 'between 7,0 and 10,0 %'
 _POWER_VALUE = re.compile(r"\s*(?:\^|\*\*|\*)\s*\(?(\d{1,2})\)?|([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})")  # '10^5 IU/mL'
 _TIMES_POWER = re.compile(r"\s*[xX×*]\s*10\s*(?:\^|\*\*|\*|[eE])\s*\(?(\d{1,2}|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\)?")  # '1 x 10^4 IU/mL'
@@ -42,6 +45,8 @@ class QuantityPatterns:
         words = vocab.words
         lon = words.limit_of_normal
         upper, lower = phrase_pattern(lon.upper), phrase_pattern(lon.lower)
+        if lon.upper_case_sensitive:  # French 'N' (norme): '≤ 2,5 N'
+            upper += "|(?-i:" + "|".join(re.escape(w) for w in lon.upper_case_sensitive) + r")(?![0-9])"
         whose = phrase_pattern(lon.whose)
         self.limit_of_normal = re.compile(
             rf"\s*(?P<times>{phrase_pattern(lon.times)})?\s*(?:the\s+)?(?:(?:{whose})\s+)?"
@@ -54,12 +59,17 @@ class QuantityPatterns:
         self.limit_lead = re.compile(rf"(?:(?:the|{whose})\s+)*$", re.IGNORECASE)
         # 'x 10^9/L', '10(9)/l', '10⁹ cells/L': the count unit after it is read from units.json
         self.power_of_ten = re.compile(
-            r"\s*(?:[xX×*·]|times)?\s*10\s*(?:\^|\*\*|\*|[eE]|exp)?\s*\(?([0-9]{1,2}|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\)?"
+            r"\s*(?:[xX×*·.]|times)?\s*10\s*(?:\^|\*\*|\*|[eE]|exp|[xX])?\s*\(?([0-9]{1,2}|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\)?"
             r"(?:\s*(?:cells|cell))?(?=\s*(?:/|per\s))"
+        )
+        # '× 1,000,000,000/L': the power of ten written out, three zeros a group
+        self.power_written = re.compile(
+            r"\s*[xX×*·]\s*1((?:,000)+|(?:\.000)+|(?:[ \u00a0]000)+)(?:\s*(?:cells|cell))?(?=\s*(?:/|per\s))"
         )
         self.after_power = frozenset(words.count_units.after_power)
         self.after_noun = frozenset(words.count_units.after_noun)
-        self.counted_noun = re.compile(r"\s*(?:[A-Za-z]+\s+)?[A-Za-z]+(?=\s*/)")  # 'parasites/µL'
+        # 'parasites/µL', 'mitoses per 50 HPF'
+        self.counted_noun = re.compile(r"\s*(?:[A-Za-z]+\s+)?[A-Za-z]+(?=\s*(?:/|per\s))", re.IGNORECASE)
         self.number_words = {w.lower(): v for w, v in words.number_words.items()}
         self.number_word = re.compile(r"\b(" + "|".join(words.number_words) + r")\b", re.IGNORECASE)
         self.duration_adjective = re.compile(
@@ -71,12 +81,13 @@ def patterns(vocab: Vocabulary) -> QuantityPatterns:
     return vocab.derived("extract.quantities", QuantityPatterns)
 
 
-def find_quantities(text: str, vocab: Vocabulary) -> list[Quantity]:
+def find_quantities(text: str, vocab: Vocabulary, cmps: ComparatorsBefore | None = None) -> list[Quantity]:
     """Every number in `text` that can be a threshold value, with its unit."""
     pats = patterns(vocab)
+    cmps = cmps if cmps is not None else ComparatorsBefore(text, vocab)
     found: list[Quantity] = []
     last_end = 0
-    for number in iter_numbers(text, lambda pos: _decimal_comma_follows(text, pos, vocab, pats)):
+    for number in iter_numbers(text, lambda start, pos: _decimal_follows(text, start, pos, vocab, pats, cmps)):
         if number.start < last_end:
             continue  # inside the previous quantity ('x 10^9/L')
         q = _quantity(text, number, vocab, pats)
@@ -86,12 +97,17 @@ def find_quantities(text: str, vocab: Vocabulary) -> list[Quantity]:
     return found
 
 
-def _decimal_comma_follows(text: str, pos: int, vocab: Vocabulary, pats: QuantityPatterns) -> bool:
-    """',5' is decimal before a unit, a power of ten, another decimal-comma bound or 'x ULN'."""
+def _decimal_follows(
+    text: str, start: int, pos: int, vocab: Vocabulary, pats: QuantityPatterns, cmps: ComparatorsBefore
+) -> bool:
+    """',5' is decimal before a unit, a power of ten, another decimal-comma bound or a multiple of a
+    limit of normal, and after a comparator unless a list goes on ('< 1,5 and' but 'of 0,1 or 2')."""
     if _power_of_ten(text, pos, vocab, pats) or vocab.match_unit(text, pos) or _DECIMAL_COMMA_RANGE.match(text, pos):
         return True
     limit = pats.limit_of_normal.match(text, pos)
-    return limit is not None and bool(limit.group("times"))
+    if limit is not None and (limit.group("times") or limit.group("upper") or limit.group("lower")):
+        return True
+    return "," in text[start:pos] and cmps.at(start) is not None and _LIST_GOES_ON.match(text, pos) is None
 
 
 def _quantity(text: str, number: Number, vocab: Vocabulary, pats: QuantityPatterns) -> Quantity | None:
@@ -113,13 +129,18 @@ def _quantity(text: str, number: Number, vocab: Vocabulary, pats: QuantityPatter
         end, unit = scaled.end(), scaled_unit
     elif (percentile := _PERCENTILE.match(text, end)) is not None:
         end = percentile.end()  # '≥ 5th percentile': the value is the percentile
-    elif power is None and unit is None and ORDINAL_OR_NAME.match(rest):
-        return None  # '2nd', '5-FU', 'A1c'-like glue: part of a name, not a value
+    elif power is None and unit is None and ORDINAL_OR_NAME.match(rest) and not _times_limit(text, end, pats):
+        return None  # '2nd', '5-FU', 'A1c'-like glue: part of a name, not a value ('2.5-fold ULN' is one)
     if negative_sign_before(text, start):
         value, start = -value, start - 1  # 'T-score ≤ -2.5'
     q = Quantity(value=value, start=start, end=end)
     _attach_unit(text, q, end, power, unit, vocab, pats)
     return q
+
+
+def _times_limit(text: str, end: int, pats: QuantityPatterns) -> bool:
+    limit = pats.limit_of_normal.match(text, end)
+    return limit is not None and bool(limit.group("times")) and bool(limit.group("upper") or limit.group("lower"))
 
 
 def _unit_after(text: str, end: int, rest: str, vocab: Vocabulary) -> Unit | None:
@@ -133,12 +154,16 @@ def _unit_after(text: str, end: int, rest: str, vocab: Vocabulary) -> Unit | Non
 def _power_of_ten(text: str, end: int, vocab: Vocabulary, pats: QuantityPatterns) -> tuple[str, int] | None:
     """('10*9/L', end) for 'x 10^9/L' and its spellings right after a number."""
     power = pats.power_of_ten.match(text, end)
-    if power is None:
+    if power is not None:
+        exponent = int(power.group(1).translate(SUPERSCRIPT))
+    elif (power := pats.power_written.match(text, end)) is not None:
+        exponent = 3 * (len(power.group(1)) // 4)
+    else:
         return None
     per = vocab.match_unit(text, power.end())
     if per is None or per[0] not in pats.after_power:
         return None
-    return f"10*{int(power.group(1).translate(SUPERSCRIPT))}{per[0]}", per[3]
+    return f"10*{exponent}{per[0]}", per[3]
 
 
 def _attach_unit(
@@ -149,7 +174,8 @@ def _attach_unit(
     `units.json`, a duration after an adjective ('12 consecutive months') or a count per volume."""
     if power is not None:
         q.unit, q.end = power
-        q.unit_text = text[end : q.end].strip()
+        q.unit_text = _TIMES_SIGN.sub("", text[end : q.end].strip())  # '10⁹/L', not '× 10⁹/L'
+
     elif (limit := pats.limit_of_normal.match(text, end)) is not None and (
         limit.group("upper") or limit.group("lower") or limit.group("times")
     ):
@@ -163,8 +189,8 @@ def _attach_unit(
     ) is not None and timed[0] in TIME_UNITS:
         q.unit, q.unit_text, q.end = timed[0], text[end : timed[3]].strip(), timed[3]
     elif (noun := pats.counted_noun.match(text, end)) is not None and (
-        per := vocab.match_unit(text, noun.end())
-    ) is not None and per[0] in pats.after_noun:
+        per := vocab.read_per_count(text, noun.end(), pats.after_noun)
+    ) is not None:
         q.unit, q.unit_text, q.end = per[0], text[end : per[3]].strip(), per[3]
 
 

@@ -70,7 +70,7 @@ def find_expressions(
     text: str, vocab: Vocabulary, cmps: ComparatorsBefore, known: Mapping[str, Mention]
 ) -> tuple[list[Quantity], list[Expression]]:
     """Steps 1 and 2: the quantities of `text` and the expressions they form, in text order."""
-    quantities = find_quantities(text, vocab)
+    quantities = find_quantities(text, vocab, cmps)
     counted = find_number_words(text, vocab, cmps)
     if counted:
         quantities = sorted(quantities + counted, key=lambda q: q.start)

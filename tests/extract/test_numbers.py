@@ -8,7 +8,7 @@ from critparse.extract.numbers import iter_numbers, negative_sign_before
 
 
 def _numbers(text, decimal=False):
-    return [(n.value, text[n.start : n.end]) for n in iter_numbers(text, lambda pos: decimal)]
+    return [(n.value, text[n.start : n.end]) for n in iter_numbers(text, lambda start, pos: decimal)]
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,9 @@ from importlib import resources
 import pytest
 
 from critparse.errors import ResourceError
+from critparse.lexicon.phrases import expand_phrase, phrase_problem
 from critparse.lexicon.resources import Resources, default_resources
-from critparse.lexicon.vocabulary import expand_phrase, load_vocabulary, load_words, phrase_problem
+from critparse.lexicon.vocabulary import load_vocabulary, load_words
 
 
 def _bundled() -> dict:
@@ -52,13 +53,13 @@ def test_vocabulary_bad_words_file_lists_every_problem(tmp_path, count):
     assert "bogus" in str(err.value) and "qualifiers" in str(err.value) and "stop_words" in str(err.value)
 
 
-@pytest.mark.parametrize("code", ["/furlong"])
-def test_vocabulary_count_units_must_be_unit_codes(tmp_path, code):
+@pytest.mark.parametrize(("key", "value"), [("after_power", "L"), ("after_noun", "furlongs")])
+def test_vocabulary_count_units_are_checked(tmp_path, key, value):
     data = _bundled()
-    data["count_units"]["after_power"].append(code)
+    data["count_units"][key].append(value)
     path = tmp_path / "words.json"
     path.write_text(json.dumps(data), encoding="utf-8")
-    with pytest.raises(ResourceError, match="furlong"):
+    with pytest.raises(ResourceError, match=key):
         load_vocabulary(words=path)
 
 
