@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
@@ -18,17 +19,22 @@ from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
-from critparse.nlp.abbreviations import ParenthesisAbbreviationDetector
-from critparse.lexicon.analytes import AnalyteLexicon
-from critparse.lexicon.resources import Resources, default_resources
-from critparse.nlp.doc_keys import CONTEXT_KEY, RESULT_KEY, doc_text
-from critparse.extract.concepts import ConceptResources, extract_concepts, load_concept_resources, no_structure_reason
+from critparse.extract.concepts import (
+    ConceptResources,
+    extract_concepts,
+    load_concept_resources,
+    no_structure_reason,
+)
 from critparse.extract.logic import build_logic
 from critparse.extract.rules import Mention, RuleDraft, extract_rules, may_hold_threshold
+from critparse.lexicon.analytes import AnalyteLexicon
+from critparse.lexicon.resources import Resources, default_resources
 from critparse.lexicon.vocabulary import Vocabulary
 from critparse.model import Analyte, Diagnostic, ParseResult, Rule
-from critparse.model.concept import Concept
 from critparse.model import Span as CharSpan
+from critparse.model.concept import Concept
+from critparse.nlp.abbreviations import ParenthesisAbbreviationDetector
+from critparse.nlp.doc_keys import CONTEXT_KEY, RESULT_KEY, TEXT_KEY, doc_text
 
 MAX_ANALYSED_CHARS = 20_000
 """Longer texts are analysed up to this many characters (a criterion bullet is rarely > 2,000)."""
@@ -81,10 +87,13 @@ class RuleExtractor:
 
     def __init__(
         self, nlp: Language, name: str = "critparse_rules", *, analytes: str | None = None,
-        concepts: bool = True,
+        concepts: bool = True, cache_size: int = 4096,
     ) -> None:
         self.name = name
         self.with_concepts = concepts
+        self.cache_size = cache_size
+        """Results kept for repeated text (20% of registry bullets repeat verbatim); 0: none."""
+        self._cache: OrderedDict[tuple[str, str | None], ParseResult] = OrderedDict()
         self._make_doc = nlp.make_doc
         self._abbreviation_detector = ParenthesisAbbreviationDetector(nlp)
         self.resources: Resources = (
@@ -155,20 +164,42 @@ class RuleExtractor:
         return out
 
     def __call__(self, doc: Doc) -> Doc:
+        doc.user_data[RESULT_KEY] = self.safe_parse(doc_text(doc), doc.user_data.get(CONTEXT_KEY), doc=doc)
+        return doc
+
+    def safe_parse(self, text: str, context_text: str | None = None, *, doc: Doc | None = None) -> ParseResult:
+        """`parse_text`, with an internal error turned into a diagnosed result (never raises)."""
+        key = (text, context_text)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
         try:
-            result = self.parse_doc(doc)
+            result = self.parse_text(text, context_text, doc=doc)
         except Exception as exc:
-            warnings.warn(f"critparse: could not parse {doc.text[:80]!r}: {exc!r}", RuntimeWarning, stacklevel=2)
-            result = ParseResult(
-                text=doc.text,
+            warnings.warn(f"critparse: could not parse {text[:80]!r}: {exc!r}", RuntimeWarning, stacklevel=2)
+            return ParseResult(
+                text=text,
                 no_threshold_reason="internal error while parsing; see diagnostics",
                 diagnostics=(Diagnostic(level="error", code="internal_error", message=f"{type(exc).__name__}: {exc}"),),
             )
-        doc.user_data[RESULT_KEY] = result
-        return doc
+        if self.cache_size:
+            self._cache[key] = result
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return result
 
     def parse_doc(self, doc: Doc) -> ParseResult:
-        text = doc_text(doc)
+        return self.parse_text(doc_text(doc), doc.user_data.get(CONTEXT_KEY), doc=doc)
+
+    def _doc_for(self, text: str) -> Doc:
+        doc = self._make_doc(text)
+        doc.user_data[TEXT_KEY] = text
+        return doc
+
+    def parse_text(self, text: str, context_text: str | None = None, *, doc: Doc | None = None) -> ParseResult:
+        """Everything read from one bullet. Tokens are made only when the bullet may hold a
+        threshold (the analyte matcher works on them); concepts and logic read the text."""
         diagnostics: list[Diagnostic] = []
         if len(text) > MAX_ANALYSED_CHARS:
             diagnostics.append(Diagnostic(
@@ -176,16 +207,17 @@ class RuleExtractor:
                 message=f"text has {len(text)} characters; only the first {MAX_ANALYSED_CHARS} were analysed",
             ))
         worth_matching = may_hold_threshold(text, self.vocab)  # most bullets without a number stop here
-        mentions = self.mentions(doc, text) if worth_matching else []
-        context_text = doc.user_data.get(CONTEXT_KEY) if worth_matching else None
-        context = self._context_mentions(context_text) if context_text else None
+        if worth_matching and doc is None:
+            doc = self._doc_for(text)
+        mentions = self.mentions(doc, text) if worth_matching and doc is not None else []
+        context = self._context_mentions(context_text) if worth_matching and context_text else None
         drafts, reason = extract_rules(
             text[:MAX_ANALYSED_CHARS],
             [m for m in mentions if m.end <= MAX_ANALYSED_CHARS],
             self.vocab,
             known=self._known,
             context=context,
-            abbreviations=_LazyAbbreviations(lambda: self.abbreviations(doc, mentions)),
+            abbreviations=_LazyAbbreviations(lambda: self.abbreviations(doc or self._doc_for(text), mentions)),
         )
         rules = tuple(_to_rule(text, d) for d in drafts)
         if reason is not None:

@@ -25,13 +25,12 @@ import spacy
 from pydantic import BaseModel
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
-from spacy.tokens import Doc
 
 from critparse.errors import WorkerLostError
+from critparse.model import Diagnostic, ParseResult
 from critparse.nlp.abbreviations import ParenthesisAbbreviationDetector  # registers its factory
 from critparse.nlp.component import MAX_ANALYSED_CHARS, RuleExtractor  # registers critparse_rules
 from critparse.nlp.doc_keys import CONTEXT_KEY, RESULT_KEY, TEXT_KEY
-from critparse.model import Diagnostic, ParseResult
 from critparse.text.tokenizer import harden, make_tokenizer
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "critparse-pipeline"
@@ -160,43 +159,55 @@ def parse_many(
 
 
 def _parse_serial(items: Iterable[tuple[Any, str | None]], nlp: Language, batch_size: int) -> Iterator[ParseResult]:
+    extractor = _own_extractor(nlp)
+    if extractor is None:
+        yield from _parse_serial_docs(items, nlp, batch_size)
+        return
+    # critparse's own pipeline: the extractor reads text and makes tokens only where it needs them.
+    for item, context in items:
+        original, analysed, diagnostics = _prepare(item)
+        result = extractor.safe_parse(analysed, clean_text(context[:MAX_ANALYSED_CHARS]) if context else None)
+        yield _restore(result, original, diagnostics)
+
+
+def _own_extractor(nlp: Language) -> RuleExtractor | None:
+    """The rule extractor when the pipeline is critparse's own components only, else None."""
+    if not all(isinstance(proc, (RuleExtractor, ParenthesisAbbreviationDetector)) for _, proc in nlp.pipeline):
+        return None
+    return next((proc for _, proc in nlp.pipeline if isinstance(proc, RuleExtractor)), None)
+
+
+def _prepare(item: Any) -> tuple[str, str, list[Diagnostic]]:
+    """The text as given, the text analysed (cleaned, capped) and what was said about it."""
+    text, diagnostics = _coerce(item)
+    if len(text) > MAX_ANALYSED_CHARS:
+        diagnostics.append(Diagnostic(
+            level="warning", code="text_truncated",
+            message=f"text has {len(text)} characters; only the first {MAX_ANALYSED_CHARS} were analysed",
+        ))
+    analysed, notes = _break_long_runs(clean_text(text[:MAX_ANALYSED_CHARS]))
+    diagnostics.extend(notes)
+    return text, analysed, diagnostics
+
+
+def _parse_serial_docs(items: Iterable[tuple[Any, str | None]], nlp: Language, batch_size: int) -> Iterator[ParseResult]:
+    """Pipelines with other components: Docs through `nlp.pipe`."""
     pending: deque[tuple[str, list[Diagnostic]]] = deque()
 
     def docs() -> Iterator[Any]:
         for item, context in items:
-            text, diagnostics = _coerce(item)
-            if len(text) > MAX_ANALYSED_CHARS:
-                diagnostics.append(Diagnostic(
-                    level="warning", code="text_truncated",
-                    message=f"text has {len(text)} characters; only the first {MAX_ANALYSED_CHARS} were analysed",
-                ))
+            text, analysed, diagnostics = _prepare(item)
             pending.append((text, diagnostics))
-            analysed, notes = _break_long_runs(clean_text(text[:MAX_ANALYSED_CHARS]))
-            diagnostics.extend(notes)
             doc = nlp.make_doc(analysed)
             doc.user_data[TEXT_KEY] = analysed
             if context:
                 doc.user_data[CONTEXT_KEY] = clean_text(context[:MAX_ANALYSED_CHARS])
             yield doc
 
-    for doc in _run_components(nlp, docs(), batch_size):
+    for doc in nlp.pipe(docs(), batch_size=batch_size):
         original, diagnostics = pending.popleft()
         result: ParseResult = doc.user_data.get(RESULT_KEY) or ParseResult(text=original)
         yield _restore(result, original, diagnostics)
-
-
-def _run_components(nlp: Language, docs: Iterator[Doc], batch_size: int) -> Iterator[Doc]:
-    """`nlp.pipe` for pipelines whose components all work doc by doc (critparse's own): calling
-    them directly skips spaCy's per-batch generator plumbing; other pipelines go through pipe."""
-    if all(isinstance(proc, (RuleExtractor, ParenthesisAbbreviationDetector)) for _, proc in nlp.pipeline):
-        # the rule extractor runs abbreviation detection itself, only when a bullet needs it
-        procs = [proc for _, proc in nlp.pipeline if isinstance(proc, RuleExtractor)]
-        for doc in docs:
-            for proc in procs:
-                doc = proc(doc)
-            yield doc
-    else:
-        yield from nlp.pipe(docs, batch_size=batch_size)
 
 
 def _has_non_finite(value: Any) -> bool:
@@ -210,6 +221,12 @@ def _has_non_finite(value: Any) -> bool:
     return False
 
 
+def _non_finite_window(concept: Any) -> bool:
+    """A concept's only number is its time window's (TimeWindow checks it; this is belt and braces)."""
+    value = concept.temporal.value if concept.temporal is not None else None
+    return value is not None and not math.isfinite(value)
+
+
 def _finite_only(result: ParseResult) -> dict[str, Any]:
     """The fields to replace so that no inf or NaN reaches the output ({} when there is none).
 
@@ -217,8 +234,10 @@ def _finite_only(result: ParseResult) -> dict[str, Any]:
     `10^400` is not a threshold anyone meant. Rules go as a whole, since the logic tree points
     at them by index; concepts that carry such a number go too.
     """
-    bad_rules = _has_non_finite(result.rules) or _has_non_finite(result.logic)
-    concepts = tuple(c for c in result.concepts if not _has_non_finite(c))
+    bad_rules = any(not math.isfinite(r.value) for r in result.rules) or (
+        result.logic is not None and _has_non_finite(result.logic)
+    )
+    concepts = tuple(c for c in result.concepts if not _non_finite_window(c))
     if not bad_rules and len(concepts) == len(result.concepts):
         return {}
     update: dict[str, Any] = {"concepts": concepts, "logic": None}
