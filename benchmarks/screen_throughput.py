@@ -24,9 +24,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from critparse.screen.patient import patient_from_mapping
-from critparse.model.contract import Analyte, Comparator, Criterion, Rule, Span
+from critparse.model import Analyte, Comparator, Criterion, Rule, Span
 from critparse.screen.evaluate import evaluate
+from critparse.screen.patient import patient_from_mapping
 
 
 def _rule(name: str, comparator: Comparator, value: float, unit: str | None = None) -> Rule:

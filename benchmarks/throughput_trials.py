@@ -152,8 +152,8 @@ def generate(n: int, path: Path, seed: int = 2186860) -> None:
 def run_one(source: str, workers: int, fmt: str) -> dict[str, float]:
     """One measured run (called in a child process)."""
     sys.path.insert(0, str(ROOT))
-    from critparse.runs.batch import run
     from critparse.nlp.pipeline import load
+    from critparse.runs.batch import run
 
     load()  # pipeline loading is start-up cost, not throughput
     suffix = "parquet" if fmt == "parquet" else "jsonl"
