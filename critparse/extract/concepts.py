@@ -211,6 +211,8 @@ class ConceptHeads:
     no_structure_default: str
     memo: dict[str, ConceptType | None] = field(default_factory=dict, compare=False, repr=False)
     """Head types already worked out, per word: a bullet asks about most of its words."""
+    code_memo: dict[object, tuple[Code, ...]] = field(default_factory=dict, compare=False, repr=False)
+    """Code models already built, per lexicon code tuple."""
 
     def head_type(self, word: str) -> ConceptType | None:
         """The concept type a head word names ('disorders' -> condition), or None."""
@@ -418,8 +420,18 @@ def _norm(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def _codes(raw: object) -> tuple[Code, ...]:
-    """Codes from the lexicon's (system, code, display) triples; malformed ones are left out."""
+def _codes(raw: object, memo: dict[object, tuple[Code, ...]] | None = None) -> tuple[Code, ...]:
+    """Codes from the lexicon's (system, code, display) triples; malformed ones are left out.
+
+    `memo` keeps the codes of each triple tuple already seen: a batch names the same concepts
+    again and again, and building the models is most of a concept's cost."""
+    if memo is not None and isinstance(raw, tuple):
+        found = memo.get(raw)
+        if found is None:
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            found = memo[raw] = _codes(raw)
+        return found
     out = []
     for item in raw if isinstance(raw, (tuple, list)) else ():
         if not (isinstance(item, (tuple, list)) and len(item) == 3):
@@ -547,7 +559,7 @@ def _kept_terms(
         if heads.qualifier_pattern.fullmatch(text, start, end):  # 'metastatic' alone qualifies
             continue
         name = _norm(m.name) if isinstance(m.name, str) and m.name.strip() else _norm(text[start:end])
-        valid.append(_Term(start, end, _type(m.type), name, _codes(m.codes)))
+        valid.append(_Term(start, end, _type(m.type), name, _codes(m.codes, heads.code_memo)))
         last_end = end
     analyte = [False] * len(valid)
     for i in range(len(valid) - 1, -1, -1):  # right to left: 'AST and ALT <= 2.5 x ULN' marks ALT, then AST
@@ -754,7 +766,7 @@ def _phrase_mention(doc: _Doc, first: int, last: int, head: int) -> _Mention | N
     hit = _lookup(doc.lexicon, text)
     if hit is not None:
         entry = hit[1]
-        return _Mention(start, end, first, last, _type(entry.type), _norm(entry.name) or _norm(text), _codes(entry.codes))
+        return _Mention(start, end, first, last, _type(entry.type), _norm(entry.name) or _norm(text), _codes(entry.codes, doc.heads.code_memo))
     head_term = doc.term_of[head]
     same = [doc.terms[i] for i in _terms_in(doc, first, last) if i != head_term and doc.terms[i].type == kind]
     if len(same) == 1:  # 'hepatitis B' + 'infection': the fuller wording of the same coded concept
@@ -898,7 +910,7 @@ def _merged(
     head = " ".join(p for p in (prefix, suffix) if p)
     if hit is not None:
         entry = hit[1]
-        return _Mention(start, end, seg.first, seg.last, _type(entry.type), hit[0], _codes(entry.codes), "lexicon", head)
+        return _Mention(start, end, seg.first, seg.last, _type(entry.type), hit[0], _codes(entry.codes, doc.heads.code_memo), "lexicon", head)
     own_type = _type_at(doc, seg, seg.last) or (seg.mentions[0].type if seg.mentions else None)
     kind = (donor or own_type) if suffix else (own_type or donor)
     if kind is None:
@@ -1104,14 +1116,32 @@ def _mentions(doc: _Doc) -> list[list[_Mention]]:
     return _with_abbreviations(doc, out)
 
 
+def _nothing_to_name(text: str, found: Sequence[TermMatchLike], heads: ConceptHeads) -> bool:
+    """No lexicon match, head word, coordinator or marker result ('HER2-positive'): no concept can
+    come of the text, so the cue and window passes are skipped."""
+    if found:
+        return False
+    for word in _TOKEN.findall(text):
+        low = word.lower()
+        if (
+            heads.head_type(word) or low in heads.coordinators
+            or low in heads.result_words or low.rsplit("-", 1)[-1] in heads.result_words
+        ):  # a coordination completes names the lexicon knows: 'an investigational or a marketed drug'
+            return False
+    return True
+
+
 def _assemble(text: str, lexicon: ConceptLexicon, resources: ConceptResources) -> tuple[Concept, ...]:
     heads = resources.heads
+    matched = lexicon.find(text)
+    if _nothing_to_name(text, matched, heads):
+        return ()
     cues = find_cues(text, resources.context)
     windows = find_time_windows(text, resources.windows)
     allergy = [(m.start(), m.end()) for m in heads.allergy_pattern.finditer(text)]
     mask = _mask(text, [*_cue_spans(text, cues), *allergy])
     window_mask = _mask(text, [(w.span.start, w.span.end) for w in windows])
-    found = _past_population(text, _split_coordinated(text, lexicon.find(text), lexicon, heads), lexicon, heads)
+    found = _past_population(text, _split_coordinated(text, matched, lexicon, heads), lexicon, heads)
     found = _past_cues(text, found, mask, lexicon)
     terms = _kept_terms(text, found, mask, window_mask, heads)
     for w in windows:
