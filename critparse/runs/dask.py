@@ -6,16 +6,21 @@ cluster scales the single-machine run without changing its output. Bad records t
 rows (`"error"` set) instead of failing a task, and every row carries its partition number so an
 error can be found again.
 
-    import dask.bag as db
     from critparse.runs.dask import CRITERION_META, criteria_rows, read_jsonl, trial_results
 
     results = trial_results(read_jsonl("studies-*.jsonl"))
     criteria_rows(results).to_dataframe(meta=CRITERION_META).to_parquet("rules/")
+
+`CRITERION_META` comes from the one row definition (`critparse.export.rows`): nullable integers
+for spans and strings for text and for the rules and diagnostics (JSON), so every partition,
+empty ones included, writes the same Parquet schema.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -72,12 +77,14 @@ def _as_records(items: Iterable[Any]) -> Iterator[StudyRecord | RecordError]:
 
 def _partition_results(items: Iterable[Any], partition: int, batch_size: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
+    started = time.time()  # wall clock: partitions run on several machines
     for result in iter_trials(_as_records(items), batch_size=batch_size):
+        when = {"partition": partition, "started": started, "finished": time.time()}
         if isinstance(result, RecordError):
-            out.append({"partition": partition, "error": result.model_dump(), "criteria": []})
+            out.append({**when, "error": result.model_dump(), "criteria": []})
         else:
             out.append({
-                "partition": partition,
+                **when,
                 "error": None,
                 "trial_id": result.trial_id,
                 "position": result.position,
@@ -108,23 +115,27 @@ def error_rows(results: db.Bag) -> db.Bag:
         lambda r: {"partition": r["partition"], **r["error"]})
 
 
+def _count(r: dict[str, Any]) -> tuple[float, ...]:
+    started, finished = r.get("started", math.inf), r.get("finished", -math.inf)
+    if r["error"] is not None:
+        return (0, 0, 0, 0, 1, 0, started, finished)
+    rows = r["criteria"]
+    return (1, len(rows), sum(row["kind"] == "criterion" for row in rows),
+            sum(len(row["rules"]) for row in rows), 0, r.get("warnings", 0), started, finished)
+
+
+def _add(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, ...]:
+    return (*(x + y for x, y in zip(a[:6], b[:6], strict=True)), min(a[6], b[6]), max(a[7], b[7]))
+
+
 def summarize(results: db.Bag) -> Summary:
-    """The same counts as a single-machine run (seconds left at 0)."""
-
-    def count(r: dict[str, Any]) -> tuple[int, int, int, int, int, int]:
-        if r["error"] is not None:
-            return (0, 0, 0, 0, 1, 0)
-        rows = r["criteria"]
-        return (1, len(rows), sum(row["kind"] == "criterion" for row in rows),
-                sum(len(row["rules"]) for row in rows), 0, r.get("warnings", 0))
-
-    def add(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
-        return tuple(x + y for x, y in zip(a, b, strict=True))
-
-    totals = results.map(count).fold(add, initial=(0, 0, 0, 0, 0, 0)).compute()
-    trials, criteria, bullets, rules, errors, warnings = totals
-    return Summary(trials=trials, criteria=criteria, bullets=bullets, rules=rules, errors=errors,
-                   warnings=warnings)
+    """The same counts as a single-machine run; `seconds` is the wall time the parsing took,
+    from the first partition's start to the last trial's end (whenever it was computed)."""
+    totals = results.map(_count).fold(_add, initial=(0, 0, 0, 0, 0, 0, math.inf, -math.inf))
+    *counts, started, finished = totals.compute()
+    seconds = max(0.0, finished - started) if math.isfinite(started - finished) else 0.0
+    fields = ("trials", "criteria", "bullets", "rules", "errors", "warnings")
+    return Summary(seconds=seconds, **{k: int(v) for k, v in zip(fields, counts, strict=True)})
 
 
 def criteria_frame(frame: dd.DataFrame, *, id_column: str = "nct_id",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import random
@@ -12,6 +13,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from critparse.errors import InputFormatError
+from critparse.model import ParseResult
 from critparse.runs.batch import TrialResult, iter_trials, run
 from critparse.cli import app
 from critparse.nlp.pipeline import parse_many
@@ -226,3 +229,110 @@ def test_batch_spacy_n_process_gives_the_same_rows(tmp_path: Path) -> None:
     two = run(source, tmp_path / "two.jsonl", workers=2, parallel="spacy")
     assert one.model_copy(update={"seconds": 0}) == two.model_copy(update={"seconds": 0})
     assert (tmp_path / "one.jsonl").read_text() == (tmp_path / "two.jsonl").read_text()
+
+
+# --- safe files -------------------------------------------------------------------------------
+
+
+def test_batch_output_equal_to_input_is_refused(tmp_path: Path) -> None:
+    source = _write_inputs(tmp_path)
+    before = source.read_bytes()
+    with pytest.raises(InputFormatError, match="is the input"):
+        run(source, source)
+    with pytest.raises(InputFormatError, match="is the input"):
+        run(source, tmp_path / "out.jsonl", errors=tmp_path / "." / source.name)
+    cli = CliRunner().invoke(app, ["parse-trials", str(source), "-o", str(source), "--no-progress"])
+    assert cli.exit_code == 1 and "is the input" in cli.output
+    assert source.read_bytes() == before
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("rules.jsonl", "jsonl"), ("rules.parquet", "parquet")])
+def test_batch_failed_run_leaves_the_old_output(tmp_path: Path, name: str, fmt: str) -> None:
+    pytest.importorskip("pyarrow")
+    source = _write_inputs(tmp_path)
+    out = tmp_path / name
+    out.write_text("the previous good output")
+
+    def failing(texts: Any, **kwargs: Any) -> Iterator[Any]:
+        for i, result in enumerate(parse_many(texts, **kwargs)):
+            if i == 5:
+                raise RuntimeError("the parser broke")
+            yield result
+
+    with pytest.raises(RuntimeError):
+        run(source, out, fmt=fmt, parse_many=failing)  # type: ignore[arg-type]
+    assert out.read_text() == "the previous good output"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["studies.jsonl", name])
+
+
+def test_batch_gzip_input_is_read_and_binary_refused(tmp_path: Path) -> None:
+    source = _write_inputs(tmp_path)
+    packed = tmp_path / "studies.jsonl.gz"
+    packed.write_bytes(gzip.compress(source.read_bytes()))
+    plain = run(source, tmp_path / "a.jsonl")
+    zipped = run(packed, tmp_path / "b.jsonl")
+    assert plain.model_copy(update={"seconds": 0}) == zipped.model_copy(update={"seconds": 0})
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+    damaged = tmp_path / "damaged.jsonl.gz"
+    damaged.write_bytes(gzip.compress(source.read_bytes() * 50)[:-200])
+    with pytest.raises(InputFormatError, match="damaged gzip"):
+        run(damaged, tmp_path / "c.jsonl")
+    assert not (tmp_path / "c.jsonl").exists()
+    for data, kind in [(b"PK\x03\x04" + bytes(64), "zip archive"), (b"PAR1" + bytes(64), "Parquet"),
+                       (b"abc\x00def" * 10, "NUL bytes")]:
+        binary = tmp_path / "input.jsonl"
+        binary.write_bytes(data)
+        with pytest.raises(InputFormatError, match=kind):
+            run(binary, tmp_path / "d.jsonl")
+        cli = CliRunner().invoke(app, ["parse-trials", str(binary), "-o", str(tmp_path / "d.jsonl")])
+        assert cli.exit_code == 1 and kind in cli.output and "Traceback" not in cli.output
+
+
+def test_batch_surrogates_and_huge_numbers_never_break_output(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    odd = _study("NCT0000\\ud800", "* Platelets > " + "9" * 400 + "/mm3\n* Hb > 9 g/dL \\udfff",
+                 minimumAge="9" * 400 + " Years", sex="ALL\\ud800")
+    line = json.dumps(odd).replace("\\\\u", "\\u")  # real JSON escapes of lone surrogates
+    source = tmp_path / "odd.jsonl"
+    source.write_text(line + "\n" + json.dumps(SEED) + "\n", encoding="utf-8")
+    summary = run(source, tmp_path / "odd.out.jsonl")
+    assert (summary.trials, summary.errors) == (2, 0)
+    rows = [json.loads(x) for x in (tmp_path / "odd.out.jsonl").read_text("utf-8").splitlines()]
+    first = [r for r in rows if r["trial_id"] == "NCT0000\ufffd"]
+    assert first and all("replaced_surrogates" in {d["code"] for d in r["diagnostics"]} for r in first)
+    platelets = next(r for r in first if r["text"].startswith("Platelets"))
+    assert platelets["rules"] == [] and "non_finite_value" in {d["code"] for d in platelets["diagnostics"]}
+    age = next(r for r in first if r["path"] == "structured/minimumAge")
+    assert age["rules"] == [] and "unreadable" in age["no_threshold_reason"]
+    assert '"value":null' not in (tmp_path / "odd.out.jsonl").read_text("utf-8")
+    run(source, tmp_path / "odd.parquet", fmt="parquet")
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(tmp_path / "odd.parquet").num_rows == summary.criteria
+
+
+def test_batch_memory_flat_in_bullets_of_one_study(tmp_path: Path) -> None:
+    """Criteria are written as they come: a study's results are never all held at once."""
+    import tracemalloc
+
+    def quick(texts: Any, *, contexts: Any = None, **kwargs: Any) -> Iterator[ParseResult]:
+        for text in texts:
+            yield ParseResult(text=text, no_threshold_reason="stub")
+
+    def peak(bullets: int) -> tuple[int, int]:
+        block = "\n".join(f"* Platelets > {i} /mm3" for i in range(bullets))
+        source = tmp_path / f"big{bullets}.jsonl"
+        source.write_text(json.dumps(_study("NCT00000100", block)) + "\n")
+        tracemalloc.start()
+        try:
+            summary = run(source, tmp_path / "big.out.jsonl", parse_many=quick)
+            return tracemalloc.get_traced_memory()[1], summary.bullets
+        finally:
+            tracemalloc.stop()
+
+    small, n_small = peak(10_000)
+    large, n_large = peak(100_000)
+    assert (n_small, n_large) == (10_000, 100_000)
+    # The study's own text (about 2 MB here) is held a few times over; 90,000 more criteria
+    # held as objects would add hundreds of megabytes.
+    assert large - small < 40_000_000, (small, large)

@@ -1,0 +1,131 @@
+"""The worst single bullets we can build, and how long one parse of each takes.
+
+Each family aims at one weak spot of a regex-and-tokenizer parser: glued runs that make spaCy
+peel one affix at a time (digits and quotes, comparators), long runs of spaces inside the
+`\\s*...\\s*` patterns around limits of normal and powers of ten, many numbers for the analyte
+passes, heading-like words. Every family is grown from 250 characters to the 20,000-character
+cap; the report gives the worst time under 2,000 characters (target: 10 ms), the time at the
+cap, and the growth exponent between 2,000 and 20,000 characters (1.0 is linear, 2.0 quadratic).
+The tokenizer's share is measured on its own, so a slow family says where the time goes.
+
+    python benchmarks/worst_case.py                  # every family (a few minutes)
+    python benchmarks/worst_case.py --quick          # sizes up to 2,000 only
+    python benchmarks/worst_case.py --family space_x --family digits_quotes
+
+A family whose parse passes `--budget` seconds (default 5) is not grown further, and its
+exponent is then measured on the sizes it reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+warnings.simplefilter("ignore", FutureWarning)
+
+
+def _rep(unit: str, n: int) -> str:
+    return (unit * (n // len(unit) + 1))[:n]
+
+
+FAMILIES: dict[str, Callable[[int], str]] = {
+    # tokenizer: affixes peeled one at a time from a glued run
+    "digits_quotes": lambda n: _rep('1"', n),
+    "digits_apostrophes": lambda n: _rep("1'", n),
+    "comparators": lambda n: _rep("<", n),
+    "number_comparator": lambda n: _rep("1<2", n),
+    "punctuation": lambda n: _rep(".,;:!?)]}", n),
+    "digits": lambda n: _rep("9", n),
+    "letters": lambda n: "a" * n,
+    "times_ten": lambda n: _rep("x10^9", n),
+    # spaces inside the patterns around limits of normal and powers of ten
+    "space_uln": lambda n: "AST < 3" + " " * max(0, n - 12) + "x ULN",
+    "space_power": lambda n: "ANC 1.5" + " " * max(0, n - 14) + "x 10^9",
+    "space_x": lambda n: "1.5" + " " * max(0, n - 4) + "x",
+    # many mentions for the analyte and expression passes
+    "many_numbers": lambda n: "Hemoglobin " + _rep("1 ", max(0, n - 11)),
+    "numbers_with_units": lambda n: "Hemoglobin " + _rep("1 g/dL, ", max(0, n - 11)),
+    "analyte_number": lambda n: _rep("ANC 1500 ", n),
+    "uln_multiples": lambda n: _rep("3 x ULN ", n),
+    "ranges": lambda n: _rep("1-2 ", n),
+    "windows": lambda n: _rep("within 2 days ", n),
+    "parentheses": lambda n: _rep("(a)", n),
+    "thousands": lambda n: "1" + _rep(",000", max(0, n - 1)),
+    "mixed": lambda n: _rep("1.5x10^9/L<=", n),
+    # ordinary text of the same length, for scale
+    "prose": lambda n: _rep("Patients with a history of severe allergic reactions to any "
+                            "component of the study drug ", n),
+}
+SMALL = (250, 500, 1000, 2000)
+LARGE = (5000, 10_000, 20_000)
+
+
+def _best(work: Callable[[], object], repeat: int) -> float:
+    best = math.inf
+    for _ in range(repeat):
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def measure(name: str, sizes: tuple[int, ...], budget: float, repeat: int) -> list[tuple[int, float, float]]:
+    """(size, parse seconds, tokenizer seconds) for each size, best of `repeat`."""
+    import critparse
+    from critparse.nlp.pipeline import default_nlp
+
+    nlp = default_nlp()
+    out = []
+    for n in sizes:
+        text = FAMILIES[name](n)
+        parse = _best(lambda: critparse.parse(text), 1 if n > 2000 else repeat)
+        tokens = _best(lambda: nlp.make_doc(text), 1 if n > 2000 else repeat)
+        out.append((n, parse, tokens))
+        if parse > budget:
+            break
+    return out
+
+
+def _exponent(points: list[tuple[int, float, float]]) -> float | None:
+    """Growth exponent between the 2,000-character point (or nearest) and the largest one."""
+    base = [p for p in points if p[0] >= 2000] or points
+    first, last = base[0], points[-1]
+    if last[0] <= first[0] or first[1] <= 0:
+        return None
+    return math.log(last[1] / first[1]) / math.log(last[0] / first[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--family", action="append", choices=sorted(FAMILIES))
+    parser.add_argument("--quick", action="store_true", help="sizes up to 2,000 characters only")
+    parser.add_argument("--budget", type=float, default=5.0, help="seconds before a family stops growing")
+    parser.add_argument("--repeat", type=int, default=3, help="best of this many runs (small sizes)")
+    args = parser.parse_args()
+    import critparse
+
+    critparse.parse("warm up: Creatinine < 2.5 mg/dl")
+    sizes = SMALL if args.quick else SMALL + LARGE
+    print(f"{'family':20} {'worst <=2000':>13} {'tokenizer':>10} {'at largest':>16} {'exponent':>9}")
+    worst: tuple[float, str] = (0.0, "")
+    for name in args.family or list(FAMILIES):
+        points = measure(name, sizes, args.budget, args.repeat)
+        small = [p for p in points if p[0] <= 2000]
+        top = max(small, key=lambda p: p[1])
+        worst = max(worst, (top[1], name))
+        n, parse, _ = points[-1]
+        exponent = _exponent(points) if not args.quick else None
+        exp = f"{exponent:9.2f}" if exponent is not None else f"{'-':>9}"
+        print(f"{name:20} {top[1] * 1000:10.1f} ms {top[2] * 1000:7.1f} ms "
+              f"{parse * 1000:9.0f} ms @{n:<6}{exp}", flush=True)
+    print(f"worst single bullet under 2,000 characters: {worst[0] * 1000:.1f} ms ({worst[1]})")
+
+
+if __name__ == "__main__":
+    main()
