@@ -668,9 +668,33 @@ def _segments(doc: _Doc) -> list[_Segment]:
         j = k
         while j + 1 < n and doc.roles[j + 1] in (Role.CONTENT, Role.TERM):
             j += 1
+        joined = _parenthesised_result(doc, out, k)
+        if joined is not None:
+            out.append(joined)
+            k += 1
+            if k > j:
+                continue
         out.extend(_split_results(doc, k, j))
         k = j + 1
     return out
+
+
+def _parenthesised_result(doc: _Doc, out: list[_Segment], k: int) -> _Segment | None:
+    """'Cluster of Differentiation 19 (CD19) positive': a result word right after a parenthesised
+    abbreviation ends one observation with the phrase before the parenthesis (taken off `out`)."""
+    if not _is_result(doc, k) or k < 3 or doc.tokens[k - 1].text != ")":
+        return None
+    opening = next((j for j in range(k - 2, max(k - 2 - _MAX_PAREN, 0), -1) if doc.tokens[j].text == "("), None)
+    if opening is None or opening == k - 2:
+        return None
+    i = len(out)
+    while i and out[i - 1].first > opening:  # the abbreviation's own segment
+        i -= 1
+    if not i or out[i - 1].last != opening - 1 or out[i - 1].result:
+        return None
+    first = out[i - 1].first
+    del out[i - 1 :]
+    return _Segment(first, k, result=True)
 
 
 def _is_result(doc: _Doc, k: int) -> bool:
