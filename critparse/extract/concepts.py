@@ -43,7 +43,7 @@ from critparse.extract.context import (
     read_json_resource,
     validate_resource,
 )
-from critparse.extract.temporal import TimeWindowRules, find_time_windows, load_time_windows
+from critparse.extract.temporal import TimeWindowRules, find_windows_and_durations, load_time_windows
 from critparse.model.concept import Code, Concept, ConceptType, TimeWindow
 from critparse.model.span import Span
 
@@ -166,6 +166,7 @@ class ConceptHeadsFile(BaseModel):
     threshold_fillers: list[str]
     threshold_units: list[str] = Field(min_length=1)
     window_links: list[str] = []
+    drug_therapy_heads: list[str] = []
     no_structure: list[NoStructureReason] = []
     no_structure_default: str = "no condition, treatment, procedure, test or threshold was recognised"
 
@@ -206,6 +207,7 @@ class ConceptHeads:
     drug_modifiers: frozenset[str]
     threshold: re.Pattern[str]
     window_link: re.Pattern[str]
+    drug_therapy_heads: frozenset[str]
     population_lead: re.Pattern[str]
     no_structure: tuple[tuple[str, re.Pattern[str]], ...]
     no_structure_default: str
@@ -302,6 +304,7 @@ def compile_concept_heads(heads: ConceptHeadsFile) -> ConceptHeads:
         threshold=re.compile(threshold, re.IGNORECASE),
         no_structure=tuple((r.reason, re.compile(rf"(?<!\w){_alternation(r.cues)}", re.IGNORECASE)) for r in heads.no_structure),
         no_structure_default=heads.no_structure_default,
+        drug_therapy_heads=frozenset(w.lower() for w in heads.drug_therapy_heads),
         population_lead=re.compile(rf"(?:{_alternation(heads.population) or '(?!)'})\s++(?:of|with)\s++", re.IGNORECASE),
         window_link=re.compile(
             rf"\s*+(?:{_alternation(heads.window_links) or '(?!)'})(?:\s++(?:{_alternation(heads.determiners)}))?\s*+",
@@ -778,6 +781,17 @@ def _generic(doc: _Doc, first: int, head: int) -> bool:
     return all(doc.tokens[k].low in doc.heads.generic_modifiers for k in range(first, head))
 
 
+def _after_drug_term(doc: _Doc, head: int) -> bool:
+    """A therapy word right after a whole drug the lexicon names ('insulin injections'), not after
+    part of a word ('platinum-based chemotherapy')."""
+    if doc.tokens[head].low not in doc.heads.drug_therapy_heads:
+        return False
+    index = doc.term_of[head - 1]
+    return index >= 0 and doc.terms[index].type == "drug" and doc.terms[index].end == doc.tokens[head - 1].end and (
+        doc.terms[index].start <= doc.tokens[head - 1].start
+    )
+
+
 def _phrase_mention(doc: _Doc, first: int, last: int, head: int) -> _Mention | None:
     """The mention a head-word phrase names: its lexicon entry if it has one, else a pattern."""
     start, end = doc.tokens[first].start, doc.tokens[last].end
@@ -785,8 +799,10 @@ def _phrase_mention(doc: _Doc, first: int, last: int, head: int) -> _Mention | N
         return None
     text = doc.text[start:end]
     kind = "observation" if _is_result(doc, head) else (doc.heads.head_type(doc.tokens[head].text) or "other")
-    if kind == "procedure" and head > first and doc.tokens[head - 1].low in doc.heads.drug_modifiers:
-        kind = "drug"  # 'immunosuppressive therapy' is treatment with a drug class
+    if kind == "procedure" and head > first and (
+        doc.tokens[head - 1].low in doc.heads.drug_modifiers or _after_drug_term(doc, head)
+    ):
+        kind = "drug"  # 'immunosuppressive therapy', 'metformin monotherapy': treatment with a drug
     hit = _lookup(doc.lexicon, text)
     if hit is not None:
         entry = hit[1]
@@ -1002,6 +1018,23 @@ def _windows_for(spans: Sequence[tuple[int, int]], windows: Sequence[TimeWindow]
     return out
 
 
+_DURATION_GAP = re.compile(r"[ \t]*+[:(,]?[ \t]*+")
+
+
+def _duration_windows(text: str, spans: Sequence[tuple[int, int]], windows: list[TimeWindow | None], durations: Sequence[TimeWindow]) -> list[TimeWindow | None]:
+    """A bounded duration right after a concept is its window: 'prior autologous stem cell
+    transplantation < 12 months', 'stable disease (at least 3 months)'."""
+    if not durations:
+        return windows
+    out = list(windows)
+    starts = {d.span.start: d for d in durations}
+    for g, (_, end) in enumerate(spans):
+        gap = _DURATION_GAP.match(text, end)
+        if out[g] is None and gap is not None and gap.end() in starts:
+            out[g] = starts[gap.end()]
+    return out
+
+
 def _linked_windows(text: str, spans: Sequence[tuple[int, int]], windows: list[TimeWindow | None], heads: ConceptHeads) -> list[TimeWindow | None]:
     """An event that required the next one shares its window: 'Asthma exacerbation requiring
     systemic corticosteroids in the past 4 weeks' dates the exacerbation too."""
@@ -1061,12 +1094,20 @@ def _list_context(groups: Sequence[list[_Mention]], flags: list[ContextFlags]) -
     return out
 
 
-def _build(doc: _Doc, groups: Sequence[list[_Mention]], cues: Sequence[CueMatch], windows: Sequence[TimeWindow], rules: ContextRules) -> tuple[Concept, ...]:
+def _build(
+    doc: _Doc,
+    groups: Sequence[list[_Mention]],
+    cues: Sequence[CueMatch],
+    timing: tuple[Sequence[TimeWindow], Sequence[TimeWindow]],
+    rules: ContextRules,
+) -> tuple[Concept, ...]:
     """Concepts with their context flags, qualifiers (a list's leading ones shared) and time windows."""
     mentions = [m for g in groups for m in g]
     flags = _list_context(groups, apply_context(doc.text, [(m.start, m.end) for m in mentions], rules, cues=cues))
     spans = [(g[0].start, g[-1].end) for g in groups]
-    group_windows = _linked_windows(doc.text, spans, _windows_for(spans, windows, clause_breaks(cues)), doc.heads)
+    windows, durations = timing
+    group_windows = _windows_for(spans, windows, clause_breaks(cues))
+    group_windows = _linked_windows(doc.text, spans, _duration_windows(doc.text, spans, group_windows, durations), doc.heads)
     out: list[Concept] = []
     k = 0
     for g, group in enumerate(groups):
@@ -1161,17 +1202,17 @@ def _assemble(text: str, lexicon: ConceptLexicon, resources: ConceptResources) -
     if _nothing_to_name(text, matched, heads):
         return ()
     cues = find_cues(text, resources.context)
-    windows = find_time_windows(text, resources.windows)
+    windows, durations = find_windows_and_durations(text, resources.windows)
     allergy = [(m.start(), m.end()) for m in heads.allergy_pattern.finditer(text)]
     mask = _mask(text, [*_cue_spans(text, cues), *allergy])
-    window_mask = _mask(text, [(w.span.start, w.span.end) for w in windows])
+    window_mask = _mask(text, [(w.span.start, w.span.end) for w in (*windows, *durations)])
     found = _past_population(text, _split_coordinated(text, matched, lexicon, heads), lexicon, heads)
     found = _past_cues(text, found, mask, lexicon)
     terms = _kept_terms(text, found, mask, window_mask, heads)
-    for w in windows:
+    for w in (*windows, *durations):
         mask[w.span.start : w.span.end] = window_mask[w.span.start : w.span.end]
     doc = _document(text, terms, mask, window_mask, lexicon, heads)
-    return _build(doc, _mentions(doc), cues, windows, resources.context)
+    return _build(doc, _mentions(doc), cues, (windows, durations), resources.context)
 
 
 def no_structure_reason(text: str, resources: ConceptResources) -> str:

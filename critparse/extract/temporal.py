@@ -40,6 +40,7 @@ __all__ = [
     "UnitForms",
     "compile_time_windows",
     "find_time_windows",
+    "find_windows_and_durations",
     "load_time_windows",
 ]
 
@@ -338,6 +339,9 @@ def _read_number(reader: _Reader, after: _Lexeme | None, rules: TimeWindowRules)
     if num is None:
         reader.pos = start
         return None
+    if _key(reader.text[num.start : num.end]) in rules.articles:  # 'within a 4-week period'
+        following = reader.take("number", num)
+        num = following or num
     low = high = num.entry.value
     second = reader.peek("number", num, rules.range_gap) or reader.peek("number", num, rules.alternative_gap)
     if second is not None and reader.peek("unit", second, rules.unit_gap, ahead=1) is not None:
@@ -363,13 +367,16 @@ def _read_duration(reader: _Reader, after: _Lexeme | None, rules: TimeWindowRule
     return _Duration(num, unit, low, high)
 
 
-def _window_at(text: str, lexemes: Sequence[_Lexeme], pos: int, rules: TimeWindowRules) -> tuple[TimeWindow | None, int]:
-    """The window starting at lexeme `pos`, if one does, and the lexeme after it."""
+def _window_at(
+    text: str, lexemes: Sequence[_Lexeme], pos: int, rules: TimeWindowRules
+) -> tuple[TimeWindow | None, int, bool]:
+    """The window starting at lexeme `pos`, if one does, the lexeme after it, and whether it is
+    only a bounded duration ('< 12 months': a lead that needs a relation word, without one)."""
     reader = _Reader(text, lexemes, pos)
     lead, lead_v = _read_opening(reader, rules)
     duration = _read_duration(reader, lead, rules)
     if duration is not None and duration.unit is None:
-        return None, pos + 1
+        return None, pos + 1, False
     last = duration.unit if duration is not None else lead
     rel_pos = reader.pos
     rel = reader.take("relation", last, rules.unit_gap if duration is not None else None)
@@ -377,8 +384,9 @@ def _window_at(text: str, lexemes: Sequence[_Lexeme], pos: int, rules: TimeWindo
     if rel is not None and anchor is None and rel.entry.value.needs_anchor:
         rel, reader.pos = None, rel_pos
     numbered = duration is not None and duration.low is not None
-    if not _complete(lead_v, numbered, duration is not None, rel, anchor):
-        return None, pos + 1
+    bare = lead_v is not None and lead_v.needs_relation and numbered and rel is None
+    if not bare and not _complete(lead_v, numbered, duration is not None, rel, anchor):
+        return None, pos + 1, False
     parts = [x for x in (lead, duration.first if duration else None, duration.unit if duration else None, rel, anchor) if x is not None]
     start, end = parts[0].start, parts[-1].end
     word: RelationWord | None = rel.entry.value if rel is not None else None
@@ -396,7 +404,7 @@ def _window_at(text: str, lexemes: Sequence[_Lexeme], pos: int, rules: TimeWindo
         anchor=anchor.entry.value.anchor if anchor is not None else None,
         relation=relation,
     )
-    return window, reader.pos
+    return window, reader.pos, bare
 
 
 def _comparator(lead: Lead | None, word: RelationWord | None) -> Comparator | None:
@@ -429,13 +437,21 @@ def _complete(lead: Lead | None, numbered: bool, timed: bool, rel: _Lexeme | Non
 
 def find_time_windows(text: str, rules: TimeWindowRules) -> list[TimeWindow]:
     """Every time window in `text`, left to right, never overlapping."""
+    return find_windows_and_durations(text, rules)[0]
+
+
+def find_windows_and_durations(text: str, rules: TimeWindowRules) -> tuple[list[TimeWindow], list[TimeWindow]]:
+    """The time windows of `text`, and apart from them the bounded durations with no relation
+    word ('transplantation < 12 months', 'stable for ... (at least 3 months)'): a duration is a
+    window only for the concept written right before it, which the caller decides."""
     if not rules.gate.search(text):
-        return []
+        return [], []
     lexemes = _lex(text, rules)
-    out = []
+    windows: list[TimeWindow] = []
+    durations: list[TimeWindow] = []
     pos = 0
     while pos < len(lexemes):
-        window, pos = _window_at(text, lexemes, pos, rules)
+        window, pos, bare = _window_at(text, lexemes, pos, rules)
         if window is not None:
-            out.append(window)
-    return out
+            (durations if bare else windows).append(window)
+    return windows, durations

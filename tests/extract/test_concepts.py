@@ -118,7 +118,10 @@ def summary(c: Concept) -> tuple:
 
 SEED = {
     "NCT02186860-inc-01": [],
-    "NCT02186860-inc-02": [("B cell malignancies", "b cell malignancies", C, False, None, (), None)],
+    "NCT02186860-inc-02": [
+        ("Cluster of Differentiation 19 (CD19) positive", "cluster of differentiation 19 (cd19) positive", "observation", False, None, (), None),
+        ("B cell malignancies", "b cell malignancies", C, False, None, (), None),
+    ],
     "NCT02186860-inc-03": [("B cell-acute lymphoblastic leukemia", "b-cell acute lymphoblastic leukemia", C, False, None, ("refractory", "relapsed"), None)],
     "NCT02186860-inc-04": [("hematopoietic stem cell transplantation", "hematopoietic stem cell transplantation", P, True, None, (), None)],
     "NCT02186860-inc-05": [],
