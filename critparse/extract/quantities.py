@@ -49,7 +49,7 @@ class QuantityPatterns:
             upper += "|(?-i:" + "|".join(re.escape(w) for w in lon.upper_case_sensitive) + r")(?![0-9])"
         whose = phrase_pattern(lon.whose)
         self.limit_of_normal = re.compile(
-            rf"\s*(?P<times>{phrase_pattern(lon.times)})?\s*(?:the\s+)?(?:(?:{whose})\s+)?"
+            rf"\s*(?:(?P<times>{phrase_pattern(lon.times)})\s*)?(?:the\s+)?(?:(?:{whose})\s+)?"
             rf"(?:(?P<upper>{upper})|(?P<lower>{lower})|(?P<normal>{phrase_pattern(lon.normal)}))(?![A-Za-z])",
             re.IGNORECASE,
         )
@@ -59,7 +59,7 @@ class QuantityPatterns:
         self.limit_lead = re.compile(rf"(?:(?:the|{whose})\s+)*$", re.IGNORECASE)
         # 'x 10^9/L', '10(9)/l', '10⁹ cells/L': the count unit after it is read from units.json
         self.power_of_ten = re.compile(
-            r"\s*(?:[xX×*·.]|times)?\s*10\s*(?:\^|\*\*|\*|[eE]|exp|[xX])?\s*\(?([0-9]{1,2}|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\)?"
+            r"\s*(?:(?:[xX×*·.]|times)\s*)?10\s*(?:(?:\^|\*\*|\*|[eE]|exp|[xX])\s*)?\(?([0-9]{1,2}|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\)?"
             r"(?:\s*(?:cells|cell))?(?=\s*(?:/|per\s))"
         )
         # '× 1,000,000,000/L': the power of ten written out, three zeros a group
