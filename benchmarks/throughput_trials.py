@@ -4,11 +4,12 @@ Builds N realistic registry v2 study records (default 20,000) from the gold bull
 corpus/*.jsonl (a small built-in list when the corpus is absent), laid out in the forms real
 records use (markdown bullets with nested sub-bullets, the legacy "  -  " layout with wrapped
 lines, numbered lists with lettered children, PDQ sub-headings, bare paragraphs, Word bullets),
-plus a bad line every 1,000 records. Each configuration runs `critparse.batch.run` in its own
-process so its peak RSS is its own.
+plus a bad line every 1,000 records. Each configuration runs `critparse.runs.batch.run` in its
+own process so its peak RSS is its own.
 
     python benchmarks/throughput_trials.py               # 20,000 trials, workers 1 and 2
     python benchmarks/throughput_trials.py -n 2000 --workers 1
+    python benchmarks/throughput_trials.py --big-study 200000 --workers 1   # one study of 200,000 lines
     python benchmarks/throughput_trials.py -n 340 --workers 1 --cpu 0 --compare 'peer --input {input}'
 
 Bullets come from benchmarks/data/bullets.jsonl (6,150 distinct) dealt without replacement, so
@@ -149,6 +150,21 @@ def generate(n: int, path: Path, seed: int = 2186860) -> None:
             out.write(json.dumps(study, ensure_ascii=False) + "\n")
 
 
+def generate_big_study(lines: int, path: Path) -> None:
+    """One study whose eligibility text has `lines` lines (bullets, wrapped lines, sub-bullets):
+    the memory of a run must not grow with it beyond the text itself."""
+    bullets = [text for _, text in load_bullets()]
+    rows = []
+    for i in range(lines):
+        kind = i % 5
+        text = bullets[i % len(bullets)]
+        rows.append(f"* {text}" if kind in (0, 1) else f"  - {text}" if kind == 2
+                    else f"  continued {i}" if kind == 3 else "")
+    study = {"protocolSection": {"identificationModule": {"nctId": "NCT99999999"},
+                                 "eligibilityModule": {"eligibilityCriteria": "\n".join(rows)}}}
+    path.write_text(json.dumps(study, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def run_one(source: str, workers: int, fmt: str) -> dict[str, float]:
     """One measured run (called in a child process)."""
     sys.path.insert(0, str(ROOT))
@@ -180,6 +196,8 @@ def main() -> None:
     parser.add_argument("--cpu", type=int, default=None, help="pin every run to this core")
     parser.add_argument("--compare", default=None,
                         help="a peer command run on the same studies file ({input}), timed as a process")
+    parser.add_argument("--big-study", type=int, default=None, metavar="LINES",
+                        help="instead: one study of this many lines (peak memory per study)")
     parser.add_argument("--run-one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.cpu is not None:
@@ -189,17 +207,20 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(args.input) if args.input else Path(tmp) / "studies.jsonl"
-        if not args.input:
+        if args.big_study:
+            generate_big_study(args.big_study, source)
+        elif not args.input:
             generate(args.trials, source)
-        print(f"input: {source.stat().st_size / 1e6:.1f} MB, {args.trials} records", flush=True)
+        records = 1 if args.big_study else args.trials
+        print(f"input: {source.stat().st_size / 1e6:.1f} MB, {records} records", flush=True)
         for workers in args.workers:
             proc = subprocess.run(
                 [sys.executable, __file__, "--run-one", str(source), "--workers", str(workers),
                  "--format", args.format],
                 capture_output=True, text=True, check=True)
             result = json.loads(proc.stdout.strip().splitlines()[-1])
-            hours = REGISTRY_TRIALS / result["trials_per_s"] / 3600
-            result["registry_hours"] = round(hours, 2)
+            if result["trials_per_s"] and not args.big_study:
+                result["registry_hours"] = round(REGISTRY_TRIALS / result["trials_per_s"] / 3600, 2)
             print(json.dumps(result), flush=True)
         if args.compare:
             command = [a.replace("{input}", str(source)) for a in shlex.split(args.compare)]
