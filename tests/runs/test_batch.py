@@ -336,3 +336,34 @@ def test_batch_memory_flat_in_bullets_of_one_study(tmp_path: Path) -> None:
     # The study's own text (about 2 MB here) is held a few times over; 90,000 more criteria
     # held as objects would add hundreds of megabytes.
     assert large - small < 40_000_000, (small, large)
+
+
+@pytest.mark.slow
+def test_batch_sigterm_leaves_no_output_behind(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    source = tmp_path / "studies.jsonl"
+    source.write_text("\n".join(json.dumps(SEED) for _ in range(400)) + "\n")
+    out = tmp_path / "rules.parquet"
+    proc = subprocess.Popen([sys.executable, "-m", "critparse", "parse-trials", str(source), "-o",
+                             str(out), "--format", "parquet", "--no-progress"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".rules.parquet.*.tmp")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(tmp_path.glob(".rules.parquet.*.tmp")), "the run writes to a temporary file"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == 128 + signal.SIGTERM
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["studies.jsonl"]
+
+
+def test_batch_csv_output_equal_to_input_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "studies.csv"
+    source.write_text(json.dumps(SEED) + "\n")
+    before = source.read_bytes()
+    cli = CliRunner().invoke(app, ["parse-trials", str(source), "-o", str(source), "--format", "csv"])
+    assert cli.exit_code == 1 and "is the input" in cli.output
+    assert source.read_bytes() == before
