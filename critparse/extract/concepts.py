@@ -66,7 +66,8 @@ _TYPES: frozenset[str] = frozenset(get_args(ConceptType))
 # Words, with hyphens, apostrophes and slashes inside ('non-Hodgkin', "Crohn's", 'and/or'), or one
 # other character.
 # Possessive repeats: the pattern never backtracks.
-_TOKEN = re.compile(r"\w++(?:['’\-/]\w++)*+|[^\w\s]")
+_TOKEN = re.compile(r"\w++(?:['’\-/]\w++)*+(?:-(?=[ \t]++(?:or|and|to|nor)\b))?|[^\w\s]")
+# ... and a hyphen left hanging before a coordinator ('Second- or third-degree block') stays on its word.
 # Letters, numbers and numerals that label a member of a series: 'hepatitis B or C', 'type 1 or 2'.
 _LABEL = re.compile(r"(?:[A-Za-z]|\d{1,3}[a-z]?|[IVX]{1,4}[a-cA-C]?)")
 _MAX_SCALE = 8  # most tokens a scale's labels run on ('grade 3 or higher', 'class II to IV')
@@ -167,6 +168,10 @@ class ConceptHeadsFile(BaseModel):
     threshold_units: list[str] = Field(min_length=1)
     window_links: list[str] = []
     drug_therapy_heads: list[str] = []
+    not_markers: list[str] = []
+    separate_heads: list[str] = []
+    carrier_words: list[str] = []
+    pathogen_links: list[str] = []
     no_structure: list[NoStructureReason] = []
     no_structure_default: str = "no condition, treatment, procedure, test or threshold was recognised"
 
@@ -205,9 +210,13 @@ class ConceptHeads:
     method_tail: re.Pattern[str]
     result_words: frozenset[str]
     drug_modifiers: frozenset[str]
+    not_markers: frozenset[str]
     threshold: re.Pattern[str]
     window_link: re.Pattern[str]
     drug_therapy_heads: frozenset[str]
+    separate_heads: frozenset[str]
+    carrier_words: frozenset[str]
+    pathogen_link: re.Pattern[str]
     population_lead: re.Pattern[str]
     no_structure: tuple[tuple[str, re.Pattern[str]], ...]
     no_structure_default: str
@@ -224,6 +233,11 @@ class ConceptHeads:
                 self.memo.clear()
             found = self.memo[word] = self._head_type(word)
         return found  # type: ignore[return-value]
+
+    def is_marker_result(self, word: str) -> bool:
+        """'HER2-positive', 'IDH-mutant': a marker and its result in one hyphenated word ('gram-negative' is none)."""
+        marker, _, result = word.lower().rpartition("-")
+        return bool(marker) and result in self.result_words and marker not in self.not_markers
 
     def head_word(self, word: str) -> ConceptType | None:
         """The type a word names as one of the listed head words (not by its ending), or None."""
@@ -301,10 +315,14 @@ def compile_concept_heads(heads: ConceptHeadsFile) -> ConceptHeads:
         method_tail=_tail(heads.method_cues, heads.determiners),
         result_words=frozenset(w.lower() for w in heads.result_words),
         drug_modifiers=frozenset(w.lower() for w in heads.drug_modifiers),
+        not_markers=frozenset(w.lower() for w in heads.not_markers),
         threshold=re.compile(threshold, re.IGNORECASE),
         no_structure=tuple((r.reason, re.compile(rf"(?<!\w){_alternation(r.cues)}", re.IGNORECASE)) for r in heads.no_structure),
         no_structure_default=heads.no_structure_default,
         drug_therapy_heads=frozenset(w.lower() for w in heads.drug_therapy_heads),
+        separate_heads=frozenset(w.lower() for w in heads.separate_heads),
+        carrier_words=frozenset(w.lower() for w in heads.carrier_words),
+        pathogen_link=re.compile(rf"[ \t]*+(?:{_alternation(heads.pathogen_links) or '(?!)'})", re.IGNORECASE),
         population_lead=re.compile(rf"(?:{_alternation(heads.population) or '(?!)'})\s++(?:of|with)\s++", re.IGNORECASE),
         window_link=re.compile(
             rf"\s*+(?:{_alternation(heads.window_links) or '(?!)'})(?:\s++(?:{_alternation(heads.determiners)}))?\s*+",
@@ -525,6 +543,23 @@ def _past_population(text: str, found: Sequence[TermMatchLike], lexicon: Concept
     return out
 
 
+def _split_markers(text: str, found: Sequence[TermMatchLike], lexicon: ConceptLexicon, heads: ConceptHeads) -> list[TermMatchLike]:
+    """A match that starts with a marker result ('HER2-negative breast cancer') is the observation
+    and the disease after it, each matched again on its own."""
+    out: list[TermMatchLike] = []
+    for m in found:
+        first = _TOKEN.match(text, m.start) if isinstance(m.start, int) and isinstance(m.end, int) else None
+        if first is None or first.end() >= m.end or not heads.is_marker_result(first.group()):
+            out.append(m)
+            continue
+        out.extend(_find_in(text, m.start, first.end(), lexicon))
+        rest = first.end()
+        while rest < m.end and text[rest].isspace():
+            rest += 1
+        out.extend(_find_in(text, rest, m.end, lexicon))
+    return out
+
+
 def _mask(text: str, spans: Sequence[tuple[int, int]]) -> bytearray:
     mask = bytearray(len(text))
     for start, end in spans:
@@ -557,7 +592,7 @@ def _kept_terms(
             continue
         if start < last_end or not text[start:end].strip() or all(mask[start:end]) or any(windows[start:end]):
             continue
-        if _norm(text[start:end]) in heads.generic_heads:  # 'disease', 'therapy' alone name nothing
+        if _generic_words(_norm(text[start:end]).split(), heads):  # 'disease', 'study drug' name nothing
             continue
         if heads.qualifier_pattern.fullmatch(text, start, end):  # 'metastatic' alone qualifies
             continue
@@ -582,6 +617,11 @@ def _threshold_after(text: str, end: int, heads: ConceptHeads, windows: bytearra
     with a comparator ('Vasectomy at least 6 months prior to ...', 'Chemotherapy < 4 weeks before')."""
     m = heads.threshold.match(text, end)
     return m is not None and not windows[m.end() - 1]
+
+
+def _generic_words(words: Sequence[str], heads: ConceptHeads) -> bool:
+    """A generic head alone or after generic modifiers only ('therapy', 'study drug', 'any other treatment')."""
+    return bool(words) and words[-1] in heads.generic_heads and all(w in heads.generic_modifiers for w in words[:-1])
 
 
 def _only_coordinators(gap: str, heads: ConceptHeads) -> bool:
@@ -702,7 +742,7 @@ def _parenthesised_result(doc: _Doc, out: list[_Segment], k: int) -> _Segment | 
 
 def _is_result(doc: _Doc, k: int) -> bool:
     word = doc.tokens[k].low
-    return doc.roles[k] is Role.CONTENT and (word in doc.heads.result_words or word.rsplit("-", 1)[-1] in doc.heads.result_words)
+    return doc.roles[k] is Role.CONTENT and (word in doc.heads.result_words or doc.heads.is_marker_result(word))
 
 
 def _split_results(doc: _Doc, first: int, last: int) -> list[_Segment]:
@@ -808,6 +848,8 @@ def _phrase_mention(doc: _Doc, first: int, last: int, head: int) -> _Mention | N
         entry = hit[1]
         return _Mention(start, end, first, last, _type(entry.type), _norm(entry.name) or _norm(text), _codes(entry.codes, doc.heads.code_memo))
     head_term = doc.term_of[head]
+    if doc.tokens[head].low in doc.heads.separate_heads and head > first:
+        return _Mention(doc.tokens[head].start, end, head, last, kind, _norm(doc.text[doc.tokens[head].start : end]), (), "pattern")
     same = [doc.terms[i] for i in _terms_in(doc, first, last) if i != head_term and doc.terms[i].type == kind]
     if len(same) == 1:  # 'hepatitis B' + 'infection': the fuller wording of the same coded concept
         return _Mention(start, end, first, last, kind, _norm(text), same[0].codes, "lexicon")
@@ -821,7 +863,7 @@ def _fill_segment(doc: _Doc, seg: _Segment) -> None:
     if phrase is not None:
         first, last, head = phrase
         mention = _phrase_mention(doc, first, last, head)
-        absorbed = set(_terms_in(doc, first, last))
+        absorbed = set(_terms_in(doc, mention.first if mention is not None else first, last))
         if mention is not None:
             seg.mentions.append(mention)
     for index in _terms_in(doc, seg.first, seg.last):
@@ -901,8 +943,11 @@ def _suffix_carry(doc: _Doc, seg: _Segment, last: _Segment) -> tuple[int, tuple[
     knows the result; one that ends in a head word takes none.
     """
     n_last = last.last - last.first + 1
-    if n_last < 2 or doc.heads.head_type(doc.tokens[seg.last].text):
-        return 0, None
+    if doc.tokens[seg.last].text.endswith("-") and "-" in doc.tokens[last.first].text and not seg.mentions:
+        return n_last, None
+    own_head = doc.heads.head_type(doc.tokens[seg.last].text)
+    if n_last < 2 or (own_head is not None and own_head not in doc.heads.carry_types):
+        return 0, None  # 'HIV virus, hepatitis B or C infection': an organism still takes 'infection'
     whole = _whole(seg)
     own = _norm(doc.span_text(seg.first, seg.last))
     for s in range(1, min(n_last - 1, _MAX_CARRY) + 1):
@@ -911,8 +956,8 @@ def _suffix_carry(doc: _Doc, seg: _Segment, last: _Segment) -> tuple[int, tuple[
         if hit is not None:
             return s, hit
     free = not seg.mentions or (whole is not None and whole.type in doc.heads.carry_types)
-    if not free:
-        return 0, None
+    if not free or (whole is not None and _type_at(doc, last, last.last) == whole.type):
+        return 0, None  # 'Pseudomonas aeruginosa or other ... bacteria': an organism needs no 'bacteria'
     if doc.heads.head_type(doc.tokens[last.last].text):
         return 1, None
     n = seg.last - seg.first + 1
@@ -941,7 +986,7 @@ def _merged(
 ) -> _Mention | None:
     """One mention for a segment completed by carried words, coded when the lexicon knows its name."""
     own = _norm(doc.span_text(seg.first, seg.last))
-    name = " ".join(p for p in (prefix, own, suffix) if p)
+    name = " ".join(p for p in (prefix, own, suffix) if p).replace("- ", "-")
     if prefix or hit is None:
         hit = _lookup(doc.lexicon, name)
     start, end = doc.tokens[seg.first].start, doc.tokens[seg.last].end
@@ -958,6 +1003,13 @@ def _merged(
     return _Mention(start, end, seg.first, seg.last, kind, name, (), "pattern", head)
 
 
+def _observed(seg: _Segment) -> bool:
+    """A marker result or a named observation ('ER-positive' in 'ER-positive or PR-positive breast
+    cancer'): it is its own concept and takes no head from the list."""
+    whole = _whole(seg)
+    return seg.result or (whole is not None and whole.type == "observation")
+
+
 def _resolve_group(doc: _Doc, group: Sequence[_Segment]) -> list[_Mention]:
     """The mentions of a coordination, with elided heads carried back and series prefixes forward."""
     last = group[-1]
@@ -966,10 +1018,12 @@ def _resolve_group(doc: _Doc, group: Sequence[_Segment]) -> list[_Mention]:
     prev_type: ConceptType | None = None
     for j, seg in enumerate(group):
         prefix = _prefix(doc, seg, group[j - 1], prev_prefix) if j else None
-        s, hit = _suffix_carry(doc, seg, last) if j < len(group) - 1 else (0, None)
+        s, hit = _suffix_carry(doc, seg, last) if j < len(group) - 1 and not _observed(seg) else (0, None)
         merged = None
         if prefix or s:
             suffix = _norm(doc.span_text(last.last - s + 1, last.last)) if s else ""
+            if doc.tokens[seg.last].text.endswith("-"):  # 'Second-' takes 'degree atrioventricular block'
+                suffix = _norm(doc.span_text(last.first, last.last)).split("-", 1)[-1]
             donor = _type_at(doc, last, last.last) if s else prev_type
             merged = _merged(doc, seg, prefix, suffix, hit, donor)
         out.extend([merged] if merged is not None else seg.mentions)
@@ -1162,6 +1216,24 @@ def _document(text: str, terms: list[_Term], mask: bytearray, window_mask: bytea
     )
 
 
+def _allergens(doc: _Doc, group: Sequence[_Segment]) -> list[_Mention]:
+    """The phrases of a list after 'allergy to' that no entry or head word names ('sulfonamides')."""
+    out = []
+    for seg in group:
+        if seg.mentions or _generic(doc, seg.first, seg.last):
+            continue
+        start, end = doc.tokens[seg.first].start, doc.tokens[seg.last].end
+        out.append(_Mention(start, end, seg.first, seg.last, "allergy", _norm(doc.text[start:end]), (), "pattern"))
+    return out
+
+
+def _pathogen_carrier(doc: _Doc, m: _Mention) -> bool:
+    """A bare 'infection' or 'colonization' before 'with' / 'caused by' a pathogen: only the
+    pathogen is a concept ('Infection caused by Pseudomonas aeruginosa')."""
+    word = _norm(doc.text[m.start : m.end]).rsplit("-", 1)[-1]
+    return word in doc.heads.carrier_words and doc.heads.pathogen_link.match(doc.text, m.end) is not None
+
+
 def _mentions(doc: _Doc) -> list[list[_Mention]]:
     """Segments, their mentions and coordinations, resolved: one list of mentions per coordination."""
     segments = _segments(doc)
@@ -1174,8 +1246,10 @@ def _mentions(doc: _Doc) -> list[list[_Mention]]:
             continue
         mentions = _resolve_group(doc, group)
         if _after_allergy(doc, group[0]):
+            mentions = mentions or _allergens(doc, group)
             for m in mentions:
                 m.type = "allergy"
+        mentions = [m for m in mentions if not _pathogen_carrier(doc, m)]
         if mentions:
             out.append(mentions)
     return _with_abbreviations(doc, out)
@@ -1207,6 +1281,7 @@ def _assemble(text: str, lexicon: ConceptLexicon, resources: ConceptResources) -
     mask = _mask(text, [*_cue_spans(text, cues), *allergy])
     window_mask = _mask(text, [(w.span.start, w.span.end) for w in (*windows, *durations)])
     found = _past_population(text, _split_coordinated(text, matched, lexicon, heads), lexicon, heads)
+    found = _split_markers(text, found, lexicon, heads)
     found = _past_cues(text, found, mask, lexicon)
     terms = _kept_terms(text, found, mask, window_mask, heads)
     for w in (*windows, *durations):

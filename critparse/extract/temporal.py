@@ -72,6 +72,8 @@ class RelationWord(BaseModel):
     """Before a duration the word opens a window with this comparator ('in the 14 days before')."""
     bare_comparator: Comparator | None = None
     """The comparator of a duration with no lead before this word ('4 weeks prior to randomization')."""
+    needs_duration: bool = False
+    """The word forms a window only after a duration ('within 2 weeks of the first dose'; 'quality of life' is none)."""
 
 
 class Anchor(BaseModel):
@@ -383,6 +385,8 @@ def _window_at(
     anchor = _read_anchor(reader, rel) if rel is not None else None
     if rel is not None and anchor is None and rel.entry.value.needs_anchor:
         rel, reader.pos = None, rel_pos
+    if rel is not None and duration is None and rel.entry.value.needs_duration:
+        return None, pos + 1, False
     numbered = duration is not None and duration.low is not None
     bare = lead_v is not None and lead_v.needs_relation and numbered and rel is None
     if not bare and not _complete(lead_v, numbered, duration is not None, rel, anchor):
