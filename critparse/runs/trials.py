@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
+from critparse.extract.logic import link_children
 from critparse.model import Criterion, Diagnostic, ParseResult
 from critparse.runs.registry import RecordError, StudyRecord, structured_criteria
 from critparse.text.segment import Segment, iter_segments
@@ -186,8 +187,9 @@ def iter_trials(
             criteria.append(item.criterion)
         elif isinstance(item, TrialEnd):
             record = item.record
+            # A parent's tree names its children ('one of the following:'), now that all are in.
             yield TrialResult(position=record.position, line=record.line,
-                              trial_id=record.trial_id, criteria=tuple(criteria),
+                              trial_id=record.trial_id, criteria=tuple(link_children(criteria)),
                               diagnostics=record.diagnostics)
             criteria = []
         else:
