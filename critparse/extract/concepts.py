@@ -657,8 +657,27 @@ def _roles(doc_text: str, tokens: list[_Token], terms: list[_Term], mask: bytear
     for k in range(1, len(tokens) - 1):  # 'carcinoma of the cervix': an article after 'of' is part of the name
         if roles[k] is Role.DET and tokens[k - 1].low == "of" and roles[k + 1] in (Role.CONTENT, Role.TERM):
             roles[k] = Role.CONTENT
+    _inner_abbreviations(tokens, roles)
     _stop_scales(tokens, roles, heads)
     return roles, term_of, qual_of, phrases
+
+
+_NAME_ROLES = (Role.CONTENT, Role.TERM)
+
+
+def _inner_abbreviations(tokens: list[_Token], roles: list[Role]) -> None:
+    """'central nervous system (CNS) metastases': an abbreviation in parentheses inside a noun
+    phrase is part of it, so the phrase runs on to its head."""
+    for k in range(1, len(tokens) - 3):
+        if tokens[k].text != "(" or roles[k - 1] not in _NAME_ROLES:
+            continue
+        inner = tokens[k + 1]
+        if tokens[k + 2].text != ")" or k + 3 >= len(tokens) or roles[k + 3] not in _NAME_ROLES:
+            continue
+        if len(inner.text) <= 8 and any(ch.isupper() for ch in inner.text) and inner.text[0].isalpha():
+            roles[k] = roles[k + 2] = Role.CONTENT
+            if roles[k + 1] not in _NAME_ROLES:
+                roles[k + 1] = Role.CONTENT
 
 
 def _is_label(text: str) -> bool:
