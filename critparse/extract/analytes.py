@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from critparse.extract.durations import age_at_event, event_after, lasting
 from critparse.extract.expressions import AFTER_AGE
 from critparse.extract.mentions import TIME_UNITS, Expression, Mention
 from critparse.extract.quantities import ComparatorsBefore
@@ -52,7 +53,13 @@ _GROUP_GAP = re.compile(
     r"[\s/,&()\[\]\-–]*(?:(?:and/or|and|or|&|nor|as\s+well\s+as)[\s/,&()\[\]\-–]*)?", re.IGNORECASE
 )
 _PARENTHETICAL_GAP = re.compile(r"\s*\([^()]{1,25}\)[\s/,&\-]*(?:and|or|&)?[\s/,&\-]*", re.IGNORECASE)
-_RIGHT_GAP = re.compile(r"\s*(?:(?:of|in|for|as)\s+)?(?:the\s+)?$", re.IGNORECASE)
+# '≥ 18 years of age', '28 weeks' gestation', 'a score of 20 on the 17-item Hamilton scale'
+_RIGHT_GAP = re.compile(r"['’]?\s*(?:(?:of|in|for|as|on)\s+)?(?:the\s+)?(?:\d+-item\s+)?$", re.IGNORECASE)
+_PART_OF = re.compile(r"\s+(?:item|subscale|domain|question)s?\b", re.IGNORECASE)  # 'MADRS item 10'
+# '(≥ 5 cigarettes/day for the past year)' closes on what the expression is about; '(score ≥ 5 on
+# MADRS item 10)' names it after the number instead.
+_CLOSING_ASIDE = re.compile(r"(?!\s*(?:on|of|in)\s)[^()]{0,80}?\)", re.IGNORECASE)
+_SINCE_ARTICLE = re.compile(r"^since\s+(?:the|a|an)\s+", re.IGNORECASE)
 _SINCE_AFTER = re.compile(
     r"\s*(since\s+(?:the\s+)?(?:last\s+|prior\s+|previous\s+|first\s+)?[A-Za-z][A-Za-z0-9'\- ]{1,50}?)"
     r"(?=\s*(?:[,;.()]|$|\band\b|\bor\b|\bto\b|\bbefore\b|\bat\b))",
@@ -69,7 +76,8 @@ _CONDITION_LEAD = re.compile(
     re.IGNORECASE,
 )
 _SCALE_DESCRIPTOR = re.compile(r"\s*(?:-?\s*points?\s+)?(?:scale|NRS|VAS|Likert|numeric\s+rating)\b", re.IGNORECASE)
-_ON_A_SCALE = re.compile(r"\b(?:on\s+an?|using\s+an?)\s*\(?$|\(\s*$", re.IGNORECASE)
+_ON_A_SCALE = re.compile(r"\b(?:on\s+an?|using\s+an?)\s*\(?$", re.IGNORECASE)
+_OPEN_PAREN = re.compile(r"\(\s*$")
 # 'for participants with total bilirubin > 1.5 × ULN, ...': the threshold picks a subgroup.
 _SUBGROUP = re.compile(
     r"\b(?:for|in|among)\s+(?:[\w-]+\s+){0,2}?(?:(?:patient|participant|subject|individual)s?|those|people|"
@@ -88,6 +96,7 @@ _NAMED_DURATION = re.compile(
 )
 _ENDS_WITH_CONNECTOR = re.compile(r"\b(?:or|and|but)\s*$", re.IGNORECASE)
 _AGE_TAIL = re.compile(r"\s*(?:or|and)\s+(?:older|younger|over|above|under)", re.IGNORECASE)
+_AGE_PLUS = re.compile(r"\+(?![\w+])")  # 'Aged 18+'
 _PARENTHESES = re.compile(r"\([^()]*\)")
 _SCALE_GAP = re.compile(
     r"[\s:=(]*(?:(?:of|score|status|grade|class|stage|performance|ps|scale|level|index|is|was)\s*[:=]?\s*)*",
@@ -102,7 +111,8 @@ class AnalytePatterns:
         w = vocab.words
         self.stop_words = word_set(w.stop_words)
         self.not_staging_systems = word_set(w.not_staging_systems)
-        self.qualifier = re.compile(rf"\b(?:{phrase_pattern(w.qualifiers)})\s+$", re.IGNORECASE)
+        # 'sweat chloride', 'left ventricular end-diastolic pressure'
+        self.qualifier = re.compile(rf"\b(?:{phrase_pattern(w.qualifiers)})\s+(?:[A-Za-z]+-)?$", re.IGNORECASE)
         # 'HAS-BLED' is a name, not 'has'
         self.word_cut = re.compile(rf"(?<!-)\b(?:{phrase_pattern(w.clause_words)})\b(?!-)", re.IGNORECASE)
         self.trailing_filler = re.compile(rf"(?:\s+(?:{phrase_pattern(w.trailing_filler)}))+\s*$", re.IGNORECASE)
@@ -117,11 +127,17 @@ class AnalytePatterns:
         self.not_a_measure_after = re.compile(rf"\s*(?:{phrase_pattern(w.clock_words)})\b", re.IGNORECASE)
         # 'genotypes 1-6', 'Cycle 1 Day 1', 'Week 52', 'visits 2 and 3': names of things, not limits.
         self.not_a_measure_before = re.compile(rf"\b(?:{phrase_pattern(w.name_nouns)})\s*$", re.IGNORECASE)
+        # 'protocol version 3.0 or later', 'CTCAE v5.0': the number names a version, even with a comparator
+        self.version_before = re.compile(rf"\b(?:{phrase_pattern(w.version_nouns)})\s*$", re.IGNORECASE)
+        # 'Unresolved grade 2 neuropathy', 'FIGO stage IB2': a stage, grade or class named alone is no limit
+        self.named_alone = word_set(w.named_alone)
         self.age_words = re.compile(rf"\b(?:{phrase_pattern(w.age_words)})\b", re.IGNORECASE)
         # With a number of years these words mean age; with weeks or days rarely ('patients who
         # received chemotherapy more than 4 weeks ago').
         self.people_words = re.compile(rf"\b(?:{phrase_pattern(w.people_words)})\b", re.IGNORECASE)
         self.age_name = w.pattern_analytes.age
+        self.heads_needing_complement = word_set(w.heads_needing_complement)
+        self.age_subjects = word_set(w.people_words + w.age_words + w.age_subjects)
 
 
 def analyte_patterns(vocab: Vocabulary) -> AnalytePatterns:
@@ -150,6 +166,8 @@ def prepare_mentions(text: str, mentions: list[Mention], vocab: Vocabulary) -> l
                 w.lower() not in pats.not_staging_systems for w in _WORD.findall(qualifier.group(0))
             ):
                 qualifier = None
+        if m.name == pats.age_name and (at_event := age_at_event(text, m, vocab)) is not None:
+            m = at_event  # 'Age at diagnosis < 40 years' is not today's age
         if qualifier is not None:
             phrase = text[qualifier.start() : m.end]
             m = Mention(qualifier.start(), m.end, phrase, " ".join(phrase.lower().split()), in_lexicon=False)
@@ -192,6 +210,10 @@ def candidate_mentions(
     platelet count 100,000/µL'); `expr` is updated then.
     """
     unit = expr.bounds[-1][1].unit
+    number_start = expr.bounds[0][1].start
+    within = [m for m in mentions if expr.start <= m.start and m.end <= number_start and compatible(m, unit)]
+    if within:
+        return within[-1:]  # 'under the age of 21': named between the comparator and the number
     group = _group_before(mentions, text, lo, expr.start, unit)
     if not group:
         return group
@@ -250,8 +272,8 @@ def compatible(mention: Mention, unit: str | None) -> bool:
     """Durations go with time-valued analytes (age), measurements with the others."""
     if unit is None or (unit in ("x ULN", "x LLN") and mention.default_unit in TIME_UNITS):
         return unit is None
-    if unit in TIME_UNITS:
-        return mention.default_unit is None or mention.default_unit in TIME_UNITS
+    if unit in TIME_UNITS:  # a scale never lasts: 'back pain lasting ≥ 3 months' is no pain score
+        return (mention.default_unit is None and not mention.unitless) or mention.default_unit in TIME_UNITS
     return mention.default_unit not in TIME_UNITS
 
 
@@ -265,16 +287,30 @@ def not_a_threshold(site: Site, group: list[Mention], previous: Previous) -> str
     expr, text, pats = site.expr, site.text, site.pats
     if pats.not_a_measure_after.match(text, expr.end) or (
         expr.kind != "single" and pats.not_a_measure_before.search(site.tail)
-    ):
-        return "name"
+    ) or pats.version_before.search(site.tail) or _is_year(expr):
+        return "name"  # also 'version 3.0 or later', 'in 2018 or later': a version, a calendar year
     age_only = bool(group) and all(m.default_unit in TIME_UNITS for m in group)
     condition_unit = "a" if site.unit is None and age_only else site.unit  # '(age ≤ 16)'
     previous_kind = previous.kind if previous.analytes else None
     if (not group or age_only) and _is_condition(site.tail, condition_unit, previous_kind):
         return "condition"
-    if expr.kind == "range" and (_SCALE_DESCRIPTOR.match(text, expr.end) or _ON_A_SCALE.search(site.tail)):
+    if expr.kind == "range" and (
+        _SCALE_DESCRIPTOR.match(text, expr.end) or _ON_A_SCALE.search(site.tail)
+        or (_OPEN_PAREN.search(site.tail) and _scale_bounds(expr))
+    ):
         return "condition"
     return "condition" if _SUBGROUP.search(site.tail) else None
+
+
+def _is_year(expr: Expression) -> bool:
+    """A unitless whole number from 1900 to 2099 is a calendar year ('diagnosed in 2018 or later')."""
+    return all(q.unit is None and q.value == int(q.value) and 1900 <= q.value <= 2099 for _, q in expr.bounds)
+
+
+def _scale_bounds(expr: Expression) -> bool:
+    """'(0-10)', '(1-7)' after a scale name are its bounds; '(30-60)' after 'Age' is a limit."""
+    (_, lo), (_, hi) = expr.bounds[0], expr.bounds[-1]
+    return lo.unit is None and hi.unit is None and lo.value in (0.0, 1.0)
 
 
 def _is_condition(segment: str, unit: str | None, previous_kind: str | None) -> bool:
@@ -305,8 +341,8 @@ class Previous:
 class Site:
     """One expression and the text in its analyte position (from the previous one or the clause)."""
 
-    def __init__(self, text: str, expr: Expression, lo: int, pats: AnalytePatterns) -> None:
-        self.text, self.expr, self.lo, self.pats = text, expr, lo, pats
+    def __init__(self, text: str, expr: Expression, lo: int, pats: AnalytePatterns, vocab: Vocabulary) -> None:
+        self.text, self.expr, self.lo, self.pats, self.vocab = text, expr, lo, pats, vocab
         self.unit = expr.bounds[-1][1].unit
         self.segment = text[lo : expr.start]
         self.tail = self.segment[-120:]  # end-anchored patterns need no more (and stay linear)
@@ -357,7 +393,11 @@ def inherit(
     """
     expr, text = site.expr, site.text
     compatible_previous = _compatible_previous(site, previous)
-    counted = derived_after(text, expr.end, site.pats) if site.unit is None and expr.kind == "single" else None
+    counted = (
+        derived_after(text, expr.end, site.pats)
+        if site.unit is None and expr.kind == "single" and not _AGE_TAIL.match(text, expr.bounds[0][1].end)
+        else None
+    )  # '3 or more prior regimens' counts regimens; '14 or older at consent' is an age
     if counted is not None and counted.start - expr.end > 1:
         counted = None  # only a phrase right after the number names what it counts
     if compatible_previous and counted is None and (
@@ -366,8 +406,8 @@ def inherit(
         return _anchored(expr, compatible_previous), expr.end  # '≥ 18 and ≤ 65 years', '(< 3 × ULN ...)'
     if counted is not None and (site.left is None or site.ends_with_connector()):
         return _anchored(expr, [counted]), expr.end  # 'at least 2 prior regimens', 'and =< grade 2 neuropathy'
-    right = [m for m in mentions if expr.end <= m.start < next_start
-             and _RIGHT_GAP.match(text[expr.end : m.start]) and compatible(m, site.unit)]
+    right = [m for m in mentions if expr.end <= m.start < next_start and _RIGHT_GAP.match(text[expr.end : m.start])
+             and compatible(m, site.unit) and not _PART_OF.match(text, m.end)]
     if right:
         return [right[0]], right[0].end  # '> 16 years of age or Lansky ≥ 50': 'age' is taken
     return [], expr.end
@@ -392,14 +432,35 @@ def implied(
     """Analytes no mention names here: an age from a duration ('aged 18 years or older', 'Women
     ≥ 18 years'), an abbreviation defined elsewhere in the text, the parent bullet's analytes."""
     age = known.get(site.pats.age_name)
+    if site.unit in TIME_UNITS and (event := event_after(site.text, site.expr.end, site.vocab)) is not None:
+        return [event]  # '≥ 1 year since the final menstrual period', '> 6 months post-transplant'
     if site.unit in TIME_UNITS and age is not None and _is_age(site):
         return [age]
+    if site.unit is None and age is not None and (certain := _unitless_age(site)) is not None:
+        # 'Men and women 18 and over' (years, no unit written); 'Healthy volunteers, 18-45' (open)
+        return [age if certain else replace(age, default_unit=None)]
     if abbreviations is not None:
         derived = site.left
         if derived is not None and derived.text in abbreviations:
             long_form = abbreviations[derived.text]
             return [replace(long_form, start=derived.start, end=derived.end, text=derived.text)]
     return list(context) if context else []
+
+
+def _unitless_age(site: Site) -> bool | None:
+    """Whether a number with no unit is an age: True when years are certain (an age comparator:
+    '14 or older', '18+'), False when only the people named make it one ('Elderly subjects over
+    65', 'Healthy volunteers, 18-45'), None when it is no age."""
+    expr, pats = site.expr, site.pats
+    values = [q.value for _, q in expr.bounds]
+    if expr.kind not in ("single", "range") or not all(0 < v <= 120 and v == int(v) for v in values):
+        return None
+    tail = site.text[expr.bounds[-1][1].end : expr.end + 24]
+    if _AGE_TAIL.match(tail) or _AGE_PLUS.match(tail):
+        return True
+    if site.words and all(w.lower() in pats.age_subjects for w in site.words):
+        return bool(pats.age_words.search(site.segment))
+    return None
 
 
 def _is_age(site: Site) -> bool:
@@ -429,11 +490,13 @@ def fallback(site: Site, previous: Previous) -> list[Mention]:
     same_unit = previous.expr is not None and previous.expr.bounds[-1][1].unit == site.unit
     if derived is None and compatible_previous and paren >= 0 and (before is None or same_unit):
         return compatible_previous  # 'bilirubin < 1.5 x ULN, except ... (< 3 x ULN)'
-    if before is not None and (text[expr.end : expr.end + 2].strip().startswith(")") or compatible_previous):
-        return [before]  # 'severe hypersensitivity (>=Grade 3)', 'splenomegaly (≥ 6 cm ...)'
+    if before is not None and (_CLOSING_ASIDE.match(text, expr.end) or compatible_previous):
+        return [before]  # 'hypersensitivity (>=Grade 3)', 'daily smokers (≥ 5 cigarettes/day for a year)'
     if derived is not None and _SCALE_NAME_ONLY.fullmatch(derived.name):
         # 'Grade 3 or higher hypersensitivity reaction': the grade of what follows
         derived = derived_after(text, expr.end, site.pats) or derived
+    if derived is not None and site.unit in TIME_UNITS:
+        derived = lasting(text, derived, lo, expr.start, expr.end, site.vocab)  # 'diabetes for ≥ 5 years'
     derived = derived or derived_after(text, expr.end, site.pats)
     return [derived] if derived is not None else []
 
@@ -451,6 +514,7 @@ def derived_words(text: str, lo: int, hi: int, pats: AnalytePatterns) -> Mention
     lead = pats.leading_filler.match(cleaned)
     offset = lead.end() if lead else 0
     cleaned = cleaned[offset:].rstrip(" \t\n,-–:=")
+    cleaned = _without_trailing_phrase(cleaned, pats)
     words = cleaned.split()
     if not content_words(cleaned, pats):
         return None
@@ -463,13 +527,30 @@ def derived_words(text: str, lo: int, hi: int, pats: AnalytePatterns) -> Mention
     return Mention(start, start + len(cleaned), text[start : start + len(cleaned)], name, in_lexicon=False)
 
 
+_TRAILING_PHRASE = re.compile(r"\s+(?:at|of|on|in|for)\s+the\s+[^()]*$", re.IGNORECASE)
+
+
+def _without_trailing_phrase(words: str, pats: AnalytePatterns) -> str:
+    """'fixed flexion contracture of the knee' -> 'fixed flexion contracture', 'hydroxyurea at the
+    maximum tolerated dose' -> 'hydroxyurea': where or how, not what; unless the head needs it
+    ('duration of the episode')."""
+    phrase = _TRAILING_PHRASE.search(words)
+    if phrase is None:
+        return words
+    head = words[: phrase.start()]
+    if not content_words(head, pats) or head.lower().split()[-1] in pats.heads_needing_complement:
+        return words
+    return head
+
+
 def derived_after(text: str, pos: int, pats: AnalytePatterns) -> Mention | None:
     """The words right after an expression ('since prior radiotherapy', 'prior regimens')."""
     since = _SINCE_AFTER.match(text[pos:])
     if since:
         phrase = " ".join(since.group(1).split()[:7])
         start = pos + since.start(1)
-        return Mention(start, start + len(phrase), text[start : start + len(phrase)], "time " + phrase.lower(), in_lexicon=False)
+        name = "time " + " ".join(_SINCE_ARTICLE.sub("since ", phrase).lower().split())
+        return Mention(start, start + len(phrase), text[start : start + len(phrase)], name, in_lexicon=False)
     m = _WORDS_AFTER.match(text[pos:])
     if not m or not content_words(m.group(1), pats):
         return None
@@ -533,7 +614,7 @@ def assign_analytes(
             continue
         lo = _clause_start(text, previous.end, expr.start)
         group = candidate_mentions(text, mentions, lo, expr, pats, cmps)
-        site = Site(text, expr, lo, pats)
+        site = Site(text, expr, lo, pats, vocab)
         group = restated_limit(site, group, previous) or group
         reason = not_a_threshold(site, group, previous)
         if reason is not None:
@@ -549,7 +630,7 @@ def assign_analytes(
             group, consumed_to = inherit(site, mentions, previous, next_start)
         group = group or implied(site, known or {}, abbreviations, context) or fallback(site, previous)
         expr.analytes = _unique(group)
-        if expr.kind in ("bare", "list") and not is_threshold(text, expr):
+        if expr.kind in ("bare", "list") and not is_threshold(text, expr, pats.named_alone):
             expr.analytes = []
             continue
         previous = Previous(expr.analytes, consumed_to, _unit_kind(site.unit), expr)
@@ -570,8 +651,9 @@ def _clause_start(text: str, lo: int, hi: int) -> int:
     return clause + 1 if clause >= lo else lo
 
 
-def is_threshold(text: str, expr: Expression) -> bool:
-    """A bare number or a list is a threshold only right after a scale ('ECOG 2', 'Stage IV')."""
+def is_threshold(text: str, expr: Expression, named_alone: frozenset[str] = frozenset()) -> bool:
+    """A bare number or a list is a threshold only right after a scale ('ECOG 2', 'Stage III-IV');
+    a bare value of a word in `named_alone` never is ('grade 2 diarrhoea')."""
     if not expr.analytes:
         return False
     if expr.kind in ("single", "range"):
@@ -579,4 +661,9 @@ def is_threshold(text: str, expr: Expression) -> bool:
     scale = expr.analytes[-1]
     if not scale.unitless or not scale.own or expr.anchor_end < 0 or expr.anchor_end > expr.start:
         return False
-    return bool(_SCALE_GAP.fullmatch(_PARENTHESES.sub(" ", text[expr.anchor_end : expr.start])))
+    gap = _PARENTHESES.sub(" ", text[expr.anchor_end : expr.start])
+    if expr.kind == "bare" and named_alone and (
+        scale.name.split()[-1] in named_alone or any(w.lower() in named_alone for w in gap.split())
+    ):
+        return False  # 'grade 2 diarrhoea', 'stage IV disease': which one, not a limit
+    return bool(_SCALE_GAP.fullmatch(gap))

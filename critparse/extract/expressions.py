@@ -12,13 +12,14 @@ import re
 from itertools import pairwise
 
 from critparse.extract.mentions import TIME_UNITS, Expression, Quantity
-from critparse.extract.quantities import ComparatorsBefore
+from critparse.extract.quantities import ComparatorsBefore, patterns
 from critparse.lexicon.vocabulary import Vocabulary
 
 _RANGE_JOIN = re.compile(r"\s*(?:-|–|—|‐|~|to|through|thru|until)\s*$", re.IGNORECASE)
-_AND_JOIN = re.compile(r"\s*(?:and|&)\s*$", re.IGNORECASE)
+_AND_JOIN = re.compile(r"\s*-?\s*(?:and|&)\s*$", re.IGNORECASE)  # 'between 40- and 75-years'
 _RANGE_OPENER = re.compile(
-    r"(?:(?<![A-Za-z])(?:between|from|ranging\s+from|range\s+of|range|within\s+the\s+range\s+of|in\s+the\s+range\s+of))\s*(?:of\s+)?$",
+    r"(?:(?<![A-Za-z])(?:between|from|ranging\s+from|range\s+of|range|within\s+the\s+range\s+of|in\s+the\s+range\s+of))"
+    r"(?:\s+the\s+ages?\s+of)?\s*(?:of\s+)?$",  # 'between the ages of 45 and 70'
     re.IGNORECASE,
 )
 _LIST_JOIN = re.compile(r"\s*(?:,\s*(?:or|and)?|or|and|/)\s*$", re.IGNORECASE)
@@ -27,6 +28,7 @@ AFTER_AGE = re.compile(r"(?:\s*-?\s*old|\s+of\s+age|\s+in\s+age|\s+of\s+life)(?!
 """Words after a duration that make it an age ('18 years old', '65 years of age')."""
 
 _ASIDE = re.compile(r"\s*\([^()]{1,40}\)")
+_PLUS = re.compile(r"(?:\s*years?)?\+(?![\w+])")
 
 
 def build_expressions(
@@ -65,6 +67,8 @@ def _range(text: str, q: Quantity, nxt: Quantity, cmps: ComparatorsBefore) -> tu
     if upper not in ("<", "<=") or not (_RANGE_JOIN.match(gap) or (opener and _AND_JOIN.match(gap))):
         return None
     lo, hi = _inherit_unit(q, nxt)
+    if upper == "<=" and lo.unit == hi.unit and lo.value > hi.value:
+        lo, hi = hi, lo  # 'from -0.75 D to -4.00 D', 'BCVA 78-24 letters': the smaller is the lower bound
     start = opener.start() if opener else q.start
     return Expression(start, nxt.end, [(">=", lo), (upper, hi)], kind="range"), 2
 
@@ -78,7 +82,10 @@ def _comparator_after(text: str, q: Quantity, vocab: Vocabulary) -> tuple[Expres
     age_tail = AFTER_AGE.match(text, after_pos)
     after = vocab.after_re.match(text, age_tail.end() if age_tail else after_pos)
     if after is None:
-        return None
+        plus = _PLUS.match(text, q.end)
+        if plus is None or patterns(vocab).age_context.search(text, max(0, q.start - 40), q.start) is None:
+            return None
+        return Expression(q.start, plus.end(), [(">=", q)], kind="single"), 1  # 'Aged 18+', 'adults 65+'
     comparator = vocab.comparator_after(after.group("cmp"))
     return Expression(q.start, after.end(), [(comparator, q)], kind="single"), 1
 

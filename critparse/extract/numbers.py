@@ -32,6 +32,7 @@ _STRAY_DECIMAL = re.compile(r"\.[ \t](\d{1,2})(?![\d.,])")  # '2. 5 x ULN': a de
 _FRACTION = {"½": ".5", "¼": ".25", "¾": ".75"}
 _DOT_THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3})+(?=\s*(?:/\s*(?:mm|µ|μ|u|mc)|cells\b))")  # '1.500/mm3'
 _NEGATIVE_SIGN = re.compile(r"(?:^|(?<=[\s(:=<>≤≥]))[-−]$")
+_PLUS_SIGN = re.compile(r"(?:^|(?<=[\s(:=<>≤≥]))\+$")
 _SEPARATORS = str.maketrans("", "", ", \u00a0\u202f")
 
 
@@ -77,3 +78,8 @@ def iter_numbers(text: str, comma_is_decimal: Callable[[int, int], bool]) -> Ite
 def negative_sign_before(text: str, start: int) -> bool:
     """A minus sign that belongs to the number at `start` ('T-score ≤ -2.5', not '5-FU')."""
     return _NEGATIVE_SIGN.search(text, max(0, start - 2), start) is not None
+
+
+def plus_sign_before(text: str, start: int) -> bool:
+    """A plus sign that belongs to the number at `start` ('not exceeding +10 mL/kg/h')."""
+    return _PLUS_SIGN.search(text, max(0, start - 2), start) is not None

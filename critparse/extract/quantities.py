@@ -16,6 +16,7 @@ from critparse.extract.numbers import (
     Number,
     iter_numbers,
     negative_sign_before,
+    plus_sign_before,
 )
 from critparse.lexicon.phrases import phrase_pattern
 from critparse.lexicon.vocabulary import Vocabulary
@@ -23,12 +24,14 @@ from critparse.lexicon.vocabulary import Vocabulary
 Unit = tuple[str, str, int, int]
 """(code, surface, start, end) of a unit read by `Vocabulary.match_unit` (grammar and units.json)."""
 
+_GLUED_BOUND = re.compile(r"-(\d{1,3}(?:\.\d+)?)(?![\d.,])")
+_RESTATED = re.compile(r"\s*\(\s*(\d{1,3})\s*\)")  # 'eighteen (18)'
 _TIMES_SIGN = re.compile(r"^(?:[xX×*·.]|times)\s*")
 _LIST_GOES_ON = re.compile(r"\s*(?:,|or|and|to|-|–)\s*\d", re.IGNORECASE)
 _DECIMAL_COMMA_RANGE = re.compile(r"\s*(?:-|–|to|and)\s*\d+,\d{1,2}(?!\d)")  # 'between 7,0 and 10,0 %'
 _POWER_VALUE = re.compile(r"\s*(?:\^|\*\*|\*)\s*\(?(\d{1,2})\)?|([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})")  # '10^5 IU/mL'
 _TIMES_POWER = re.compile(r"\s*[xX×*]\s*10\s*(?:\^|\*\*|\*|[eE])\s*\(?(\d{1,2}|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\)?")  # '1 x 10^4 IU/mL'
-_PERCENTILE = re.compile(r"(?:st|nd|rd|th)\s+(?:percentile|centile)\b", re.IGNORECASE)
+_PERCENTILE = re.compile(r"(?:st|nd|rd|th)(?=\s+(?:percentile|centile)s?\b)", re.IGNORECASE)
 _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5}
 _STAGED = re.compile(
     r"\b(?P<word>(?i:stage|stages|class|classes|grade|grades|NYHA|ASA|physical\s+status))\s*[:=]?\s*"
@@ -71,7 +74,16 @@ class QuantityPatterns:
         # 'parasites/µL', 'mitoses per 50 HPF'
         self.counted_noun = re.compile(r"\s*(?:[A-Za-z]+\s+)?[A-Za-z]+(?=\s*(?:/|per\s))", re.IGNORECASE)
         self.number_words = {w.lower(): v for w, v in words.number_words.items()}
-        self.number_word = re.compile(r"\b(" + "|".join(words.number_words) + r")\b", re.IGNORECASE)
+        spelled = "|".join(sorted(words.number_words, key=len, reverse=True))
+        self.number_word = re.compile(r"\b(" + spelled + r")\b", re.IGNORECASE)
+        # 'thirteen to nineteen years old': two spelled numbers joined as a range need no comparator
+        self.number_word_range = re.compile(rf"\s*(?:to|-|–|and)\s*(?:{spelled})\b", re.IGNORECASE)
+        self.number_word_range_end = re.compile(rf"\b(?:{spelled})\s*(?:to|-|–|and)\s*$", re.IGNORECASE)
+        # 'Aged 18+', 'adults 65+': a plus sign is a comparator only after words for people or ages
+        self.age_context = re.compile(
+            rf"\b(?:{phrase_pattern(words.age_words + words.people_words)})\b[^\d;]*$", re.IGNORECASE
+        )
+        self.comparator_gap = re.compile(rf"(?<![A-Za-z])(?:{phrase_pattern(words.comparator_gap)})\s*$", re.IGNORECASE)
         self.duration_adjective = re.compile(
             rf"\s+(?:{phrase_pattern(words.duration_adjectives)})(?![A-Za-z])", re.IGNORECASE
         )
@@ -94,6 +106,10 @@ def find_quantities(text: str, vocab: Vocabulary, cmps: ComparatorsBefore | None
         if q is not None:
             found.append(q)
             last_end = q.end
+            glued = _GLUED_BOUND.match(text, q.end) if q.unit in TIME_UNITS else None
+            if glued is not None and (hi := _quantity(text, Number(glued.group(1), glued.start(1), glued.end(1)), vocab, pats)):
+                found.append(hi)  # 'Age 10yr-17yrs': the second number is glued to the first unit
+                last_end = hi.end
     return found
 
 
@@ -128,11 +144,14 @@ def _quantity(text: str, number: Number, vocab: Vocabulary, pats: QuantityPatter
         value *= 10 ** int(scaled.group(1).translate(SUPERSCRIPT))
         end, unit = scaled.end(), scaled_unit
     elif (percentile := _PERCENTILE.match(text, end)) is not None:
-        end = percentile.end()  # '≥ 5th percentile': the value is the percentile
+        end = percentile.end()  # '≥ 95th percentile': the value is the percentile, the unit follows
+        unit = vocab.match_unit(text, end)
     elif power is None and unit is None and ORDINAL_OR_NAME.match(rest) and not _times_limit(text, end, pats):
         return None  # '2nd', '5-FU', 'A1c'-like glue: part of a name, not a value ('2.5-fold ULN' is one)
     if negative_sign_before(text, start):
         value, start = -value, start - 1  # 'T-score ≤ -2.5'
+    elif plus_sign_before(text, start):
+        start -= 1  # 'a fluid balance not exceeding +10 mL/kg/h'
     q = Quantity(value=value, start=start, end=end)
     _attach_unit(text, q, end, power, unit, vocab, pats)
     return q
@@ -202,10 +221,18 @@ def find_number_words(text: str, vocab: Vocabulary, cmps: ComparatorsBefore) -> 
     pats = patterns(vocab)
     out = []
     for m in pats.number_word.finditer(text):
-        if cmps.at(m.start()) is None and vocab.after_re.match(text, m.end()) is None:
+        value = float(pats.number_words[m.group(1).lower()])
+        end = m.end()
+        restated = _RESTATED.match(text, end)
+        if restated is not None and float(restated.group(1)) == value:
+            end = restated.end()  # 'eighteen (18) years': one number, written twice
+        elif not (
+            cmps.at(m.start()) is not None or vocab.after_re.match(text, end) is not None
+            or pats.number_word_range.match(text, end) or pats.number_word_range_end.search(text, 0, m.start())
+        ):
             continue
-        q = Quantity(float(pats.number_words[m.group(1).lower()]), m.start(), m.end())
-        unit = vocab.match_unit(text, m.end())
+        q = Quantity(value, m.start(), end)
+        unit = vocab.match_unit(text, end)
         if unit is not None:
             q.unit, q.unit_text, _, q.end = unit
         out.append(q)
@@ -264,15 +291,19 @@ class ComparatorsBefore:
     def __init__(self, text: str, vocab: Vocabulary) -> None:
         self.text = text
         self._ending = vocab.comparators_ending(text)
+        self._gap = patterns(vocab).comparator_gap
 
     def at(self, pos: int) -> tuple[str, int] | None:
-        """(comparator, start) of a phrase ending at `pos`, white space and a scale word aside
-        ('≤ grade 1', '>= CTCAE grade 3')."""
+        """(comparator, start) of a phrase ending at `pos`, white space, a scale word and the
+        words of `words.json` comparator_gap aside ('≤ grade 1', '>= CTCAE grade 3', 'below the
+        3rd percentile', 'under the age of 21')."""
         while pos > 0 and self.text[pos - 1].isspace():
             pos -= 1
         found = self._ending.get(pos)
         if found is None and (word := _SCALE_WORD.search(self.text, max(0, pos - 20), pos)) is not None:
             return self.at(word.start()) if word.start() < pos else None
+        if found is None and (gap := self._gap.search(self.text, max(0, pos - 20), pos)) is not None:
+            return self._ending.get(len(self.text[: gap.start()].rstrip())) if gap.start() < pos else None
         return found
 
 

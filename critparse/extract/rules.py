@@ -73,6 +73,8 @@ def find_expressions(
     quantities = find_quantities(text, vocab, cmps)
     counted = find_number_words(text, vocab, cmps)
     if counted:
+        spelled = [(q.start, q.end) for q in counted]  # 'eighteen (18)': the digits are inside
+        quantities = [q for q in quantities if not any(s <= q.start < e for s, e in spelled)]
         quantities = sorted(quantities + counted, key=lambda q: q.start)
     staged = find_staged(text)
     if staged:
@@ -88,7 +90,8 @@ def find_expressions(
 
 
 def _drafts(exprs: list[Expression], age_name: str) -> list[RuleDraft]:
-    """One draft per analyte and bound, duplicates dropped; ages are in years unless written."""
+    """One draft per analyte and bound, duplicates dropped; ages are in years unless written (or
+    left open: an age read from the people named only keeps no unit)."""
     drafts: list[RuleDraft] = []
     seen: set[tuple[str, str, float, str | None]] = set()
     for expr in exprs:
@@ -96,7 +99,7 @@ def _drafts(exprs: list[Expression], age_name: str) -> list[RuleDraft]:
             start = min(analyte.start, expr.start) if analyte.own else expr.start
             end = max(expr.end, analyte.end) if analyte.own else expr.end
             for comparator, q in expr.bounds:
-                if analyte.name == age_name and q.unit is None:
+                if analyte.name == age_name and q.unit is None and analyte.default_unit is not None:
                     q = replace(q, unit="a")
                 key = (analyte.name, comparator, q.value, q.unit)
                 if key in seen:

@@ -91,6 +91,20 @@ class LimitOfNormalWords(BaseModel):
     normal: Phrases
 
 
+class DurationWords(BaseModel):
+    """How durations that are not ages are named (`critparse.extract.durations`)."""
+
+    model_config = _STRICT
+
+    about: str = Field(default="", alias="_about")
+    since: Phrases
+    post: Phrases
+    lasting: Phrases
+    tails: Phrases
+    dropped: Phrases
+    age_events: Phrases
+
+
 class WordLists(BaseModel):
     """`words.json`: the word lists of the extraction grammar (see its `_about`)."""
 
@@ -109,10 +123,16 @@ class WordLists(BaseModel):
     leading_filler: Phrases
     derived_heads: Phrases
     name_nouns: Phrases
+    version_nouns: Phrases
+    named_alone: Phrases
     clock_words: Phrases
     age_words: Phrases
     people_words: Phrases
+    age_subjects: Phrases
     duration_adjectives: Phrases
+    comparator_gap: Phrases
+    durations: DurationWords
+    heads_needing_complement: Phrases
 
 
 class Vocabulary:

@@ -93,7 +93,7 @@ def test_analytes_not_a_threshold(vocab, pats, text, reason):
     expr = exprs[-1]
     previous = Previous([Mention(0, 9, "Karnofsky", "karnofsky")], exprs[0].end, "other", exprs[0]) if len(exprs) > 1 else Previous()
     lo = previous.end
-    assert not_a_threshold(Site(text, expr, lo, pats), [], previous) == reason
+    assert not_a_threshold(Site(text, expr, lo, pats, vocab), [], previous) == reason
 
 
 @pytest.mark.parametrize(("text", "carried"), [("Ferritin ≥ 100 ng/mL (225 pmol/L)", True), ("Ferritin ≥ 100 ng/mL", False)])
@@ -104,7 +104,7 @@ def test_analytes_restated_limit_keeps_comparator_and_analyte(vocab, pats, text,
     if not carried:
         assert len(exprs) == 1
         return
-    site = Site(text, exprs[1], previous.end, pats)
+    site = Site(text, exprs[1], previous.end, pats, vocab)
     assert restated_limit(site, [], previous) == [ferritin]
     assert (exprs[1].kind, exprs[1].bounds[0][0]) == ("single", ">=")
 
@@ -126,7 +126,7 @@ def test_analytes_inherit(vocab, pats, text, expected):
         expr = exprs[1]
     else:
         previous, expr = Previous(), exprs[0]
-    group, _ = inherit(Site(text, expr, previous.end, pats), mentions, previous, len(text))
+    group, _ = inherit(Site(text, expr, previous.end, pats, vocab), mentions, previous, len(text))
     assert [m.name for m in group] == expected
 
 
@@ -137,7 +137,7 @@ def test_analytes_inherit(vocab, pats, text, expected):
 )
 def test_analytes_implied_age(vocab, pats, text, expected):
     (expr,) = _expressions(text, vocab)
-    group = implied(Site(text, expr, 0, pats), {"age": AGE}, None, None)
+    group = implied(Site(text, expr, 0, pats, vocab), {"age": AGE}, None, None)
     assert [m.name for m in group] == expected
 
 
@@ -145,7 +145,7 @@ def test_analytes_implied_age(vocab, pats, text, expected):
 def test_analytes_implied_abbreviation(vocab, pats, text):
     (expr,) = _expressions(text, vocab)
     long_form = Mention(50, 74, "absolute phagocyte count", "absolute phagocyte count", in_lexicon=False)
-    (found,) = implied(Site(text, expr, 0, pats), {}, {"APC": long_form}, None)
+    (found,) = implied(Site(text, expr, 0, pats, vocab), {}, {"APC": long_form}, None)
     assert (found.name, found.text, found.start) == ("absolute phagocyte count", "APC", 0)
 
 
@@ -160,7 +160,7 @@ def test_analytes_implied_abbreviation(vocab, pats, text):
 )
 def test_analytes_fallback_keeps_the_words(vocab, pats, text, expected):
     expr = _expressions(text, vocab)[0]
-    (found,) = fallback(Site(text, expr, 0, pats), Previous())
+    (found,) = fallback(Site(text, expr, 0, pats, vocab), Previous())
     assert found.name == expected and text[found.start : found.end] == found.text
 
 
