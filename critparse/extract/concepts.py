@@ -854,7 +854,12 @@ def _after_drug_term(doc: _Doc, head: int) -> bool:
 def _phrase_mention(doc: _Doc, first: int, last: int, head: int) -> _Mention | None:
     """The mention a head-word phrase names: its lexicon entry if it has one, else a pattern."""
     start, end = doc.tokens[first].start, doc.tokens[last].end
-    if _generic(doc, first, head):
+    lead = first
+    while lead < head and doc.tokens[lead].low in doc.heads.determiners:
+        lead += 1
+    if _generic(doc, first, head) or (
+        doc.tokens[lead].low in doc.heads.generic_heads and lead + 1 < head and doc.tokens[lead + 1].low == "of"
+    ):  # 'any component of the vaccine', 'the excipients of the study intervention'
         return None
     text = doc.text[start:end]
     kind = "observation" if _is_result(doc, head) else (doc.heads.head_type(doc.tokens[head].text) or "other")
@@ -962,6 +967,8 @@ def _suffix_carry(doc: _Doc, seg: _Segment, last: _Segment) -> tuple[int, tuple[
     knows the result; one that ends in a head word takes none.
     """
     n_last = last.last - last.first + 1
+    if any(doc.tokens[k].low == "of" for k in range(last.first, last.last + 1)):
+        return 0, None  # 'egg proteins or any component of the vaccine': 'vaccine' is no shared head
     if doc.tokens[seg.last].text.endswith("-") and "-" in doc.tokens[last.first].text and not seg.mentions:
         return n_last, None
     own_head = doc.heads.head_type(doc.tokens[seg.last].text)
@@ -1239,7 +1246,10 @@ def _allergens(doc: _Doc, group: Sequence[_Segment]) -> list[_Mention]:
     """The phrases of a list after 'allergy to' that no entry or head word names ('sulfonamides')."""
     out = []
     for seg in group:
-        if seg.mentions or _generic(doc, seg.first, seg.last):
+        if (
+            seg.mentions or _generic(doc, seg.first, seg.last) or doc.tokens[seg.first].low in doc.heads.generic_heads
+            or not any(ch.isalpha() for ch in doc.span_text(seg.first, seg.last))
+        ):  # 'any of the excipients of ...', '3' of '3,4-diaminopyridine'
             continue
         start, end = doc.tokens[seg.first].start, doc.tokens[seg.last].end
         out.append(_Mention(start, end, seg.first, seg.last, "allergy", _norm(doc.text[start:end]), (), "pattern"))
@@ -1275,16 +1285,13 @@ def _mentions(doc: _Doc) -> list[list[_Mention]]:
 
 
 def _nothing_to_name(text: str, found: Sequence[TermMatchLike], heads: ConceptHeads) -> bool:
-    """No lexicon match, head word, coordinator or marker result ('HER2-positive'): no concept can
+    """No lexicon match, allergy cue, head word or marker result ('HER2-positive'): no concept can
     come of the text, so the cue and window passes are skipped."""
-    if found:
+    if found or heads.allergy_pattern.search(text):
         return False
     for word in _TOKEN.findall(text):
         low = word.lower()
-        if (
-            heads.head_type(word) or low in heads.coordinators
-            or low in heads.result_words or low.rsplit("-", 1)[-1] in heads.result_words
-        ):  # a coordination completes names the lexicon knows: 'an investigational or a marketed drug'
+        if heads.head_type(word) or low in heads.result_words or low.rsplit("-", 1)[-1] in heads.result_words:
             return False
     return True
 

@@ -135,7 +135,9 @@ class TimeWindowRules:
     pattern: re.Pattern[str]
     by_key: Mapping[str, _Entry]
     gate: re.Pattern[str]
-    """A unit or an anchor: every window has one, so a text without any has none."""
+    """A digit, a number word or a unit of two letters or more: what a window with a duration needs."""
+    anchor_gate: re.Pattern[str]
+    """A relation word, fillers and an anchor ('prior to the first dose'): a window without a duration."""
     articles: frozenset[str]
     """Fillers that may stand between a lead and its number ('within the 12 months')."""
     unit_gap: re.Pattern[str]
@@ -190,11 +192,18 @@ def compile_time_windows(tw: TimeWindowFile) -> TimeWindowRules:
     wordy = literal_alternation(wordy_keys) if wordy_keys else ""
     other = literal_alternation(other_keys) if other_keys else ""
     parts = [f"(?P<num>{_NUMBER})", rf"(?<![^\W\d_])(?:{wordy})" if wordy else "", other]
-    gate_keys = [k for k, e in by_key.items() if e.kind in ("unit", "anchor")]
+    gate_keys = [k for k, e in by_key.items() if (e.kind == "unit" and len(k) > 1) or (e.kind == "number" and k not in tw.articles)]
+    kinds = {kind: [k for k, e in by_key.items() if e.kind == kind] for kind in ("relation", "filler", "anchor")}
+    fill = rf"(?:(?:{literal_alternation(kinds['filler'])})\s++){{0,{_MAX_FILLERS}}}" if kinds["filler"] else ""
+    anchor_gate = (
+        rf"(?<![^\W\d_])(?:{literal_alternation(kinds['relation'])})\s++{fill}(?:{literal_alternation(kinds['anchor'])})"
+        if kinds["relation"] and kinds["anchor"] else "(?!)"
+    )
     return TimeWindowRules(
         pattern=re.compile("|".join(p for p in parts if p), re.IGNORECASE),
         by_key=by_key,
-        gate=re.compile(rf"(?<![^\W\d_]){literal_alternation(gate_keys)}" if gate_keys else "(?!)", re.IGNORECASE),
+        gate=re.compile(rf"\d|(?<![^\W\d_]){literal_alternation(gate_keys)}" if gate_keys else r"\d", re.IGNORECASE),
+        anchor_gate=re.compile(anchor_gate, re.IGNORECASE),
         articles=frozenset(_key(a) for a in tw.articles),
         unit_gap=_gap([*tw.duration_words, *tw.period_words]),
         range_gap=re.compile(rf"[ \t]*+(?:{literal_alternation(tw.range_joiners)})[ \t]*+" if tw.range_joiners else "(?!)", re.IGNORECASE),
@@ -448,7 +457,7 @@ def find_windows_and_durations(text: str, rules: TimeWindowRules) -> tuple[list[
     """The time windows of `text`, and apart from them the bounded durations with no relation
     word ('transplantation < 12 months', 'stable for ... (at least 3 months)'): a duration is a
     window only for the concept written right before it, which the caller decides."""
-    if not rules.gate.search(text):
+    if not rules.gate.search(text) and not rules.anchor_gate.search(text):
         return [], []
     lexemes = _lex(text, rules)
     windows: list[TimeWindow] = []
