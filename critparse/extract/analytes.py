@@ -46,13 +46,11 @@ __all__ = [
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'\-]*")
 _ACRONYM = re.compile(r"(?!(?:OR|AND|IF|OF|THE|WITH|NOT|NO|IN|TO|AT|ON|BY|AS|IS|BE)\b)[A-Z]{2,}")
 _PUNCT_CUT = re.compile(r"[;:.,\[]")
+_RATIO = re.compile(r"/[A-Za-z][\w'’]{0,6}\s+ratio\b", re.IGNORECASE)  # 'P/F ratio'
 _NEGATED_PREFIX = re.compile(r"\bnon[-\s]?$", re.IGNORECASE)  # 'non-HDL cholesterol' is not HDL
 # 'Tanner stage', 'International Staging System (ISS) stage', 'Ann Arbor stage': a named system
 _STAGING_SYSTEM = re.compile(r"(?<![\w-])(?:(?:[A-Z][\w-]*|\([A-Z][\w-]*\)|and)\s+){1,5}$")
-_GROUP_GAP = re.compile(
-    r"[\s/,&()\[\]\-–]*(?:(?:and/or|and|or|&|nor|as\s+well\s+as)[\s/,&()\[\]\-–]*)?", re.IGNORECASE
-)
-_PARENTHETICAL_GAP = re.compile(r"\s*\([^()]{1,25}\)[\s/,&\-]*(?:and|or|&)?[\s/,&\-]*", re.IGNORECASE)
+_JOINERS = r"[\s/,&()\[\]\-–]*"
 # '≥ 18 years of age', '28 weeks' gestation', 'a score of 20 on the 17-item Hamilton scale'
 _RIGHT_GAP = re.compile(r"['’]?\s*(?:(?:of|in|for|as|on)\s+)?(?:the\s+)?(?:\d+-item\s+)?$", re.IGNORECASE)
 _PART_OF = re.compile(r"\s+(?:item|subscale|domain|question)s?\b", re.IGNORECASE)  # 'MADRS item 10'
@@ -137,6 +135,16 @@ class AnalytePatterns:
         self.people_words = re.compile(rf"\b(?:{phrase_pattern(w.people_words)})\b", re.IGNORECASE)
         self.age_name = w.pattern_analytes.age
         self.heads_needing_complement = word_set(w.heads_needing_complement)
+        # mentions that share one threshold: 'AST/ALT', 'AST and ALT', 'ASAT et ALAT', 'AST (SGOT) and ALT'
+        connectors = phrase_pattern(w.connectors)
+        self.group_gap = re.compile(rf"{_JOINERS}(?:(?:{connectors}){_JOINERS})?", re.IGNORECASE)
+        self.parenthetical_gap = re.compile(
+            rf"\s*\([^()]{{1,25}}\)[\s/,&\-]*(?:{connectors})?[\s/,&\-]*", re.IGNORECASE
+        )
+        self.instrument_for = re.compile(
+            rf"(?<![\w-])(?:[A-Z][\w'-]*\s+){{1,5}}(?i:{phrase_pattern(w.instrument_heads)})\s+(?:for|of)\s+(?:[a-z]+\s+){{0,3}}$"
+        )
+        self.new_clause = re.compile(rf"(?<![\w-])(?:{phrase_pattern(w.new_clause)})(?![\w-])", re.IGNORECASE)
         self.age_subjects = word_set(w.people_words + w.age_words + w.age_subjects)
 
 
@@ -149,7 +157,8 @@ def analyte_patterns(vocab: Vocabulary) -> AnalytePatterns:
 
 def prepare_mentions(text: str, mentions: list[Mention], vocab: Vocabulary) -> list[Mention]:
     """Drop matches glued inside a word ('SLEDAI-2K' is not potassium) or negated ('non-HDL');
-    a qualifying word before a match makes it another analyte ('sweat chloride', 'donor age')."""
+    a qualifying word before a match makes it another analyte ('sweat chloride', 'donor age'), and
+    so do a ratio it is one side of ('P/F ratio') and an event an age is at ('age at diagnosis')."""
     pats = analyte_patterns(vocab)
     out: list[Mention] = []
     for m in mentions:
@@ -159,21 +168,37 @@ def prepare_mentions(text: str, mentions: list[Mention], vocab: Vocabulary) -> l
             continue
         if _NEGATED_PREFIX.search(text, max(0, m.start - 4), m.start):
             continue
-        qualifier = pats.qualifier.search(text, max(0, m.start - 40), m.start)
-        if qualifier is None and m.name == "stage":
-            qualifier = _STAGING_SYSTEM.search(text, max(0, m.start - 60), m.start)
-            if qualifier is not None and not any(
-                w.lower() not in pats.not_staging_systems for w in _WORD.findall(qualifier.group(0))
-            ):
-                qualifier = None
-        if m.name == pats.age_name and (at_event := age_at_event(text, m, vocab)) is not None:
-            m = at_event  # 'Age at diagnosis < 40 years' is not today's age
-        if qualifier is not None:
-            phrase = text[qualifier.start() : m.end]
-            m = Mention(qualifier.start(), m.end, phrase, " ".join(phrase.lower().split()), in_lexicon=False)
+        renamed = _another_analyte(text, m, vocab, pats)
+        if renamed is not None:
+            m = renamed
             out = [o for o in out if not (m.start <= o.start and o.end <= m.end)]  # now inside m
         out.append(m)
     return out
+
+
+def _another_analyte(text: str, m: Mention, vocab: Vocabulary, pats: AnalytePatterns) -> Mention | None:
+    """The analyte `m` is part of, when the words around it make it another one; else None."""
+    ratio = _RATIO.match(text, m.end) if m.own else None
+    if ratio is not None:  # 'P/F ratio', "E/e' ratio": one side of a ratio names neither side
+        phrase = text[m.start : ratio.end()]
+        return Mention(m.start, ratio.end(), phrase, " ".join(phrase.lower().split()), in_lexicon=False)
+    if m.name == pats.age_name and (at_event := age_at_event(text, m, vocab)) is not None:
+        return at_event  # 'Age at diagnosis < 40 years' is not today's age
+    instrument = pats.instrument_for.search(text, max(0, m.start - 80), m.start) if m.own else None
+    if instrument is not None:  # 'Neck Disability Index for pain': pain names the instrument's subject
+        phrase = text[instrument.start() : m.end]
+        return Mention(instrument.start(), m.end, phrase, " ".join(phrase.lower().split()), in_lexicon=False)
+    qualifier = pats.qualifier.search(text, max(0, m.start - 40), m.start)
+    if qualifier is None and m.name == "stage":
+        qualifier = _STAGING_SYSTEM.search(text, max(0, m.start - 60), m.start)
+        if qualifier is not None and not any(
+            w.lower() not in pats.not_staging_systems for w in _WORD.findall(qualifier.group(0))
+        ):
+            qualifier = None
+    if qualifier is None:
+        return None
+    phrase = text[qualifier.start() : m.end]
+    return Mention(qualifier.start(), m.end, phrase, " ".join(phrase.lower().split()), in_lexicon=False)
 
 
 def content_words(segment: str, pats: AnalytePatterns) -> list[str]:
@@ -214,9 +239,12 @@ def candidate_mentions(
     within = [m for m in mentions if expr.start <= m.start and m.end <= number_start and compatible(m, unit)]
     if within:
         return within[-1:]  # 'under the age of 21': named between the comparator and the number
-    group = _group_before(mentions, text, lo, expr.start, unit)
+    group = _group_before(mentions, text, lo, expr.start, pats, unit)
     if not group:
         return group
+    clause = pats.new_clause.search(text, group[-1].end, expr.start)
+    if clause is not None and content_words(text[clause.end() : expr.start], pats):
+        return []  # 'Diastolic dysfunction with average E/e' ratio > 14': the ratio is what is limited
     group = _derived_quantity(text, group, expr.start, pats)
     leading = cmps.at(group[0].start) if cmps is not None and expr.kind == "bare" else None
     if leading is not None:
@@ -224,7 +252,9 @@ def candidate_mentions(
     return group
 
 
-def _group_before(mentions: list[Mention], text: str, lo: int, hi: int, unit: str | None = None) -> list[Mention]:
+def _group_before(
+    mentions: list[Mention], text: str, lo: int, hi: int, pats: AnalytePatterns, unit: str | None = None
+) -> list[Mention]:
     """The run of mentions closest to `hi` inside [lo, hi), joined only by connectors."""
     inside = [
         m for m in mentions
@@ -238,7 +268,7 @@ def _group_before(mentions: list[Mention], text: str, lo: int, hi: int, unit: st
     group = [inside[-1]]
     for m in reversed(inside[:-1]):
         gap = text[m.end : group[0].start]
-        if _GROUP_GAP.fullmatch(gap) or _PARENTHETICAL_GAP.fullmatch(gap):  # 'AST (SGOT) and ALT'
+        if pats.group_gap.fullmatch(gap) or pats.parenthetical_gap.fullmatch(gap):
             group.insert(0, m)
         else:
             break
@@ -566,8 +596,22 @@ def _cut_point(masked: str, pats: AnalytePatterns) -> int:
     for m in _PUNCT_CUT.finditer(masked):
         cut = m.end()
     for m in pats.word_cut.finditer(masked, cut):
-        cut = m.end()
+        if not _inside_a_name(masked, m):
+            cut = m.end()
     return cut
+
+
+_TITLE_BEFORE = re.compile(r"[A-Z][\w'-]*\s+$")
+_TITLE_AFTER = re.compile(r"\s+[A-Z]")
+
+
+def _inside_a_name(text: str, m: re.Match[str]) -> bool:
+    """'Eczema Area and Severity Index': 'and' between capitalised words joins one name."""
+    return (
+        m.group(0).lower() in ("and", "or")
+        and _TITLE_BEFORE.search(text, max(0, m.start() - 30), m.start()) is not None
+        and _TITLE_AFTER.match(text, m.end()) is not None
+    )
 
 
 def _last_unclosed_paren(segment: str) -> int:

@@ -119,6 +119,9 @@ class WordLists(BaseModel):
     qualifiers: Phrases
     not_staging_systems: Phrases
     clause_words: Phrases
+    new_clause: Phrases
+    connectors: Phrases
+    instrument_heads: Phrases
     trailing_filler: Phrases
     leading_filler: Phrases
     derived_heads: Phrases

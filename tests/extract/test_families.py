@@ -49,7 +49,7 @@ NUMBER_FORMS = [
     ("Platelets > 50 × 1,000,000,000/L", [("platelets", ">", 50, "10*9/L")]),
     ("ALT ≤ 3. 0 x ULN", [("alt", "<=", 3.0, "x ULN")]),
     ("Bilirubin =/< 1.5 mg/dL", [("bilirubin", "<=", 1.5, "mg/dL")]),
-    ("Créatinine ≤ 1,5 N", [("créatinine", "<=", 1.5, "x ULN")]),
+    ("Créatinine ≤ 1,5 N", [("creatinine", "<=", 1.5, "x ULN")]),
     ("AST ≤ 2,5 × LSN", [("ast", "<=", 2.5, "x ULN")]),
     ("Lipase > 2½ times ULN", [("lipase", ">", 2.5, "x ULN")]),
     ("Alkaline phosphatase ≤ 5-fold ULN", [("alp", "<=", 5, "x ULN")]),
