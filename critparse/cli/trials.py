@@ -57,8 +57,8 @@ def parse_trials_command(
             err.print(str(exc), highlight=False, markup=False, soft_wrap=True)
             raise typer.Exit(1) from None
     err.print(describe_summary(summary), highlight=False, markup=False, soft_wrap=True)
-    if strict and summary.errors:
-        raise typer.Exit(1)
+    if summary.errors and (strict or not summary.trials):
+        raise typer.Exit(1)  # with no trial read at all, the input was not what was meant
 
 
 @contextmanager

@@ -144,7 +144,9 @@ def _study_record(
     if not isinstance(protocol, dict):
         keys = ", ".join(sorted(obj)[:8]) or "none"
         return RecordError(position=position, line=line, code="not_a_study",
-                           message=f"no 'protocolSection' object (keys: {keys})")
+                           message=f"no 'protocolSection' object (keys: {keys})" + (
+                               "; a criterion line: `critparse parse` reads those"
+                               if "text" in obj and "protocolSection" not in obj else ""))
     ident = protocol.get("identificationModule")
     nct = ident.get("nctId") if isinstance(ident, dict) else None
     trial_id = str(nct) if nct is not None else None

@@ -367,3 +367,16 @@ def test_batch_csv_output_equal_to_input_is_refused(tmp_path: Path) -> None:
     cli = CliRunner().invoke(app, ["parse-trials", str(source), "-o", str(source), "--format", "csv"])
     assert cli.exit_code == 1 and "is the input" in cli.output
     assert source.read_bytes() == before
+
+
+def test_batch_cli_criterion_lines_are_not_studies() -> None:
+    gold = Path(__file__).resolve().parents[2] / "corpus" / "NCT02186860.jsonl"
+    result = CliRunner().invoke(app, ["parse-trials", str(gold), "--format", "jsonl"])
+    assert result.exit_code == 1
+    assert "0 trials" in result.output and "`critparse parse` reads those" in result.output
+    seed = Path(__file__).resolve().parents[2] / "corpus" / "NCT02186860.json"
+    shipped = CliRunner().invoke(app, ["parse-trials", str(seed), "--format", "jsonl"])
+    assert shipped.exit_code == 0
+    rows = [json.loads(x) for x in shipped.stdout.splitlines() if x.startswith("{")]
+    gold_texts = [json.loads(x)["text"] for x in gold.read_text(encoding="utf-8").splitlines()]
+    assert [r["text"] for r in rows if r["kind"] == "criterion"] == gold_texts
