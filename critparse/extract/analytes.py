@@ -46,6 +46,8 @@ __all__ = [
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'\-]*")
 _ACRONYM = re.compile(r"(?!(?:OR|AND|IF|OF|THE|WITH|NOT|NO|IN|TO|AT|ON|BY|AS|IS|BE)\b)[A-Z]{2,}")
 _PUNCT_CUT = re.compile(r"[;:.,\[]")
+_NAMED_ASIDE = re.compile(r"\s*\(\s*")
+_ASIDE_END = re.compile(r"\s*\)")
 _RATIO = re.compile(r"/[A-Za-z][\w'’]{0,6}\s+ratio\b", re.IGNORECASE)  # 'P/F ratio'
 _NEGATED_PREFIX = re.compile(r"\bnon[-\s]?$", re.IGNORECASE)  # 'non-HDL cholesterol' is not HDL
 # 'Tanner stage', 'International Staging System (ISS) stage', 'Ann Arbor stage': a named system
@@ -64,7 +66,7 @@ _SINCE_AFTER = re.compile(
     re.IGNORECASE,
 )
 _WORDS_AFTER = re.compile(
-    r"\s*(?:of\s+|in\s+|on\s+)?(?:the\s+)?([A-Za-z][A-Za-z0-9'\- ]{1,60}?)(?=\s*(?:[,;.()]|$|\band\b|\bor\b|"
+    r"\s*(?:of\s+|in\s+|on\s+)?(?:the\s+)?([A-Za-z][A-Za-z0-9+'\- ]{1,60}?)(?=\s*(?:[,;.()]|$|\band\b|\bor\b|"
     r"\bwithin\b|\bprior\s+to\b|\bbefore\b|\bafter\b|\bat\b|\bfor\b|\bsince\b|\bfrom\b|\bper\b|\bby\b|\bon\b|"
     r"\bas\b|\bin\b|\bduring\b|\bover\b|\brequiring\b|\bthat\b|\bwhich\b|\bwho\b|\bdespite\b|\bof\s+at\b|\bto\b))"
 )
@@ -96,6 +98,7 @@ _ENDS_WITH_CONNECTOR = re.compile(r"\b(?:or|and|but)\s*$", re.IGNORECASE)
 _AGE_TAIL = re.compile(r"\s*(?:or|and)\s+(?:older|younger|over|above|under)", re.IGNORECASE)
 _AGE_PLUS = re.compile(r"\+(?![\w+])")  # 'Aged 18+'
 _PARENTHESES = re.compile(r"\([^()]*\)")
+_GRADED = re.compile(r"(?<![A-Za-z])(?:grade|class|stage)s?\s*$", re.IGNORECASE)
 _SCALE_GAP = re.compile(
     r"[\s:=(]*(?:(?:of|score|status|grade|class|stage|performance|ps|scale|level|index|is|was)\s*[:=]?\s*)*",
     re.IGNORECASE,
@@ -114,7 +117,9 @@ class AnalytePatterns:
         # 'HAS-BLED' is a name, not 'has'
         self.word_cut = re.compile(rf"(?<!-)\b(?:{phrase_pattern(w.clause_words)})\b(?!-)", re.IGNORECASE)
         self.trailing_filler = re.compile(rf"(?:\s+(?:{phrase_pattern(w.trailing_filler)}))+\s*$", re.IGNORECASE)
-        self.leading_filler = re.compile(rf"^(?:\s*(?:{phrase_pattern(w.leading_filler)})\b|\s*\W)+\s*", re.IGNORECASE)
+        self.leading_filler = re.compile(  # 'HAS-BLED' is a name, not 'has'
+            rf"^(?:\s*(?:{phrase_pattern(w.leading_filler)})\b(?!-)|\s*\W)+\s*", re.IGNORECASE
+        )
         # Nouns that make a lexicon analyte into another quantity: 'PSA doubling time' is not PSA.
         self.derived_heads = re.compile(
             rf"\s*(?:{phrase_pattern(w.derived_heads)})\b[A-Za-z\s\-]*?"
@@ -135,6 +140,7 @@ class AnalytePatterns:
         self.people_words = re.compile(rf"\b(?:{phrase_pattern(w.people_words)})\b", re.IGNORECASE)
         self.age_name = w.pattern_analytes.age
         self.heads_needing_complement = word_set(w.heads_needing_complement)
+        self.measured_after = re.compile(rf"(?<![\w-])(?:{phrase_pattern(w.measured_after)})\s*$", re.IGNORECASE)
         # mentions that share one threshold: 'AST/ALT', 'AST and ALT', 'ASAT et ALAT', 'AST (SGOT) and ALT'
         connectors = phrase_pattern(w.connectors)
         self.group_gap = re.compile(rf"{_JOINERS}(?:(?:{connectors}){_JOINERS})?", re.IGNORECASE)
@@ -235,6 +241,10 @@ def candidate_mentions(
     platelet count 100,000/µL'); `expr` is updated then.
     """
     unit = expr.bounds[-1][1].unit
+    aside = _NAMED_ASIDE.match(text, expr.end)
+    named = [m for m in mentions if aside is not None and m.start == aside.end() and _ASIDE_END.match(text, m.end)]
+    if named and compatible(named[0], unit):
+        return named[:1]  # '≥ 140 mm Hg (systolic) or ≥ 90 mm Hg (diastolic)': the aside names it
     number_start = expr.bounds[0][1].start
     within = [m for m in mentions if expr.start <= m.start and m.end <= number_start and compatible(m, unit)]
     if within:
@@ -319,6 +329,8 @@ def not_a_threshold(site: Site, group: list[Mention], previous: Previous) -> str
         expr.kind != "single" and pats.not_a_measure_before.search(site.tail)
     ) or pats.version_before.search(site.tail) or _is_year(expr):
         return "name"  # also 'version 3.0 or later', 'in 2018 or later': a version, a calendar year
+    if site.unit in TIME_UNITS and pats.measured_after.search(site.tail):
+        return "condition"  # 'BP ... following at least 5 minutes of rest', '38 °C sustained over 1 hour'
     age_only = bool(group) and all(m.default_unit in TIME_UNITS for m in group)
     condition_unit = "a" if site.unit is None and age_only else site.unit  # '(age ≤ 16)'
     previous_kind = previous.kind if previous.analytes else None
@@ -702,6 +714,8 @@ def is_threshold(text: str, expr: Expression, named_alone: frozenset[str] = froz
         return False
     if expr.kind in ("single", "range"):
         return True
+    if expr.kind == "list" and _GRADED.search(text, max(0, expr.start - 24), expr.start):
+        return True  # 'Grade 3 or 4 immune-related adverse event', 'Kellgren-Lawrence grade 2 or 3'
     scale = expr.analytes[-1]
     if not scale.unitless or not scale.own or expr.anchor_end < 0 or expr.anchor_end > expr.start:
         return False

@@ -121,6 +121,7 @@ class WordLists(BaseModel):
     clause_words: Phrases
     new_clause: Phrases
     connectors: Phrases
+    measured_after: Phrases
     instrument_heads: Phrases
     trailing_filler: Phrases
     leading_filler: Phrases
