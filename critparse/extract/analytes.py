@@ -21,6 +21,7 @@ Nothing here touches spaCy: every function works on the text, character offsets 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -75,7 +76,7 @@ _CONDITION_LEAD = re.compile(
     r"adults|adolescents|men|women|males|females|infants)\s+)?(?:(?:aged|who\s+are|of\s+age|age)\s+)?$",
     re.IGNORECASE,
 )
-_SCALE_DESCRIPTOR = re.compile(r"\s*(?:-?\s*points?\s+)?(?:scale|NRS|VAS|Likert|numeric\s+rating)\b", re.IGNORECASE)
+_SCALE_DESCRIPTOR = re.compile(r"\s*(?:(?:-\s*)?points?\s+)?(?:scale|NRS|VAS|Likert|numeric\s+rating)\b", re.IGNORECASE)
 _ON_A_SCALE = re.compile(r"\b(?:on\s+an?|using\s+an?)\s*\(?$", re.IGNORECASE)
 _OPEN_PAREN = re.compile(r"\(\s*$")
 # 'for participants with total bilirubin > 1.5 × ULN, ...': the threshold picks a subgroup.
@@ -242,14 +243,15 @@ def candidate_mentions(
     """
     unit = expr.bounds[-1][1].unit
     aside = _NAMED_ASIDE.match(text, expr.end)
-    named = [m for m in mentions if aside is not None and m.start == aside.end() and _ASIDE_END.match(text, m.end)]
+    near = _between(mentions, lo, aside.end() + 1 if aside is not None else expr.end)
+    named = [m for m in near if aside is not None and m.start == aside.end() and _ASIDE_END.match(text, m.end)]
     if named and compatible(named[0], unit):
         return named[:1]  # '≥ 140 mm Hg (systolic) or ≥ 90 mm Hg (diastolic)': the aside names it
     number_start = expr.bounds[0][1].start
-    within = [m for m in mentions if expr.start <= m.start and m.end <= number_start and compatible(m, unit)]
+    within = [m for m in near if expr.start <= m.start and m.end <= number_start and compatible(m, unit)]
     if within:
         return within[-1:]  # 'under the age of 21': named between the comparator and the number
-    group = _group_before(mentions, text, lo, expr.start, pats, unit)
+    group = _group_before(near, text, lo, expr.start, pats, unit)
     if not group:
         return group
     clause = pats.new_clause.search(text, group[-1].end, expr.start)
@@ -260,6 +262,13 @@ def candidate_mentions(
     if leading is not None:
         expr.kind, expr.bounds, expr.start = "single", [(leading[0], expr.bounds[0][1])], leading[1]
     return group
+
+
+def _between(mentions: list[Mention], lo: int, hi: int) -> list[Mention]:
+    """The mentions (in text order) that start in [lo, hi), found by bisection."""
+    i = bisect_left(mentions, lo, key=lambda m: m.start)
+    j = bisect_left(mentions, hi, lo=i, key=lambda m: m.start)
+    return mentions[i:j]
 
 
 def _group_before(
@@ -346,7 +355,7 @@ def not_a_threshold(site: Site, group: list[Mention], previous: Previous) -> str
 
 def _is_year(expr: Expression) -> bool:
     """A unitless whole number from 1900 to 2099 is a calendar year ('diagnosed in 2018 or later')."""
-    return all(q.unit is None and q.value == int(q.value) and 1900 <= q.value <= 2099 for _, q in expr.bounds)
+    return all(q.unit is None and q.value.is_integer() and 1900 <= q.value <= 2099 for _, q in expr.bounds)
 
 
 def _scale_bounds(expr: Expression) -> bool:
@@ -387,10 +396,17 @@ class Site:
         self.text, self.expr, self.lo, self.pats, self.vocab = text, expr, lo, pats, vocab
         self.unit = expr.bounds[-1][1].unit
         self.segment = text[lo : expr.start]
-        self.tail = self.segment[-120:]  # end-anchored patterns need no more (and stay linear)
-        self.words = content_words(self.segment, pats)
+        self.tail = self.segment[-80:]  # end-anchored patterns need no more (and stay linear)
+        self._words: list[str] | None = None
         self._left: Mention | None = None
         self._left_done = False
+
+    @property
+    def words(self) -> list[str]:
+        """The content words of the analyte position, read on first use."""
+        if self._words is None:
+            self._words = content_words(self.segment, self.pats)
+        return self._words
 
     @property
     def left(self) -> Mention | None:
@@ -495,7 +511,7 @@ def _unitless_age(site: Site) -> bool | None:
     65', 'Healthy volunteers, 18-45'), None when it is no age."""
     expr, pats = site.expr, site.pats
     values = [q.value for _, q in expr.bounds]
-    if expr.kind not in ("single", "range") or not all(0 < v <= 120 and v == int(v) for v in values):
+    if expr.kind not in ("single", "range") or not all(0 < v <= 120 and v.is_integer() for v in values):
         return None
     tail = site.text[expr.bounds[-1][1].end : expr.end + 24]
     if _AGE_TAIL.match(tail) or _AGE_PLUS.match(tail):
@@ -587,18 +603,18 @@ def _without_trailing_phrase(words: str, pats: AnalytePatterns) -> str:
 
 def derived_after(text: str, pos: int, pats: AnalytePatterns) -> Mention | None:
     """The words right after an expression ('since prior radiotherapy', 'prior regimens')."""
-    since = _SINCE_AFTER.match(text[pos:])
+    since = _SINCE_AFTER.match(text, pos)
     if since:
         phrase = " ".join(since.group(1).split()[:7])
-        start = pos + since.start(1)
+        start = since.start(1)
         name = "time " + " ".join(_SINCE_ARTICLE.sub("since ", phrase).lower().split())
         return Mention(start, start + len(phrase), text[start : start + len(phrase)], name, in_lexicon=False)
-    m = _WORDS_AFTER.match(text[pos:])
+    m = _WORDS_AFTER.match(text, pos)
     if not m or not content_words(m.group(1), pats):
         return None
     words = m.group(1).split()[:6]
     phrase = pats.trailing_filler.sub("", " ".join(words))
-    start = pos + m.start(1)
+    start = m.start(1)
     return Mention(start, start + len(phrase), text[start : start + len(phrase)], phrase.lower(), in_lexicon=False)
 
 
@@ -672,6 +688,9 @@ def assign_analytes(
         group = candidate_mentions(text, mentions, lo, expr, pats, cmps)
         site = Site(text, expr, lo, pats, vocab)
         group = restated_limit(site, group, previous) or group
+        if not group and expr.kind in ("bare", "list") and not (expr.kind == "list" and _graded(text, expr)):
+            expr.analytes = []  # only a scale named right before makes a bare number a threshold
+            continue
         reason = not_a_threshold(site, group, previous)
         if reason is not None:
             expr.analytes = []
@@ -707,6 +726,10 @@ def _clause_start(text: str, lo: int, hi: int) -> int:
     return clause + 1 if clause >= lo else lo
 
 
+def _graded(text: str, expr: Expression) -> bool:
+    return _GRADED.search(text, max(0, expr.start - 24), expr.start) is not None
+
+
 def is_threshold(text: str, expr: Expression, named_alone: frozenset[str] = frozenset()) -> bool:
     """A bare number or a list is a threshold only right after a scale ('ECOG 2', 'Stage III-IV');
     a bare value of a word in `named_alone` never is ('grade 2 diarrhoea')."""
@@ -714,7 +737,7 @@ def is_threshold(text: str, expr: Expression, named_alone: frozenset[str] = froz
         return False
     if expr.kind in ("single", "range"):
         return True
-    if expr.kind == "list" and _GRADED.search(text, max(0, expr.start - 24), expr.start):
+    if expr.kind == "list" and _graded(text, expr):
         return True  # 'Grade 3 or 4 immune-related adverse event', 'Kellgren-Lawrence grade 2 or 3'
     scale = expr.analytes[-1]
     if not scale.unitless or not scale.own or expr.anchor_end < 0 or expr.anchor_end > expr.start:

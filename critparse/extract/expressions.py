@@ -16,7 +16,7 @@ from critparse.extract.quantities import ComparatorsBefore, patterns
 from critparse.lexicon.vocabulary import Vocabulary
 
 _RANGE_JOIN = re.compile(r"\s*(?:-|–|—|‐|~|to|through|thru|until)\s*$", re.IGNORECASE)
-_AND_JOIN = re.compile(r"\s*-?\s*(?:and|&)\s*$", re.IGNORECASE)  # 'between 40- and 75-years'
+_AND_JOIN = re.compile(r"\s*(?:-\s*)?(?:and|&)\s*$", re.IGNORECASE)  # 'between 40- and 75-years'
 _RANGE_OPENER = re.compile(
     r"(?:(?<![A-Za-z])(?:between|from|ranging\s+from|range\s+of|range|within\s+the\s+range\s+of|in\s+the\s+range\s+of))"
     r"(?:\s+the\s+ages?\s+of)?\s*(?:of\s+)?$",  # 'between the ages of 45 and 70'

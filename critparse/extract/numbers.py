@@ -26,7 +26,7 @@ ORDINAL_OR_NAME = re.compile(
 
 SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 
-_ID_CHAIN = re.compile(r"\d+(?:-\d+){2,}|\b0\d{2,}\b|\b\d{4}-\d{4,}")  # phone numbers, dates, EudraCT ids
+_ID_CHAIN = re.compile(r"(?<!\d)\d+(?:-\d+){2,}|\b0\d{2,}\b|\b\d{4}-\d{4,}")  # phone numbers, dates, EudraCT ids
 _DECIMAL_COMMA = re.compile(r",(\d{1,2})(?!\d)")  # '1,5 x 10^9/l' (European decimal comma)
 _STRAY_DECIMAL = re.compile(r"\.[ \t](\d{1,2})(?![\d.,])")  # '2. 5 x ULN': a decimal point and a stray space
 _FRACTION = {"½": ".5", "¼": ".25", "¾": ".75"}

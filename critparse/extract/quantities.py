@@ -21,6 +21,11 @@ from critparse.extract.numbers import (
 from critparse.lexicon.phrases import phrase_pattern
 from critparse.lexicon.vocabulary import Vocabulary
 
+MAX_QUANTITIES = 60
+"""Numbers read per bullet. The gold bullets have at most two dozen (a flattened table of limits
+by age); past this a text is a table dump or noise, and reading on would only cost time (each
+number costs a few dozen microseconds)."""
+
 Unit = tuple[str, str, int, int]
 """(code, surface, start, end) of a unit read by `Vocabulary.match_unit` (grammar and units.json)."""
 
@@ -100,6 +105,8 @@ def find_quantities(text: str, vocab: Vocabulary, cmps: ComparatorsBefore | None
     found: list[Quantity] = []
     last_end = 0
     for number in iter_numbers(text, lambda start, pos: _decimal_follows(text, start, pos, vocab, pats, cmps)):
+        if len(found) >= MAX_QUANTITIES:
+            break
         if number.start < last_end:
             continue  # inside the previous quantity ('x 10^9/L')
         q = _quantity(text, number, vocab, pats)

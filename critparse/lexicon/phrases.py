@@ -73,7 +73,7 @@ def atoms(surface: str, fold: bool) -> list[str]:
                 continue
             out.append(r"\s+")
         elif part == "/":
-            out.append(r"\s*/\s*")
+            out.append(r"/\s*" if not out else r"\s*/\s*")  # at the start the caller's \s* covers it
         elif part in "()":
             out.append(r"\s*" + re.escape(part) + (r"\s*" if part == "(" else ""))
         else:

@@ -149,7 +149,7 @@ class UnitReader:
         worded = [p for p in grammar.per if p[:1].isalpha()]
         symbols = [p for p in grammar.per if not p[:1].isalpha()]
         self._per = re.compile(
-            r"[ \t]*(?:" + phrase_pattern(symbols) + r")[ \t]*"
+            r"[ \t]*(?:" + "|".join(re.escape(p) for p in symbols) + r")[ \t]*"
             + (r"|[ \t]*(?<![A-Za-z])(?:" + phrase_pattern(worded) + r")[ \t]+" if worded else ""),
             re.IGNORECASE,
         )
