@@ -197,6 +197,7 @@ class ConceptHeads:
 
     head_words: Mapping[str, ConceptType]
     suffixes: tuple[HeadSuffix, ...]
+    suffix_pattern: re.Pattern[str]
     not_heads: frozenset[str]
     qualifier_pattern: re.Pattern[str]
     determiners: frozenset[str]
@@ -257,9 +258,10 @@ class ConceptHeads:
                 return None
             if form in self.head_words:
                 return self.head_words[form]
-            for s in self.suffixes:
-                if form.endswith(s.suffix) and len(form) >= s.min_length:
-                    return s.type
+            if self.suffix_pattern.search(form):  # one regex for the endings, then the length rule
+                for s in self.suffixes:
+                    if form.endswith(s.suffix) and len(form) >= s.min_length:
+                        return s.type
         return None
 
 
@@ -305,6 +307,7 @@ def compile_concept_heads(heads: ConceptHeadsFile) -> ConceptHeads:
     return ConceptHeads(
         head_words={h.word.lower(): h.type for h in heads.heads},
         suffixes=tuple(heads.suffixes),
+        suffix_pattern=re.compile(f"(?:{'|'.join(re.escape(x.suffix.lower()) for x in heads.suffixes) or '(?!)'})$"),
         not_heads=frozenset(w.lower() for w in heads.not_heads),
         qualifier_pattern=re.compile(rf"(?<!\w)(?:{_alternation(heads.qualifiers) or '(?!)'})", re.IGNORECASE),
         determiners=frozenset(w.lower() for w in heads.determiners),
@@ -651,17 +654,26 @@ def _roles(doc_text: str, tokens: list[_Token], terms: list[_Term], mask: bytear
     term_of: list[int] = []
     qual_of: list[int] = []
     i = q = 0
+    n_terms, n_quals = len(terms), len(quals)
     previous = Role.STOP
     for tok in tokens:  # terms and qualifiers are sorted and disjoint: walk them alongside
-        while i < len(terms) and terms[i].end <= tok.start:
+        start, end = tok.start, tok.end
+        while i < n_terms and terms[i].end <= start:
             i += 1
-        while q < len(quals) and quals[q][1] <= tok.start:
+        while q < n_quals and quals[q][1] <= start:
             q += 1
-        owner = i if i < len(terms) and terms[i].start < tok.end else -1
-        qual = q if q < len(quals) and quals[q][0] <= tok.start and tok.end <= quals[q][1] else -1
+        owner = i if i < n_terms and terms[i].start < end else -1
+        qual = q if q < n_quals and quals[q][0] <= start and end <= quals[q][1] else -1
         term_of.append(owner)
         qual_of.append(qual)
-        previous = _role(tok, owner, mask, qual >= 0, heads, previous)
+        if owner >= 0:
+            previous = Role.TERM
+        elif mask.find(1, start, end) >= 0:
+            previous = Role.STOP
+        elif qual >= 0:
+            previous = Role.QUAL
+        else:
+            previous = _word_role(tok, heads, previous)
         roles.append(previous)
     for k in range(1, len(tokens) - 1):  # 'carcinoma of the cervix': an article after 'of' is part of the name
         if roles[k] is Role.DET and tokens[k - 1].low == "of" and roles[k + 1] in (Role.CONTENT, Role.TERM):
@@ -712,18 +724,14 @@ def _stop_scales(tokens: list[_Token], roles: list[Role], heads: ConceptHeads) -
                 roles[j] = Role.STOP
 
 
-def _role(tok: _Token, owner: int, mask: bytearray, qualifier: bool, heads: ConceptHeads, previous: Role) -> Role:
-    if owner >= 0:
-        return Role.TERM
-    if mask.find(1, tok.start, tok.end) >= 0:
-        return Role.STOP
-    if qualifier:
-        return Role.QUAL
-    if tok.low in heads.coordinators:
+def _word_role(tok: _Token, heads: ConceptHeads, previous: Role) -> Role:
+    """The role of a token that no term, cue, window or qualifier covers."""
+    low = tok.low
+    if low in heads.coordinators:
         return Role.SEP
-    if tok.low in heads.determiners and not (tok.text == "A" and previous in (Role.CONTENT, Role.TERM)):
+    if low in heads.determiners and not (tok.text == "A" and previous in _NAME_ROLES):
         return Role.DET  # 'hepatitis A' and 'vitamin A' keep their letter
-    if not tok.text[0].isalnum() or tok.low in heads.stop_words:
+    if not tok.text[0].isalnum() or low in heads.stop_words:
         return Role.STOP
     return Role.CONTENT
 

@@ -140,6 +140,8 @@ class TimeWindowRules:
     """A relation word, fillers and an anchor ('prior to the first dose'): a window without a duration."""
     articles: frozenset[str]
     """Fillers that may stand between a lead and its number ('within the 12 months')."""
+    opener_leads: Mapping[str, Lead]
+    """The lead each opening relation word acts as ('in' before '14 days' is 'within')."""
     unit_gap: re.Pattern[str]
     """Between a number and its unit ('3 consecutive months') or a unit and its relation ('month period before')."""
     range_gap: re.Pattern[str]
@@ -205,6 +207,7 @@ def compile_time_windows(tw: TimeWindowFile) -> TimeWindowRules:
         gate=re.compile(rf"\d|(?<![^\W\d_]){literal_alternation(gate_keys)}" if gate_keys else r"\d", re.IGNORECASE),
         anchor_gate=re.compile(anchor_gate, re.IGNORECASE),
         articles=frozenset(_key(a) for a in tw.articles),
+        opener_leads={r.phrase: Lead(phrase=r.phrase, comparator=r.opens) for r in tw.relations if r.opens is not None},
         unit_gap=_gap([*tw.duration_words, *tw.period_words]),
         range_gap=re.compile(rf"[ \t]*+(?:{literal_alternation(tw.range_joiners)})[ \t]*+" if tw.range_joiners else "(?!)", re.IGNORECASE),
         alternative_gap=re.compile(
@@ -329,7 +332,7 @@ def _read_opening(reader: _Reader, rules: TimeWindowRules) -> tuple[_Lexeme | No
         reader.pos -= 1
         return None, None
     word: RelationWord = opener.entry.value
-    return opener, Lead(phrase=word.phrase, comparator=word.opens)  # type: ignore[arg-type]
+    return opener, rules.opener_leads[word.phrase]
 
 
 def _article(reader: _Reader, after: _Lexeme, rules: TimeWindowRules) -> _Lexeme | None:
