@@ -137,6 +137,13 @@ def _found(lexicon: ConceptLexicon, text: str) -> dict[str, TermMatch]:
         ),
         ("Ongoing warfarin or Coumadin use", "Coumadin", "DrugBank:DB00682", "drug"),
         ("Type 2 diabetes mellitus", "Type 2 diabetes mellitus", "DOID:9352", "condition"),
+        ("Able to read and write English", "English", "CP:english", "other"),
+        ("Has a smartphone with internet access", "internet access", "CP:internet_access", "other"),
+        ("Women of childbearing potential", "Women of childbearing potential", "CP:childbearing_potential", "observation"),
+        ("Hemoglobin < 9 g/dL or transfusion dependence", "transfusion dependence", "CP:transfusion_dependence", "condition"),
+        ("Obstructive sleep apnoea requiring CPAP", "CPAP", "CP:cpap", "device"),
+        ("Prior platinum-based chemotherapy", "platinum-based chemotherapy", "CP:platinum", "procedure"),
+        ("Prior anticancer agents", "anticancer agents", "CP:anticancer_agents", "drug"),
     ],
 )
 def test_find_concept(lexicon, text, surface, concept_id, concept_type):
