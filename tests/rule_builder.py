@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from critparse.model.contract import Analyte, Comparator, Rule, Span
+from critparse.model import Analyte, Comparator, Rule, Span
 
 
 def make_rule(name: str, comparator: Comparator, value: float, unit: str | None = None) -> Rule:
