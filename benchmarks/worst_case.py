@@ -98,8 +98,8 @@ def measure(name: str, sizes: tuple[int, ...], budget: float, repeat: int) -> li
     out = []
     for n in sizes:
         text = FAMILIES[name](n)
-        parse = _best(lambda: critparse.parse(text), 1 if n > 2000 else repeat, nlp)
-        tokens = _best(lambda: nlp.make_doc(text), 1 if n > 2000 else repeat, nlp)
+        parse = _best(lambda t=text: critparse.parse(t), 1 if n > 2000 else repeat, nlp)
+        tokens = _best(lambda t=text: nlp.make_doc(t), 1 if n > 2000 else repeat, nlp)
         out.append((n, parse, tokens))
         if parse > budget:
             break

@@ -43,7 +43,7 @@ def parse_command(
                   highlight=False, markup=False)
         raise typer.Exit(2)
     is_file = source is not None
-    if source is not None and source != "-" and not Path(source).is_file():
+    if source is not None and source != "-" and not _is_file(source):
         hint = "; to parse a criterion written here, use --text" if " " in source else ""
         err.print(f"{source}: no such file{hint}", highlight=False, markup=False)
         raise typer.Exit(1)
@@ -61,6 +61,13 @@ def parse_command(
                   f"{plural(errors, 'bad line')} in {seconds:.1f} s", highlight=False)
     if errors:
         raise typer.Exit(1)
+
+
+def _is_file(source: str) -> bool:
+    try:
+        return Path(source).is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL character
+        return False
 
 
 def _parse_lines(lines: Iterator[InputLine], source: str, output_format: str,

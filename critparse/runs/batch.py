@@ -33,7 +33,14 @@ from critparse.runs.trials import (
     iter_trials,
 )
 from critparse.runs.workers import ChunkOutput, iter_chunk_outputs, iter_trials_parallel
-from critparse.runs.writers import ErrorLog, JsonlWriter, OutputFormat, ParquetWriter, Writer, open_writer
+from critparse.runs.writers import (
+    ErrorLog,
+    JsonlWriter,
+    OutputFormat,
+    ParquetWriter,
+    Writer,
+    open_writer,
+)
 
 Parallel = Literal["trials", "spacy"]
 Progress = Callable[..., None]
@@ -158,9 +165,14 @@ def _progress(enabled: bool, handle: IO[bytes], source: str | Path) -> Iterator[
         yield lambda trials, final=False: None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
     from rich.progress import Progress as Bar
-    from rich.progress import TimeRemainingColumn
 
     bar = Bar(TextColumn("[bold]parse-trials"), BarColumn(), DownloadColumn(),
                    TextColumn("{task.fields[trials]} trials"), TimeElapsedColumn(),

@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from critparse.export.rows import CRITERION_META, criterion_row, json_row
 from critparse.model import Diagnostic
-from critparse.runs.registry import RecordError, StudyRecord, decode_bytes, study_record, text_record
+from critparse.runs.registry import (
+    RecordError,
+    StudyRecord,
+    decode_bytes,
+    study_record,
+    text_record,
+)
 from critparse.runs.trials import Summary, iter_trials
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -16,7 +16,7 @@ import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from critparse.errors import InputFormatError
 
@@ -114,17 +114,17 @@ def open_input(source: str | Path) -> Source:
         name = "stdin"
     else:
         try:
-            raw = Path(source).open("rb")
+            raw = Path(source).open("rb")  # noqa: SIM115 - closed by Source.close
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise InputFormatError(f"cannot open: {reason}", source=label) from exc
         name = Path(source).name
     try:
-        stream = raw if getattr(raw, "peek", None) else io.BufferedReader(raw)  # type: ignore[arg-type]
+        stream = raw if getattr(raw, "peek", None) else cast(IO[bytes], io.BufferedReader(raw))  # type: ignore[type-var]
         if _head(stream).startswith(_GZIP):
             gz = _Gzip(fileobj=stream, mode="rb")
             gz.label = label
-            stream, name = gz, re.sub(r"\.gz$", "", name, flags=re.IGNORECASE)
+            stream, name = cast(IO[bytes], gz), re.sub(r"\.gz$", "", name, flags=re.IGNORECASE)
         kind = binary_kind(_head(stream))
         if kind is not None:
             raise InputFormatError(f"this is {kind}, not text; critparse reads JSON, JSONL or "

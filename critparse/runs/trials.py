@@ -202,9 +202,8 @@ class Tally:
     __slots__ = ("bullets", "criteria", "errors", "rules", "trials", "warnings")
     FIELDS = ("trials", "criteria", "bullets", "rules", "errors", "warnings")
 
-    def __init__(self, *counts: int) -> None:
-        for name, value in itertools.zip_longest(self.FIELDS, counts, fillvalue=0):
-            setattr(self, name, value)
+    def __init__(self) -> None:
+        self.trials = self.criteria = self.bullets = self.rules = self.errors = self.warnings = 0
 
     def add(self, item: Item) -> None:
         if isinstance(item, TrialItem):

@@ -78,7 +78,7 @@ class JsonlWriter:
 
     def __init__(self, target: str | Path | IO[str]) -> None:
         self._file = AtomicFile(target) if isinstance(target, (str, Path)) else None
-        self._out: IO[str] = (self._file.path.open("w", encoding="utf-8")  # noqa: SIM115
+        self._out: IO[str] = (self._file.path.open("w", encoding="utf-8")
                               if self._file is not None else target)  # type: ignore[assignment]
 
     def write(self, criterion: Criterion) -> None:

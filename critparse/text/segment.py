@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -464,6 +463,7 @@ class _Walk:
         if line.kind == "bullet" and current is not None and _is_sublabel(current):
             current.kind = "header"  # "Hepatic" alone above its bullets heads them
         yield from self.close()
+        kind: ItemKind
         if line.kind == "bullet":
             level, kind = _place_bullet(self.stack, line), "criterion"
         else:

@@ -156,7 +156,7 @@ def _suffix_parts(source: str) -> tuple[list[str], list[str], int, int]:
             literals.append("".join(chr(code) for _, code in body))
             continue
         others.append(alternative)
-        low, high = sre_parse.parse(alternative).getwidth()
+        high = sre_parse.parse(alternative).getwidth()[1]
         if high < sre_constants.MAXREPEAT:
             width = max(width, high)
         for op, arg in ops:

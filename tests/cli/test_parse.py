@@ -22,7 +22,8 @@ def test_cli_parse_single_text_prints_a_table():
     assert "creatinine" in result.output and "mg/dL" in result.output
 
 
-@pytest.mark.parametrize("args", [["Creatinine < 2.5 mg/dl"], ["crteria.jsonl"]])
+@pytest.mark.parametrize("args", [["Creatinine < 2.5 mg/dl"], ["crteria.jsonl"],
+                                  ["Creatinine < 2.5 mg/dl and " * 20]])
 def test_cli_parse_missing_file_is_an_error_not_text(args):
     result = runner.invoke(app, ["parse", *args])
     assert result.exit_code == 1

@@ -16,7 +16,7 @@ from critparse.model import Analyte, ParseResult, Rule, Span
 from critparse.nlp.pipeline import LONG_RUN, _break_long_runs, _finite_only, parse_many
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from worst_case import FAMILIES  # noqa: E402
+from worst_case import FAMILIES
 
 
 @pytest.mark.parametrize("text", ["Hb > 9 g/dL \ud800", "\udfff", "ANC \ud83d 1500"])

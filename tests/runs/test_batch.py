@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from critparse.cli import app
 from critparse.errors import InputFormatError
 from critparse.model import ParseResult
-from critparse.runs.batch import TrialResult, iter_trials, run
-from critparse.cli import app
 from critparse.nlp.pipeline import parse_many
+from critparse.runs.batch import TrialResult, iter_trials, run
 from critparse.runs.registry import RecordError, StudyRecord, read_studies, study_record
 from critparse.text.segment import split_eligibility
 

@@ -49,7 +49,7 @@ def test_dask_readme_recipe_writes_parquet(tmp_path: Path, monkeypatch: pytest.M
         silence_logs=40))
     namespace: dict[str, object] = {}
     try:
-        exec(compile(_recipe(), "README.md", "exec"), namespace)
+        exec(compile(_recipe(), "README.md", "exec"), namespace)  # noqa: S102 - the README's own code
     finally:
         client = namespace.get("client")
         if client is not None:

@@ -30,11 +30,10 @@ def _killer(flag: Path | None) -> Any:
     real = pipeline._restore
 
     def restore(result: Any, original: str, diagnostics: Any) -> Any:
-        if "KILL ME" in original and os.getpid() != MAIN:
-            if flag is None or not flag.exists():
-                if flag is not None:
-                    flag.write_text("killed once")
-                os.kill(os.getpid(), signal.SIGKILL)
+        if "KILL ME" in original and os.getpid() != MAIN and (flag is None or not flag.exists()):
+            if flag is not None:
+                flag.write_text("killed once")
+            os.kill(os.getpid(), signal.SIGKILL)
         return real(result, original, diagnostics)
 
     return restore

@@ -71,8 +71,8 @@ def test_tokenizer_prefixes_are_matched_at_the_start_only(tokenizer) -> None:  #
     assert prefix.__name__ == "match" and prefix.__self__.pattern.startswith("^")
 
 
-_PIECES = list('.,;:!?)]}"\'’”»…$%+°Cc1234567890aAbBkmgLsS-/<>=xX^') + [
-    "US$", "km", "mg", "°C", "'s", "...", "km²"]
+_PIECES = [*'.,;:!?)]}"\'’”»…$%+°Cc1234567890aAbBkmgLsS-/<>=xX^', "US$", "km", "mg", "°C", "'s",
+           "...", "km²"]
 _SUFFIXY = st.lists(st.sampled_from(_PIECES), max_size=12).map("".join)
 
 
