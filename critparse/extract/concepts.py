@@ -43,7 +43,11 @@ from critparse.extract.context import (
     read_json_resource,
     validate_resource,
 )
-from critparse.extract.temporal import TimeWindowRules, find_windows_and_durations, load_time_windows
+from critparse.extract.temporal import (
+    TimeWindowRules,
+    find_windows_and_durations,
+    load_time_windows,
+)
 from critparse.model.concept import Code, Concept, ConceptType, TimeWindow
 from critparse.model.span import Span
 
