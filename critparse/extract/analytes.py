@@ -140,6 +140,7 @@ class AnalytePatterns:
         # received chemotherapy more than 4 weeks ago').
         self.people_words = re.compile(rf"\b(?:{phrase_pattern(w.people_words)})\b", re.IGNORECASE)
         self.age_name = w.pattern_analytes.age
+        self.stage_name = w.pattern_analytes.stage
         self.heads_needing_complement = word_set(w.heads_needing_complement)
         self.measured_after = re.compile(rf"(?<![\w-])(?:{phrase_pattern(w.measured_after)})\s*$", re.IGNORECASE)
         # mentions that share one threshold: 'AST/ALT', 'AST and ALT', 'ASAT et ALAT', 'AST (SGOT) and ALT'
@@ -196,7 +197,7 @@ def _another_analyte(text: str, m: Mention, vocab: Vocabulary, pats: AnalytePatt
         phrase = text[instrument.start() : m.end]
         return Mention(instrument.start(), m.end, phrase, " ".join(phrase.lower().split()), in_lexicon=False)
     qualifier = pats.qualifier.search(text, max(0, m.start - 40), m.start)
-    if qualifier is None and m.name == "stage":
+    if qualifier is None and m.name == pats.stage_name:
         qualifier = _STAGING_SYSTEM.search(text, max(0, m.start - 60), m.start)
         if qualifier is not None and not any(
             w.lower() not in pats.not_staging_systems for w in _WORD.findall(qualifier.group(0))

@@ -57,6 +57,7 @@ class PatternAnalytes(BaseModel):
     age: str
     systolic: str
     diastolic: str
+    stage: str
 
 
 class CountUnits(BaseModel):
