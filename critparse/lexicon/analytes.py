@@ -16,7 +16,6 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from critparse.errors import CritparseError, ResourceError
 from critparse.lexicon.analytes import (
     AnalyteEntry,
     AnalyteLexicon,
@@ -19,7 +20,6 @@ from critparse.lexicon.analytes import (
     normalize_surface,
     parse_analytes,
 )
-from critparse.errors import CritparseError, ResourceError
 
 CANONICAL = {
     "lab": """bilirubin; direct bilirubin; indirect bilirubin; creatinine; creatinine clearance; egfr;
