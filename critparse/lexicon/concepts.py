@@ -33,18 +33,8 @@ import ahocorasick
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from critparse.errors import ResourceError
+from critparse.model.concept import ConceptType
 
-ConceptType = Literal[
-    "condition",
-    "drug",
-    "procedure",
-    "observation",
-    "allergy",
-    "organism",
-    "immunization",
-    "device",
-    "other",
-]
 CONCEPT_TYPES: tuple[str, ...] = ConceptType.__args__  # type: ignore[attr-defined]
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
