@@ -14,6 +14,11 @@ Concept gold (lines with `concepts`, see corpus/README.md), at five levels:
 
 Items are matched one-to-one within each bullet, then precision, recall and F1 are micro-averaged
 over the file.
+
+Block gold (lines with `items`: whole eligibility texts, corpus/README.md "Whole blocks") scores the
+segmenter, not the parser: `split` (an item is found when its span equals the gold span once both
+are trimmed of what a segmenter may keep or drop at the ends), then `section` and `parent`
+accuracy over the found items (precision = recall = F1 = accuracy).
 """
 
 from __future__ import annotations
@@ -22,16 +27,22 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from critparse.errors import InputFormatError, format_validation_error
 from critparse.model import Comparator, ParseResult, Rule
 from critparse.model.concept import Concept
+from critparse.model.span import Section
+
+if TYPE_CHECKING:
+    from critparse.lexicon.sections import SectionVocabulary
+    from critparse.text.segment import Segment
 
 LEVELS = ("value", "unit", "analyte")
 CONCEPT_LEVELS = ("span", "exact", "span+type", "span+negation", "window")
+BLOCK_LEVELS = ("split", "section", "parent")
 
 
 class GoldAnalyte(BaseModel):
@@ -241,11 +252,183 @@ def score_concepts(gold: Iterable[GoldItem], predicted: Iterable[ParseResult], s
 
 
 def evaluate_file(path: str | Path, **parse_options: Any) -> EvaluationReport:
-    """Parse every bullet of a gold file and score the parses (concepts when the file has them)."""
+    """Parse every bullet of a gold file and score the parses (concepts when the file has them);
+    a file of whole blocks scores the segmenter instead (`evaluate_blocks_file`)."""
     from critparse.nlp.pipeline import parse_many
 
+    if is_block_file(path):
+        return evaluate_blocks_file(path)
     items = list(read_gold(path))
     results = parse_many((i.text for i in items), **parse_options)
     if items and all(i.concepts is not None for i in items):
         return score_concepts(items, results, source=str(path))
     return score(items, results, source=str(path))
+
+
+class GoldBlockItem(BaseModel):
+    """One hand-labelled item of a block: its span, section and parent (an index into the block)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    text: str
+    section: Section
+    parent: int | None = Field(default=None, ge=0)
+
+
+class GoldBlock(BaseModel):
+    """One whole eligibility text with every item it holds, in reading order."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str
+    layout: str = ""
+    text: str
+    items: list[GoldBlockItem]
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GoldBlock:
+        for k, item in enumerate(self.items):
+            if self.text[item.start:item.end] != item.text:
+                raise ValueError(f"item {k}: text is not text[{item.start}:{item.end}]")
+            if item.parent is not None and item.parent >= k:
+                raise ValueError(f"item {k}: parent {item.parent} does not come before it")
+        return self
+
+
+class BlockReport(EvaluationReport):
+    """An `EvaluationReport` over whole blocks: `bullets` counts blocks, `items` the gold items."""
+
+    items: int
+
+
+def is_block_file(path: str | Path) -> bool:
+    """Whether a gold file holds whole blocks (its first line has `items`), not bullets."""
+    with Path(path).open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                try:
+                    first = json.loads(line)
+                except json.JSONDecodeError:
+                    return False
+                return isinstance(first, dict) and "items" in first
+    return False
+
+
+def read_blocks(path: str | Path) -> Iterator[GoldBlock]:
+    """Gold blocks of a JSONL file; a malformed line raises InputFormatError naming it."""
+    with Path(path).open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield GoldBlock.model_validate(json.loads(line))
+            except (json.JSONDecodeError, ValidationError) as exc:
+                raise InputFormatError(_short(exc), source=str(path), line=number) from exc
+
+
+_EDGE_CHARS = " \t\r\n\u00a0*_|"
+_LEAD_WORD = re.compile(r"(?:and/or|and|or)\s+", re.IGNORECASE)
+_TAIL_WORD = re.compile(r"(?:^|(?<=\s))(?:and/or|and|or)$", re.IGNORECASE)
+
+
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """`[start, end)` without what a segmenter may keep or drop at the ends of an item: white
+    space, emphasis and table pipes, trailing `; , . :` and a leading or trailing and / or."""
+    while True:
+        before = (start, end)
+        while start < end and text[start] in _EDGE_CHARS:
+            start += 1
+        while start < end and text[end - 1] in _EDGE_CHARS + ";,.:":
+            end -= 1
+        lead = _LEAD_WORD.match(text, start, end)
+        if lead:
+            start = lead.end()
+        tail = _TAIL_WORD.search(text, start, end)
+        if tail:
+            end = tail.start()
+        if (start, end) == before:
+            return start, end
+
+
+class _Predicted(NamedTuple):
+    """A segment that is an item, with its parent as an index among the items (None if none)."""
+
+    span: tuple[int, int]
+    text: str
+    section: str
+    parent: int | None
+
+
+def predicted_items(text: str, segments: Iterable[Segment]) -> list[_Predicted]:
+    """The items (criteria and paragraphs) of a split block; a parent that is a header is none."""
+    segments = list(segments)
+    index: dict[str, int] = {}
+    items: list[_Predicted] = []
+    for segment in segments:
+        if segment.kind == "header":
+            continue
+        parent = index.get(segment.parent_path) if segment.parent_path else None
+        index[segment.path] = len(items)
+        span = trim_span(text, segment.span.start, segment.span.end)
+        items.append(_Predicted(span, segment.text, segment.section, parent))
+    return items
+
+
+def score_blocks(gold: Iterable[GoldBlock], predicted: Iterable[list[_Predicted]], source: str = "") -> BlockReport:
+    """Compare the items of each split block with its gold items, pairwise in order."""
+    counts = {level: [0, 0, 0] for level in BLOCK_LEVELS}
+    misses: list[Miss] = []
+    blocks = items = 0
+    for block, pred in zip(gold, predicted, strict=True):
+        blocks += 1
+        items += len(block.items)
+        miss = _score_block(block, pred, counts)
+        if miss is not None:
+            misses.append(miss)
+    levels = {level: _level(*counts[level]) for level in BLOCK_LEVELS}
+    return BlockReport(source=source, bullets=blocks, items=items, levels=levels, misses=misses)
+
+
+def _score_block(block: GoldBlock, pred: list[_Predicted], counts: dict[str, list[int]]) -> Miss | None:
+    """Add one block's counts; the block's misses, or None when every item is right."""
+    spans = [trim_span(block.text, g.start, g.end) for g in block.items]
+    by_span = {p.span: k for k, p in enumerate(pred)}
+    match = {g: by_span[span] for g, span in enumerate(spans) if span in by_span}  # gold -> pred
+    found = set(match.values())
+    problems = [f"{g.section} {g.text!r}" for k, g in enumerate(block.items) if k not in match]
+    spurious = [f"{p.section} {p.text!r}" for k, p in enumerate(pred) if k not in found]
+    right_section = right_parent = 0
+    for g, k in match.items():
+        gold, guess = block.items[g], pred[k]
+        if gold.section == guess.section:
+            right_section += 1
+        else:
+            problems.append(f"section {guess.section}, not {gold.section}: {gold.text!r}")
+        expected = None if gold.parent is None else match.get(gold.parent, -1)
+        if guess.parent == expected:
+            right_parent += 1
+        else:
+            under = "none" if guess.parent is None else repr(pred[guess.parent].text)
+            problems.append(f"parent {under}, not {_parent_text(block, gold)}: {gold.text!r}")
+    for level, hits, total in (("split", len(match), len(pred)), ("section", right_section, len(match)),
+                               ("parent", right_parent, len(match))):
+        counts[level][0] += hits
+        counts[level][1] += total
+        counts[level][2] += len(block.items) if level == "split" else len(match)
+    if not problems and not spurious:
+        return None
+    return Miss(id=block.id, text=block.layout or block.text[:60], missing=problems, spurious=spurious)
+
+
+def _parent_text(block: GoldBlock, item: GoldBlockItem) -> str:
+    return "none" if item.parent is None else repr(block.items[item.parent].text)
+
+
+def evaluate_blocks_file(path: str | Path, vocab: SectionVocabulary | None = None) -> BlockReport:
+    """Split every block of a gold file with the segmenter and score the items."""
+    from critparse.text.segment import split_eligibility
+
+    blocks = list(read_blocks(path))
+    predicted = (predicted_items(b.text, split_eligibility(b.text, vocab)) for b in blocks)
+    return score_blocks(blocks, predicted, source=str(path))

@@ -13,13 +13,13 @@ from critparse.cli.common import EXIT_CODES, app, err, out, plural
 
 @app.command("evaluate", epilog=EXIT_CODES)
 def evaluate_command(
-    gold: Path = typer.Argument(..., exists=True, dir_okay=False, metavar="GOLD", help="Gold JSONL file (corpus/*.jsonl)."),
+    gold: Path = typer.Argument(..., exists=True, dir_okay=False, metavar="GOLD", help="Gold JSONL file (corpus/*.jsonl); whole blocks (corpus/blocks.jsonl) score the segmenter."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
-    show: int = typer.Option(20, "--show", min=0, help="How many bullets with misses to list."),
+    show: int = typer.Option(20, "--show", min=0, help="How many bullets (or blocks) with misses to list."),
 ) -> None:
     """Precision, recall and F1 of the parser against a gold file, with the misses."""
     from critparse.errors import InputFormatError
-    from critparse.scoring import evaluate_file
+    from critparse.scoring import BlockReport, evaluate_file
 
     try:
         report = evaluate_file(gold)
@@ -35,7 +35,8 @@ def evaluate_command(
             out.print(f"   missing  {m}", highlight=False, markup=False)
         for extra in miss.spurious:
             out.print(f"   spurious {extra}", highlight=False, markup=False)
-    table = Table(title=f"{gold} ({plural(report.bullets, 'bullet')}, {len(report.misses)} with misses)")
+    noun = "block" if isinstance(report, BlockReport) else "bullet"
+    table = Table(title=f"{gold} ({plural(report.bullets, noun)}, {len(report.misses)} with misses)")
     for column in ("level", "precision", "recall", "F1", "tp", "predicted", "gold"):
         table.add_column(column)
     for level, score in report.levels.items():
