@@ -25,9 +25,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
-from typing import Literal, Protocol, get_args
+from typing import Literal, Protocol, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from critparse.extract.context import (
     MODALITY_OF,
@@ -1201,23 +1201,48 @@ def _linked_windows(text: str, spans: Sequence[tuple[int, int]], windows: list[T
 
 
 def _concept(doc: _Doc, m: _Mention, flags: ContextFlags, qualifiers: Sequence[str], window: TimeWindow | None) -> Concept | None:
-    try:
-        return Concept(
-            type=m.type,
-            text=doc.text[m.start : m.end],
-            span=Span.model_construct(start=m.start, end=m.end),  # 0 <= start < end: from a token range
-            name=m.name,
-            head=m.head or None,
-            negated=flags.negated,
-            modality=flags.modality,
-            subject=flags.subject,
-            qualifiers=tuple(dict.fromkeys(qualifiers)),
-            temporal=window,
-            codes=m.codes,
-            source=m.source,
-        )
-    except ValidationError:  # a mention the contract rejects (an odd case-folding) is left out
+    """The mention as a `Concept`, or None for one the contract rejects (an odd case-folding).
+
+    The checks `Concept` makes are done here and the model is built without validating again:
+    every other field comes from validated data or a closed set, and validating costs three
+    times the rest of building it (`tests/extract/test_concepts.py` checks both agree).
+    """
+    text = doc.text[m.start : m.end]
+    name = m.name
+    quals = tuple(dict.fromkeys(qualifiers))
+    if not (
+        isinstance(m.type, str) and m.type in _TYPES and text and len(text) == m.end - m.start
+        and isinstance(name, str) and name and name == name.lower() and name == name.strip()
+        and all(isinstance(q, str) and q and q == q.lower() for q in quals)
+    ):
         return None
+    return _unchecked(Concept, {
+        "type": m.type,
+        "text": text,
+        "span": Span.model_construct(start=m.start, end=m.end),  # 0 <= start < end: from a token range
+        "name": name,
+        "head": m.head or None,
+        "negated": flags.negated,
+        "modality": flags.modality,
+        "subject": flags.subject,
+        "qualifiers": quals,
+        "temporal": window,
+        "codes": m.codes if isinstance(m.codes, tuple) else tuple(m.codes),
+        "source": m.source,
+    })
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _unchecked(model: type[_Model], values: dict[str, object]) -> _Model:
+    """A model of checked values, every field given (what `model_construct` does, minus its per-field work)."""
+    obj = model.__new__(model)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
 
 
 def _widened(own: ContextFlags, shared: Sequence[ContextCue]) -> ContextFlags:
@@ -1249,6 +1274,9 @@ def _list_context(groups: Sequence[list[_Mention]], flags: list[ContextFlags]) -
     return out
 
 
+_PLAIN = ContextFlags()
+
+
 def _build(
     doc: _Doc,
     groups: Sequence[list[_Mention]],
@@ -1258,11 +1286,16 @@ def _build(
 ) -> tuple[Concept, ...]:
     """Concepts with their context flags, qualifiers (a list's leading ones shared) and time windows."""
     mentions = [m for g in groups for m in g]
-    flags = _list_context(groups, apply_context(doc.text, [(m.start, m.end) for m in mentions], rules, cues=cues))
+    if any(c.kind.scoped for c in cues):
+        flags = _list_context(groups, apply_context(doc.text, [(m.start, m.end) for m in mentions], rules, cues=cues))
+    else:  # no cue that reaches anything: every mention is plainly present
+        flags = [_PLAIN] * len(mentions)
     spans = [(g[0].start, g[-1].end) for g in groups]
     windows, durations = timing
-    group_windows = _windows_for(spans, windows, clause_breaks(cues))
-    group_windows = _linked_windows(doc.text, spans, _duration_windows(doc.text, spans, group_windows, durations), doc.heads)
+    group_windows: list[TimeWindow | None] = [None] * len(groups)
+    if windows or durations:
+        group_windows = _windows_for(spans, windows, clause_breaks(cues))
+        group_windows = _linked_windows(doc.text, spans, _duration_windows(doc.text, spans, group_windows, durations), doc.heads)
     out: list[Concept] = []
     k = 0
     for g, group in enumerate(groups):

@@ -185,6 +185,8 @@ class CueKind:
     """Matched only to keep shorter cues inside it from firing."""
     terminates: frozenset[Category]
     """Categories whose scopes this cue ends (direction TERMINATE)."""
+    scoped: bool = False
+    """Some rule of it reaches targets (forward, backward or both)."""
 
     @classmethod
     def of(cls, rules: Sequence[ContextRule]) -> CueKind:
@@ -193,6 +195,7 @@ class CueKind:
             is_break=not rules or any(r.category == "TERMINATE" for r in rules),
             is_pseudo=bool(rules) and all(r.direction == "PSEUDO" for r in rules),
             terminates=frozenset(r.category for r in rules if r.direction == "TERMINATE"),
+            scoped=any(r.direction in _SCOPED for r in rules),
         )
 
 
@@ -426,6 +429,8 @@ def apply_context(
     overlapping the target is part of its words ('non-Hodgkin lymphoma') and does not apply.
     """
     cues = find_cues(text, rules) if cues is None else cues
+    if not any(c.kind.scoped for c in cues):
+        return [ContextFlags() for _ in targets]
     tokens = _tokens(text)
     cue_starts = [c.start for c in cues]
     cue_ends = [c.end for c in cues]

@@ -410,6 +410,20 @@ def test_concepts_deterministic(resources: ConceptResources, text: str) -> None:
     assert concepts(text, resources) == concepts(text, resources)
 
 
+@pytest.mark.parametrize("text", [
+    "No history of diabetes, hypertension or stroke within 6 months",
+    "Active hepatitis B or C infection", "Known hypersensitivity to pembrolizumab or any of its excipients",
+])
+def test_concepts_built_unvalidated_equal_validated(resources: ConceptResources, text: str) -> None:
+    """Concepts are built without validating again: they must be what validating gives, field for field."""
+    found = concepts(text, resources)
+    assert found
+    for c in found:
+        again = Concept.model_validate(dict(c))
+        assert again == c and again.model_dump_json() == c.model_dump_json()
+        assert again.model_fields_set == c.model_fields_set and list(vars(again)) == list(vars(c))
+
+
 WORDS = ["no", "history of", "diabetes", "hepatitis B", "or", "C", "infection", ",", "within", "4", "weeks", "before",
          "enrolment", "non-", "disorder", "active", "(", ")", ";", "≥", "100", "platelets", "type", "1", "2", "of", "the"]
 
