@@ -352,19 +352,48 @@ class _Level:
         self.depth = depth
 
 
+def _undecorated(text: str) -> str:
+    """`text` without markdown emphasis and heading marks ("**Cardiac:**" -> "Cardiac:")."""
+    return _MD_DECOR.sub("", text).strip()
+
+
 def _is_label(text: str) -> bool:
-    """A short line ending in a colon ("Age:", "Hematopoietic:") heads the lines below it."""
+    """A short line ending in a colon ("Age:", "Hematopoietic:", "**Renal:**") heads the lines
+    below it; so does a line holding only a connective ("OR" between two bullets)."""
+    text = _undecorated(text)
+    if _CONNECTIVE.fullmatch(text):
+        return True
     return text.endswith(":") and len(text.split()) <= 6 and not re.search(r"[<>=≤≥]", text)
 
 
-_SUBLABEL = re.compile(r"[A-Z][A-Za-z'’/&\-]*(?: [A-Za-z'’/&\-]+){0,3}")
+# A title: a capital, at most four words (a short number among them: "Part 2"), maybe an
+# aside in parentheses ("Part A (expansion)").
+_SUBLABEL = re.compile(
+    r"[A-Z][A-Za-z'’/&\-]*(?: (?:[A-Za-z'’/&\-]+|\d{1,2}[A-Za-z]?)){0,3}(?: \([^()]{1,30}\))?"
+)
+_CONNECTIVE = re.compile(r"\(?(?:and|or|and/or)\)?", re.IGNORECASE)
+_EMPHASIS = re.compile(r"(\*\*|__).+\1|#{1,6}\s.+")
 
 
 def _is_sublabel(item: _Item) -> bool:
     """A short title alone on its line, right above bullets: the sub-headings of the older
-    registry layout ("Hepatic", "Performance status") that name what their bullets are about."""
-    return (item.kind == "paragraph" and len(item.parts) == 1 and len(item.parts[0]) <= 40
-            and _SUBLABEL.fullmatch(item.parts[0]) is not None)
+    registry layout ("Hepatic", "Performance status") that name what their bullets are about,
+    and a markdown line set in bold or as a heading ("**Part A (dose escalation)**")."""
+    if item.kind != "paragraph" or len(item.parts) != 1 or len(item.parts[0]) > 60:
+        return False
+    line = item.parts[0]
+    label = _undecorated(line)
+    if _EMPHASIS.fullmatch(line) and not re.search(r"[<>=≤≥]", label):
+        return True
+    return len(label) <= 40 and _SUBLABEL.fullmatch(label) is not None
+
+
+def _group_row(row: str) -> bool:
+    """A table row with one cell filled and the others empty ("| **Renal** | |") names the rows
+    below it: a sub-heading of the table, not a criterion."""
+    cells = [c.strip() for c in _CELL_SPLIT.split(row.strip().strip("|"))]
+    filled = [c for c in cells if c]
+    return len(cells) >= 2 and len(filled) == 1 and len(filled[0]) <= 60
 
 
 def _continues(item: _Item, line: LineInfo, body: str) -> bool:
@@ -468,6 +497,8 @@ class _Walk:
             level, kind = _place_bullet(self.stack, line), "criterion"
         else:
             level, kind = self._text_level(line, body)
+        if line.family == "table" and _group_row(self.text[line.content_start : line.end]):
+            kind = "header"
         self.rows = self.rows + 1 if line.family == "table" else 0
         self.current = self._add(level, kind, line, body)
 

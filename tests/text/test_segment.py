@@ -335,3 +335,35 @@ def test_trials_split_never_raises(pieces: list[str]) -> None:
         assert seg.text == seg.text.strip()
         if seg.parent_path is not None:
             assert seg.path.startswith(seg.parent_path + "/")
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["**Cohort 2 (food effect)**", "__Healthy volunteers__", "### Arm B", "**Pulmonary:**",
+     "Stage 1 (open label)"],
+)
+def test_trials_emphasised_and_titled_lines_are_sub_headings(label: str) -> None:
+    text = f"Exclusion Criteria:\n\n{label}\n\n* Asthma requiring oral steroids\n* Smoker\n"
+    _, head, *items = split_eligibility(text)
+    assert head.kind == "header" and head.section == "exclusion"
+    assert [s.kind for s in items] == ["criterion", "criterion"]
+
+
+@pytest.mark.parametrize("text", ["**Serum sodium ≥ 130 mmol/L**\n* Adults", "**Adults with a stable dose of insulin for 3 months or longer, with no change planned**\n* Adults"])
+def test_trials_bold_criteria_stay_criteria(text: str) -> None:
+    assert split_eligibility(text)[0].kind == "paragraph"
+
+
+def test_trials_table_group_rows_are_sub_headings() -> None:
+    text = ("* Laboratory limits:\n\n| Test | Limit |\n|---|---|\n| *Coagulation* | |\n"
+            "| INR | ≤ 1.5 |\n| | **Liver** |\n| ALT | ≤ 3 × ULN |\n")
+    kinds = [(s.kind, s.text) for s in split_eligibility(text)]
+    assert kinds == [("criterion", "Laboratory limits:"), ("header", "Test Limit"),
+                     ("header", "*Coagulation*"), ("criterion", "INR ≤ 1.5"),
+                     ("header", "**Liver**"), ("criterion", "ALT ≤ 3 × ULN")]
+
+
+@pytest.mark.parametrize("word", ["OR", "and", "AND/OR", "(or)"])
+def test_trials_connective_lines_are_not_items(word: str) -> None:
+    text = f"Inclusion:\nPrior lobectomy\n\n{word}\n\nPrior pneumonectomy\n"
+    assert [s.kind for s in split_eligibility(text)] == ["header", "paragraph", "header", "paragraph"]
