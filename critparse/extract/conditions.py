@@ -53,15 +53,26 @@ class Clause:
 @lru_cache(maxsize=64)
 def paren_depths(text: str) -> tuple[int, ...]:
     """Nesting depth of every character (an opening bracket counts inside its group); the
-    passes of one bullet share it."""
-    depth, out = 0, []
-    for ch in text:
-        if ch in "([":
+    passes of one bullet share it. The depth changes only at brackets, so the runs between
+    them are filled whole."""
+    depth, out, pos = 0, [], 0
+    for m in _BRACKET.finditer(text):
+        at = m.start()
+        out += [depth] * (at - pos)
+        if text[at] in "([":
             depth += 1
-        out.append(depth)
-        if ch in ")]" and depth > 0:
-            depth -= 1
+            out.append(depth)
+        else:
+            out.append(depth)
+            depth -= depth > 0
+        pos = at + 1
+    out += [depth] * (len(text) - pos)
     return tuple(out)
+
+
+_BRACKET = re.compile(r"[()\[\]]")
+_STOP_CANDIDATE = re.compile(r"[()\[\];:,.]")
+"""The only characters where a clause's words can end (see `_natural_end`)."""
 
 
 def _natural_end(text: str, start: int, depths: Sequence[int], stops: Sequence[int]) -> int:
@@ -69,7 +80,10 @@ def _natural_end(text: str, start: int, depths: Sequence[int], stops: Sequence[i
     after some words, or the next cue that opens a clause of its own ('respectively')."""
     base = depths[start] if start < len(text) else 0
     limit = min([p for p in stops if p >= start] + [len(text)])
-    for i in range(start, limit):
+    # Only a bracket or a clause mark can end the words: the depth drops below `base` only
+    # right after a closing bracket at `base`, which ends them first.
+    for m in _STOP_CANDIDATE.finditer(text, start, limit):
+        i = m.start()
         if depths[i] < base or (text[i] in ")]" and depths[i] == base and base > 0):
             return i
         if depths[i] == base and _HARD_STOP.match(text, i):

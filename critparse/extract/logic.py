@@ -621,7 +621,10 @@ def show_logic(node: Logic | None, rules: Sequence[Rule] = (), concepts: Sequenc
 
 
 def _reindexed(rules: list[Rule], tree: Logic | None, dropped: set[int]) -> LogicDraft:
-    """Rules without the dropped ones, and the tree's rule indices moved to match."""
+    """Rules without the dropped ones, and the tree's rule indices moved to match (an
+    unchanged tree when none is dropped: every index maps to itself)."""
+    if not dropped.intersection(range(len(rules))):
+        return LogicDraft(tuple(rules), tree)
     mapping: dict[int, int] = {}
     kept: list[Rule] = []
     for i, rule in enumerate(rules):

@@ -150,6 +150,7 @@ class LogicCues:
         connectives = {w.lower(): op for op, words in data.connectives.items() for w in words}
         self.connective_re = _compile(connectives)
         self._connective = connectives
+        self._connective_signs = frozenset(w[0] for w in connectives if not w[0].isalnum())
         conditions = {c.literal.lower(): c.role for c in data.conditions}
         self._weak = {c.literal.lower() for c in data.conditions if c.weak}
         self.condition_re = _compile(conditions)
@@ -183,6 +184,19 @@ class LogicCues:
 
     def connectives(self, text: str, lo: int = 0, hi: int | None = None) -> list[CueMatch]:
         return self._find(self.connective_re, text, self._connective, lo=lo, hi=hi)
+
+    def conjunction(self, text: str) -> str | None:
+        """What the connectives of `text` say: 'or' when one means or, 'and' when some other is
+        there, None when there is none (a text without a letter, digit or sign holds none)."""
+        if not any(ch.isalnum() or ch in self._connective_signs for ch in text):
+            return None
+        found = None
+        for m in self.connective_re.finditer(text):
+            meaning = self._connective.get(" ".join(m.group(0).lower().split()), "")
+            if meaning == "or":
+                return "or"
+            found = "and"
+        return found
 
     def conditions(self, text: str) -> list[CueMatch]:
         """Condition cues, pseudo cues kept (their role is 'pseudo') so callers can skip them."""

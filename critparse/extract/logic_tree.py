@@ -23,6 +23,10 @@ __all__ = ["Region", "combine", "join", "make_if"]
 
 _LIMIT_KINDS = ("x ULN", "x LLN")
 _CLOSED_ASIDE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+_CLAUSE_MARK = re.compile(r";|\.(?:\s|$)")
+_CLAUSE_OR = re.compile(r"[;.]\s*or\b", re.IGNORECASE)
+_WITH = re.compile(r"\bwith\b", re.IGNORECASE)
+_OPENING = re.compile(r"\s*(?:(?:or|and|and/or|i\.e\.|e\.g\.)\s*)?", re.IGNORECASE)
 
 
 @dataclass
@@ -33,6 +37,8 @@ class Region:
     masked: str
     cues: LogicCues
     unless: list[tuple[Clause, Logic]] = field(default_factory=list)
+    gaps: dict[tuple[int, int], str] = field(default_factory=dict)  # the kind of each gap read, by its offsets
+    closings: dict[int, int] = field(default_factory=dict)  # where each opening parenthesis closes
 
 
 def join(op: str, parts: Sequence[Logic], *, enumeration: bool = False) -> Logic:
@@ -55,25 +61,28 @@ def make_if(condition: Logic, then: Logic, otherwise: Logic | None = None) -> Lo
 
 def _gap_kind(region: Region, left: Atom, right: Atom) -> str:
     """What joins two neighbouring atoms: clause, comma, or, and, with, aside or none (with an
-    'or'/'and' suffix when a comma or parenthesis carries a conjunction)."""
-    gap = _CLOSED_ASIDE.sub(" ", region.masked[left.end : right.start])  # '(ECHO or MUGA)' says nothing
-    if re.search(r";|\.(?:\s|$)", gap):
-        return "clause_or" if re.search(r"[;.]\s*or\b", gap, re.IGNORECASE) else "clause"
-    conj = _conjunction(gap, region.cues)
+    'or'/'and' suffix when a comma or parenthesis carries a conjunction). The masked text does
+    not change while a region is read, so each gap is read once."""
+    key = (left.end, right.start)
+    kind = region.gaps.get(key)
+    if kind is None:
+        kind = region.gaps[key] = _read_gap(region.masked[left.end : right.start], region.cues)
+    return kind
+
+
+def _read_gap(gap: str, cues: LogicCues) -> str:
+    if "(" in gap or "[" in gap:
+        gap = _CLOSED_ASIDE.sub(" ", gap)  # '(ECHO or MUGA)' says nothing
+    if (";" in gap or "." in gap) and _CLAUSE_MARK.search(gap):
+        return "clause_or" if _CLAUSE_OR.search(gap) else "clause"
+    conj = cues.conjunction(gap)
     if "(" in gap or "[" in gap:
         return f"aside_{conj}" if conj else "aside"
     if "," in gap:
         return f"comma_{conj}" if conj else "comma"
-    if re.search(r"\bwith\b", gap, re.IGNORECASE) and conj in (None, "and"):
+    if conj in (None, "and") and _WITH.search(gap):
         return "with"
     return conj or "none"
-
-
-def _conjunction(gap: str, cues: LogicCues) -> str | None:
-    found = cues.connectives(gap)
-    if any(c.meaning == "or" for c in found):
-        return "or"
-    return "and" if found else None
 
 
 def _restates(a: Atom, b: Atom) -> bool:
@@ -161,7 +170,7 @@ def _opens_with(region: Region, left: Atom, right: Atom) -> bool:
     """The parenthesis starts with the atom ('(Karnofsky ≥ 60%)', '(or ...'), not a remark."""
     gap = region.masked[left.end : right.start]
     inside = gap[gap.rfind("(") + 1 :] if "(" in gap else gap
-    return bool(re.fullmatch(r"\s*(?:(?:or|and|and/or|i\.e\.|e\.g\.)\s*)?", inside, re.IGNORECASE))
+    return bool(_OPENING.fullmatch(inside))
 
 
 def _merged(a: Atom, b: Atom, node: Logic, *, keep_guards: bool = False) -> Atom:
@@ -213,7 +222,9 @@ def _item(atoms: list[Atom], kinds: list[str]) -> Logic:
     (a strict `and`: 'corticosteroids > 0.5 mg/kg/day prednisone equivalent' is one thing), then
     `and` (a list). Criteria put alternatives side by side: 'ANC < 0.5 × 10⁹/L and a temperature
     ≥ 38.3 °C or ≥ 38.0 °C for an hour', 'creatinine ≤ 1.5 × ULN or clearance ≥ 60 mL/min and
-    bilirubin ≤ 1.5 × ULN'."""
+    bilirubin ≤ 1.5 × ULN'. One atom is its own node (the joins below would rebuild it as it is)."""
+    if len(atoms) == 1:
+        return atoms[0].node
     ands, inner, _ = _split(atoms, kinds, {"and", "aside", "aside_and"})
     parts: list[Logic] = []
     for piece, piece_kinds in zip(ands, inner, strict=True):
@@ -305,7 +316,7 @@ def _grouped(region: Region, atoms: list[Atom], within: int) -> list[Atom]:
     while i < len(atoms):
         atom = atoms[i]
         open_at = text.rfind("(", within + 1, atom.core)
-        close_at = _closing(text, open_at) if open_at > within else -1
+        close_at = _closing(region, open_at) if open_at > within else -1
         inside = [a for a in atoms[i:] if open_at < a.core and a.end <= close_at + 1] if close_at > atom.core else []
         if len(inside) >= 2 and all(a.end <= close_at + 1 for a in inside):
             items, op = combine(region, inside, within=open_at)
@@ -319,13 +330,21 @@ def _grouped(region: Region, atoms: list[Atom], within: int) -> list[Atom]:
     return out
 
 
-def _closing(text: str, open_at: int) -> int:
+def _closing(region: Region, open_at: int) -> int:
+    """Where the parenthesis opening at `open_at` closes (-1: never); read once per opening."""
+    close = region.closings.get(open_at)
+    if close is None:
+        close = region.closings[open_at] = _find_closing(region.text, open_at)
+    return close
+
+
+def _find_closing(text: str, open_at: int) -> int:
     depth = 0
-    for k in range(open_at, len(text)):
-        if text[k] == "(":
-            depth += 1
-        elif text[k] == ")":
-            depth -= 1
-            if depth == 0:
-                return k
+    for m in _PARENTHESIS.finditer(text, open_at):
+        depth += 1 if m.group() == "(" else -1
+        if depth == 0:
+            return m.start()
     return -1
+
+
+_PARENTHESIS = re.compile(r"[()]")
