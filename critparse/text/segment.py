@@ -262,6 +262,9 @@ _CONTINUE_AFTER = re.compile(
     re.IGNORECASE,
 )
 _TERMINAL = (".", ";", ":", "!", "?")
+# A line that opens with "Note:" adds a remark of its own to the item above; it never wraps it.
+_NOTE = re.compile(r"(?:\*\*|__)?(?:notes?|n\.\s?b\.?|nb|please note|important)\b\s*(?:\*\*|__)?\s*[:.\-–]",
+                   re.IGNORECASE)
 _WRAP_WIDTH = 60  # a line at least this long without final punctuation was probably wrapped
 
 
@@ -300,6 +303,7 @@ class _Item:
 
     __slots__ = (
         "blank_after",
+        "children",
         "depth",
         "end",
         "indent",
@@ -327,6 +331,7 @@ class _Item:
         self.indent = line.indent
         self.last_line = text
         self.blank_after = False
+        self.children = 0  # items nested under this one so far: a reopened level goes on counting
 
     @property
     def text(self) -> str:
@@ -398,7 +403,7 @@ def _group_row(row: str) -> bool:
 
 def _continues(item: _Item, line: LineInfo, body: str) -> bool:
     """Whether an unmarked line is the wrapped continuation of the open item."""
-    if item.kind == "header" or item.marker == "|":
+    if item.kind == "header" or item.marker == "|" or _NOTE.match(body):
         return False
     if item.marker is not None and line.indent > item.indent:
         return True  # indented under its bullet, even after a blank line (markdown lazy lines)
@@ -527,10 +532,13 @@ class _Walk:
         if level.style is None:
             level.style = "text"
         kind: ItemKind = "header" if (line.kind == "header" or _is_label(body)) else "paragraph"
-        # Unmarked text that is indented under a heading-like item becomes its child.
+        # Unmarked text indented under a bullet's text, or under a heading-like item, becomes
+        # its child (a note below a bullet's sub-bullets, at the bullet's text column).
         last = level.last
-        if last is not None and last.opens() and indent > last.indent and last.kind != "criterion":
-            level = _Level(indent, "text", last, last.path, level.depth + 1)
+        if last is not None and indent > last.indent and (
+            last.marker is not None or (last.opens() and last.kind != "criterion")
+        ):
+            level = _Level(indent, "text", last, last.path, level.depth + 1, last.children)
             stack.append(level)
         return level, kind
 
@@ -538,6 +546,8 @@ class _Walk:
         level.count += 1
         if level.depth == 1:
             self.counts[self.section] = level.count
+        if level.parent is not None:
+            level.parent.children = level.count
         path = f"{level.path}/{_label(level.depth, level.count)}"
         item = _Item(kind, self.section, path, level.depth, line, body, level.parent)
         level.last = item
@@ -592,7 +602,7 @@ def _place_bullet(stack: list[_Level], line: LineInfo) -> _Level:
     if top.style == "text" and not top.last.opens() and top.last.kind != "header":
         nests = top.indent < indent
     if nests:
-        child = _Level(indent, style, top.last, top.last.path, top.depth + 1)
+        child = _Level(indent, style, top.last, top.last.path, top.depth + 1, top.last.children)
         child.family, child.token = family, token
         stack.append(child)
         return child

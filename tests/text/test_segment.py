@@ -367,3 +367,29 @@ def test_trials_table_group_rows_are_sub_headings() -> None:
 def test_trials_connective_lines_are_not_items(word: str) -> None:
     text = f"Inclusion:\nPrior lobectomy\n\n{word}\n\nPrior pneumonectomy\n"
     assert [s.kind for s in split_eligibility(text)] == ["header", "paragraph", "header", "paragraph"]
+
+
+@pytest.mark.parametrize("note", ["Note: trough levels are used", "NOTE - fasting sample", "N.B. either eye",
+                                  "**Note:** local laboratory values"])
+def test_trials_note_lines_are_items_of_their_own(note: str) -> None:
+    text = f"Inclusion Criteria:\n  -  Vitamin D below 20 ng/mL\n     {note}\n  -  Age 50 or older\n"
+    _, first, remark, second = split_eligibility(text)
+    assert first.text == "Vitamin D below 20 ng/mL"
+    assert remark.text == note and remark.parent_path == first.path
+    assert second.parent_path is None
+
+
+def test_trials_note_at_the_margin_is_a_sibling() -> None:
+    text = "1. Renal transplant recipient\nNote: living donors included\n2. Stable graft function"
+    segs = split_eligibility(text)
+    assert [(s.text, s.parent_path) for s in segs] == [
+        ("Renal transplant recipient", None), ("Note: living donors included", None),
+        ("Stable graft function", None)]
+
+
+def test_trials_text_back_at_a_bullets_column_after_its_sub_bullets_is_its_child() -> None:
+    text = ("  -  One of these rhythms:\n\n       -  atrial flutter\n\n       -  atrial fibrillation\n\n"
+            "     Paroxysmal episodes count when documented twice\n\n  -  No pacemaker\n")
+    segs = split_eligibility(text)
+    assert [s.path for s in segs] == ["unknown/1", "unknown/1/a", "unknown/1/b", "unknown/1/c", "unknown/2"]
+    assert segs[3].parent_text == "One of these rhythms:"
