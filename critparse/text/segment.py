@@ -68,7 +68,11 @@ _ENUM = re.compile(
 )
 _DECIMAL = re.compile(r"(\d{1,3}(?:\.\d{1,3})+)\.?[ \t]+(?=[A-Z(])")
 _MD_DECOR = re.compile(r"^(?:#{1,6}\s*)|[*_]{2,3}|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)|\\")
-_LEAD_ENUM = re.compile(r"^(?:\(?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})[.)]\s+)")
+# The number before a heading: `1.`, `b)`, `IV.`, and the codes of protocol and registry
+# sections, `4.1`, `E.3` (EudraCT), `5.2.1.`.
+_LEAD_ENUM = re.compile(
+    r"^(?:\(?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})[.)]\s+|(?:[A-Z]\.)?\d{1,3}(?:\.\d{1,3})*\.?\s+)"
+)
 _WS = re.compile(r"\s+")
 
 

@@ -393,3 +393,34 @@ def test_trials_text_back_at_a_bullets_column_after_its_sub_bullets_is_its_child
     segs = split_eligibility(text)
     assert [s.path for s in segs] == ["unknown/1", "unknown/1/a", "unknown/1/b", "unknown/1/c", "unknown/2"]
     assert segs[3].parent_text == "One of these rhythms:"
+
+
+@pytest.mark.parametrize(
+    ("text", "section"),
+    [
+        ("E.3 Principal inclusion criteria", "inclusion"),
+        ("E.4  Principal exclusion criteria:", "exclusion"),
+        ("6.2 Exclusion Criteria", "exclusion"),
+        ("3.1.1. Inclusion criteria", "inclusion"),
+        ("Current participant exclusion criteria as of 02/11/2019:", "exclusion"),
+        ("Original inclusion criteria:", "inclusion"),
+        ("Revised Exclusion Criteria (amendment 3)", "exclusion"),
+        ("Ineligibility criteria", "exclusion"),
+        ("Selection criteria - exclusion:", "exclusion"),
+        ("Eligibility criteria: inclusion", None),  # a heading plus text, split by classify_line
+        ("Subjects must have:", "inclusion"),
+        ("The following participants will be excluded:", "exclusion"),
+        ("Subjects must have a negative pregnancy test:", None),
+        ("Current smokers", None),
+        ("E.3 Platelets", None),
+    ],
+)
+def test_trials_match_header_numbered_versioned_and_sentence_headings(text: str, section: str | None) -> None:
+    assert match_header(text) == section
+
+
+def test_trials_numbered_registry_headings_open_sections() -> None:
+    text = "E.3 Principal inclusion criteria\n1. Adults\nE.4 Principal exclusion criteria\n1. Pregnancy"
+    assert [(s.kind, s.section, s.text) for s in split_eligibility(text)] == [
+        ("header", "inclusion", "E.3 Principal inclusion criteria"), ("criterion", "inclusion", "Adults"),
+        ("header", "exclusion", "E.4 Principal exclusion criteria"), ("criterion", "exclusion", "Pregnancy")]
