@@ -34,8 +34,9 @@ _RESTATED = re.compile(r"\s*\(\s*(\d{1,3})\s*\)")  # 'eighteen (18)'
 _TIMES_SIGN = re.compile(r"^(?:[xX×*·.]|times)\s*")
 _LIST_GOES_ON = re.compile(r"\s*(?:,|or|and|to|-|–)\s*\d", re.IGNORECASE)
 _DECIMAL_COMMA_RANGE = re.compile(r"\s*(?:-|–|to|and)\s*\d+,\d{1,2}(?!\d)")  # 'between 7,0 and 10,0 %'
-_POWER_VALUE = re.compile(r"\s*(?:\^|\*\*|\*)\s*\(?(\d{1,2})\)?|([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})")  # '10^5 IU/mL'
-_TIMES_POWER = re.compile(r"\s*[xX×*]\s*10\s*(?:\^|\*\*|\*|[eE])\s*\(?(\d{1,2}|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\)?")  # '1 x 10^4 IU/mL'
+# The whole exponent is read ('10^400' is 1e400, too large: dropped later as infinite, not 1e40).
+_POWER_VALUE = re.compile(r"\s*(?:\^|\*\*|\*)\s*\(?(\d+)\)?|([⁰¹²³⁴⁵⁶⁷⁸⁹]+)")  # '10^5 IU/mL'
+_TIMES_POWER = re.compile(r"\s*[xX×*]\s*10\s*(?:\^|\*\*|\*|[eE])\s*\(?(\d+|[⁰¹²³⁴⁵⁶⁷⁸⁹]+)\)?")  # '1 x 10^4 IU/mL'
 _PERCENTILE = re.compile(r"(?:st|nd|rd|th)(?=\s+(?:percentile|centile)s?\b)", re.IGNORECASE)
 _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5}
 _STAGED = re.compile(
@@ -142,13 +143,13 @@ def _quantity(text: str, number: Number, vocab: Vocabulary, pats: QuantityPatter
     value = number.value
     exponent = _POWER_VALUE.match(text, end) if number.literal == "10" and power is None else None
     if exponent is not None:  # the number is itself a power of ten
-        value = float(10 ** int((exponent.group(1) or exponent.group(2)).translate(SUPERSCRIPT)))
+        value = power_of_ten_value(exponent.group(1) or exponent.group(2))
         end = exponent.end()
         unit = vocab.match_unit(text, end)
     elif power is None and (scaled := _TIMES_POWER.match(text, end)) is not None and (
         scaled_unit := vocab.match_unit(text, scaled.end())
     ) is not None:  # a power of ten on a value that is not a cell count
-        value *= 10 ** int(scaled.group(1).translate(SUPERSCRIPT))
+        value *= power_of_ten_value(scaled.group(1))
         end, unit = scaled.end(), scaled_unit
     elif (percentile := _PERCENTILE.match(text, end)) is not None:
         end = percentile.end()  # '≥ 95th percentile': the value is the percentile, the unit follows
@@ -162,6 +163,11 @@ def _quantity(text: str, number: Number, vocab: Vocabulary, pats: QuantityPatter
     q = Quantity(value=value, start=start, end=end)
     _attach_unit(text, q, end, power, unit, vocab, pats)
     return q
+
+
+def power_of_ten_value(exponent: str) -> float:
+    """10 to the power written (digits or superscripts); infinite, never an error, when too large."""
+    return float("1e" + exponent.translate(SUPERSCRIPT))
 
 
 def _times_limit(text: str, end: int, pats: QuantityPatterns) -> bool:

@@ -48,6 +48,21 @@ def test_quantities_numbers_and_units(vocab, text, expected):
 
 
 @pytest.mark.parametrize(
+    ("text", "value", "unit_text"),
+    [
+        ("10^123 copies/mL", 1e123, "10^123 copies/mL"),
+        ("10^400 IU/mL", float("inf"), "10^400 IU/mL"),
+        ("10⁴⁰⁰ IU/mL", float("inf"), "10⁴⁰⁰ IU/mL"),
+        ("1 x 10^400 IU/mL", float("inf"), "1 x 10^400 IU/mL"),
+    ],
+)
+def test_quantities_powers_of_ten_read_their_whole_exponent(vocab, text, value, unit_text):
+    # '10^400' is not 1e40 with a stray '0': too large is infinite (dropped with a diagnostic), never an error
+    ((found, _, surface),) = _quantities(text, vocab)
+    assert found == value and surface == unit_text
+
+
+@pytest.mark.parametrize(
     ("text", "unit", "unit_text"),
     [
         ("2 x 10^9 cells/L", "10*9/L", "10^9 cells/L"),
