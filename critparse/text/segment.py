@@ -50,6 +50,9 @@ class LineInfo(NamedTuple):
     family: str | None = None  # num, decimal, alpha, ALPHA, roman, ROMAN, symbol
     token: str | None = None  # the marker as written without punctuation ("3", "b", "*")
     style: str | None = None  # family plus punctuation: "num.", "(alpha)", "symbol*"
+    # (family, token, style, content offset) of a marker only its neighbours can confirm: `2.1`
+    # before a lower-case word, `3 - ` (a wrapped "at least\n1.5 mg/dL" is not an item).
+    maybe: tuple[str, str, str, int] | None = None
 
 
 _LEAD_WS = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000\ufeff]*")
@@ -67,6 +70,8 @@ _ENUM = re.compile(
     r"(?P<gap>[ \t\u00a0]+|$)"
 )
 _DECIMAL = re.compile(r"(\d{1,3}(?:\.\d{1,3})+)\.?[ \t]+(?=[A-Z(])")
+_DECIMAL_ANY = re.compile(r"(\d{1,3}(?:\.\d{1,3})+)\.?[ \t]+(?=\S)")
+_NUM_DASH = re.compile(r"(\d{1,2})[ \t]+[-–][ \t]+(?=[^\d\s])")
 _MD_DECOR = re.compile(r"^(?:#{1,6}\s*)|[*_]{2,3}|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)|\\")
 # The number before a heading: `1.`, `b)`, `IV.`, and the codes of protocol and registry
 # sections, `4.1`, `E.3` (EudraCT), `5.2.1.`.
@@ -145,6 +150,8 @@ def _marker(body: str, vocab: SectionVocabulary) -> tuple[str, str, str, int] | 
         if len(body) > 2 and body[1] in " \t\u00a0" and body[2:].strip():
             gap = _lead_width(body, 1)
             return ("symbol", first, f"symbol{first}", 1 + gap)
+        if first == "-" and len(body) > 2 and body[1].isupper() and body[2].islower():
+            return ("symbol", first, "symbol-", 1)  # "-Age 18 to 65": a dash glued to its text
         return None
     if not (first.isalnum() or first in "(["):
         return None
@@ -210,7 +217,18 @@ def classify_line(
     if mark is not None:
         family, token, style, _ = mark
         return [LineInfo("bullet", start, end, indent, start + content_rel, None, family, token, style)]
-    return [LineInfo("text", start, end, indent, start)]
+    return [LineInfo("text", start, end, indent, start, maybe=_weak_marker(body))]
+
+
+def _weak_marker(body: str) -> tuple[str, str, str, int] | None:
+    """A marker that may as well be the start of a wrapped line: `2.1 haemoglobin`, `1 - Age`."""
+    dec = _DECIMAL_ANY.match(body)
+    if dec:
+        return ("decimal", dec.group(1), f"decimal{dec.group(1).count('.')}", dec.end())
+    dash = _NUM_DASH.match(body)
+    if dash:
+        return ("num", dash.group(1), "num-", dash.end())
+    return None
 
 
 _BREAKS = "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
@@ -266,6 +284,13 @@ _CONTINUE_AFTER = re.compile(
     re.IGNORECASE,
 )
 _TERMINAL = (".", ";", ":", "!", "?")
+# A line ending so still wants its number: the next line, even "1.5 mg/dL", continues it
+# ("18 years and over" has its number).
+_NUMBER_AFTER = re.compile(
+    r"(?:[<>=≤≥×]|\b(?:least|most|than|(?<!and )(?<!or )(?:below|above|under|over)|exceeding|"
+    r"exceeds?|within|between|measuring|of|to|from|by|x|approximately|about|maximum|minimum))$",
+    re.IGNORECASE,
+)
 # A line that opens with "Note:" adds a remark of its own to the item above; it never wraps it.
 _NOTE = re.compile(r"(?:\*\*|__)?(?:notes?|n\.\s?b\.?|nb|please note|important)\b\s*(?:\*\*|__)?\s*[:.\-–]",
                    re.IGNORECASE)
@@ -419,6 +444,8 @@ def _continues(item: _Item, line: LineInfo, body: str) -> bool:
     first = body[0]
     if first.islower() or first in "([{<>=≤≥/,;&%+-–":
         return True
+    if first.isdigit() and _NUMBER_AFTER.search(prev):
+        return True  # "at least\n9 g/dL", "measuring\n2 cm or more"
     if first.isupper() and prev.endswith(_TERMINAL):
         return False
     if _CONTINUE_AFTER.search(prev):
@@ -486,6 +513,8 @@ class _Walk:
                 if line.family == "table" and current.marker == "|" and self.rows == 1:
                     current.kind = "header"  # the row above `|---|` names the columns
             return
+        if line.maybe is not None:
+            line = self._confirm(line)
         body = self.text[line.content_start : line.end].strip()
         if line.family == "table":
             body = table_cells(body)
@@ -510,6 +539,27 @@ class _Walk:
             kind = "header"
         self.rows = self.rows + 1 if line.family == "table" else 0
         self.current = self._add(level, kind, line, body)
+
+    def _confirm(self, line: LineInfo) -> LineInfo:
+        """A weak marker becomes a bullet when it continues a list (`2.2` after `2.1`, `3 - `
+        after `2 - `) or opens one where a line does not wrap (`2.1` after `2.`, `1 - `)."""
+        family, token, style, offset = line.maybe or ("", "", "", 0)
+        current = self.current
+        head, _, last = token.rpartition(".")
+        if last != "1":
+            before = f"{head}.{int(last) - 1}" if head else str(int(last) - 1)
+            listed = any(lv.style == style and lv.token == before for lv in self.stack)
+        elif current is not None and not current.blank_after and _NUMBER_AFTER.search(current.last_line):
+            listed = False  # "at least\n1.5 mg/dL" is one line wrapped
+        elif head:
+            listed = any(level.token == head for level in self.stack)
+        else:
+            listed = (current is None or current.blank_after or current.kind == "header"
+                      or current.last_line.endswith(_TERMINAL))
+        if not listed:
+            return line
+        return line._replace(kind="bullet", content_start=line.start + offset, family=family,
+                             token=token, style=style, maybe=None)
 
     def _section_header(self, line: LineInfo, body: str) -> Segment:
         """A heading that opens a section: its own item, and a fresh stack of levels."""

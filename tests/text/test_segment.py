@@ -424,3 +424,38 @@ def test_trials_numbered_registry_headings_open_sections() -> None:
     assert [(s.kind, s.section, s.text) for s in split_eligibility(text)] == [
         ("header", "inclusion", "E.3 Principal inclusion criteria"), ("criterion", "inclusion", "Adults"),
         ("header", "exclusion", "E.4 Principal exclusion criteria"), ("criterion", "exclusion", "Pregnancy")]
+
+
+def test_trials_decimal_children_in_sequence_whatever_their_first_word() -> None:
+    text = ("1. Consent\n2. Renal function:\n2.1 eGFR ≥ 45\n2.2 ≤ 1+ proteinuria on dipstick\n"
+            "3. Potassium not more than\n5.5 mmol/L\n4. Sodium at most\n4.1 mmol above 130")
+    assert [(s.path, s.text) for s in split_eligibility(text)] == [
+        ("unknown/1", "Consent"), ("unknown/2", "Renal function:"), ("unknown/2/a", "eGFR ≥ 45"),
+        ("unknown/2/b", "≤ 1+ proteinuria on dipstick"),
+        ("unknown/3", "Potassium not more than 5.5 mmol/L"),
+        ("unknown/4", "Sodium at most 4.1 mmol above 130")]
+
+
+def test_trials_numbers_with_dashes_are_a_list_when_they_count_up() -> None:
+    text = "Exclusion criteria:\n1 - Anaemia\n2 - Prior stroke\n3 - Dementia\nFever for\n2 - 3 days"
+    segs = split_eligibility(text)[1:]
+    assert [(s.text, s.marker) for s in segs] == [
+        ("Anaemia", "1"), ("Prior stroke", "2"), ("Dementia", "3"), ("Fever for 2 - 3 days", None)]
+
+
+@pytest.mark.parametrize(("line", "kind"), [("-Smoker", "bullet"), ("-1.5 SD below the mean", "text"),
+                                            ("-HIV", "text"), ("-or-", "text")])
+def test_trials_dash_glued_to_a_word(line: str, kind: str) -> None:
+    (info,) = classify_line(line)
+    assert info.kind == kind
+
+
+@pytest.mark.parametrize("word", ["at least", "no more than", "a minimum of", "measuring", "exceeding", "≥"])
+def test_trials_a_line_that_wants_its_number_wraps_onto_the_next(word: str) -> None:
+    text = f"* Forced vital capacity {word}\n70% of predicted\n* Non-smoker"
+    assert [s.text for s in split_eligibility(text)] == [f"Forced vital capacity {word} 70% of predicted", "Non-smoker"]
+
+
+def test_trials_a_number_after_a_finished_line_starts_an_item() -> None:
+    text = "Adults aged 40 years and over\n2 or more exacerbations in the past year"
+    assert len(split_eligibility(text)) == 2
