@@ -11,7 +11,9 @@ parse cache, so say so when quoting such figures).
 `--compare CMD` runs CMD as a separate process on the same bullets, written one per line to a
 temporary file whose path replaces `{input}`, and reports its process wall time beside
 critparse's (also measured as a whole process, pipeline load included, so both pay start-up).
-`--cpu N` pins both to one core.
+`--cpu N` pins both to one core. The parsing figure leaves out start-up, reported beside it:
+the import, the pipeline load, and a first parse of a bullet not in the data (it loads the
+concept tables lazily).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "benchmarks" / "data" / "bullets.jsonl"
+WARM_UP = "Bilirubin <= 1.5 x ULN (ALT (SGPT) < 3 x ULN) unless no history of hepatitis B within 6 months"
+"""Parsed once before timing (not one of the data's bullets, so it leaves no cache hit)."""
 
 
 def read_bullets(path: Path) -> list[str]:
@@ -46,14 +50,18 @@ def run_critparse(texts: list[str], batch_size: int, workers: int) -> dict[str, 
     import critparse
     from critparse.nlp.pipeline import default_nlp
 
+    imported = time.perf_counter()
     default_nlp()
+    built = time.perf_counter()
+    critparse.parse(WARM_UP)  # its first parse loads the concept tables: start-up too
     loaded = time.perf_counter()
     rules = concepts = 0
     for result in critparse.parse_many(texts, batch_size=batch_size, n_process=workers):
         rules += len(result.rules)
         concepts += len(getattr(result, "concepts", ()))
     done = time.perf_counter()
-    return {"load_s": loaded - started, "parse_s": done - loaded, "rules": rules, "concepts": concepts,
+    return {"load_s": loaded - started, "import_s": imported - started, "pipeline_s": built - imported,
+            "first_parse_s": loaded - built, "parse_s": done - loaded, "rules": rules, "concepts": concepts,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -97,7 +105,9 @@ def main() -> None:
     n = len(texts)
     print(f"data: {args.data.name}, {n:,} bullets ({len(set(texts)):,} distinct); workers {args.workers}")
     print(f"critparse: {n / figures['parse_s']:,.0f} bullets/s parsing ({figures['parse_s']:.2f} s), "
-          f"{n / wall:,.0f} bullets/s as a process ({wall:.2f} s, load {figures['load_s']:.2f} s); "
+          f"{n / wall:,.0f} bullets/s as a process ({wall:.2f} s, start-up {figures['load_s']:.2f} s: "
+          f"import {figures['import_s']:.2f}, pipeline {figures['pipeline_s']:.2f}, "
+          f"first parse {figures['first_parse_s']:.2f}); "
           f"rules {figures['rules']:,}, concepts {figures['concepts']:,}; peak RSS {figures['peak_rss_mb']:.0f} MB")
     if args.compare:
         peer = run_peer(args.compare, texts)

@@ -33,6 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRY_TRIALS = 550_000  # studies on ClinicalTrials.gov, order of magnitude (2025)
+WARM_UP = "Bilirubin <= 1.5 x ULN (ALT (SGPT) < 3 x ULN) unless no history of hepatitis B within 6 months"
+"""Parsed once before timing, so the lazily loaded tables are start-up; in no generated trial."""
 
 _FALLBACK = [
     ("inclusion", "Age >= 18 years"), ("inclusion", "ECOG performance status 0-1"),
@@ -168,10 +170,14 @@ def generate_big_study(lines: int, path: Path) -> None:
 def run_one(source: str, workers: int, fmt: str) -> dict[str, float]:
     """One measured run (called in a child process)."""
     sys.path.insert(0, str(ROOT))
-    from critparse.nlp.pipeline import load
+    loading = time.perf_counter()
+    from critparse.nlp.pipeline import default_nlp, parse
     from critparse.runs.batch import run
 
-    load()  # pipeline loading is start-up cost, not throughput
+    # Start-up is not throughput: the pipeline `run` uses, and the tables its first parse loads.
+    default_nlp()
+    parse(WARM_UP)
+    startup = time.perf_counter() - loading
     suffix = "parquet" if fmt == "parquet" else "jsonl"
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
@@ -180,7 +186,8 @@ def run_one(source: str, workers: int, fmt: str) -> dict[str, float]:
         seconds = time.perf_counter() - started
     peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"workers": workers, "trials": summary.trials, "errors": summary.errors,
+    return {"workers": workers, "startup_s": round(startup, 2), "trials": summary.trials,
+            "errors": summary.errors,
             "bullets": summary.bullets, "records": summary.criteria, "rules": summary.rules,
             "seconds": round(seconds, 2), "trials_per_s": round(summary.trials / seconds, 1),
             "bullets_per_s": round(summary.bullets / seconds, 1),
