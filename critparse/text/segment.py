@@ -338,12 +338,14 @@ class _Item:
         "indent",
         "kind",
         "last_line",
+        "level",
         "marker",
         "parent",
         "parts",
         "path",
         "section",
         "start",
+        "style",
     )
 
     def __init__(self, kind: ItemKind, section: Section, path: str, depth: int, line: LineInfo,
@@ -357,6 +359,8 @@ class _Item:
         self.parts = [text]
         self.parent = parent
         self.marker = line.token if line.kind == "bullet" else None
+        self.style = line.style if line.kind == "bullet" else None
+        self.level: _Level | None = None
         self.indent = line.indent
         self.last_line = text
         self.blank_after = False
@@ -502,8 +506,29 @@ class _Walk:
 
     def close(self) -> Iterator[Segment]:
         if self.current is not None:
-            yield _segment(self.current)
+            yield from self._emit(self.current)
         self.current = None
+
+    def _emit(self, item: _Item) -> Iterator[Segment]:
+        """The segment of a finished item, or one per part when it is a run-on list."""
+        parts = _run_on_parts(self.text, item)
+        if not parts or item.level is None:
+            yield _segment(item)
+            return
+        level = item.level
+        for k, (start, end, marker) in enumerate(parts):
+            if k:
+                level.count += 1
+                if level.depth == 1:
+                    self.counts[self.section] = level.count
+                if level.parent is not None:
+                    level.parent.children = level.count
+            path = item.path if k == 0 else f"{level.path}/{_label(level.depth, level.count)}"
+            lines = self.text[start:end].splitlines()
+            part = _Item("criterion", item.section, path, item.depth, LineInfo("text", start, end, 0, start),
+                         " ".join(x.strip() for x in lines), item.parent)
+            part.marker = marker
+            yield _segment(part)
 
     def step(self, line: LineInfo) -> Iterator[Segment]:
         current = self.current
@@ -604,8 +629,68 @@ class _Walk:
             level.parent.children = level.count
         path = f"{level.path}/{_label(level.depth, level.count)}"
         item = _Item(kind, self.section, path, level.depth, line, body, level.parent)
+        item.level = level
         level.last = item
         return item
+
+
+_INLINE_NUMBER = re.compile(r"(?<=\s)(\d{1,3})([.)])[ \t]+(?=[A-Z(\"'“])")
+_LIST_SPLIT = re.compile(r"[;()\[\]]")
+_LEAD_AND = re.compile(r"(?:and|or)\s+", re.IGNORECASE)
+
+
+def _run_on_parts(text: str, item: _Item) -> list[tuple[int, int, str | None]]:
+    """A list written on one run of text, as (start, end, marker) of each part; [] when the
+    item is one item. Numbering run on (`1. Aged 18 2. Diagnosed ... 3. Able ...`, at least two
+    numbers after the first, in order) or, in a paragraph without markers, parts separated by
+    semicolons outside brackets (at least three parts; a leading `and` or `or` dropped)."""
+    if item.kind == "criterion" and item.marker and item.marker.isdigit() and item.style in ("num.", "num)"):
+        return _numbered_parts(text, item.start, item.end, int(item.marker), item.style[-1])
+    if item.kind == "paragraph":
+        return _semicolon_parts(text, item.start, item.end)
+    return []
+
+
+def _numbered_parts(text: str, start: int, end: int, first: int, close: str) -> list[tuple[int, int, str | None]]:
+    cuts: list[tuple[int, int]] = []
+    for m in _INLINE_NUMBER.finditer(text, start, end):
+        if int(m.group(1)) == first + 1 + len(cuts) and m.group(2) == close:
+            cuts.append((m.start(), m.end()))
+    if len(cuts) < 2:
+        return []
+    bounds = [start, *(c for cut in cuts for c in cut), end]
+    numbers = [str(first + k) for k in range(len(cuts) + 1)]
+    return [(*_trimmed(text, bounds[2 * k], bounds[2 * k + 1]), numbers[k]) for k in range(len(numbers))]
+
+
+def _semicolon_parts(text: str, start: int, end: int) -> list[tuple[int, int, str | None]]:
+    cuts, depth = [], 0
+    for m in _LIST_SPLIT.finditer(text, start, end):
+        char = m.group()
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            cuts.append(m.start())
+    bounds = [start, *(c for cut in cuts for c in (cut, cut + 1)), end]
+    parts = []
+    for k in range(0, len(bounds), 2):
+        a, b = _trimmed(text, bounds[k], bounds[k + 1])
+        lead = _LEAD_AND.match(text, a, b) if parts else None
+        a = lead.end() if lead else a
+        if a < b:
+            parts.append((a, b, None))
+    return parts if len(parts) >= 3 else []
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    """`[start, end)` without the white space at its ends."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
 def _place_bullet(stack: list[_Level], line: LineInfo) -> _Level:

@@ -459,3 +459,35 @@ def test_trials_a_line_that_wants_its_number_wraps_onto_the_next(word: str) -> N
 def test_trials_a_number_after_a_finished_line_starts_an_item() -> None:
     text = "Adults aged 40 years and over\n2 or more exacerbations in the past year"
     assert len(split_eligibility(text)) == 2
+
+
+def test_trials_semicolon_paragraph_is_a_list() -> None:
+    text = ("Key exclusion criteria: Prior myocarditis; current use of clozapine (or any\n"
+            "drug; see appendix); and epilepsy.")
+    _, *parts = split_eligibility(text)
+    assert [(p.kind, p.text) for p in parts] == [
+        ("criterion", "Prior myocarditis"),
+        ("criterion", "current use of clozapine (or any drug; see appendix)"),
+        ("criterion", "epilepsy.")]
+    assert [p.path for p in parts] == ["exclusion/1", "exclusion/2", "exclusion/3"]
+    assert all(text[p.span.start : p.span.end].replace("\n", " ") == p.text for p in parts)
+
+
+@pytest.mark.parametrize("text", ["Inclusion criteria:\n* ANC ≥ 1000; platelets ≥ 50,000; Hb ≥ 8",
+                                  "Stable dose of insulin; no hypoglycaemia"])
+def test_trials_semicolons_in_a_bullet_or_a_pair_do_not_split(text: str) -> None:
+    assert len([s for s in split_eligibility(text) if s.kind != "header"]) == 1
+
+
+def test_trials_numbering_run_on_one_line_is_one_item_per_number() -> None:
+    text = "Exclusion criteria\n1) Sepsis 2) Burns over 20% of body surface 3) Pregnancy\n4) Prisoners"
+    _, *items = split_eligibility(text)
+    assert [(s.text, s.marker, s.path) for s in items] == [
+        ("Sepsis", "1", "exclusion/1"), ("Burns over 20% of body surface", "2", "exclusion/2"),
+        ("Pregnancy", "3", "exclusion/3"), ("Prisoners", "4", "exclusion/4")]
+
+
+@pytest.mark.parametrize("text", ["1. ECOG 0, 1 or 2. Patients on dialysis are eligible",
+                                  "1. Age 18 to 65 3. Signed consent 4. Able to swallow"])
+def test_trials_numbers_out_of_order_do_not_split(text: str) -> None:
+    assert len(split_eligibility(text)) == 1
