@@ -664,7 +664,8 @@ def _numbered_parts(text: str, start: int, end: int, first: int, close: str) -> 
 
 
 def _semicolon_parts(text: str, start: int, end: int) -> list[tuple[int, int, str | None]]:
-    cuts, depth = [], 0
+    cuts: list[int] = []
+    depth = 0
     for m in _LIST_SPLIT.finditer(text, start, end):
         char = m.group()
         if char in "([":
@@ -674,7 +675,7 @@ def _semicolon_parts(text: str, start: int, end: int) -> list[tuple[int, int, st
         elif depth == 0:
             cuts.append(m.start())
     bounds = [start, *(c for cut in cuts for c in (cut, cut + 1)), end]
-    parts = []
+    parts: list[tuple[int, int, str | None]] = []
     for k in range(0, len(bounds), 2):
         a, b = _trimmed(text, bounds[k], bounds[k + 1])
         lead = _LEAD_AND.match(text, a, b) if parts else None
