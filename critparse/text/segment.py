@@ -17,7 +17,7 @@ equals `text[span.start:span.end]` only for items written on one line without es
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -467,11 +467,57 @@ def _default_sections() -> SectionVocabulary:
 
 
 def iter_segments(text: str, vocab: SectionVocabulary | None = None) -> Iterator[Segment]:
-    """Streaming form of `split_eligibility`: each item as soon as it is complete."""
+    """Streaming form of `split_eligibility`: each item as soon as it is complete (the items
+    before the first section heading wait for it, at most `_HELD` of them)."""
     walk = _Walk(text)
+    unplaced = _Unplaced(walk)
     for line in iter_lines(text, vocab):
-        yield from walk.step(line)
-    yield from walk.close()
+        yield from unplaced.release(walk.step(line))
+    yield from unplaced.release(walk.close())
+    yield from unplaced.flush()
+
+
+_HELD = 2000
+
+
+class _Unplaced:
+    """The items before the first section heading, held until it comes: when the block has an
+    exclusion heading and no inclusion heading, the list above it is the inclusion list (the
+    registry layout says so), so its items move to `inclusion`."""
+
+    def __init__(self, walk: _Walk) -> None:
+        self.walk = walk
+        self.held: list[Segment] | None = []  # None once released
+
+    def release(self, segments: Iterable[Segment]) -> Iterator[Segment]:
+        for segment in segments:
+            if self.held is None:
+                yield segment
+            elif segment.depth == 0 and segment.section in ("inclusion", "exclusion"):
+                yield from self.flush(to_inclusion=segment.section == "exclusion")
+                yield segment
+            else:
+                self.held.append(segment)
+                if len(self.held) > _HELD:
+                    yield from self.flush()
+
+    def flush(self, to_inclusion: bool = False) -> Iterator[Segment]:
+        held, self.held = self.held or [], None
+        if to_inclusion and any(s.depth > 0 for s in held):
+            self.walk.counts["inclusion"] = self.walk.counts.get("unknown", 0)
+            held = [_moved(s) if s.depth > 0 else s for s in held]
+        yield from held
+
+
+def _moved(segment: Segment) -> Segment:
+    """`segment` placed in the inclusion section (its path and its parent's path too)."""
+    def path(p: str | None) -> str | None:
+        if p is None or not p.startswith("unknown/"):
+            return p
+        return "inclusion" + p.removeprefix("unknown")
+
+    return segment.model_copy(update={"section": "inclusion", "path": path(segment.path),
+                                      "parent_path": path(segment.parent_path)})
 
 
 def _segment(item: _Item) -> Segment:

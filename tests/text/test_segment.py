@@ -491,3 +491,30 @@ def test_trials_numbering_run_on_one_line_is_one_item_per_number() -> None:
                                   "1. Age 18 to 65 3. Signed consent 4. Able to swallow"])
 def test_trials_numbers_out_of_order_do_not_split(text: str) -> None:
     assert len(split_eligibility(text)) == 1
+
+
+def test_trials_list_above_the_only_exclusion_heading_is_inclusion() -> None:
+    text = "- Adults\n  - with a carer\n- Signed consent\nExclusion criteria:\n- Dementia"
+    segs = split_eligibility(text)
+    assert [(s.section, s.path, s.parent_path) for s in segs] == [
+        ("inclusion", "inclusion/1", None), ("inclusion", "inclusion/1/a", "inclusion/1"),
+        ("inclusion", "inclusion/2", None), ("exclusion", "exclusion", None),
+        ("exclusion", "exclusion/1", None)]
+
+
+@pytest.mark.parametrize("text", ["- Adults\nInclusion criteria:\n- Consent\nExclusion criteria:\n- Dementia",
+                                  "- Adults\n- Signed consent"])
+def test_trials_list_without_a_heading_stays_unknown(text: str) -> None:
+    assert split_eligibility(text)[0].section == "unknown"
+
+
+def test_trials_moved_list_numbers_on_when_an_inclusion_heading_follows() -> None:
+    text = "* Adults\nExclusion criteria:\n* Dementia\nInclusion criteria:\n* Consent"
+    paths = [s.path for s in split_eligibility(text)]
+    assert paths == ["inclusion/1", "exclusion", "exclusion/1", "inclusion", "inclusion/2"]
+
+
+def test_trials_items_before_any_heading_are_held_a_bounded_number() -> None:
+    it = iter_segments("\n".join(f"* item {i}" for i in range(5000)) + "\nExclusion criteria:\n* x")
+    first = next(it)
+    assert first.section == "unknown" and first.text == "item 0"
