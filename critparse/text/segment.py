@@ -338,6 +338,7 @@ class _Item:
         "indent",
         "kind",
         "last_line",
+        "last_width",
         "level",
         "marker",
         "parent",
@@ -363,6 +364,7 @@ class _Item:
         self.level: _Level | None = None
         self.indent = line.indent
         self.last_line = text
+        self.last_width = 0  # columns of its last line (set by the walk, which has the text)
         self.blank_after = False
         self.children = 0  # items nested under this one so far: a reopened level goes on counting
 
@@ -434,8 +436,19 @@ def _group_row(row: str) -> bool:
     return len(cells) >= 2 and len(filled) == 1 and len(filled[0]) <= 60
 
 
-def _continues(item: _Item, line: LineInfo, body: str) -> bool:
-    """Whether an unmarked line is the wrapped continuation of the open item."""
+def _width(text: str, line: LineInfo) -> int:
+    """Columns the physical line of `line` takes up to its last character (a heading's text
+    after its colon counts from the start of the line)."""
+    low = max(0, line.start - 400)  # bounded: a block may break lines with "\r" or "\u2028"
+    brk = max(text.rfind(c, low, line.start) for c in "\n\r\u2028")
+    if brk >= 0 or low == 0:
+        return line.end - brk - 1
+    return line.indent + line.end - line.start
+
+
+def _continues(item: _Item, line: LineInfo, body: str, widest: int = 0) -> bool:
+    """Whether an unmarked line is the wrapped continuation of the open item (`widest`: the
+    longest line so far, in columns)."""
     if item.kind == "header" or item.marker == "|" or _NOTE.match(body):
         return False
     if item.marker is not None and line.indent > item.indent:
@@ -454,7 +467,11 @@ def _continues(item: _Item, line: LineInfo, body: str) -> bool:
         return False
     if _CONTINUE_AFTER.search(prev):
         return True
-    return len(prev) >= _WRAP_WIDTH and not prev.endswith(_TERMINAL)
+    if len(prev) < _WRAP_WIDTH or prev.endswith(_TERMINAL):
+        return False
+    # A line is wrapped where its next word did not fit: when a capitalised word would have
+    # fitted within the longest line so far, it starts a sentence of its own.
+    return not (first.isupper() and item.last_width + 1 + len(body.split()[0]) <= widest)
 
 
 def split_eligibility(text: str, vocab: SectionVocabulary | None = None) -> list[Segment]:
@@ -549,6 +566,7 @@ class _Walk:
         self.stack: list[_Level] = [_Level(-1, None, None, "unknown", 1)]
         self.current: _Item | None = None
         self.rows = 0  # table rows in a row so far: the first one is the header row
+        self.widest = 0  # the longest line so far, in columns: where the text is wrapped
 
     def close(self) -> Iterator[Segment]:
         if self.current is not None:
@@ -593,9 +611,12 @@ class _Walk:
             yield from self.close()
             yield self._section_header(line, body)
             return
-        if line.kind == "text" and current is not None and _continues(current, line, body):
+        width = _width(self.text, line)
+        self.widest = max(self.widest, width)
+        if line.kind == "text" and current is not None and _continues(current, line, body, self.widest):
             current.parts.append(body)
             current.last_line = body
+            current.last_width = width
             current.end = line.end
             return
         if line.kind == "bullet" and current is not None and _is_sublabel(current):
@@ -676,6 +697,7 @@ class _Walk:
         path = f"{level.path}/{_label(level.depth, level.count)}"
         item = _Item(kind, self.section, path, level.depth, line, body, level.parent)
         item.level = level
+        item.last_width = _width(self.text, line)
         level.last = item
         return item
 

@@ -518,3 +518,18 @@ def test_trials_items_before_any_heading_are_held_a_bounded_number() -> None:
     it = iter_segments("\n".join(f"* item {i}" for i in range(5000)) + "\nExclusion criteria:\n* x")
     first = next(it)
     assert first.section == "unknown" and first.text == "item 0"
+
+
+def test_trials_a_sentence_that_would_have_fitted_above_is_not_a_wrap() -> None:
+    text = ("Exclusion criteria: Any malignancy in the past five years except skin cancers\n"
+            "1. Uncontrolled hypertension despite three antihypertensive drugs\n"
+            "Dialysis patients can join the renal sub-study instead.")
+    assert [s.text for s in split_eligibility(text)][-2:] == [
+        "Uncontrolled hypertension despite three antihypertensive drugs",
+        "Dialysis patients can join the renal sub-study instead."]
+
+
+def test_trials_hard_wrapped_text_still_joins_capitalised_words() -> None:
+    text = ("  -  Prior treatment with any antibody against programmed death receptor\n"
+            "     Ligand 1 or CTLA-4 in the metastatic setting\n  -  Age 18 or over")
+    assert split_eligibility(text)[0].text.endswith("receptor Ligand 1 or CTLA-4 in the metastatic setting")
