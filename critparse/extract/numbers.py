@@ -13,11 +13,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 NUMBER = re.compile(
-    r"(?<![\w./^*#\u00b7])(?<![A-Za-z]-)"
-    r"(?:\d{1,3}(?:,\d{3})+(?![\d.])|\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?=\s*(?:/|cells|per\b))"
-    r"|\d+(?:\.\d+)?|\.\d+)"
+    r"[\d.](?<![\w./^*#\u00b7][\d.])(?<![A-Za-z]-[\d.])"
+    r"(?:(?<=\d)(?:\d{0,2}(?:,\d{3})+(?![\d.])|\d{0,2}(?:[ \u00a0\u202f]\d{3})+(?=\s*(?:/|cells|per\b))"
+    r"|\d*(?:\.\d+)?)|(?<=\.)\d+)"
 )
-"""A free-standing number: thousands with commas or spaces (before a count unit), decimals."""
+"""A free-standing number: thousands with commas or spaces (before a count unit), decimals.
+
+Its first character (a digit or a dot) comes first and the look-behinds after it, so that `re`
+skips to the digits and dots of a text instead of trying every position; the plain form is in
+`tests/extract/test_numbers.py`, which checks that both find the same numbers."""
 
 ORDINAL_OR_NAME = re.compile(
     r"(?:st|nd|rd|th)\b|[A-Z](?![A-Za-z])|[A-Za-z]+\d|[A-Za-z]+[-_][A-Za-z]*\d|-[A-Za-z]{2,}|\.\d|:\d|/\d"
@@ -26,7 +30,9 @@ ORDINAL_OR_NAME = re.compile(
 
 SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 
-_ID_CHAIN = re.compile(r"(?<!\d)\d+(?:-\d+){2,}|\b0\d{2,}\b|\b\d{4}-\d{4,}")  # phone numbers, dates, EudraCT ids
+# Phone numbers, dates, EudraCT ids: `(?<!\d)\d+(?:-\d+){2,}|\b0\d{2,}\b|\b\d{4}-\d{4,}`, its first
+# digit in front as in NUMBER.
+_ID_CHAIN = re.compile(r"\d(?:(?<!\d\d)\d*(?:-\d+){2,}|(?<=0)(?<!\w0)\d{2,}\b|(?<!\w\d)\d{3}-\d{4,})")
 _DECIMAL_COMMA = re.compile(r",(\d{1,2})(?!\d)")  # '1,5 x 10^9/l' (European decimal comma)
 _STRAY_DECIMAL = re.compile(r"\.[ \t](\d{1,2})(?![\d.,])")  # '2. 5 x ULN': a decimal point and a stray space
 _FRACTION = {"½": ".5", "¼": ".25", "¾": ".75"}
@@ -57,10 +63,12 @@ def iter_numbers(text: str, comma_is_decimal: Callable[[int, int], bool]) -> Ite
     '2. 5 x ULN'); the caller knows the units and comparators.
     """
     identifiers = [m.span() for m in _ID_CHAIN.finditer(text)]
-    last_end = 0
+    last_end = next_id = 0  # identifiers are in text order: the first that may hold a number
     for m in NUMBER.finditer(text):
         start, end = m.span()
-        if start < last_end or any(s <= start < e for s, e in identifiers):
+        while next_id < len(identifiers) and identifiers[next_id][1] <= start:
+            next_id += 1
+        if start < last_end or (next_id < len(identifiers) and identifiers[next_id][0] <= start):
             continue  # the decimals of the previous number ('1,5') or an identifier
         literal = m.group(0)
         thousands = _DOT_THOUSANDS.match(text, start)

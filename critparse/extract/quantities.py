@@ -18,7 +18,7 @@ from critparse.extract.numbers import (
     negative_sign_before,
     plus_sign_before,
 )
-from critparse.lexicon.phrases import phrase_pattern
+from critparse.lexicon.phrases import FoldedPattern, alternation, folded, phrase_pattern
 from critparse.lexicon.vocabulary import Vocabulary
 
 MAX_QUANTITIES = 60
@@ -80,11 +80,12 @@ class QuantityPatterns:
         # 'parasites/µL', 'mitoses per 50 HPF'
         self.counted_noun = re.compile(r"\s*(?:[A-Za-z]+\s+)?[A-Za-z]+(?=\s*(?:/|per\s))", re.IGNORECASE)
         self.number_words = {w.lower(): v for w, v in words.number_words.items()}
-        spelled = "|".join(sorted(words.number_words, key=len, reverse=True))
-        self.number_word = re.compile(r"\b(" + spelled + r")\b", re.IGNORECASE)
+        spelled = alternation(list(words.number_words))
+        self.number_word = FoldedPattern(re.compile(r"\b(" + spelled + r")\b", re.IGNORECASE))
         # 'thirteen to nineteen years old': two spelled numbers joined as a range need no comparator
         self.number_word_range = re.compile(rf"\s*(?:to|-|–|and)\s*(?:{spelled})\b", re.IGNORECASE)
         self.number_word_range_end = re.compile(rf"\b(?:{spelled})\s*(?:to|-|–|and)\s*$", re.IGNORECASE)
+        self.longest_number_word = max(len(w) for w in words.number_words)
         # 'Aged 18+', 'adults 65+': a plus sign is a comparator only after words for people or ages
         self.age_context = re.compile(
             rf"\b(?:{phrase_pattern(words.age_words + words.people_words)})\b[^\d;]*$", re.IGNORECASE
@@ -233,7 +234,7 @@ def find_number_words(text: str, vocab: Vocabulary, cmps: ComparatorsBefore) -> 
     """
     pats = patterns(vocab)
     out = []
-    for m in pats.number_word.finditer(text):
+    for m in pats.number_word.finditer(text, cmps.folded):
         value = float(pats.number_words[m.group(1).lower()])
         end = m.end()
         restated = _RESTATED.match(text, end)
@@ -241,7 +242,7 @@ def find_number_words(text: str, vocab: Vocabulary, cmps: ComparatorsBefore) -> 
             end = restated.end()  # 'eighteen (18) years': one number, written twice
         elif not (
             cmps.at(m.start()) is not None or vocab.after_re.match(text, end) is not None
-            or pats.number_word_range.match(text, end) or pats.number_word_range_end.search(text, 0, m.start())
+            or pats.number_word_range.match(text, end) or _range_ends_before(text, m.start(), pats)
         ):
             continue
         q = Quantity(value, m.start(), end)
@@ -250,6 +251,23 @@ def find_number_words(text: str, vocab: Vocabulary, cmps: ComparatorsBefore) -> 
             q.unit, q.unit_text, _, q.end = unit
         out.append(q)
     return out
+
+
+def _range_ends_before(text: str, pos: int, pats: QuantityPatterns) -> bool:
+    """A spelled number and a range joiner end at `pos` ('thirteen to' before 'nineteen').
+
+    Searched from where such a match can start only (a number word before the joiner and the
+    white space around it), not from the start of the text: that was quadratic in number words."""
+    joined = space_before(text, pos)  # then 'to', '-', '–' or 'and', then white space, then the word
+    lo = min(space_before(text, max(0, joined - n)) for n in (1, 2, 3)) - pats.longest_number_word
+    return pats.number_word_range_end.search(text, max(0, lo), pos) is not None
+
+
+def space_before(text: str, pos: int) -> int:
+    """`pos` moved back over the white space before it."""
+    while pos > 0 and text[pos - 1].isspace():
+        pos -= 1
+    return pos
 
 
 def find_staged(text: str) -> list[Expression]:
@@ -303,6 +321,8 @@ class ComparatorsBefore:
 
     def __init__(self, text: str, vocab: Vocabulary) -> None:
         self.text = text
+        self.folded = folded(text)
+        """The text lower-cased for `FoldedPattern` scans (None when it cannot be)."""
         self._ending = vocab.comparators_ending(text)
         self._gap = patterns(vocab).comparator_gap
 
@@ -310,13 +330,12 @@ class ComparatorsBefore:
         """(comparator, start) of a phrase ending at `pos`, white space, a scale word and the
         words of `words.json` comparator_gap aside ('≤ grade 1', '>= CTCAE grade 3', 'below the
         3rd percentile', 'under the age of 21')."""
-        while pos > 0 and self.text[pos - 1].isspace():
-            pos -= 1
+        pos = space_before(self.text, pos)
         found = self._ending.get(pos)
         if found is None and (word := _SCALE_WORD.search(self.text, max(0, pos - 20), pos)) is not None:
             return self.at(word.start()) if word.start() < pos else None
         if found is None and (gap := self._gap.search(self.text, max(0, pos - 20), pos)) is not None:
-            return self._ending.get(len(self.text[: gap.start()].rstrip())) if gap.start() < pos else None
+            return self._ending.get(space_before(self.text, gap.start())) if gap.start() < pos else None
         return found
 
 

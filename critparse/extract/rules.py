@@ -34,6 +34,7 @@ from critparse.extract.quantities import (
     find_quantities,
     find_staged,
 )
+from critparse.lexicon.phrases import FoldedPattern, alternation, folded
 from critparse.lexicon.vocabulary import Vocabulary
 
 __all__ = ["Mention", "RuleDraft", "extract_rules", "may_hold_threshold"]
@@ -109,11 +110,14 @@ def _drafts(exprs: list[Expression], age_name: str) -> list[RuleDraft]:
     return drafts
 
 
-def _may_hold(vocab: Vocabulary) -> re.Pattern[str]:
-    words = "|".join(vocab.words.number_words)
-    return re.compile(
-        rf"\d|ULN|LLN|limit|normal|stage|class|grade|NYHA|ASA|status|\b(?:{words})\b", re.IGNORECASE
-    )
+_DIGIT = re.compile(r"\d")
+
+
+def _may_hold(vocab: Vocabulary) -> FoldedPattern:
+    words = alternation(list(vocab.words.number_words))
+    return FoldedPattern(re.compile(
+        rf"uln|lln|limit|normal|stage|class|grade|nyha|asa|status|\b(?:{words})\b", re.IGNORECASE
+    ))
 
 
 def may_hold_threshold(text: str, vocab: Vocabulary | None = None) -> bool:
@@ -123,14 +127,16 @@ def may_hold_threshold(text: str, vocab: Vocabulary | None = None) -> bool:
         from critparse.lexicon.resources import default_resources
 
         vocab = default_resources().vocabulary
-    return vocab.derived("extract.may_hold", _may_hold).search(text) is not None
+    if _DIGIT.search(text) is not None:  # most texts that hold one: no need to look for words
+        return True
+    return vocab.derived("extract.may_hold", _may_hold).search(text, folded(text)) is not None
 
 
 def _no_threshold_reason(text: str, quantities: list[Quantity], exprs: list[Expression]) -> str:
     if not text.strip():
         return "empty text"
     if not quantities and not exprs:
-        if re.search(r"\d", text):
+        if _DIGIT.search(text):
             return "numbers are part of names, dates or identifiers, not thresholds"
         return "no number in the text: a condition without a numeric threshold"
     if all(not e.analytes for e in exprs):

@@ -9,9 +9,13 @@ character and a longer phrase wins over its prefix (no backtracking over the lis
 from __future__ import annotations
 
 import re
+import re._constants as sre_constants
+import re._parser as sre_parse
+from re._casefix import _EXTRA_CASES
+from collections.abc import Iterator
 from functools import lru_cache
 from itertools import product
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
@@ -109,5 +113,121 @@ def fold(phrase: str) -> str:
     return re.sub(r"\s*/\s*", "/", re.sub(r"\s+", " ", phrase.strip().lower()))
 
 
+# Case-insensitive matching is slow in `re`: a branch cannot reject an alternative on its first
+# character, so a trie of phrases costs a step per alternative at every position of a text. On
+# lower-cased text the same pattern runs case-sensitively, with that fast rejection. The two agree
+# when lowering keeps every character's position and case class: only these four break that (they
+# match ASCII letters case-insensitively yet lower-case to something else, or to two characters).
+_UNFOLDABLE_CHARS = "\u0130\u0131\u017f\u212a"  # 'İ', 'ı', 'ſ', Kelvin 'K'
+_UNFOLDABLE = re.compile(f"[{_UNFOLDABLE_CHARS}]")
 
-__all__ = ["Phrases", "alternation", "expand_phrase", "fold", "phrase_pattern", "phrase_problem", "word_set"]
+
+def folded(text: str) -> str | None:
+    """`text` lower-cased for a `FoldedPattern`, or None when lowering could change a match."""
+    return None if _UNFOLDABLE.search(text) else text.lower()
+
+
+class FoldedPattern:
+    """A case-insensitive pattern that scans lower-cased text case-sensitively (same matches,
+    several times faster). Matches found that way are on the lower-cased text: take spans from
+    them, or the original's characters at those spans."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        problem = _fold_problem(pattern)
+        if problem is not None:
+            raise ValueError(f"pattern {pattern.pattern[:60]!r} cannot run on lower-cased text: {problem}")
+        self.pattern = pattern
+        self.lowered = re.compile(pattern.pattern, pattern.flags & ~re.IGNORECASE)
+
+    def finditer(self, text: str, lowered: str | None) -> Iterator[re.Match[str]]:
+        """`pattern.finditer(text)`; `lowered` is `folded(text)`."""
+        return self.pattern.finditer(text) if lowered is None else self.lowered.finditer(lowered)
+
+    def search(self, text: str, lowered: str | None, pos: int = 0, endpos: int | None = None) -> re.Match[str] | None:
+        end = len(text) if endpos is None else endpos
+        return self.pattern.search(text, pos, end) if lowered is None else self.lowered.search(lowered, pos, end)
+
+
+def _fold_problem(pattern: re.Pattern[str]) -> str | None:
+    """Why `pattern` would match lower-cased text otherwise than the text itself, or None."""
+    if not pattern.flags & re.IGNORECASE:
+        return "it is case-sensitive"
+    if re.compile(pattern.pattern).flags & re.IGNORECASE:
+        return "it sets the flag inline"
+    return _tree_problem(list(sre_parse.parse(pattern.pattern, pattern.flags)))
+
+
+def _tree_problem(ops: list[tuple[Any, Any]]) -> str | None:
+    for op, av in ops:
+        problem = _op_problem(op, av)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _op_problem(op: Any, av: Any) -> str | None:
+    c = sre_constants
+    if op in (c.LITERAL, c.NOT_LITERAL):
+        return _char_problem(av)
+    if op is c.IN:
+        return _set_problem(av)
+    if op in (c.GROUPREF, c.GROUPREF_EXISTS):
+        return "a back-reference"
+    if op is c.SUBPATTERN:
+        if (av[1] | av[2]) & sre_constants.SRE_FLAG_IGNORECASE:
+            return "a group that changes case sensitivity"
+        return _tree_problem(list(av[3]))
+    if op is c.BRANCH:
+        return next((p for sub in av[1] if (p := _tree_problem(list(sub))) is not None), None)
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+        return _tree_problem(list(av[2]))
+    if op in (c.ASSERT, c.ASSERT_NOT):
+        return _tree_problem(list(av[1]))
+    if op is c.ATOMIC_GROUP:
+        return _tree_problem(list(av))
+    return None  # ANY, AT (boundaries), categories: the same on lower-cased text
+
+
+def _char_problem(code: int) -> str | None:
+    """A literal agrees when it is its own lower case and shares it with no other character
+    (`re` matches 'µ' with 'Μ', which lower-cases to 'μ'); 'i' and 's' share theirs with 'ı' and
+    'ſ' only, which `folded` never lowers."""
+    ch = chr(code)
+    if ch.lower() != ch:
+        return f"upper-case {ch!r}"
+    if any(chr(other) not in _UNFOLDABLE_CHARS for other in _EXTRA_CASES.get(code, ())):
+        return f"{ch!r} shares its case with other characters"
+    return None
+
+
+def _set_problem(items: list[tuple[Any, Any]]) -> str | None:
+    """A character set agrees when it holds the lower case of each of its members, and each
+    member agrees as a literal would (lower-cased text never reaches an upper-case member)."""
+    members: set[int] = set()
+    for op, av in items:
+        if op is sre_constants.LITERAL:
+            members.add(av)
+        elif op is sre_constants.RANGE:
+            if av[1] - av[0] > 0x3000:
+                return "a range too wide to check"
+            members.update(range(av[0], av[1] + 1))
+    for code in members:
+        low = chr(code).lower()
+        if len(low) != 1 or ord(low) not in members:
+            return f"{chr(code)!r} without its lower case"
+        if (problem := _char_problem(ord(low))) is not None:
+            return problem
+    return None
+
+
+__all__ = [
+    "FoldedPattern",
+    "Phrases",
+    "alternation",
+    "expand_phrase",
+    "fold",
+    "folded",
+    "phrase_pattern",
+    "phrase_problem",
+    "word_set",
+]

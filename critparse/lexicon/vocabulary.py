@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from critparse.errors import ResourceError
-from critparse.lexicon.phrases import Phrases, alternation, fold
+from critparse.lexicon.phrases import FoldedPattern, Phrases, alternation, fold, folded
 from critparse.lexicon.unit_grammar import Unit, UnitGrammar, UnitReader
 from critparse.model.span import Comparator
 from critparse.resources import load_resource
@@ -181,6 +181,7 @@ class Vocabulary:
             r"(?:(?<![A-Za-z])|(?![A-Za-z]))(?:\s*(?:of|than)(?![A-Za-z]))?",
             re.IGNORECASE,
         )
+        self._before_scan = FoldedPattern(self.before_iter_re)
         self.after_re = re.compile(
             r"\s*(?P<cmp>" + alternation(list(self._after_surfaces())) + r")(?![A-Za-z])", re.IGNORECASE
         )
@@ -222,7 +223,8 @@ class Vocabulary:
     def comparators_ending(self, text: str) -> dict[int, tuple[Comparator, int]]:
         """Every comparator phrase of `text`, keyed by where it ends: end -> (comparator, start)."""
         return {
-            m.end(): (self._before[fold(m.group("cmp"))], m.start()) for m in self.before_iter_re.finditer(text)
+            m.end(): (self._before[fold(m.group("cmp"))], m.start())
+            for m in self._before_scan.finditer(text, folded(text))
         }
 
     def comparator_after(self, phrase: str) -> Comparator:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from critparse.extract.numbers import iter_numbers, negative_sign_before
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from critparse.extract.numbers import _ID_CHAIN, NUMBER, iter_numbers, negative_sign_before
 
 
 def _numbers(text, decimal=False):
@@ -34,3 +38,26 @@ def test_numbers_decimal_comma_is_the_callers_call(decimal, expected):
 @pytest.mark.parametrize(("text", "start", "negative"), [("≤ -2.5", 3, True), ("5-FU", 2, False), ("-1", 1, True)])
 def test_numbers_negative_sign(text, start, negative):
     assert negative_sign_before(text, start) is negative
+
+
+# The patterns as first written; NUMBER and _ID_CHAIN take their first character out in front
+# (so that `re` skips to digits) and must find exactly what these find.
+_PLAIN_NUMBER = re.compile(
+    r"(?<![\w./^*#\u00b7])(?<![A-Za-z]-)"
+    r"(?:\d{1,3}(?:,\d{3})+(?![\d.])|\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?=\s*(?:/|cells|per\b))"
+    r"|\d+(?:\.\d+)?|\.\d+)"
+)
+_PLAIN_ID_CHAIN = re.compile(r"(?<!\d)\d+(?:-\d+){2,}|\b0\d{2,}\b|\b\d{4}-\d{4,}")
+_PIECES = [*"0123456789.,- /aX^*#_\u00b7\u00a0\u202f\u0663", "cells", "per ", "A-", "1,000", "0123", "2019-1234"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=20).map("".join))
+def test_numbers_patterns_find_what_the_plain_ones_find(text: str) -> None:
+    assert [m.span() for m in NUMBER.finditer(text)] == [m.span() for m in _PLAIN_NUMBER.finditer(text)]
+    assert [m.span() for m in _ID_CHAIN.finditer(text)] == [m.span() for m in _PLAIN_ID_CHAIN.finditer(text)]
+
+
+@pytest.mark.parametrize("text", ["1-2-3 " * 300 + "4", "call 1-800-555-0199 or 2"])
+def test_numbers_identifiers_are_skipped_in_one_pass(text: str) -> None:
+    assert _numbers(text)[-1] in ((4, "4"), (2, "2")) and len(_numbers(text)) == 1

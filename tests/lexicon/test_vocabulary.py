@@ -4,12 +4,15 @@ phrases with optional parts expand as documented, and the count units are those 
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from critparse.errors import ResourceError
-from critparse.lexicon.phrases import expand_phrase, phrase_problem
+from critparse.lexicon.phrases import FoldedPattern, expand_phrase, folded, phrase_problem
 from critparse.lexicon.resources import Resources, default_resources
 from critparse.lexicon.vocabulary import load_vocabulary, load_words
 
@@ -75,3 +78,37 @@ def test_vocabulary_custom_words_reach_the_extractor(tmp_path, word):
     (q,) = find_quantities(f"12 {word} weeks", vocab)
     assert q.unit == "wk"
     assert find_quantities(f"12 {word} weeks", default_resources().vocabulary)[0].unit is None
+
+
+# Characters that case-insensitive matching treats specially: 'İ', 'ı', 'ſ', Kelvin 'K', 'µ'
+# (micro) and the Greek mus, final and medial sigma, an accented capital, and ASCII.
+_TRICKY = list("aAbBsSkKiIlLnNtTuUoOfFrReEhHdDgGcC -/<>=≤≥%.,;0123456789") + list(
+    "\u0130\u0131\u017f\u212aµμΜΣσςÉé"
+)
+
+
+def _scans():  # type: ignore[no-untyped-def]
+    from critparse.extract.quantities import patterns
+    from critparse.extract.rules import _may_hold
+
+    vocab = default_resources().vocabulary
+    return [vocab._before_scan, patterns(vocab).number_word, _may_hold(vocab)]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(_TRICKY + ["less than", "ULN", "Twenty-one", "NYHA", "at least", "LIMIT"]),
+                max_size=30).map("".join))
+def test_vocabulary_folded_scans_match_as_case_insensitive_ones(text: str) -> None:
+    for scan in _scans():
+        spans = [m.span() for m in scan.pattern.finditer(text)]
+        assert [m.span() for m in scan.finditer(text, folded(text))] == spans
+
+
+@pytest.mark.parametrize(
+    ("pattern", "problem"),
+    [("[A-Z]x", "without its lower case"), ("Uln", "upper-case"), ("µg", "shares its case"),
+     ("(?-i:N)", "changes case sensitivity"), (r"(a)\1", "back-reference")],
+)
+def test_vocabulary_unfoldable_patterns_are_refused(pattern: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        FoldedPattern(re.compile(pattern, re.IGNORECASE))
