@@ -216,6 +216,9 @@ class ConceptHeads:
     allergy_pattern: re.Pattern[str]
     allergy_tail: re.Pattern[str]
     method_tail: re.Pattern[str]
+    allergy_any: re.Pattern[str]
+    """Any allergy cue anywhere, as a plain substring: without one, `allergy_tail` finds nothing."""
+    method_any: re.Pattern[str]
     result_words: frozenset[str]
     drug_modifiers: frozenset[str]
     not_markers: frozenset[str]
@@ -298,6 +301,12 @@ def _tail(cues: Sequence[str], determiners: Sequence[str]) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?:{cue})(?:\s++(?:{det})){{0,3}}[ \t]*+$", re.IGNORECASE)
 
 
+def _anywhere(cues: Sequence[str]) -> re.Pattern[str]:
+    """The cues as plain substrings (no word boundaries): a cheap test that `_tail` can match at all."""
+    keys = [" ".join(c.lower().split()) for c in cues if c.strip()]
+    return re.compile("|".join(re.escape(k).replace(r"\ ", r"\s++") for k in keys) or "(?!)", re.IGNORECASE)
+
+
 def compile_concept_heads(heads: ConceptHeadsFile) -> ConceptHeads:
     """Word sets for the stop tests, one qualifier regex and one threshold regex."""
     fill = _alternation(heads.threshold_fillers)
@@ -326,6 +335,8 @@ def compile_concept_heads(heads: ConceptHeadsFile) -> ConceptHeads:
         allergy_pattern=re.compile(rf"(?<!\w)(?:{_alternation(heads.allergy_cues) or '(?!)'})", re.IGNORECASE),
         allergy_tail=_tail(heads.allergy_cues, heads.determiners),
         method_tail=_tail(heads.method_cues, heads.determiners),
+        allergy_any=_anywhere(heads.allergy_cues),
+        method_any=_anywhere(heads.method_cues),
         result_words=frozenset(w.lower() for w in heads.result_words),
         drug_modifiers=frozenset(w.lower() for w in heads.drug_modifiers),
         not_markers=frozenset(w.lower() for w in heads.not_markers),
@@ -448,6 +459,16 @@ class _Doc:
     term_starts: list[int] = field(default_factory=list)
     window_mask: bytearray = field(default_factory=bytearray)
     """1 where a time window is written."""
+    head_at: list[ConceptType | None] = field(default_factory=list)
+    """Per token: the type its word names as a head word (`ConceptHeads.head_type`), or None."""
+    result_at: bytearray = field(default_factory=bytearray)
+    """Per token: 1 for a result word, or a marker and its result ('HER2-positive'), that is a name token."""
+    role_runs: str = ""
+    """The roles as one string of digits, so that runs of name tokens are one regex scan."""
+    allergy_cue: bool = False
+    """Some allergy cue is written in the text (else no phrase follows one)."""
+    method_cue: bool = False
+    """Some method cue is written in the text."""
 
     def span_text(self, first: int, last: int) -> str:
         return self.text[self.tokens[first].start : self.tokens[last].end]
@@ -740,17 +761,15 @@ def _word_role(tok: _Token, heads: ConceptHeads, previous: Role) -> Role:
     return Role.CONTENT
 
 
+_ROLE_DIGIT = {r: str(int(r)) for r in Role}
+_NAME_RUN = re.compile(f"[{int(Role.CONTENT)}{int(Role.TERM)}]+")
+
+
 def _segments(doc: _Doc) -> list[_Segment]:
     """Maximal runs of name tokens, trimmed of a leading or trailing 'of', split after a marker's result."""
     out: list[_Segment] = []
-    k, n = 0, len(doc.tokens)
-    while k < n:
-        if doc.roles[k] not in (Role.CONTENT, Role.TERM):
-            k += 1
-            continue
-        j = k
-        while j + 1 < n and doc.roles[j + 1] in (Role.CONTENT, Role.TERM):
-            j += 1
+    for run in _NAME_RUN.finditer(doc.role_runs):
+        k, j = run.start(), run.end() - 1
         joined = _parenthesised_result(doc, out, k)
         if joined is not None:
             out.append(joined)
@@ -758,14 +777,13 @@ def _segments(doc: _Doc) -> list[_Segment]:
             if k > j:
                 continue
         out.extend(_split_results(doc, k, j))
-        k = j + 1
     return out
 
 
 def _parenthesised_result(doc: _Doc, out: list[_Segment], k: int) -> _Segment | None:
     """'Cluster of Differentiation 19 (CD19) positive': a result word right after a parenthesised
     abbreviation ends one observation with the phrase before the parenthesis (taken off `out`)."""
-    if not _is_result(doc, k) or k < 3 or doc.tokens[k - 1].text != ")":
+    if not doc.result_at[k] or k < 3 or doc.tokens[k - 1].text != ")":
         return None
     opening = next((j for j in range(k - 2, max(k - 2 - _MAX_PAREN, 0), -1) if doc.tokens[j].text == "("), None)
     if opening is None or opening == k - 2:
@@ -781,31 +799,33 @@ def _parenthesised_result(doc: _Doc, out: list[_Segment], k: int) -> _Segment | 
 
 
 def _is_result(doc: _Doc, k: int) -> bool:
-    word = doc.tokens[k].low
-    return doc.roles[k] is Role.CONTENT and (word in doc.heads.result_words or doc.heads.is_marker_result(word))
+    return bool(doc.result_at[k])
 
 
 def _split_results(doc: _Doc, first: int, last: int) -> list[_Segment]:
     """'HER2-positive breast cancer' is the observation 'HER2-positive' and the condition after it."""
+    if doc.result_at.find(1, first, last + 1) < 0:  # no result word: one segment
+        seg = _trim_of(doc, first, last, False)
+        return [] if seg is None else [seg]
     out = []
     start = first
     for k in range(first, last + 1):
         marker = k > start or "-" in doc.tokens[k].low
-        if _is_result(doc, k) and marker:
-            out.append(_Segment(start, k, result=True))
+        if doc.result_at[k] and marker:
+            out.append((start, k, True))
             start = k + 1
     if start <= last:
-        out.append(_Segment(start, last))
-    return [seg for seg in (_trim_of(doc, s) for s in out) if seg is not None]
+        out.append((start, last, False))
+    return [seg for seg in (_trim_of(doc, *s) for s in out) if seg is not None]
 
 
-def _trim_of(doc: _Doc, seg: _Segment) -> _Segment | None:
-    first, last = seg.first, seg.last
-    while first <= last and doc.roles[first] is Role.CONTENT and doc.tokens[first].low == "of":
+def _trim_of(doc: _Doc, first: int, last: int, result: bool) -> _Segment | None:
+    roles, tokens = doc.roles, doc.tokens
+    while first <= last and roles[first] is Role.CONTENT and tokens[first].low == "of":
         first += 1
-    while last >= first and doc.roles[last] is Role.CONTENT and doc.tokens[last].low == "of":
+    while last >= first and roles[last] is Role.CONTENT and tokens[last].low == "of":
         last -= 1
-    return _Segment(first, last, result=seg.result) if first <= last else None
+    return _Segment(first, last, result=result) if first <= last else None
 
 
 def _terms_in(doc: _Doc, first: int, last: int) -> list[int]:
@@ -880,7 +900,7 @@ _NUMBER_WORDS = frozenset("one two three four five six seven eight nine ten".spl
 
 def _is_head(doc: _Doc, k: int, seg: _Segment) -> bool:
     """A head word no term covers, or a term that is a bare head word after other words ('RSV infection')."""
-    if not doc.heads.head_type(doc.tokens[k].text):
+    if not doc.head_at[k]:
         return False
     if doc.roles[k] is Role.CONTENT:
         return True
@@ -937,7 +957,7 @@ def _phrase_mention(doc: _Doc, first: int, last: int, head: int) -> _Mention | N
     ):  # 'any component of the vaccine', 'the excipients of the study intervention'
         return None
     text = doc.text[start:end]
-    kind = "observation" if _is_result(doc, head) else (doc.heads.head_type(doc.tokens[head].text) or "other")
+    kind = "observation" if _is_result(doc, head) else (doc.head_at[head] or "other")
     if kind == "procedure" and head > first and (
         doc.tokens[head - 1].low in doc.heads.drug_modifiers or _after_drug_term(doc, head)
     ):
@@ -990,13 +1010,13 @@ def _observations_only(doc: _Doc, seg: _Segment) -> bool:
 def _after_method(doc: _Doc, seg: _Segment) -> bool:
     """Whether the phrase only says how something is assessed ('as confirmed by flow cytometry')."""
     start = doc.tokens[seg.first].start
-    return doc.heads.method_tail.search(doc.text, max(0, start - 60), start) is not None
+    return doc.method_cue and doc.heads.method_tail.search(doc.text, max(0, start - 60), start) is not None
 
 
 def _after_allergy(doc: _Doc, seg: _Segment) -> bool:
     """Whether the phrase names what the patient is allergic to ('hypersensitivity to pembrolizumab')."""
     start = doc.tokens[seg.first].start
-    return doc.heads.allergy_tail.search(doc.text, max(0, start - 60), start) is not None
+    return doc.allergy_cue and doc.heads.allergy_tail.search(doc.text, max(0, start - 60), start) is not None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1031,7 +1051,7 @@ def _type_at(doc: _Doc, seg: _Segment, k: int) -> ConceptType | None:
     for m in seg.mentions:
         if m.first <= k <= m.last:
             return m.type
-    return doc.heads.head_type(doc.tokens[k].text)
+    return doc.head_at[k]
 
 
 def _suffix_carry(doc: _Doc, seg: _Segment, last: _Segment) -> tuple[int, tuple[str, LexiconEntry] | None]:
@@ -1046,7 +1066,7 @@ def _suffix_carry(doc: _Doc, seg: _Segment, last: _Segment) -> tuple[int, tuple[
         return 0, None  # 'egg proteins or any component of the vaccine': 'vaccine' is no shared head
     if doc.tokens[seg.last].text.endswith("-") and "-" in doc.tokens[last.first].text and not seg.mentions:
         return n_last, None
-    own_head = doc.heads.head_type(doc.tokens[seg.last].text)
+    own_head = doc.head_at[seg.last]
     if n_last < 2 or (own_head is not None and own_head not in doc.heads.carry_types):
         return 0, None  # 'HIV virus, hepatitis B or C infection': an organism still takes 'infection'
     whole = _whole(seg)
@@ -1059,7 +1079,7 @@ def _suffix_carry(doc: _Doc, seg: _Segment, last: _Segment) -> tuple[int, tuple[
     free = not seg.mentions or (whole is not None and whole.type in doc.heads.carry_types)
     if not free or (whole is not None and _type_at(doc, last, last.last) == whole.type):
         return 0, None  # 'Pseudomonas aeruginosa or other ... bacteria': an organism needs no 'bacteria'
-    if doc.heads.head_type(doc.tokens[last.last].text):
+    if doc.head_at[last.last]:
         return 1, None
     n = seg.last - seg.first + 1
     parallel = doc.tokens[seg.first].low == doc.tokens[last.first].low
@@ -1336,17 +1356,29 @@ def _with_abbreviations(doc: _Doc, groups: list[list[_Mention]]) -> list[list[_M
     return [g for g in kept if g]
 
 
-def _document(text: str, terms: list[_Term], mask: bytearray, window_mask: bytearray, lexicon: ConceptLexicon, heads: ConceptHeads) -> _Doc:
+def _tokenize(text: str) -> list[_Token]:
     low = text.lower()
     if len(low) == len(text):
-        tokens = [_Token(a, b, text[a:b], low[a:b]) for a, b in map(re.Match.span, _TOKEN.finditer(text))]
-    else:  # a character whose lower case is longer ('İ'): lower each token on its own
-        tokens = [_Token(m.start(), m.end(), m.group(), m.group().lower()) for m in _TOKEN.finditer(text)]
+        return [_Token(a, b, text[a:b], low[a:b]) for a, b in map(re.Match.span, _TOKEN.finditer(text))]
+    # a character whose lower case is longer ('İ'): lower each token on its own
+    return [_Token(m.start(), m.end(), m.group(), m.group().lower()) for m in _TOKEN.finditer(text)]
+
+
+def _document(
+    text: str, tokens: list[_Token], head_at: list[ConceptType | None], terms: list[_Term],
+    masks: tuple[bytearray, bytearray], lexicon: ConceptLexicon, heads: ConceptHeads,
+) -> _Doc:
+    mask, window_mask = masks
     roles, term_of, qual_of, qualifiers = _roles(text, tokens, terms, mask, heads)
+    result_words, is_marker_result = heads.result_words, heads.is_marker_result
+    result_at = bytearray(
+        r is Role.CONTENT and (t.low in result_words or is_marker_result(t.low)) for t, r in zip(tokens, roles, strict=True)
+    )
     return _Doc(
         text, tokens, roles, term_of, qual_of, terms, qualifiers, lexicon, heads,
         token_starts=[t.start for t in tokens], token_ends=[t.end for t in tokens], term_starts=[t.start for t in terms],
-        window_mask=window_mask,
+        window_mask=window_mask, head_at=head_at, result_at=result_at, role_runs="".join([_ROLE_DIGIT[r] for r in roles]),
+        allergy_cue=heads.allergy_any.search(text) is not None, method_cue=heads.method_any.search(text) is not None,
     )
 
 
@@ -1392,14 +1424,14 @@ def _mentions(doc: _Doc) -> list[list[_Mention]]:
     return _with_abbreviations(doc, out)
 
 
-def _nothing_to_name(text: str, found: Sequence[TermMatchLike], heads: ConceptHeads) -> bool:
+def _nothing_to_name(text: str, found: Sequence[TermMatchLike], tokens: Sequence[_Token], head_at: Sequence[ConceptType | None], heads: ConceptHeads) -> bool:
     """No lexicon match, allergy cue, head word or marker result ('HER2-positive'): no concept can
     come of the text, so the cue and window passes are skipped."""
-    if found or heads.allergy_pattern.search(text):
+    if found or any(head_at) or heads.allergy_pattern.search(text):
         return False
-    for word in _TOKEN.findall(text):
-        low = word.lower()
-        if heads.head_type(word) or low in heads.result_words or low.rsplit("-", 1)[-1] in heads.result_words:
+    for tok in tokens:
+        low = tok.text.lower()
+        if low in heads.result_words or low.rsplit("-", 1)[-1] in heads.result_words:
             return False
     return True
 
@@ -1407,7 +1439,9 @@ def _nothing_to_name(text: str, found: Sequence[TermMatchLike], heads: ConceptHe
 def _assemble(text: str, lexicon: ConceptLexicon, resources: ConceptResources) -> tuple[Concept, ...]:
     heads = resources.heads
     matched = lexicon.find(text)
-    if _nothing_to_name(text, matched, heads):
+    tokens = _tokenize(text)
+    head_at = [heads.head_type(t.text) for t in tokens]
+    if _nothing_to_name(text, matched, tokens, head_at, heads):
         return ()
     cues = find_cues(text, resources.context)
     windows, durations = find_windows_and_durations(text, resources.windows)
@@ -1420,7 +1454,7 @@ def _assemble(text: str, lexicon: ConceptLexicon, resources: ConceptResources) -
     terms = _kept_terms(text, found, mask, window_mask, heads)
     for w in (*windows, *durations):
         mask[w.span.start : w.span.end] = window_mask[w.span.start : w.span.end]
-    doc = _document(text, terms, mask, window_mask, lexicon, heads)
+    doc = _document(text, tokens, head_at, terms, (mask, window_mask), lexicon, heads)
     return _build(doc, _mentions(doc), cues, (windows, durations), resources.context)
 
 
