@@ -79,6 +79,7 @@ _LEAD_ENUM = re.compile(
     r"^(?:\(?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})[.)]\s+|(?:[A-Z]\.)?\d{1,3}(?:\.\d{1,3})*\.?\s+)"
 )
 _WS = re.compile(r"\s+")
+_CLOSE_EMPHASIS = re.compile(r"\*{1,3}|_{1,3}")
 
 
 def _lead_width(text: str, pos: int = 0) -> int:
@@ -126,16 +127,20 @@ def match_header(text: str, vocab: SectionVocabulary | None = None) -> HeaderSec
 
 
 def _split_header_prefix(line: str, offset: int, vocab: SectionVocabulary) -> int | None:
-    """Offset just after the colon when a line opens with a heading followed by text.
+    """Offset just after the colon (and the emphasis that closes there) when a line opens with
+    a heading followed by text.
 
-    "Inclusion Criteria: Age >= 18" is a heading and a criterion on one line.
+    "Inclusion Criteria: Age >= 18" and "**Inclusion Criteria:** Age >= 18" are a heading and a
+    criterion on one line.
     """
     colon = line.find(":")
     if colon <= 0 or colon > 100 or not line[colon + 1 :].strip():
         return None
     if match_header(line[: colon + 1], vocab) in (None, "keep"):
         return None
-    return offset + colon + 1
+    closing = _CLOSE_EMPHASIS.match(line, colon + 1)
+    end = closing.end() if closing else colon + 1
+    return offset + end if line[end:].strip() else None
 
 
 def _marker(body: str, vocab: SectionVocabulary) -> tuple[str, str, str, int] | None:
@@ -207,7 +212,7 @@ def classify_line(
     if split_at is not None:
         header = LineInfo(
             "header", start, split_at, indent, start + content_rel,
-            match_header(line[content_rel + len(lead) : split_at - offset], vocab),
+            match_header(line[content_rel + len(lead) : split_at - offset].rstrip("*_"), vocab),
         )
         rest = line[split_at - offset :]
         rest_lead = _lead_width(rest)
@@ -619,7 +624,7 @@ class _Walk:
             current.last_width = width
             current.end = line.end
             return
-        if line.kind == "bullet" and current is not None and _is_sublabel(current):
+        if line.kind == "bullet" and current is not None and _is_sublabel(current) and self._alone(current):
             current.kind = "header"  # "Hepatic" alone above its bullets heads them
         yield from self.close()
         kind: ItemKind
@@ -631,6 +636,12 @@ class _Walk:
             kind = "header"
         self.rows = self.rows + 1 if line.family == "table" else 0
         self.current = self._add(level, kind, line, body)
+
+    def _alone(self, item: _Item) -> bool:
+        """Whether an item starts its line (not the text after an inline heading)."""
+        low = max(0, item.start - 400)
+        brk = max(self.text.rfind(c, low, item.start) for c in "\n\r\u2028")
+        return not self.text[max(brk + 1, low) : item.start].strip()
 
     def _confirm(self, line: LineInfo) -> LineInfo:
         """A weak marker becomes a bullet when it continues a list (`2.2` after `2.1`, `3 - `

@@ -533,3 +533,13 @@ def test_trials_hard_wrapped_text_still_joins_capitalised_words() -> None:
     text = ("  -  Prior treatment with any antibody against programmed death receptor\n"
             "     Ligand 1 or CTLA-4 in the metastatic setting\n  -  Age 18 or over")
     assert split_eligibility(text)[0].text.endswith("receptor Ligand 1 or CTLA-4 in the metastatic setting")
+
+
+@pytest.mark.parametrize("header", ["**Exclusion criteria:**", "__Exclusion criteria:__", "*Exclusion criteria:*"])
+def test_trials_emphasised_inline_heading_then_text(header: str) -> None:
+    text = f"{header} Known cirrhosis\n* Alcohol use disorder"
+    head, first, second = split_eligibility(text)
+    assert (head.kind, head.section) == ("header", "exclusion")
+    assert (first.kind, first.text) == ("paragraph", "Known cirrhosis")
+    assert text[first.span.start : first.span.end] == "Known cirrhosis"
+    assert second.parent_path is None
