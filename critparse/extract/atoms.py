@@ -59,9 +59,14 @@ _NUMBER = re.compile(r"(?<![\w.])[-−]?(?:\d{1,3}(?:[,\s]\d{3})+(?!\d)|\d+(?:[.
 _FALLBACK = re.compile(r"\b(?:I{1,3}|IV|V)\b|\b(?:ULN|LLN|upper|lower|normal)\b|\d", re.IGNORECASE)
 
 
+_GROUPED_THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+")
+_OR = re.compile(r"\bor\b", re.IGNORECASE)
+_AND_OR_SLASH = re.compile(r"\band\b|/", re.IGNORECASE)
+
+
 def _number_value(literal: str) -> float | None:
     cleaned = literal.replace("−", "-").replace(" ", "")
-    cleaned = cleaned.replace(",", "") if re.fullmatch(r"-?\d{1,3}(?:,\d{3})+", cleaned) else cleaned.replace(",", ".")
+    cleaned = cleaned.replace(",", "") if _GROUPED_THOUSANDS.fullmatch(cleaned) else cleaned.replace(",", ".")
     try:
         return float(cleaned)
     except ValueError:
@@ -152,9 +157,7 @@ def rules_atom(text: str, rules: Sequence[Rule], members: list[int], start: int,
         parts.append(leaves[0] if len(leaves) == 1 else Op(op="and", args=tuple(leaves)))
     if len(parts) == 1:
         node = parts[0]
-    elif re.search(r"\bor\b", text[start:core], re.IGNORECASE) and not re.search(
-        r"\band\b|/", text[start:core], re.IGNORECASE
-    ):
+    elif _OR.search(text[start:core]) and not _AND_OR_SLASH.search(text[start:core]):
         node = Op(op="or", args=tuple(parts))  # 'ALT or AST > 5 × ULN'
     else:
         node = Op(op="and", args=tuple(parts), enumeration=True)  # 'AST/ALT ≤ 3 × ULN'
@@ -184,6 +187,13 @@ _NOT_A_SET_AFTER = re.compile(
     re.IGNORECASE,
 )
 _ARABIC_ROMAN = {"1": "I", "2": "II", "3": "III", "4": "IV", "5": "V"}
+_ONE = {category: re.compile(one) for category, one in _CATEGORY.items()}
+_LIST = {
+    category: re.compile(rf"\s*(?:of\s+|:\s*|=\s*|(?:class|score|stage)\s+)?(?P<list>{one}(?:{_SEPARATOR}{_SCALE_REPEAT}{one})*)")
+    for category, one in _CATEGORY.items()
+}
+_COMPARATOR_END = re.compile(r"[<>≤≥=]\s*$")
+_COMPARATOR_SIGN = re.compile(r"[<>≤≥]")
 
 
 def _normal_category(raw: str, category: str) -> str:
@@ -199,13 +209,10 @@ def value_set_atoms(text: str, rules: Sequence[Rule], cues: LogicCues, taken: Se
     out: list[Atom] = []
     for scale in cues.scales(text):
         category = scale.meaning
-        one = _CATEGORY[category]
-        found = re.compile(
-            rf"\s*(?:of\s+|:\s*|=\s*|(?:class|score|stage)\s+)?(?P<list>{one}(?:{_SEPARATOR}{_SCALE_REPEAT}{one})*)"
-        ).match(text, scale.end)
+        found = _LIST[category].match(text, scale.end)
         if found is None or any(a.start <= scale.start < a.end and a.kind == "value_set" for a in out):
             continue
-        items = re.findall(one, found.group("list"))
+        items = _ONE[category].findall(found.group("list"))
         lo, hi = found.start("list"), found.end("list")
         if _NOT_A_SET_AFTER.match(text, hi) or _comparator_before(text, scale.start, lo):
             continue
@@ -229,8 +236,8 @@ def value_set_atoms(text: str, rules: Sequence[Rule], cues: LogicCues, taken: Se
 
 def _comparator_before(text: str, scale_start: int, list_start: int) -> bool:
     """'≤ grade 1', 'stage ≥ III': a comparator makes a bound, not a set."""
-    return bool(re.search(r"[<>≤≥=]\s*$", text[max(0, scale_start - 3) : scale_start])) or bool(
-        re.search(r"[<>≤≥]", text[scale_start:list_start])
+    return bool(_COMPARATOR_END.search(text[max(0, scale_start - 3) : scale_start])) or bool(
+        _COMPARATOR_SIGN.search(text, scale_start, list_start)
     )
 
 
@@ -277,9 +284,13 @@ def _continues(text: str, concept: Concept, skipped: Sequence[Concept], taken: S
     last = skipped[-1]
     if any(last.span.end <= a.start < concept.span.start for a in taken):
         return False
-    return bool(re.fullmatch(r"[\s,/]*(?:or|and|and/or)?[\s,/]*", text[last.span.end : concept.span.start], re.IGNORECASE))
+    return bool(_LISTED_AFTER.fullmatch(text[last.span.end : concept.span.start]))
 
 
+_LISTED_AFTER = re.compile(r"[\s,/]*(?:or|and|and/or)?[\s,/]*", re.IGNORECASE)
+
+
+_JOINED = re.compile(r"[;]|\b(?:and|or)\b", re.IGNORECASE)
 _MEASURED_BY = re.compile(r"\s*\)?\s*,?\s*(?:in|on|by|at|using|via|per|from|during|according\s+to)\b", re.IGNORECASE)
 
 
@@ -295,7 +306,7 @@ def _qualifies_a_limit(text: str, concept: Concept, taken: Sequence[Atom]) -> bo
         return True
     gap = text[last.end : s]
     return concept.type in ("procedure", "observation", "device") and bool(_MEASURED_BY.match(gap)) \
-        and not re.search(r"[;]|\b(?:and|or)\b", gap, re.IGNORECASE)
+        and not _JOINED.search(gap)
 
 
 def _concept_leaf(j: int) -> Logic:
@@ -305,4 +316,7 @@ def _concept_leaf(j: int) -> Logic:
 def _defined_by_parenthesis(text: str, end: int, nxt: Atom) -> bool:
     """'Obesity (BMI ≥ 30 kg/m²)': the parenthesis right after the concept holds the next atom."""
     gap = text[end : nxt.start]
-    return bool(re.fullmatch(r"\s*[(\[]\s*(?:[A-Za-z][\w-]*\s*){0,4}", gap)) and ")" not in gap
+    return bool(_OPEN_NAME.fullmatch(gap)) and ")" not in gap
+
+
+_OPEN_NAME = re.compile(r"\s*[(\[]\s*(?:[A-Za-z][\w-]*\s*){0,4}")

@@ -178,6 +178,11 @@ _AGE_NUMBER = re.compile(
 )
 _AGE_UNIT = {"y": "a", "yr": "a", "yrs": "a", "year": "a", "years": "a", "month": "mo", "months": "mo",
              "mo": "mo", "week": "wk", "weeks": "wk", "wk": "wk", "day": "d", "days": "d"}
+_WORD_BEFORE = re.compile(r"[a-z]+(?:\s+than)?")
+_AGE_TAIL = re.compile(r"^(?:of\s+age|old|of\s+life)\b")
+_OLDER_TAIL = re.compile(r"^(?:or|and)\s+(?:older|more|above|over|younger|less|under)\b")
+_AGE_NAMED = re.compile(r"\b(?:age[ds]?|old|of\s+age)\b", re.IGNORECASE)
+_AGE_WORD = re.compile(r"\bage[ds]?\b", re.IGNORECASE)
 _SYMBOL = {"≥": ">=", "≤": "<=", "=<": "<=", "=>": ">=", ">": ">", "<": "<", ">=": ">=", "<=": "<="}
 
 
@@ -190,16 +195,16 @@ def age_thresholds(text: str, cues: LogicCues, span: Span, *, bare: bool = False
         return ()
     before = text[: m.start()].strip().lower()
     after = text[m.end() :].strip().lower()
-    words_before = re.findall(r"[a-z]+(?:\s+than)?", before)
+    words_before = _WORD_BEFORE.findall(before)
     cmp = _SYMBOL.get(m.group("cmp") or "")
     for phrase in [*words_before[-1:], " ".join(words_before[-2:])]:
         cmp = cmp or cues.age_comparator.get(phrase)
-    tail = re.sub(r"^(?:of\s+age|old|of\s+life)\b", "", after).strip()
+    tail = _AGE_TAIL.sub("", after).strip()
     if tail:
         cmp = cmp or cues.age_comparator.get(" ".join(tail.split()[:2]))
-        tail = re.sub(r"^(?:or|and)\s+(?:older|more|above|over|younger|less|under)\b", "", tail).strip()
+        tail = _OLDER_TAIL.sub("", tail).strip()
     unit_word = (m.group("unit") or "").lower()
-    named = re.search(r"\b(?:age[ds]?|old|of\s+age)\b", text, re.IGNORECASE) or cues.population_re.search(before)
+    named = _AGE_NAMED.search(text) or cues.population_re.search(before)
     is_age = bool(named) or (bare and bool(unit_word))
     leftover = [w for w in before.split() if not (cues.age_re.fullmatch(w) or cues.population_re.fullmatch(w)
                                                   or cues.age_comparator.get(w) or w in ("than", "aged", "between"))]
@@ -247,12 +252,14 @@ def bare_age_clauses(text: str, atoms: Sequence[Atom], clauses: Sequence[Clause]
     """An age band alone in a parenthesis after a limit picks that limit: 'Lansky ≥ 60 (age
     ≤ 16)', '≤ 0.8 mg/dL (1 to < 2 years)'."""
     out: list[Clause] = []
+    about_age: bool | None = None
     for m in _PLAIN_PARENTHESIS.finditer(text):
         lo, hi = m.start() + 1, m.end() - 1
         if any(lo <= a.core < hi for a in atoms) or any(lo <= c.cue.start < hi for c in clauses):
             continue
         words = text[lo:hi]
-        about_age = bool(re.search(r"\bage[ds]?\b", text, re.IGNORECASE))
+        if about_age is None:
+            about_age = bool(_AGE_WORD.search(text))
         if not words.strip() or not age_thresholds(words.strip(), cues, Span(start=0, end=len(words.strip())),
                                                    bare=about_age):
             continue

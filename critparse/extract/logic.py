@@ -66,6 +66,12 @@ __all__ = [
 ]
 
 _TIME_UNITS = frozenset({"a", "mo", "wk", "d", "h", "min"})
+_SHARED_UNIT_GAP = re.compile(r"\s*(?:,|or|and|/)?\s*", re.IGNORECASE)
+_SEX_BEFORE_AGE = re.compile(r"[\s,(]*(?:(?:aged|ages?|between|from|of|who\s+are)\s*)?", re.IGNORECASE)
+_PUNCTUATION = re.compile(r"[;:,.]")
+_CONNECTED = re.compile(r"[;,]|\.(?:\s|$)|\bor\b|\band\b|\(", re.IGNORECASE)
+_LEAD_GAP = re.compile(r"[\s:,]*")
+_LIST_GAP = re.compile(r"[\s,]*")
 
 
 @dataclass(frozen=True)
@@ -117,12 +123,10 @@ def _build(
     atoms = sorted(atoms + concept_atoms(text, concepts, atoms, cues), key=lambda a: (a.start, a.end))
     if not atoms:
         return LogicDraft(tuple(rules), None)
-    clauses = find_clauses(text, atoms, cues)
-    _mend_condition_analytes(text, work, atoms, clauses, cues)
-    extra = _bare_sex(text, atoms, clauses, cues) + bare_age_clauses(text, atoms, clauses, cues)
-    clauses = sorted(clauses + extra, key=lambda c: c.cue.start)
-    region, main = _attach(text, atoms, clauses, cues, concepts, work, dropped)
-    _sole_sex(text, main, clauses, cues, region)
+    if all(a.kind == "concept" for a in atoms) and not cues.unless_re.search(text):
+        region, main = Region(text=text, masked=text, cues=cues), list(atoms)  # no clause can be placed
+    else:
+        region, main = _clauses_attached(text, atoms, cues, concepts, work, dropped)
     subject = _subject(text, main, cues, concepts)
     if subject is not None:
         condition, main = subject
@@ -132,6 +136,21 @@ def _build(
     if subject is not None and tree is not None:
         tree = make_if(condition, tree)
     return _reindexed(work, tree, dropped)
+
+
+def _clauses_attached(text: str, atoms: list[Atom], cues: LogicCues, concepts: Sequence[Concept],
+                      rules: list[Rule], dropped: set[int]) -> tuple[Region, list[Atom]]:
+    """The conditions found and given to their atoms. A condition only ever goes to a limit or
+    a value set, or (an `unless`) to the whole clause: over concepts alone without an `unless`
+    cue, nothing is placed and the caller skips this."""
+    clauses = find_clauses(text, atoms, cues)
+    _mend_condition_analytes(text, rules, atoms, clauses, cues)
+    sexes = cues.sex(text)
+    extra = _bare_sex(text, atoms, clauses, sexes) + bare_age_clauses(text, atoms, clauses, cues)
+    clauses = sorted(clauses + extra, key=lambda c: c.cue.start)
+    region, main = _attach(text, atoms, clauses, cues, concepts, rules, dropped)
+    _sole_sex(text, main, clauses, sexes)
+    return region, main
 
 
 # --- mending the extractor's reading ---------------------------------------------------------
@@ -172,7 +191,7 @@ def _share_units(text: str, rules: list[Rule], atoms: list[Atom]) -> None:
             continue
         if any(rules[i].unit is not None for i in a.rules) or len({rules[i].unit for i in b.rules}) != 1:
             continue
-        if not re.fullmatch(r"\s*(?:,|or|and|/)?\s*", text[a.end : b.core], re.IGNORECASE):
+        if not _SHARED_UNIT_GAP.fullmatch(text[a.end : b.core]):
             continue
         donor = rules[b.rules[0]]
         if donor.unit is None or donor.unit in _TIME_UNITS:
@@ -237,10 +256,13 @@ def _trimmed_end(text: str, start: int, end: int) -> int:
 # --- conditions without a cue: '(men)', 'male >450 ms, female >470 ms' ------------------------
 
 
-def _bare_sex(text: str, atoms: list[Atom], clauses: list[Clause], cues: LogicCues) -> list[Clause]:
-    """Sex words that pick a limit: each next to its own atom, both sexes named."""
+def _bare_sex(text: str, atoms: list[Atom], clauses: list[Clause], sexes: list[CueMatch]) -> list[Clause]:
+    """Sex words that pick a limit (`sexes`: the sex words of the text): each next to its own
+    atom, both sexes named."""
+    if not sexes:
+        return []
     used = [(c.cue.start, c.end) for c in clauses if not c.inner]
-    found = [m for m in cues.sex(text)
+    found = [m for m in sexes
              if not any(s <= m.start < e for s, e in used)
              and not any(a.core <= m.start < a.end for a in atoms)]
     if len({m.meaning for m in found}) < 2:
@@ -253,19 +275,18 @@ def _bare_sex(text: str, atoms: list[Atom], clauses: list[Clause], cues: LogicCu
     return out
 
 
-def _sole_sex(text: str, main: list[Atom], clauses: list[Clause], cues: LogicCues, region: Region) -> None:
+def _sole_sex(text: str, main: list[Atom], clauses: list[Clause], sexes: list[CueMatch]) -> None:
     """'Women aged 45 to 70 years': one sex named as the subject, right before an age, is a
-    requirement of the criterion."""
+    requirement of the criterion (`sexes`: the sex words of the text)."""
     ages = [a for a in main if a.kind == "rules" and a.analytes == ("age",)]
-    if not ages:
+    if not ages or not sexes:
         return
     used = [(c.cue.start, c.end) for c in clauses if not c.inner]
-    found = [m for m in cues.sex(text) if m.end <= ages[0].start and not any(s <= m.start < e for s, e in used)]
-    if len({m.meaning for m in cues.sex(text)}) != 1 or not found:
+    found = [m for m in sexes if m.end <= ages[0].start and not any(s <= m.start < e for s, e in used)]
+    if len({m.meaning for m in sexes}) != 1 or not found:
         return
     word = found[-1]
-    if not re.fullmatch(r"[\s,(]*(?:(?:aged|ages?|between|from|of|who\s+are)\s*)?", text[word.end : ages[0].start],
-                        re.IGNORECASE):
+    if not _SEX_BEFORE_AGE.fullmatch(text[word.end : ages[0].start]):
         return
     ages[0].requirements.append(ConditionLeaf(condition=Condition(
         text=text[word.start : word.end], span=Span(start=word.start, end=word.end), kind="sex",
@@ -281,7 +302,7 @@ def _denied(text: str, tree: Logic | None, main: list[Atom], cues: LogicCues) ->
     first = min(a.start for a in main)
     for cue in cues.negation_re.finditer(text, 0, first):
         between = text[cue.end() : first]
-        if len(between.split()) <= 3 and not re.search(r"[;:,.]", between):
+        if len(between.split()) <= 3 and not _PUNCTUATION.search(between):
             return Op(op="not", args=(tree,))
     return tree
 
@@ -327,7 +348,7 @@ def _sex_subject(text: str, lead: CueMatch | re.Match[str], must: re.Match[str],
 
 def _connected(gap: str) -> bool:
     """A conjunction or clause mark stands between: the words belong to what follows."""
-    return bool(re.search(r"[;,]|\.(?:\s|$)|\bor\b|\band\b|\(", gap, re.IGNORECASE))
+    return bool(_CONNECTED.search(gap))
 
 
 def _target(text: str, clause: Clause, atoms: Sequence[Atom], depths: Sequence[int]) -> Atom | None:
@@ -357,7 +378,7 @@ def _target(text: str, clause: Clause, atoms: Sequence[Atom], depths: Sequence[i
     nxt = [a for a in main if a.start >= clause.end]
     if prev and not _connected(text[prev[-1].end : clause.cue.start]):
         return prev[-1]
-    if nxt and re.fullmatch(r"[\s:,]*", text[clause.end : nxt[0].start]):
+    if nxt and _LEAD_GAP.fullmatch(text[clause.end : nxt[0].start]):
         return nxt[0]
     return None
 
@@ -475,7 +496,7 @@ def _respectively(text: str, atoms: list[Atom], clauses: list[Clause], cues: Log
     order, to the limits before the list."""
     for resp in [c for c in clauses if c.role == "respectively"]:
         listed = next((c for c in reversed(clauses) if c.end <= resp.cue.start and c.role == "if"
-                       and re.fullmatch(r"[\s,]*", text[c.end : resp.cue.start])), None)
+                       and _LIST_GAP.fullmatch(text[c.end : resp.cue.start])), None)
         if listed is None:
             continue
         parts = _listed(text, listed.start, listed.end)
@@ -523,8 +544,8 @@ def quantified(text: str, items: list[Logic], op: str, cues: LogicCues, *, first
     item makes an `at_least`, 'none of' a `not` of their `or`; otherwise `op` (a list)."""
     if not items:
         return None
-    found = cues.quantifier(text[:first_atom])
-    if found is not None and len(items) > 1:
+    found = cues.quantifier(text[:first_atom]) if len(items) > 1 else None
+    if found is not None:
         q_op, n, _ = found
         return _quantifier_node(q_op, n, items)
     return join(op, items, enumeration=op == "and")

@@ -155,6 +155,7 @@ class LogicCues:
         self._weak = {c.literal.lower() for c in data.conditions if c.weak}
         self.condition_re = _compile(conditions)
         self._condition = conditions
+        self.unless_re = _compile({c: role for c, role in conditions.items() if role == "unless"})
         self.sex_re = _compile({w.lower(): s for s, words in data.sex_words.items() for w in words})
         self._sex = {w.lower(): s for s, words in data.sex_words.items() for w in words}
         self.population_re = _compile({w.lower(): "population" for w in data.population_words})

@@ -42,7 +42,10 @@ class Region:
 
 
 def join(op: str, parts: Sequence[Logic], *, enumeration: bool = False) -> Logic:
-    """`op` over `parts`, flattening nested nodes of the same kind; one part stands alone."""
+    """`op` over `parts`, flattening nested nodes of the same kind; one part stands alone (a
+    node of the same kind flattened into itself is that node again)."""
+    if len(parts) == 1:
+        return parts[0]
     flat: list[Logic] = []
     for part in parts:
         if isinstance(part, Op) and part.op == op and op in ("and", "or") and part.enumeration == enumeration:
@@ -184,13 +187,16 @@ def _merged(a: Atom, b: Atom, node: Logic, *, keep_guards: bool = False) -> Atom
 
 
 def _close(run: list[Atom]) -> Atom:
-    """One atom for a run: a chain, or a single atom with its guards applied."""
+    """One atom for a run: a chain, or a single atom with its guards applied (an atom without
+    guards stands for itself: what is read of a closed atom is its place and node)."""
     if len(run) > 1:
         node = _chain_node(run)
         first, last = run[0], run[-1]
         return Atom(start=first.start, core=first.core, end=last.end, node=node, kind="chain",
                     analytes=tuple(dict.fromkeys(a for m in run for a in m.analytes)))
     atom = run[0]
+    if not atom.conditions and not atom.requirements:
+        return atom
     node = atom.node
     if atom.conditions:
         node = make_if(join("and", atom.conditions), node)
@@ -303,7 +309,10 @@ def _unless_items(region: Region, atoms: list[Atom], hi: int) -> tuple[list[Logi
 
 def combine(region: Region, atoms: list[Atom], *, within: int = -1) -> tuple[list[Logic], str]:
     """The items of `atoms` and their operator, parenthesised groups of several atoms first
-    (`within`: the opening of the group being read, which is not regrouped)."""
+    (`within`: the opening of the group being read, which is not regrouped). One atom with
+    no `unless` to apply is its own item (what the general reading gives it)."""
+    if len(atoms) == 1 and not region.unless:
+        return [_close(atoms).node], "and"
     atoms = _grouped(region, sorted(atoms, key=lambda a: (a.start, a.end)), within)
     return clause_items(region, atoms)
 
