@@ -72,6 +72,9 @@ _ENUM = re.compile(
 _DECIMAL = re.compile(r"(\d{1,3}(?:\.\d{1,3})+)\.?[ \t]+(?=[A-Z(])")
 _DECIMAL_ANY = re.compile(r"(\d{1,3}(?:\.\d{1,3})+)\.?[ \t]+(?=\S)")
 _NUM_DASH = re.compile(r"(\d{1,2})[ \t]+[-–][ \t]+(?=[^\d\s])")
+# A number glued to its text, as many sponsors write lists: `1.Age`, `2、ECOG`, `(3)Prior`.
+_GLUED = re.compile(r"(?:(\d{1,2})([.)．）、])|[(（](\d{1,2})[)）])[ \t]*(?=[^\d\s.,;:])")
+_GLUED_STYLE = {".": "num.", "．": "num.", ")": "num)", "）": "num)", "、": "num、"}
 _MD_DECOR = re.compile(r"^(?:#{1,6}\s*)|[*_]{2,3}|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)|\\")
 # The number before a heading: `1.`, `b)`, `IV.`, and the codes of protocol and registry
 # sections, `4.1`, `E.3` (EudraCT), `5.2.1.`.
@@ -226,13 +229,19 @@ def classify_line(
 
 
 def _weak_marker(body: str) -> tuple[str, str, str, int] | None:
-    """A marker that may as well be the start of a wrapped line: `2.1 haemoglobin`, `1 - Age`."""
+    """A marker that may as well be the start of a wrapped line: `2.1 haemoglobin`, `1 - Age`,
+    `1.Age` (confirmed by the lines around it, see `_Walk._confirm`)."""
     dec = _DECIMAL_ANY.match(body)
     if dec:
         return ("decimal", dec.group(1), f"decimal{dec.group(1).count('.')}", dec.end())
     dash = _NUM_DASH.match(body)
     if dash:
         return ("num", dash.group(1), "num-", dash.end())
+    glued = _GLUED.match(body)
+    if glued:
+        if glued.group(3):
+            return ("num", glued.group(3), "(num)", glued.end())
+        return ("num", glued.group(1), _GLUED_STYLE[glued.group(2)], glued.end())
     return None
 
 
@@ -651,7 +660,7 @@ class _Walk:
         head, _, last = token.rpartition(".")
         if last != "1":
             before = f"{head}.{int(last) - 1}" if head else str(int(last) - 1)
-            listed = any(lv.style == style and lv.token == before for lv in self.stack)
+            listed = any(lv.family == family and lv.token == before for lv in self.stack)
         elif current is not None and not current.blank_after and _NUMBER_AFTER.search(current.last_line):
             listed = False  # "at least\n1.5 mg/dL" is one line wrapped
         elif head:

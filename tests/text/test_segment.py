@@ -543,3 +543,12 @@ def test_trials_emphasised_inline_heading_then_text(header: str) -> None:
     assert (first.kind, first.text) == ("paragraph", "Known cirrhosis")
     assert text[first.span.start : first.span.end] == "Known cirrhosis"
     assert second.parent_path is None
+
+
+def test_trials_numbers_glued_to_their_text_are_markers_in_sequence() -> None:
+    text = ("Inclusion criteria:\n1.Aged 20-70 years;\n2.Child-Pugh A;\n3、Signed consent.\n"
+            "Exclusion criteria:\n(1)Portal vein thrombus;\n(2)Prior TACE\nPlatelets at least\n5.0 x 10^10/L")
+    segs = [s for s in split_eligibility(text) if s.kind != "header"]
+    assert [(s.text, s.marker) for s in segs] == [
+        ("Aged 20-70 years;", "1"), ("Child-Pugh A;", "2"), ("Signed consent.", "3"),
+        ("Portal vein thrombus;", "1"), ("Prior TACE", "2"), ("Platelets at least 5.0 x 10^10/L", None)]
