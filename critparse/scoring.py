@@ -327,7 +327,7 @@ def read_blocks(path: str | Path) -> Iterator[GoldBlock]:
                 raise InputFormatError(_short(exc), source=str(path), line=number) from exc
 
 
-_EDGE_CHARS = " \t\r\n\u00a0*_|"
+_EDGE_CHARS = " \t\r\n\u00a0\u3000*_|"
 _LEAD_WORD = re.compile(r"(?:and/or|and|or)\s+", re.IGNORECASE)
 _TAIL_WORD = re.compile(r"(?:^|(?<=\s))(?:and/or|and|or)$", re.IGNORECASE)
 
@@ -339,7 +339,7 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
         before = (start, end)
         while start < end and text[start] in _EDGE_CHARS:
             start += 1
-        while start < end and text[end - 1] in _EDGE_CHARS + ";,.:":
+        while start < end and text[end - 1] in _EDGE_CHARS + ";,.:；，。：":
             end -= 1
         lead = _LEAD_WORD.match(text, start, end)
         if lead:
