@@ -673,39 +673,59 @@ def _only_coordinators(gap: str, heads: ConceptHeads) -> bool:
 
 def _roles(doc_text: str, tokens: list[_Token], terms: list[_Term], mask: bytearray, heads: ConceptHeads) -> tuple[list[Role], list[int], list[int], list[str]]:
     """What each token is, which term it belongs to and which qualifier phrase (each -1 for none)."""
-    quals = [(m.start(), m.end()) for m in heads.qualifier_pattern.finditer(doc_text)]
+    quals = [m.span() for m in heads.qualifier_pattern.finditer(doc_text)]
     phrases = [_norm(doc_text[a:b]) for a, b in quals]
-    roles: list[Role] = []
-    term_of: list[int] = []
-    qual_of: list[int] = []
-    i = q = 0
-    n_terms, n_quals = len(terms), len(quals)
-    previous = Role.STOP
-    for tok in tokens:  # terms and qualifiers are sorted and disjoint: walk them alongside
+    term_of = _owners(tokens, [(t.start, t.end) for t in terms], inside=False)
+    qual_of = _owners(tokens, quals, inside=True)
+    roles = _word_roles(tokens, term_of, qual_of, mask, heads)
+    for k in range(1, len(tokens) - 1):  # 'carcinoma of the cervix': an article after 'of' is part of the name
+        if roles[k] is Role.DET and tokens[k - 1].low == "of" and roles[k + 1] in _NAME_ROLES:
+            roles[k] = Role.CONTENT
+    if "(" in doc_text:
+        _inner_abbreviations(tokens, roles)
+    _stop_scales(tokens, roles, heads)
+    return roles, term_of, qual_of, phrases
+
+
+def _owners(tokens: list[_Token], spans: Sequence[tuple[int, int]], *, inside: bool) -> list[int]:
+    """Per token, the index of the sorted, disjoint span it overlaps (`inside`: lies within), or -1."""
+    if not spans:
+        return [-1] * len(tokens)
+    out: list[int] = []
+    i, n = 0, len(spans)
+    for tok in tokens:  # spans are sorted and disjoint: walk them alongside
         start, end = tok.start, tok.end
-        while i < n_terms and terms[i].end <= start:
+        while i < n and spans[i][1] <= start:
             i += 1
-        while q < n_quals and quals[q][1] <= start:
-            q += 1
-        owner = i if i < n_terms and terms[i].start < end else -1
-        qual = q if q < n_quals and quals[q][0] <= start and end <= quals[q][1] else -1
-        term_of.append(owner)
-        qual_of.append(qual)
+        if inside:
+            out.append(i if i < n and spans[i][0] <= start and end <= spans[i][1] else -1)
+        else:
+            out.append(i if i < n and spans[i][0] < end else -1)
+    return out
+
+
+def _word_roles(tokens: list[_Token], term_of: list[int], qual_of: list[int], mask: bytearray, heads: ConceptHeads) -> list[Role]:
+    """Each token's role: a term's, a stop under a cue or window, a qualifier, else by its word."""
+    coordinators, determiners, stop_words = heads.coordinators, heads.determiners, heads.stop_words
+    roles: list[Role] = []
+    previous = Role.STOP
+    for tok, owner, qual in zip(tokens, term_of, qual_of, strict=True):
         if owner >= 0:
             previous = Role.TERM
-        elif mask.find(1, start, end) >= 0:
+        elif mask.find(1, tok.start, tok.end) >= 0:
             previous = Role.STOP
         elif qual >= 0:
             previous = Role.QUAL
+        elif tok.low in coordinators:
+            previous = Role.SEP
+        elif tok.low in determiners and not (tok.text == "A" and previous in _NAME_ROLES):
+            previous = Role.DET  # 'hepatitis A' and 'vitamin A' keep their letter
+        elif not tok.text[0].isalnum() or tok.low in stop_words:
+            previous = Role.STOP
         else:
-            previous = _word_role(tok, heads, previous)
+            previous = Role.CONTENT
         roles.append(previous)
-    for k in range(1, len(tokens) - 1):  # 'carcinoma of the cervix': an article after 'of' is part of the name
-        if roles[k] is Role.DET and tokens[k - 1].low == "of" and roles[k + 1] in (Role.CONTENT, Role.TERM):
-            roles[k] = Role.CONTENT
-    _inner_abbreviations(tokens, roles)
-    _stop_scales(tokens, roles, heads)
-    return roles, term_of, qual_of, phrases
+    return roles
 
 
 _NAME_ROLES = (Role.CONTENT, Role.TERM)
@@ -747,18 +767,6 @@ def _stop_scales(tokens: list[_Token], roles: list[Role], heads: ConceptHeads) -
         if end is not None and _is_label(tokens[k + 1].text):
             for j in range(k, end + 1):
                 roles[j] = Role.STOP
-
-
-def _word_role(tok: _Token, heads: ConceptHeads, previous: Role) -> Role:
-    """The role of a token that no term, cue, window or qualifier covers."""
-    low = tok.low
-    if low in heads.coordinators:
-        return Role.SEP
-    if low in heads.determiners and not (tok.text == "A" and previous in _NAME_ROLES):
-        return Role.DET  # 'hepatitis A' and 'vitamin A' keep their letter
-    if not tok.text[0].isalnum() or low in heads.stop_words:
-        return Role.STOP
-    return Role.CONTENT
 
 
 _ROLE_DIGIT = {r: str(int(r)) for r in Role}
@@ -830,6 +838,8 @@ def _trim_of(doc: _Doc, first: int, last: int, result: bool) -> _Segment | None:
 
 def _terms_in(doc: _Doc, first: int, last: int) -> list[int]:
     """Indices of the terms lying wholly within tokens first..last."""
+    if not doc.terms:
+        return []
     start, end = doc.tokens[first].start, doc.tokens[last].end
     i = bisect_left(doc.term_starts, start)
     out = []
@@ -914,6 +924,8 @@ def _is_head(doc: _Doc, k: int, seg: _Segment) -> bool:
 
 def _head_phrase(doc: _Doc, seg: _Segment) -> tuple[int, int, int] | None:
     """Token range and head of the segment's head-word phrase: its start to the last head ('... of ...')."""
+    if not any(doc.head_at[seg.first : seg.last + 1]):
+        return None
     head = next((k for k in range(seg.last, seg.first - 1, -1) if _is_head(doc, k, seg)), None)
     if head is None:
         return None
@@ -988,7 +1000,8 @@ def _fill_segment(doc: _Doc, seg: _Segment) -> None:
     for index in _terms_in(doc, seg.first, seg.last):
         if index not in absorbed:
             seg.mentions.append(_widened_term(doc, seg, _term_mention(doc, index)))
-    seg.mentions.sort(key=lambda m: m.start)
+    if len(seg.mentions) > 1:
+        seg.mentions.sort(key=lambda m: m.start)
 
 
 def _thresholds(doc: _Doc, group: list[_Segment]) -> list[_Segment]:
@@ -1035,8 +1048,11 @@ def _groups(doc: _Doc, segments: Sequence[_Segment]) -> list[list[_Segment]]:
 
 
 def _coordinated(doc: _Doc, left: _Segment, right: _Segment) -> bool:
-    gap = [doc.roles[k] for k in range(left.last + 1, right.first)]
-    return 0 < len(gap) <= _MAX_GAP and Role.SEP in gap and all(r in (Role.SEP, Role.QUAL, Role.DET) for r in gap)
+    gap = doc.role_runs[left.last + 1 : right.first]
+    return 0 < len(gap) <= _MAX_GAP and _ROLE_DIGIT[Role.SEP] in gap and not gap.strip(_GAP_DIGITS)
+
+
+_GAP_DIGITS = "".join(str(int(r)) for r in (Role.SEP, Role.QUAL, Role.DET))
 
 
 def _whole(seg: _Segment) -> _Mention | None:
@@ -1133,6 +1149,8 @@ def _observed(seg: _Segment) -> bool:
 
 def _resolve_group(doc: _Doc, group: Sequence[_Segment]) -> list[_Mention]:
     """The mentions of a coordination, with elided heads carried back and series prefixes forward."""
+    if len(group) == 1:
+        return list(group[0].mentions)
     last = group[-1]
     out: list[_Mention] = []
     prev_prefix: str | None = None
@@ -1336,6 +1354,8 @@ _MAX_PAREN = 6  # most tokens of a parenthesised abbreviation or synonym
 def _with_abbreviations(doc: _Doc, groups: list[list[_Mention]]) -> list[list[_Mention]]:
     """A parenthesised name right after a mention is part of it: 'hepatitis B surface antigen
     (HBsAg)', 'Down syndrome (trisomy 21)'. Lists and examples ('(PCI or CABG)', '(such as ...)') are not."""
+    if "(" not in doc.text:
+        return groups
     flat = sorted((m for g in groups for m in g), key=lambda m: m.start)
     starts = [m.start for m in flat]
     absorbed: set[int] = set()
@@ -1399,8 +1419,9 @@ def _allergens(doc: _Doc, group: Sequence[_Segment]) -> list[_Mention]:
 def _pathogen_carrier(doc: _Doc, m: _Mention) -> bool:
     """A bare 'infection' or 'colonization' before 'with' / 'caused by' a pathogen: only the
     pathogen is a concept ('Infection caused by Pseudomonas aeruginosa')."""
-    word = _norm(doc.text[m.start : m.end]).rsplit("-", 1)[-1]
-    return word in doc.heads.carrier_words and doc.heads.pathogen_link.match(doc.text, m.end) is not None
+    if doc.heads.pathogen_link.match(doc.text, m.end) is None:
+        return False
+    return _norm(doc.text[m.start : m.end]).rsplit("-", 1)[-1] in doc.heads.carrier_words
 
 
 def _mentions(doc: _Doc) -> list[list[_Mention]]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +28,7 @@ _STRICT = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 _NUMBER = r"(?<![\w.,])\d{1,4}(?:\.\d{1,2})?(?![\d])"
 _GAP = frozenset(" \t\r\n-–")
 _MAX_FILLERS = 4
+_NO_OPENING = frozenset({"filler", "anchor"})
 
 Kind = Literal["lead", "relation", "anchor", "filler", "unit", "number"]
 
@@ -148,6 +149,13 @@ class TimeWindowRules:
     """Between the two numbers of a range ('7-14 days', '2 to 4 weeks')."""
     alternative_gap: re.Pattern[str]
     """A duration in other units before the one read ('5 half-lives or 30 days')."""
+    needed: re.Pattern[str] = re.compile("")
+    """What every window holds: a unit, or a relation word, fillers and an anchor joined by
+    white space or hyphens (the reader takes nothing else); a text without it has none."""
+    memo: dict[str, _Entry | None] = field(default_factory=dict, compare=False, repr=False)
+    """The entry of each phrase as written, already looked up."""
+    number_memo: dict[str, _Entry] = field(default_factory=dict, compare=False, repr=False)
+    """The entry of each number as written."""
 
 
 def _key(phrase: str) -> str:
@@ -202,6 +210,7 @@ def compile_time_windows(tw: TimeWindowFile) -> TimeWindowRules:
         if kinds["relation"] and kinds["anchor"] else "(?!)"
     )
     return TimeWindowRules(
+        needed=_needed(by_key),
         pattern=re.compile("|".join(p for p in parts if p), re.IGNORECASE),
         by_key=by_key,
         gate=re.compile(rf"\d|(?<![^\W\d_]){literal_alternation(gate_keys)}" if gate_keys else r"\d", re.IGNORECASE),
@@ -216,6 +225,20 @@ def compile_time_windows(tw: TimeWindowFile) -> TimeWindowRules:
             re.IGNORECASE,
         ),
     )
+
+
+def _needed(by_key: Mapping[str, _Entry]) -> re.Pattern[str]:
+    """A unit lexeme, or relation, fillers and anchor lexemes joined as `_Reader.joined` joins
+    them with no gap pattern; no word boundaries beyond the lexer's, so it finds at least what it does."""
+    kinds = {kind: [k for k, e in by_key.items() if e.kind == kind] for kind in ("unit", "relation", "filler", "anchor")}
+    wordy = [k for k in kinds["unit"] if re.match(r"\w", k)]
+    other = [k for k in kinds["unit"] if not re.match(r"\w", k)]
+    parts = [rf"(?<![^\W\d_])(?:{literal_alternation(wordy)})" if wordy else "", literal_alternation(other) if other else ""]
+    if kinds["relation"] and kinds["anchor"]:
+        gap = "[" + re.escape("".join(sorted(_GAP))) + "]*"
+        fill = rf"(?:(?:{literal_alternation(kinds['filler'])}){gap}){{0,{_MAX_FILLERS}}}" if kinds["filler"] else ""
+        parts.append(rf"(?:{literal_alternation(kinds['relation'])}){gap}{fill}(?:{literal_alternation(kinds['anchor'])})")
+    return re.compile("|".join(p for p in parts if p) or "(?!)", re.IGNORECASE)
 
 
 def _gap(words: Sequence[str]) -> re.Pattern[str]:
@@ -251,13 +274,20 @@ class _Lexeme:
 def _lex(text: str, rules: TimeWindowRules) -> list[_Lexeme]:
     out = []
     for m in rules.pattern.finditer(text):
-        if m.group("num") is not None:
-            out.append(_Lexeme(m.start(), m.end(), _Entry("number", float(m.group()))))
-            continue
-        entry = rules.by_key.get(_key(m.group()))
+        written = m.group()
+        memo: dict[str, Any] = rules.memo if m.group("num") is None else rules.number_memo
+        entry = memo.get(written, _UNSEEN)
+        if entry is _UNSEEN:
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            entry = memo[written] = rules.by_key.get(_key(written)) if memo is rules.memo else _Entry("number", float(written))
         if entry is not None:
-            out.append(_Lexeme(m.start(), m.end(), entry))
+            out.append(_Lexeme(m.start(), m.end(), entry))  # type: ignore[arg-type]
     return out
+
+
+_UNSEEN = object()
+_MEMO_SIZE = 100_000
 
 
 @dataclass(slots=True)
@@ -462,11 +492,16 @@ def find_windows_and_durations(text: str, rules: TimeWindowRules) -> tuple[list[
     window only for the concept written right before it, which the caller decides."""
     if not rules.gate.search(text) and not rules.anchor_gate.search(text):
         return [], []
+    if not rules.needed.search(text):
+        return [], []
     lexemes = _lex(text, rules)
     windows: list[TimeWindow] = []
     durations: list[TimeWindow] = []
     pos = 0
     while pos < len(lexemes):
+        if lexemes[pos].entry.kind in _NO_OPENING:  # a filler or an anchor begins no window
+            pos += 1
+            continue
         window, pos, bare = _window_at(text, lexemes, pos, rules)
         if window is not None:
             (durations if bare else windows).append(window)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import time
 from pathlib import Path
 
@@ -11,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from critparse.errors import ResourceError
-from critparse.extract.temporal import TimeWindowRules, find_time_windows, load_time_windows
+from critparse.extract.temporal import TimeWindowRules, find_time_windows, find_windows_and_durations, load_time_windows
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +145,18 @@ def test_temporal_phrase_in_two_lists_rejected(tmp_path: Path, phrase: str) -> N
 def test_temporal_any_text_never_raises(windows: TimeWindowRules, text: str) -> None:
     for w in find_time_windows(text, windows):
         assert text[w.span.start : w.span.end] == w.text
+
+
+PIECES = ["within", "prior to", "of", "in", "the", "past", "first dose", "day 1", "randomization", "start of", "4", "six",
+          "weeks", "d", "y", "year", "-", "–", " ", "\n", "at least", "since", "elapsed", "must have", "ago", "(", "a", "Within"]
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=14).map(lambda parts: " ".join(parts).replace(" - ", "-")) | st.text(max_size=80))
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_temporal_needed_gate_skips_only_texts_without_windows(windows: TimeWindowRules, text: str) -> None:
+    """A text the `needed` pattern does not match is skipped: it must be one with no window."""
+    ungated = dataclasses.replace(windows, needed=re.compile(""), memo={}, number_memo={})
+    assert find_windows_and_durations(text, windows) == find_windows_and_durations(text, ungated)
 
 
 ADVERSARIAL = [
