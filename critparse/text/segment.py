@@ -725,6 +725,7 @@ class _Walk:
 _INLINE_NUMBER = re.compile(r"(?<=\s)(\d{1,3})([.)])[ \t]+(?=[A-Z(\"'“])")
 _LIST_SPLIT = re.compile(r"[;()\[\]]")
 _LEAD_AND = re.compile(r"(?:and|or)\s+", re.IGNORECASE)
+_PART_ENUM = re.compile(r"\(?(\d{1,2}|[a-z]|[ivx]{1,4})[.)]\s+(?=\S)")  # "a) x; b) y; c) z"
 
 
 def _run_on_parts(text: str, item: _Item) -> list[tuple[int, int, str | None]]:
@@ -768,8 +769,11 @@ def _semicolon_parts(text: str, start: int, end: int) -> list[tuple[int, int, st
         a, b = _trimmed(text, bounds[k], bounds[k + 1])
         lead = _LEAD_AND.match(text, a, b) if parts else None
         a = lead.end() if lead else a
+        enum = _PART_ENUM.match(text, a, b)
+        if enum:
+            a = enum.end()
         if a < b:
-            parts.append((a, b, None))
+            parts.append((a, b, enum.group(1) if enum else None))
     return parts if len(parts) >= 3 else []
 
 

@@ -552,3 +552,9 @@ def test_trials_numbers_glued_to_their_text_are_markers_in_sequence() -> None:
     assert [(s.text, s.marker) for s in segs] == [
         ("Aged 20-70 years;", "1"), ("Child-Pugh A;", "2"), ("Signed consent.", "3"),
         ("Portal vein thrombus;", "1"), ("Prior TACE", "2"), ("Platelets at least 5.0 x 10^10/L", None)]
+
+
+def test_trials_semicolon_parts_lose_their_letters() -> None:
+    text = "Prior cancers: a) melanoma; b) sarcoma; (c) glioma"
+    assert [(s.text, s.marker) for s in split_eligibility(text)] == [
+        ("Prior cancers: a) melanoma", None), ("sarcoma", "b"), ("glioma", "c")]
