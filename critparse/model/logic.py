@@ -192,12 +192,20 @@ Op.model_rebuild()
 
 
 def iter_leaves(node: Logic) -> Iterator[Logic]:
-    """Every leaf of a tree, left to right (conditions inside `if` included)."""
-    if isinstance(node, Op):
-        for arg in node.args:
-            yield from iter_leaves(arg)
-    else:
-        yield node
+    """Every leaf of a tree, left to right (conditions inside `if` included).
+
+    An explicit stack, not nested generators: every result's tree is walked when it is
+    validated, and a generator per level costs more than the check itself.
+    """
+    leaves: list[Logic] = []
+    stack: list[Logic] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Op):
+            stack.extend(reversed(item.args))
+        else:
+            leaves.append(item)
+    return iter(leaves)
 
 
 def check_indices(node: Logic | None, rules: int, concepts: int) -> None:

@@ -23,12 +23,12 @@ from typing import Any, TypeVar
 
 import spacy
 import srsly
-from pydantic import BaseModel
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
 
 from critparse.errors import WorkerLostError
 from critparse.model import Diagnostic, ParseResult
+from critparse.model.logic import ConditionLeaf, Logic, iter_leaves
 from critparse.nlp.abbreviations import ParenthesisAbbreviationDetector  # registers its factory
 from critparse.nlp.component import MAX_ANALYSED_CHARS, RuleExtractor  # registers critparse_rules
 from critparse.nlp.doc_keys import CONTEXT_KEY, RESULT_KEY, TEXT_KEY
@@ -237,15 +237,19 @@ def _parse_serial_docs(items: Iterable[tuple[Any, str | None]], nlp: Language, b
         yield _restore(result, original, diagnostics)
 
 
-def _has_non_finite(value: Any) -> bool:
-    """Whether a float anywhere inside a model (or tuple of them) is inf or NaN."""
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, BaseModel):
-        return any(_has_non_finite(getattr(value, name)) for name in type(value).model_fields)
-    if isinstance(value, (tuple, list)):
-        return any(_has_non_finite(v) for v in value)
-    return False
+def _non_finite_thresholds(logic: Logic | None) -> bool:
+    """Whether a condition's limits (an age band) hold inf or NaN.
+
+    In a result, floats live only in rule values (the flat rules and a condition's thresholds)
+    and time windows (which refuse inf themselves); `tests/nlp/test_speedups.py` fails when a
+    model gains another float field, so this walk cannot silently miss one.
+    """
+    if logic is None:
+        return False
+    return any(
+        isinstance(leaf, ConditionLeaf) and any(not math.isfinite(r.value) for r in leaf.condition.thresholds)
+        for leaf in iter_leaves(logic)
+    )
 
 
 def _non_finite_window(concept: Any) -> bool:
@@ -261,12 +265,10 @@ def _finite_only(result: ParseResult) -> dict[str, Any]:
     `10^400` is not a threshold anyone meant. Rules go as a whole, since the logic tree points
     at them by index; concepts that carry such a number go too.
     """
-    bad_rules = any(not math.isfinite(r.value) for r in result.rules) or (
-        result.logic is not None and _has_non_finite(result.logic)
-    )
-    concepts = tuple(c for c in result.concepts if not _non_finite_window(c))
-    if not bad_rules and len(concepts) == len(result.concepts):
+    bad_rules = any(not math.isfinite(r.value) for r in result.rules) or _non_finite_thresholds(result.logic)
+    if not bad_rules and not any(_non_finite_window(c) for c in result.concepts):
         return {}
+    concepts = tuple(c for c in result.concepts if not _non_finite_window(c))
     update: dict[str, Any] = {"concepts": concepts, "logic": None}
     if bad_rules:
         update.update(rules=(), no_threshold_reason="a number in the text is too large to use")
