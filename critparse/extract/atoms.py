@@ -79,9 +79,10 @@ def _core_of(text: str, group: Sequence[Rule], search: int, end: int, ending: Ma
     the comparator phrase ending right before it; else the first comparator sign; else the
     first number or limit word."""
     last: dict[float, int] = {}
+    values = {r.value for r in group}
     for m in _NUMBER.finditer(text, search, end):  # each value's last occurrence: the expression ends the span
         value = _number_value(m.group(0))
-        for v in {r.value for r in group}:
+        for v in values:
             if value is not None and (math.isclose(value, v) or math.isclose(value, -v)):
                 last[v] = m.start()
     if last:
@@ -124,7 +125,9 @@ def rule_atoms(
     for i, rule in enumerate(rules):
         expr = expressions[i] if expressions is not None and i < len(expressions) else None
         groups.setdefault(expr if expr is not None else rule.span.end, []).append(i)
-    ordered = sorted(groups.items(), key=lambda kv: (_end_of(kv[0]), min(rules[i].span.start for i in kv[1])))
+    ordered = list(groups.items())
+    if len(ordered) > 1:
+        ordered.sort(key=lambda kv: (_end_of(kv[0]), min(rules[i].span.start for i in kv[1])))
     atoms: list[Atom] = []
     previous_end = 0
     for key, members in ordered:
@@ -260,6 +263,9 @@ def concept_atoms(text: str, concepts: Sequence[Concept], taken: Sequence[Atom],
     defined as:'), a name the parenthesis after it defines ('obesity (BMI ≥ 30 kg/m²)'), a
     remark in a parenthesis after a limit ('(transfusion allowed ...)'), how a limit is measured
     ('> 450 ms in ECG examination') and a hypothetical concept (a condition, not a requirement)."""
+    if not taken:  # nothing to stand for, define or qualify: every concept but a hypothetical one
+        return [Atom(start=c.span.start, core=c.span.start, end=c.span.end, node=_concept_leaf(j), kind="concept",
+                     concept=j) for j, c in enumerate(concepts) if c.modality != "hypothetical"]
     out: list[Atom] = []
     skipped: list[Concept] = []
     for j, concept in enumerate(concepts):

@@ -145,7 +145,9 @@ def _clauses_attached(text: str, atoms: list[Atom], cues: LogicCues, concepts: S
     cue, nothing is placed and the caller skips this."""
     clauses = find_clauses(text, atoms, cues)
     _mend_condition_analytes(text, rules, atoms, clauses, cues)
-    sexes = cues.sex(text)
+    # sex words matter between two atoms or before an age (see `_bare_sex`, `_sole_sex`)
+    needs_sex = len(atoms) > 1 or any(a.kind == "rules" and a.analytes == ("age",) for a in atoms)
+    sexes = cues.sex(text) if needs_sex else []
     extra = _bare_sex(text, atoms, clauses, sexes) + bare_age_clauses(text, atoms, clauses, cues)
     clauses = sorted(clauses + extra, key=lambda c: c.cue.start)
     region, main = _attach(text, atoms, clauses, cues, concepts, rules, dropped)
@@ -422,6 +424,8 @@ _NEGATION = re.compile(r"(?:no|not|neither|without|absence\s+of)\s+(?:(?:prior|p
 def _attach(text: str, atoms: list[Atom], clauses: list[Clause], cues: LogicCues,
             concepts: Sequence[Concept], rules: list[Rule], dropped: set[int]) -> tuple[Region, list[Atom]]:
     """Give each clause to its atom (or to the `unless` list); the atoms left are the main ones."""
+    if not clauses:
+        return Region(text=text, masked=text, cues=cues), list(atoms)
     depths = paren_depths(text)
     masked = list(text)
     inner_ids = {id(a) for c in clauses if c.role != "with" for a in c.inner}
@@ -437,8 +441,8 @@ def _attach(text: str, atoms: list[Atom], clauses: list[Clause], cues: LogicCues
                 dropped.difference_update(clause.inner[0].rules)  # an age band after 'in patients' stays no rule
                 main.append(clause.inner[0])
             continue
-        for k in range(clause.cue.start, max(clause.end, clause.cue.end)):
-            masked[k] = " "
+        blank_to = max(clause.end, clause.cue.end)
+        masked[clause.cue.start : blank_to] = " " * (blank_to - clause.cue.start)
         covered = _with_aside(text, clause.start, clause.end)
         main[:] = [a for a in main if not (a.kind == "concept" and covered[0] <= a.start and a.end <= covered[1])]
     region.masked = "".join(masked)

@@ -106,7 +106,10 @@ def _token(token: str) -> str:
 def _trie(literals: list[list[str]]) -> str:
     """The literals (as word lists) as one regular expression that shares their common first
     words: the matcher tries each word once per position instead of each literal, and the
-    longest literal wins."""
+    longest literal wins. Words are tried in order of length; those that begin with the same
+    letter share it (`w(?:ithout|ithin|ith)`), so a position is tried once per first letter,
+    not once per word: the order among words of one letter is kept, and words of different
+    first letters (plain letters or digits) never match at the same place."""
     root: dict[str, Any] = {}
     for words in literals:
         node = root
@@ -121,8 +124,14 @@ def _trie(literals: list[list[str]]) -> str:
             piece = _token(word)
             if any(child_word for child_word in child):
                 piece += rf"(?:\s+{emit(child)})" + ("?" if "" in child else "")
-            parts.append(piece)
-        return "(?:" + "|".join(parts) + ")"
+            parts.append((word, piece))
+        if not all(word[0].isascii() and word[0].isalnum() for word, _ in parts):
+            return "(?:" + "|".join(piece for _, piece in parts) + ")"
+        by_letter: dict[str, list[str]] = {}
+        for word, piece in parts:  # a plain first letter is written as itself by re.escape
+            by_letter.setdefault(word[0], []).append(piece)
+        shared = [p[0] if len(p) == 1 else f"{letter}(?:{'|'.join(x[1:] for x in p)})" for letter, p in by_letter.items()]
+        return "(?:" + "|".join(shared) + ")"
 
     return emit(root)
 

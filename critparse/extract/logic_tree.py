@@ -48,7 +48,7 @@ def join(op: str, parts: Sequence[Logic], *, enumeration: bool = False) -> Logic
         return parts[0]
     flat: list[Logic] = []
     for part in parts:
-        if isinstance(part, Op) and part.op == op and op in ("and", "or") and part.enumeration == enumeration:
+        if part.__class__ is Op and part.op == op and op in ("and", "or") and part.enumeration == enumeration:  # type: ignore[union-attr]
             flat.extend(part.args)
         else:
             flat.append(part)
@@ -139,7 +139,11 @@ def _chain_node(members: Sequence[Atom]) -> Logic:
 
 
 def _merge_alternatives(region: Region, atoms: list[Atom]) -> list[Atom]:
-    """Neighbours that restate one limit become `same`; alternatives with conditions one chain."""
+    """Neighbours that restate one limit become `same`; alternatives with conditions one chain.
+    Every merge takes two neighbours that are not concepts (a concept never has conditions), so
+    a run where each pair holds a concept is left as it is."""
+    if all(a.kind == "concept" or b.kind == "concept" for a, b in pairwise(atoms)):
+        return [_close([a]) for a in atoms]
     out: list[Atom] = []
     run: list[Atom] = []
     for atom in atoms:
@@ -209,6 +213,8 @@ def _close(run: list[Atom]) -> Atom:
 def _split(atoms: list[Atom], kinds: list[str], stops: set[str]) -> tuple[list[list[Atom]], list[list[str]], list[str]]:
     """Cut a run of atoms at the gaps whose kind is in `stops`: the pieces, their inner gap
     kinds, and the kinds of the cuts."""
+    if atoms and stops.isdisjoint(kinds):
+        return [list(atoms)], [list(kinds)], []
     pieces: list[list[Atom]] = [[atoms[0]]]
     inner: list[list[str]] = [[]]
     cuts: list[str] = []
@@ -320,6 +326,8 @@ def combine(region: Region, atoms: list[Atom], *, within: int = -1) -> tuple[lis
 def _grouped(region: Region, atoms: list[Atom], within: int) -> list[Atom]:
     """Each top-level parenthesis holding two or more atoms becomes one atom of its own tree."""
     text = region.text
+    if "(" not in text:
+        return atoms
     out: list[Atom] = []
     i = 0
     while i < len(atoms):
