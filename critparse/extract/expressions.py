@@ -15,20 +15,24 @@ from critparse.extract.mentions import TIME_UNITS, Expression, Quantity
 from critparse.extract.quantities import ComparatorsBefore, patterns
 from critparse.lexicon.vocabulary import Vocabulary
 
-_RANGE_JOIN = re.compile(r"\s*(?:-|–|—|‐|~|to|through|thru|until)\s*$", re.IGNORECASE)
-_AND_JOIN = re.compile(r"\s*(?:-\s*)?(?:and|&)\s*$", re.IGNORECASE)  # 'between 40- and 75-years'
+# Spaces before a word are never given back (possessive `*+`, `++`: every word starts with a
+# character that is not a space), so a long run of spaces costs one pass, not one per space.
+_RANGE_JOIN = re.compile(r"\s*+(?:-|–|—|‐|~|to|through|thru|until)\s*$", re.IGNORECASE)
+_AND_JOIN = re.compile(r"\s*+(?:-\s*+)?(?:and|&)\s*$", re.IGNORECASE)  # 'between 40- and 75-years'
 _RANGE_OPENER = re.compile(
     r"(?:(?<![A-Za-z])(?:between|from|ranging\s+from|range\s+of|range|within\s+the\s+range\s+of|in\s+the\s+range\s+of))"
     r"(?:\s+the\s+ages?\s+of)?\s*(?:of\s+)?$",  # 'between the ages of 45 and 70'
     re.IGNORECASE,
 )
-_LIST_JOIN = re.compile(r"\s*(?:,\s*(?:or|and)?|or|and|/)\s*$", re.IGNORECASE)
-_SHARED_UNIT_GAP = re.compile(r"\s*(?:,|and|but|to|or)?\s*", re.IGNORECASE)
-AFTER_AGE = re.compile(r"(?:\s*(?:-\s*)?old|\s+of\s+age|\s+in\s+age|\s+of\s+life)(?![A-Za-z])", re.IGNORECASE)
+_LIST_JOIN = re.compile(r"\s*+(?:,\s*+(?:or|and)?|or|and|/)\s*$", re.IGNORECASE)
+_SHARED_UNIT_GAP = re.compile(r"\s*+(?:,|and|but|to|or)?\s*", re.IGNORECASE)
+AFTER_AGE = re.compile(
+    r"(?:\s*+(?:-\s*+)?old|\s++of\s++age|\s++in\s++age|\s++of\s++life)(?![A-Za-z])", re.IGNORECASE
+)
 """Words after a duration that make it an age ('18 years old', '65 years of age')."""
 
-_ASIDE = re.compile(r"\s*\([^()]{1,40}\)")
-_PLUS = re.compile(r"(?:\s*years?)?\+(?![\w+])")
+_ASIDE = re.compile(r"\s*+\([^()]{1,40}\)")
+_PLUS = re.compile(r"(?:\s*+years?)?\+(?![\w+])")
 
 
 def build_expressions(

@@ -30,13 +30,15 @@ Unit = tuple[str, str, int, int]
 """(code, surface, start, end) of a unit read by `Vocabulary.match_unit` (grammar and units.json)."""
 
 _GLUED_BOUND = re.compile(r"-(\d{1,3}(?:\.\d+)?)(?![\d.,])")
-_RESTATED = re.compile(r"\s*\(\s*(\d{1,3})\s*\)")  # 'eighteen (18)'
+# Possessive spaces (`*+`, `++`) before what cannot start with a space: a long run of spaces costs
+# one pass, not one per space (see `critparse.extract.expressions`).
+_RESTATED = re.compile(r"\s*+\(\s*+(\d{1,3})\s*+\)")  # 'eighteen (18)'
 _TIMES_SIGN = re.compile(r"^(?:[xX×*·.]|times)\s*")
-_LIST_GOES_ON = re.compile(r"\s*(?:,|or|and|to|-|–)\s*\d", re.IGNORECASE)
-_DECIMAL_COMMA_RANGE = re.compile(r"\s*(?:-|–|to|and)\s*\d+,\d{1,2}(?!\d)")  # 'between 7,0 and 10,0 %'
+_LIST_GOES_ON = re.compile(r"\s*+(?:,|or|and|to|-|–)\s*+\d", re.IGNORECASE)
+_DECIMAL_COMMA_RANGE = re.compile(r"\s*+(?:-|–|to|and)\s*+\d+,\d{1,2}(?!\d)")  # 'between 7,0 and 10,0 %'
 # The whole exponent is read ('10^400' is 1e400, too large: dropped later as infinite, not 1e40).
-_POWER_VALUE = re.compile(r"\s*(?:\^|\*\*|\*)\s*\(?(\d+)\)?|([⁰¹²³⁴⁵⁶⁷⁸⁹]+)")  # '10^5 IU/mL'
-_TIMES_POWER = re.compile(r"\s*[xX×*]\s*10\s*(?:\^|\*\*|\*|[eE])\s*\(?(\d+|[⁰¹²³⁴⁵⁶⁷⁸⁹]+)\)?")  # '1 x 10^4 IU/mL'
+_POWER_VALUE = re.compile(r"\s*+(?:\^|\*\*|\*)\s*+\(?(\d+)\)?|([⁰¹²³⁴⁵⁶⁷⁸⁹]+)")  # '10^5 IU/mL'
+_TIMES_POWER = re.compile(r"\s*+[xX×*]\s*+10\s*+(?:\^|\*\*|\*|[eE])\s*+\(?(\d+|[⁰¹²³⁴⁵⁶⁷⁸⁹]+)\)?")  # '1 x 10^4 IU/mL'
 _PERCENTILE = re.compile(r"(?:st|nd|rd|th)(?=\s+(?:percentile|centile)s?\b)", re.IGNORECASE)
 _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5}
 _STAGED = re.compile(
@@ -58,7 +60,7 @@ class QuantityPatterns:
             upper += "|(?-i:" + "|".join(re.escape(w) for w in lon.upper_case_sensitive) + r")(?![0-9])"
         whose = phrase_pattern(lon.whose)
         self.limit_of_normal = re.compile(
-            rf"\s*(?:(?P<times>{phrase_pattern(lon.times)})\s*)?(?:the\s+)?(?:(?:{whose})\s+)?"
+            rf"\s*+(?:(?P<times>{phrase_pattern(lon.times)})\s*+)?(?:the\s++)?(?:(?:{whose})\s++)?"
             rf"(?:(?P<upper>{upper})|(?P<lower>{lower})|(?P<normal>{phrase_pattern(lon.normal)}))(?![A-Za-z])",
             re.IGNORECASE,
         )
@@ -68,22 +70,22 @@ class QuantityPatterns:
         self.limit_lead = re.compile(rf"(?:(?:the|{whose})\s+)*$", re.IGNORECASE)
         # 'x 10^9/L', '10(9)/l', '10⁹ cells/L': the count unit after it is read from units.json
         self.power_of_ten = re.compile(
-            r"\s*(?:(?:[xX×*·.]|times)\s*)?10\s*(?:(?:\^|\*\*|\*|[eE]|exp|[xX])\s*)?\(?([0-9]{1,2}|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\)?"
-            r"(?:\s*(?:cells|cell))?(?=\s*(?:/|per\s))"
+            r"\s*+(?:(?:[xX×*·.]|times)\s*+)?10\s*+(?:(?:\^|\*\*|\*|[eE]|exp|[xX])\s*+)?\(?([0-9]{1,2}|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\)?"
+            r"(?:\s*+(?:cells|cell))?(?=\s*(?:/|per\s))"
         )
         # '× 1,000,000,000/L': the power of ten written out, three zeros a group
         self.power_written = re.compile(
-            r"\s*[xX×*·]\s*1((?:,000)+|(?:\.000)+|(?:[ \u00a0]000)+)(?:\s*(?:cells|cell))?(?=\s*(?:/|per\s))"
+            r"\s*+[xX×*·]\s*+1((?:,000)+|(?:\.000)+|(?:[ \u00a0]000)+)(?:\s*+(?:cells|cell))?(?=\s*(?:/|per\s))"
         )
         self.after_power = frozenset(words.count_units.after_power)
         self.after_noun = frozenset(words.count_units.after_noun)
         # 'parasites/µL', 'mitoses per 50 HPF'
-        self.counted_noun = re.compile(r"\s*(?:[A-Za-z]+\s+)?[A-Za-z]+(?=\s*(?:/|per\s))", re.IGNORECASE)
+        self.counted_noun = re.compile(r"\s*+(?:[A-Za-z]+\s+)?[A-Za-z]+(?=\s*(?:/|per\s))", re.IGNORECASE)
         self.number_words = {w.lower(): v for w, v in words.number_words.items()}
         spelled = alternation(list(words.number_words))
         self.number_word = FoldedPattern(re.compile(r"\b(" + spelled + r")\b", re.IGNORECASE))
         # 'thirteen to nineteen years old': two spelled numbers joined as a range need no comparator
-        self.number_word_range = re.compile(rf"\s*(?:to|-|–|and)\s*(?:{spelled})\b", re.IGNORECASE)
+        self.number_word_range = re.compile(rf"\s*+(?:to|-|–|and)\s*+(?:{spelled})\b", re.IGNORECASE)
         self.number_word_range_end = re.compile(rf"\b(?:{spelled})\s*(?:to|-|–|and)\s*$", re.IGNORECASE)
         self.longest_number_word = max(len(w) for w in words.number_words)
         # 'Aged 18+', 'adults 65+': a plus sign is a comparator only after words for people or ages
@@ -92,7 +94,7 @@ class QuantityPatterns:
         )
         self.comparator_gap = re.compile(rf"(?<![A-Za-z])(?:{phrase_pattern(words.comparator_gap)})\s*$", re.IGNORECASE)
         self.duration_adjective = re.compile(
-            rf"\s+(?:{phrase_pattern(words.duration_adjectives)})(?![A-Za-z])", re.IGNORECASE
+            rf"\s++(?:{phrase_pattern(words.duration_adjectives)})(?![A-Za-z])", re.IGNORECASE
         )
 
 

@@ -149,11 +149,11 @@ class UnitReader:
         worded = [p for p in grammar.per if p[:1].isalpha()]
         symbols = [p for p in grammar.per if not p[:1].isalpha()]
         self._per = re.compile(
-            r"[ \t]*(?:" + "|".join(re.escape(p) for p in symbols) + r")[ \t]*"
-            + (r"|[ \t]*(?<![A-Za-z])(?:" + phrase_pattern(worded) + r")[ \t]+" if worded else ""),
+            r"[ \t]*+(?:" + "|".join(re.escape(p) for p in symbols) + r")[ \t]*+"
+            + (r"|[ \t]*+(?<![A-Za-z])(?:" + phrase_pattern(worded) + r")[ \t]++" if worded else ""),
             re.IGNORECASE,
         )
-        self._per_time = re.compile(r"[ \t]+(?:" + phrase_pattern(grammar.per_time) + r")[ \t]+", re.IGNORECASE)
+        self._per_time = re.compile(r"[ \t]++(?:" + phrase_pattern(grammar.per_time) + r")[ \t]++", re.IGNORECASE)
         self._times = re.compile("(?:" + phrase_pattern(grammar.times) + ")")
         self._bracketed = frozenset(grammar.bracketed_denominators)
 

@@ -183,7 +183,7 @@ class Vocabulary:
         )
         self._before_scan = FoldedPattern(self.before_iter_re)
         self.after_re = re.compile(
-            r"\s*(?P<cmp>" + alternation(list(self._after_surfaces())) + r")(?![A-Za-z])", re.IGNORECASE
+            r"\s*+(?P<cmp>" + alternation(list(self._after_surfaces())) + r")(?![A-Za-z])", re.IGNORECASE
         )
 
     def _compile_units(self) -> None:
@@ -203,9 +203,11 @@ class Vocabulary:
             raise ResourceError("units.json: " + "; ".join(problems))
         exact = alternation(list(self._unit_code_exact), fold=False)
         loose = alternation([s for e in units.units for s in e.surfaces if s not in case_sensitive])
-        # Units end at a non-alphanumeric character; '%' and '²' end themselves.
-        self.unit_exact_re = re.compile(r"\s*(" + exact + r")(?![A-Za-z0-9µμ])") if exact else None
-        self.unit_re = re.compile(r"\s*(" + loose + r")(?![A-Za-z0-9µμ])", re.IGNORECASE)
+        # Units end at a non-alphanumeric character; '%' and '²' end themselves. No written form
+        # starts with white space, so the space before one is never given back (possessive `*+`):
+        # a long run of spaces costs one pass, not one per space.
+        self.unit_exact_re = re.compile(r"\s*+(" + exact + r")(?![A-Za-z0-9µμ])") if exact else None
+        self.unit_re = re.compile(r"\s*+(" + loose + r")(?![A-Za-z0-9µμ])", re.IGNORECASE)
 
     def derived(self, key: str, build: Callable[[Vocabulary], T]) -> T:
         """A matcher built from these vocabularies (e.g. an extract module's compiled

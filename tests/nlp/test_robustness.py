@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import critparse
 from critparse.model import Analyte, ParseResult, Rule, Span
@@ -69,3 +72,42 @@ def test_robustness_worst_case_bullet_is_bounded(family: str) -> None:
     # Generous: the target is 10 ms on an idle machine; a quadratic or exponential blow-up on
     # 2,000 characters costs seconds to minutes.
     assert time.perf_counter() - started < 1.0
+
+
+def _possessive_patterns() -> list[re.Pattern[str]]:
+    """Patterns whose spaces before a word are possessive (`\\s*+`): never given back, since no
+    word starts with a space; each must match exactly what its plain form matches."""
+    from critparse.extract import expressions, quantities
+    from critparse.lexicon.resources import default_resources
+
+    vocab = default_resources().vocabulary
+    pats = quantities.patterns(vocab)
+    reader = vocab.unit_reader
+    found = [vocab.after_re, vocab.unit_re, vocab.unit_exact_re, reader._per, reader._per_time,
+             pats.limit_of_normal, pats.power_of_ten, pats.power_written, pats.counted_noun,
+             pats.number_word_range, pats.duration_adjective]
+    found += [v for m in (expressions, quantities) for v in vars(m).values() if isinstance(v, re.Pattern)]
+    return [p for p in found if p is not None and ("*+" in p.pattern or "++" in p.pattern)]
+
+
+def _plain(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    source = pattern.pattern
+    for space in (r"\s", r"[ \t]"):
+        source = source.replace(space + "*+", space + "*").replace(space + "++", space + "+")
+    return re.compile(source, pattern.flags)
+
+
+_SPACED = [" ", "   ", "\t", "  \t ", "x", "X", "×", "10", "^", "9", "(9)", "/L", "/", "per ", "ULN", "times", "the",
+           "upper limit of normal", "institutional", "mg/dL", "mg", "dL", "or more", "or older", "old", "-", "and",
+           "to", "(", ")", "18", "1,000", ",", "cells", "years", "+", "consecutive", "months", "a day", "twenty",
+           "of", "age", "kg", "h", "mmHg"]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(_SPACED), max_size=14).map("".join))
+def test_robustness_possessive_spaces_match_as_plain_ones(text: str) -> None:
+    for pattern in _possessive_patterns():
+        plain = _plain(pattern)
+        for pos in range(len(text) + 1):
+            got, want = pattern.match(text, pos), plain.match(text, pos)
+            assert (got and (got.span(), got.groups())) == (want and (want.span(), want.groups())), pattern.pattern
