@@ -29,7 +29,7 @@ from critparse.extract.durations import age_at_event, event_after, lasting
 from critparse.extract.expressions import AFTER_AGE
 from critparse.extract.mentions import TIME_UNITS, Expression, Mention
 from critparse.extract.quantities import ComparatorsBefore
-from critparse.lexicon.phrases import phrase_pattern, word_set
+from critparse.lexicon.phrases import last_characters, phrase_pattern, word_set
 from critparse.lexicon.vocabulary import Vocabulary
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "derived_words",
     "fallback",
     "inherit",
+    "mentions_in_reach",
     "not_a_threshold",
     "prepare_mentions",
 ]
@@ -55,7 +56,10 @@ _NEGATED_PREFIX = re.compile(r"\bnon[-\s]?$", re.IGNORECASE)  # 'non-HDL cholest
 _STAGING_SYSTEM = re.compile(r"(?<![\w-])(?:(?:[A-Z][\w-]*|\([A-Z][\w-]*\)|and)\s+){1,5}$")
 _JOINERS = r"[\s/,&()\[\]\-–]*"
 # '≥ 18 years of age', '28 weeks' gestation', 'a score of 20 on the 17-item Hamilton scale'
-_RIGHT_GAP = re.compile(r"['’]?\s*(?:(?:of|in|for|as|on)\s+)?(?:the\s+)?(?:\d+-item\s+)?$", re.IGNORECASE)
+_RIGHT_GAP_WORDS = r"['’]?\s*(?:(?:of|in|for|as|on)\s+)?(?:the\s+)?(?:\d+-item\s+)?"
+_RIGHT_GAP = re.compile(_RIGHT_GAP_WORDS + "$", re.IGNORECASE)
+# Each optional part starts where the one before cannot go on, so its greedy match is the longest.
+_RIGHT_GAP_REACH = re.compile(_RIGHT_GAP_WORDS, re.IGNORECASE)
 _PART_OF = re.compile(r"\s+(?:item|subscale|domain|question)s?\b", re.IGNORECASE)  # 'MADRS item 10'
 # '(≥ 5 cigarettes/day for the past year)' closes on what the expression is about; '(score ≥ 5 on
 # MADRS item 10)' names it after the number instead.
@@ -131,8 +135,10 @@ class AnalytePatterns:
         self.not_a_measure_after = re.compile(rf"\s*(?:{phrase_pattern(w.clock_words)})\b", re.IGNORECASE)
         # 'genotypes 1-6', 'Cycle 1 Day 1', 'Week 52', 'visits 2 and 3': names of things, not limits.
         self.not_a_measure_before = re.compile(rf"\b(?:{phrase_pattern(w.name_nouns)})\s*$", re.IGNORECASE)
+        self.name_nouns_last = last_characters(w.name_nouns)
         # 'protocol version 3.0 or later', 'CTCAE v5.0': the number names a version, even with a comparator
         self.version_before = re.compile(rf"\b(?:{phrase_pattern(w.version_nouns)})\s*$", re.IGNORECASE)
+        self.version_nouns_last = last_characters(w.version_nouns)
         # 'Unresolved grade 2 neuropathy', 'FIGO stage IB2': a stage, grade or class named alone is no limit
         self.named_alone = word_set(w.named_alone)
         self.age_words = re.compile(rf"\b(?:{phrase_pattern(w.age_words)})\b", re.IGNORECASE)
@@ -143,6 +149,7 @@ class AnalytePatterns:
         self.stage_name = w.pattern_analytes.stage
         self.heads_needing_complement = word_set(w.heads_needing_complement)
         self.measured_after = re.compile(rf"(?<![\w-])(?:{phrase_pattern(w.measured_after)})\s*$", re.IGNORECASE)
+        self.measured_after_last = last_characters(w.measured_after)
         # mentions that share one threshold: 'AST/ALT', 'AST and ALT', 'ASAT et ALAT', 'AST (SGOT) and ALT'
         connectors = phrase_pattern(w.connectors)
         self.group_gap = re.compile(rf"{_JOINERS}(?:(?:{connectors}){_JOINERS})?", re.IGNORECASE)
@@ -161,6 +168,26 @@ def analyte_patterns(vocab: Vocabulary) -> AnalytePatterns:
 
 
 # --- mentions -----------------------------------------------------------------------------------
+
+
+RENAME_REACH = 80
+"""How far before a mention the words that rename it may start ('Neck Disability Index for')."""
+
+
+def mentions_in_reach(text: str, mentions: list[Mention], exprs: list[Expression]) -> list[Mention]:
+    """The mentions (in text order) that the passes may take for `exprs`, or that a mention
+    renamed from further on may swallow: those that start before the furthest place any
+    expression looks at (its aside, the gap after it), plus `RENAME_REACH`. A bullet of many
+    mentions and few expressions then prepares only what it needs."""
+    reach = max(expr.end for expr in exprs)
+    if not mentions or mentions[-1].start < reach + RENAME_REACH:
+        return mentions  # all of them (most bullets)
+    for expr in exprs:
+        aside = _NAMED_ASIDE.match(text, expr.end)
+        right = _RIGHT_GAP_REACH.match(text, expr.end)
+        reach = max(reach, aside.end() + 1 if aside else expr.end, right.end() + 1 if right else expr.end)
+    return mentions[: bisect_left(mentions, reach + RENAME_REACH, key=lambda m: m.start)]
+
 
 
 def prepare_mentions(text: str, mentions: list[Mention], vocab: Vocabulary) -> list[Mention]:
@@ -192,7 +219,7 @@ def _another_analyte(text: str, m: Mention, vocab: Vocabulary, pats: AnalytePatt
         return Mention(m.start, ratio.end(), phrase, " ".join(phrase.lower().split()), in_lexicon=False)
     if m.name == pats.age_name and (at_event := age_at_event(text, m, vocab)) is not None:
         return at_event  # 'Age at diagnosis < 40 years' is not today's age
-    instrument = pats.instrument_for.search(text, max(0, m.start - 80), m.start) if m.own else None
+    instrument = pats.instrument_for.search(text, max(0, m.start - RENAME_REACH), m.start) if m.own else None
     if instrument is not None:  # 'Neck Disability Index for pain': pain names the instrument's subject
         phrase = text[instrument.start() : m.end]
         return Mention(instrument.start(), m.end, phrase, " ".join(phrase.lower().split()), in_lexicon=False)
@@ -275,20 +302,23 @@ def _between(mentions: list[Mention], lo: int, hi: int) -> list[Mention]:
 def _group_before(
     mentions: list[Mention], text: str, lo: int, hi: int, pats: AnalytePatterns, unit: str | None = None
 ) -> list[Mention]:
-    """The run of mentions closest to `hi` inside [lo, hi), joined only by connectors."""
-    inside = [
-        m for m in mentions
+    """The run of mentions closest to `hi` inside [lo, hi), joined only by connectors.
+
+    Read from the end, so that only the mentions of the run (and the one that ends it) are
+    tested, not every mention of the window."""
+    inside = (
+        m for m in reversed(mentions)
         if m.start >= lo and m.end <= hi and compatible(m, unit) and not _in_aside(text, m, hi)
-    ]
-    if not inside:
+    )
+    last = next(inside, None)
+    if last is None:
         return []
     opened = _last_unclosed_paren(text[lo:hi])
-    if opened >= 0 and inside[-1].start > lo + opened:
-        inside = [m for m in inside if m.start > lo + opened]  # 'QT interval (QTc > 500 ms)'
-    group = [inside[-1]]
-    for m in reversed(inside[:-1]):
+    after = lo + opened if opened >= 0 and last.start > lo + opened else -1  # 'QT interval (QTc > 500 ms)'
+    group = [last]
+    for m in inside:
         gap = text[m.end : group[0].start]
-        if pats.group_gap.fullmatch(gap) or pats.parenthetical_gap.fullmatch(gap):
+        if m.start > after and (pats.group_gap.fullmatch(gap) or pats.parenthetical_gap.fullmatch(gap)):
             group.insert(0, m)
         else:
             break
@@ -334,12 +364,12 @@ def not_a_threshold(site: Site, group: list[Mention], previous: Previous) -> str
     age that picks which limit applies ('Karnofsky ≥ 50 for patients > 16 years'), a scale's
     bounds ('pain ≥ 4 on a 0-10 scale') or a subgroup ('for patients with bilirubin > 1.5 × ULN').
     """
-    expr, text, pats = site.expr, site.text, site.pats
+    expr, text, pats, tail = site.expr, site.text, site.pats, site.tail
     if pats.not_a_measure_after.match(text, expr.end) or (
-        expr.kind != "single" and pats.not_a_measure_before.search(site.tail)
-    ) or pats.version_before.search(site.tail) or _is_year(expr):
+        expr.kind != "single" and site.tail_ends_in(pats.name_nouns_last) and pats.not_a_measure_before.search(tail)
+    ) or (site.tail_ends_in(pats.version_nouns_last) and pats.version_before.search(tail)) or _is_year(expr):
         return "name"  # also 'version 3.0 or later', 'in 2018 or later': a version, a calendar year
-    if site.unit in TIME_UNITS and pats.measured_after.search(site.tail):
+    if site.unit in TIME_UNITS and site.tail_ends_in(pats.measured_after_last) and pats.measured_after.search(tail):
         return "condition"  # 'BP ... following at least 5 minutes of rest', '38 °C sustained over 1 hour'
     age_only = bool(group) and all(m.default_unit in TIME_UNITS for m in group)
     condition_unit = "a" if site.unit is None and age_only else site.unit  # '(age ≤ 16)'
@@ -351,7 +381,7 @@ def not_a_threshold(site: Site, group: list[Mention], previous: Previous) -> str
         or (_OPEN_PAREN.search(site.tail) and _scale_bounds(expr))
     ):
         return "condition"
-    return "condition" if _SUBGROUP.search(site.tail) else None
+    return "condition" if tail[-1:].isspace() and _SUBGROUP.search(tail) else None  # it ends in spaces
 
 
 def _is_year(expr: Expression) -> bool:
@@ -398,6 +428,7 @@ class Site:
         self.unit = expr.bounds[-1][1].unit
         self.segment = text[lo : expr.start]
         self.tail = self.segment[-80:]  # end-anchored patterns need no more (and stay linear)
+        self._tail_last: str | None = None
         self._words: list[str] | None = None
         self._left: Mention | None = None
         self._left_done = False
@@ -415,6 +446,13 @@ class Site:
         if not self._left_done:
             self._left, self._left_done = derived_words(self.text, self.lo, self.expr.start, self.pats), True
         return self._left
+
+    def tail_ends_in(self, last: frozenset[str] | None) -> bool:
+        """Whether the tail's last character but white space is one of `last` (None: any), a cheap
+        test before an end-anchored search that must end with one of them."""
+        if self._tail_last is None:
+            self._tail_last = self.tail.rstrip()[-1:]
+        return last is None or self._tail_last in last
 
     def ends_with_connector(self) -> bool:
         return _ENDS_WITH_CONNECTOR.search(self.tail) is not None
@@ -465,7 +503,7 @@ def inherit(
         return _anchored(expr, compatible_previous), expr.end  # '≥ 18 and ≤ 65 years', '(< 3 × ULN ...)'
     if counted is not None and (site.left is None or site.ends_with_connector()):
         return _anchored(expr, [counted]), expr.end  # 'at least 2 prior regimens', 'and =< grade 2 neuropathy'
-    right = [m for m in mentions if expr.end <= m.start < next_start and _RIGHT_GAP.match(text[expr.end : m.start])
+    right = [m for m in _between(mentions, expr.end, next_start) if _RIGHT_GAP.match(text[expr.end : m.start])
              and compatible(m, site.unit) and not _PART_OF.match(text, m.end)]
     if right:
         return [right[0]], right[0].end  # '> 16 years of age or Lansky ≥ 50': 'age' is taken

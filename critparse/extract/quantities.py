@@ -8,6 +8,7 @@ See `critparse.extract.rules` for the whole algorithm. Everything here works on 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from critparse.extract.mentions import TIME_UNITS, Expression, Mention, Quantity
 from critparse.extract.numbers import (
@@ -18,13 +19,21 @@ from critparse.extract.numbers import (
     negative_sign_before,
     plus_sign_before,
 )
-from critparse.lexicon.phrases import FoldedPattern, alternation, folded, phrase_pattern
+from critparse.lexicon.phrases import (
+    FoldedPattern,
+    alternation,
+    first_characters,
+    folded,
+    last_characters,
+    phrase_pattern,
+)
 from critparse.lexicon.vocabulary import Vocabulary
 
 MAX_QUANTITIES = 60
-"""Numbers read per bullet. The gold bullets have at most two dozen (a flattened table of limits
-by age); past this a text is a table dump or noise, and reading on would only cost time (each
-number costs a few dozen microseconds)."""
+"""Numbers read per bullet, and so many of each other kind (spelled counts, stages, bare limits,
+blood pressure pairs). The gold bullets have at most two dozen (a flattened table of limits by
+age); past this a text is a table dump or noise, and reading on would only cost time (each number
+costs a few dozen microseconds)."""
 
 Unit = tuple[str, str, int, int]
 """(code, surface, start, end) of a unit read by `Vocabulary.match_unit` (grammar and units.json)."""
@@ -41,8 +50,11 @@ _POWER_VALUE = re.compile(r"\s*+(?:\^|\*\*|\*)\s*+\(?(\d+)\)?|([⁰¹²³⁴⁵�
 _TIMES_POWER = re.compile(r"\s*+[xX×*]\s*+10\s*+(?:\^|\*\*|\*|[eE])\s*+\(?(\d+|[⁰¹²³⁴⁵⁶⁷⁸⁹]+)\)?")  # '1 x 10^4 IU/mL'
 _PERCENTILE = re.compile(r"(?:st|nd|rd|th)(?=\s+(?:percentile|centile)s?\b)", re.IGNORECASE)
 _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5}
+# `\b(?P<word>(?i:stage|stages|class|classes|grade|grades|NYHA|ASA|physical\s+status))`, its first
+# letter (in either case; 'ſ' is an 's') in front so that `re` skips to those letters.
 _STAGED = re.compile(
-    r"\b(?P<word>(?i:stage|stages|class|classes|grade|grades|NYHA|ASA|physical\s+status))\s*[:=]?\s*"
+    r"(?P<word>[sScCgGnNaApP\u017f](?<!\w[sScCgGnNaApP\u017f])(?i:(?<=s)tage|(?<=s)tages|(?<=c)lass|"
+    r"(?<=c)lasses|(?<=g)rade|(?<=g)rades|(?<=n)yha|(?<=a)sa|(?<=p)hysical\s+status))\s*[:=]?\s*"
     r"(?P<cmp>≥|≤|>=|<=|>|<)?\s*"
     r"(?P<a>IV|V|I{1,3})(?:[A-Ca-c]\d?)?(?![A-Za-z0-9])"
     r"(?:\s*(?P<sep>-|–|—|(?i:to|through|or|and)|/|,)\s*(?:(?i:stage|class)\s+)?(?P<b>IV|V|I{1,3})(?:[A-Ca-c]\d?)?(?![A-Za-z0-9]))?"
@@ -68,6 +80,9 @@ class QuantityPatterns:
             rf"(?<![A-Za-z])(?:(?P<upper>{upper})|(?P<lower>{lower}))(?![A-Za-z])", re.IGNORECASE
         )
         self.limit_lead = re.compile(rf"(?:(?:the|{whose})\s+)*$", re.IGNORECASE)
+        starts = first_characters(lon.times + ["the"] + lon.whose + lon.upper + lon.lower + lon.normal)
+        self.limit_starts = None if starts is None else starts | {w[0] for w in lon.upper_case_sensitive}
+        """What a multiple of a limit of normal starts with after the spaces (None: anything)."""
         # 'x 10^9/L', '10(9)/l', '10⁹ cells/L': the count unit after it is read from units.json
         self.power_of_ten = re.compile(
             r"\s*+(?:(?:[xX×*·.]|times)\s*+)?10\s*+(?:(?:\^|\*\*|\*|[eE]|exp|[xX])\s*+)?\(?([0-9]{1,2}|[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})\)?"
@@ -93,9 +108,38 @@ class QuantityPatterns:
             rf"\b(?:{phrase_pattern(words.age_words + words.people_words)})\b[^\d;]*$", re.IGNORECASE
         )
         self.comparator_gap = re.compile(rf"(?<![A-Za-z])(?:{phrase_pattern(words.comparator_gap)})\s*$", re.IGNORECASE)
+        self.comparator_gap_last = last_characters(words.comparator_gap)
         self.duration_adjective = re.compile(
             rf"\s++(?:{phrase_pattern(words.duration_adjectives)})(?![A-Za-z])", re.IGNORECASE
         )
+        self.adjective_starts = first_characters(words.duration_adjectives)
+
+    def limit_at(self, text: str, pos: int) -> re.Match[str] | None:
+        """`limit_of_normal.match(text, pos)`, after a look at the first character it would need."""
+        if self.limit_starts is not None and _next_character(text, pos) not in self.limit_starts:
+            return None
+        return self.limit_of_normal.match(text, pos)
+
+    def adjective_at(self, text: str, pos: int) -> re.Match[str] | None:
+        """`duration_adjective.match(text, pos)`, after the same look (it needs a space first)."""
+        if self.adjective_starts is not None and (
+            not text[pos : pos + 1].isspace() or _next_character(text, pos) not in self.adjective_starts
+        ):
+            return None
+        return self.duration_adjective.match(text, pos)
+
+
+_SPACES = re.compile(r"\s*")
+_POWER_STARTS = frozenset("xX×*·.t1")  # what power_of_ten and power_written start with after spaces
+_TIMES_POWER_STARTS = frozenset("xX×*")
+# What counted_noun starts with: an ASCII letter, or one that `re` takes for one case-insensitively.
+_COUNTED_STARTS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ\u0130\u0131\u017f\u212a")
+
+
+def _next_character(text: str, pos: int) -> str:
+    """The first character at or after `pos` that is not white space ('' at the end)."""
+    nxt = _SPACES.match(text, pos).end()  # type: ignore[union-attr]
+    return text[nxt : nxt + 1]
 
 
 def patterns(vocab: Vocabulary) -> QuantityPatterns:
@@ -131,7 +175,7 @@ def _decimal_follows(
     limit of normal, and after a comparator unless a list goes on ('< 1,5 and' but 'of 0,1 or 2')."""
     if _power_of_ten(text, pos, vocab, pats) or vocab.match_unit(text, pos) or _DECIMAL_COMMA_RANGE.match(text, pos):
         return True
-    limit = pats.limit_of_normal.match(text, pos)
+    limit = pats.limit_at(text, pos)
     if limit is not None and (limit.group("times") or limit.group("upper") or limit.group("lower")):
         return True
     return "," in text[start:pos] and cmps.at(start) is not None and _LIST_GOES_ON.match(text, pos) is None
@@ -149,7 +193,9 @@ def _quantity(text: str, number: Number, vocab: Vocabulary, pats: QuantityPatter
         value = power_of_ten_value(exponent.group(1) or exponent.group(2))
         end = exponent.end()
         unit = vocab.match_unit(text, end)
-    elif power is None and (scaled := _TIMES_POWER.match(text, end)) is not None and (
+    elif power is None and _next_character(text, end) in _TIMES_POWER_STARTS and (
+        scaled := _TIMES_POWER.match(text, end)
+    ) is not None and (
         scaled_unit := vocab.match_unit(text, scaled.end())
     ) is not None:  # a power of ten on a value that is not a cell count
         value *= power_of_ten_value(scaled.group(1))
@@ -174,7 +220,7 @@ def power_of_ten_value(exponent: str) -> float:
 
 
 def _times_limit(text: str, end: int, pats: QuantityPatterns) -> bool:
-    limit = pats.limit_of_normal.match(text, end)
+    limit = pats.limit_at(text, end)
     return limit is not None and bool(limit.group("times")) and bool(limit.group("upper") or limit.group("lower"))
 
 
@@ -188,6 +234,8 @@ def _unit_after(text: str, end: int, rest: str, vocab: Vocabulary) -> Unit | Non
 
 def _power_of_ten(text: str, end: int, vocab: Vocabulary, pats: QuantityPatterns) -> tuple[str, int] | None:
     """('10*9/L', end) for 'x 10^9/L' and its spellings right after a number."""
+    if _next_character(text, end) not in _POWER_STARTS:
+        return None
     power = pats.power_of_ten.match(text, end)
     if power is not None:
         exponent = int(power.group(1).translate(SUPERSCRIPT))
@@ -211,7 +259,7 @@ def _attach_unit(
         q.unit, q.end = power
         q.unit_text = _TIMES_SIGN.sub("", text[end : q.end].strip())  # '10⁹/L', not '× 10⁹/L'
 
-    elif (limit := pats.limit_of_normal.match(text, end)) is not None and (
+    elif (limit := pats.limit_at(text, end)) is not None and (
         limit.group("upper") or limit.group("lower") or limit.group("times")
     ):
         q.unit = "x LLN" if limit.group("lower") else "x ULN"
@@ -219,11 +267,11 @@ def _attach_unit(
         q.end = limit.end()
     elif unit is not None:
         q.unit, q.unit_text, _, q.end = unit
-    elif (adjective := pats.duration_adjective.match(text, end)) is not None and (
+    elif (adjective := pats.adjective_at(text, end)) is not None and (
         timed := vocab.match_unit(text, adjective.end())
     ) is not None and timed[0] in TIME_UNITS:
         q.unit, q.unit_text, q.end = timed[0], text[end : timed[3]].strip(), timed[3]
-    elif (noun := pats.counted_noun.match(text, end)) is not None and (
+    elif _next_character(text, end) in _COUNTED_STARTS and (noun := pats.counted_noun.match(text, end)) is not None and (
         per := vocab.read_per_count(text, noun.end(), pats.after_noun)
     ) is not None:
         q.unit, q.unit_text, q.end = per[0], text[end : per[3]].strip(), per[3]
@@ -237,6 +285,8 @@ def find_number_words(text: str, vocab: Vocabulary, cmps: ComparatorsBefore) -> 
     pats = patterns(vocab)
     out = []
     for m in pats.number_word.finditer(text, cmps.folded):
+        if len(out) >= MAX_QUANTITIES:
+            break
         value = float(pats.number_words[m.group(1).lower()])
         end = m.end()
         restated = _RESTATED.match(text, end)
@@ -261,6 +311,9 @@ def _range_ends_before(text: str, pos: int, pats: QuantityPatterns) -> bool:
     Searched from where such a match can start only (a number word before the joiner and the
     white space around it), not from the start of the text: that was quadratic in number words."""
     joined = space_before(text, pos)  # then 'to', '-', '–' or 'and', then white space, then the word
+    if not (text[max(0, joined - 1) : joined] in ("-", "–") or text[max(0, joined - 2) : joined].lower() == "to"
+            or text[max(0, joined - 3) : joined].lower() == "and"):
+        return False  # ('t', 'o', 'a', 'n', 'd' have no other case partners than their capitals)
     lo = min(space_before(text, max(0, joined - n)) for n in (1, 2, 3)) - pats.longest_number_word
     return pats.number_word_range_end.search(text, max(0, lo), pos) is not None
 
@@ -274,8 +327,10 @@ def space_before(text: str, pos: int) -> int:
 
 def find_staged(text: str) -> list[Expression]:
     """Roman-numeral stages, classes and grades (`Stage III-IV`, `NYHA class III or IV`)."""
-    out = []
+    out: list[Expression] = []
     for m in _STAGED.finditer(text):
+        if len(out) >= MAX_QUANTITIES:
+            break
         a = _ROMAN[m.group("a")]
         a_start = m.start("a")
         qa = Quantity(value=float(a), start=a_start, end=m.end("a"))
@@ -318,6 +373,9 @@ def _merge_staged(text: str, exprs: list[Expression]) -> list[Expression]:
 _SCALE_WORD = re.compile(r"(?<![A-Za-z])(?:CTCAE\s+)?(?:grade|class|stage|level)\s*$", re.IGNORECASE)
 
 
+_SCALE_WORD_LAST = frozenset("eEsS\u017flL")  # what _SCALE_WORD ends with, in either case ('ſ' is an 's')
+
+
 class ComparatorsBefore:
     """Comparator phrases of one text, found once, looked up by the position they stand before."""
 
@@ -326,19 +384,28 @@ class ComparatorsBefore:
         self.folded = folded(text)
         """The text lower-cased for `FoldedPattern` scans (None when it cannot be)."""
         self._ending = vocab.comparators_ending(text)
-        self._gap = patterns(vocab).comparator_gap
+        self._first_end = min(self._ending, default=len(text) + 1)
+        pats = patterns(vocab)
+        self._gap, self._gap_last = pats.comparator_gap, pats.comparator_gap_last
 
     def at(self, pos: int) -> tuple[str, int] | None:
         """(comparator, start) of a phrase ending at `pos`, white space, a scale word and the
         words of `words.json` comparator_gap aside ('≤ grade 1', '>= CTCAE grade 3', 'below the
         3rd percentile', 'under the age of 21')."""
         pos = space_before(self.text, pos)
+        if pos < self._first_end:
+            return None  # every answer is a comparator ending at or before `pos`
         found = self._ending.get(pos)
-        if found is None and (word := _SCALE_WORD.search(self.text, max(0, pos - 20), pos)) is not None:
+        if found is not None:
+            return found
+        last = self.text[pos - 1]  # a scale word or a gap ends right here (cheap test first)
+        if last in _SCALE_WORD_LAST and (word := _SCALE_WORD.search(self.text, max(0, pos - 20), pos)) is not None:
             return self.at(word.start()) if word.start() < pos else None
-        if found is None and (gap := self._gap.search(self.text, max(0, pos - 20), pos)) is not None:
+        if (self._gap_last is None or last in self._gap_last) and (
+            gap := self._gap.search(self.text, max(0, pos - 20), pos)
+        ) is not None:
             return self._ending.get(space_before(self.text, gap.start())) if gap.start() < pos else None
-        return found
+        return None
 
 
 def find_bare_limits(
@@ -346,9 +413,12 @@ def find_bare_limits(
 ) -> list[Expression]:
     """`≤ ULN`, `above the lower limit of normal`: a limit with a comparator and no number (1 x)."""
     pats = patterns(vocab)
-    out = []
+    out: list[Expression] = []
+    inside = _Covered([(q.start, q.end) for q in quantities])
     for m in pats.limit_word.finditer(text):
-        if any(q.start <= m.start() < q.end for q in quantities):
+        if len(out) >= MAX_QUANTITIES:
+            break
+        if inside(m.start()):
             continue
         lead = pats.limit_lead.search(text, max(0, m.start() - 60), m.start())
         found = cmps.at(lead.start() if lead else m.start())
@@ -359,6 +429,21 @@ def find_bare_limits(
         q = Quantity(1.0, m.start(), m.end(), unit, m.group(0))
         out.append(Expression(start, m.end(), [(comparator, q)], kind="single"))
     return out
+
+
+class _Covered:
+    """Whether a position is inside one of some spans, by bisection (spans may overlap)."""
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        spans = sorted(spans)
+        self._starts = [s for s, _ in spans]
+        self._reach: list[int] = []  # the furthest end of the spans up to each one
+        for _, end in spans:
+            self._reach.append(max(end, self._reach[-1]) if self._reach else end)
+
+    def __call__(self, pos: int) -> bool:
+        i = bisect_right(self._starts, pos) - 1
+        return i >= 0 and self._reach[i] > pos
 
 
 _BLOOD_PRESSURE = re.compile(
@@ -376,6 +461,8 @@ def find_blood_pressure(
     if systolic is None or diastolic is None:
         return out
     for m in _BLOOD_PRESSURE.finditer(text):
+        if len(out) >= 2 * MAX_QUANTITIES:
+            break
         found = cmps.at(m.start())
         after = vocab.after_re.match(text, m.end())
         if found is not None:

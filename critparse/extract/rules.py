@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 
-from critparse.extract.analytes import assign_analytes, prepare_mentions
+from critparse.extract.analytes import assign_analytes, mentions_in_reach, prepare_mentions
 from critparse.extract.expressions import build_expressions
 from critparse.extract.mentions import Expression, Mention, Quantity, RuleDraft
 from critparse.extract.quantities import (
@@ -57,10 +57,11 @@ def extract_rules(
     if not may_hold_threshold(text, vocab):
         return [], _no_threshold_reason(text, [], [])
     known = known or {}
-    mentions = prepare_mentions(text, mentions, vocab)
     cmps = ComparatorsBefore(text, vocab)
     quantities, exprs = find_expressions(text, vocab, cmps, known)
-    assign_analytes(text, exprs, mentions, vocab, known=known, context=context, abbreviations=abbreviations, cmps=cmps)
+    if exprs:  # mentions only matter to expressions, and only those within their reach
+        mentions = prepare_mentions(text, mentions_in_reach(text, mentions, exprs), vocab)
+        assign_analytes(text, exprs, mentions, vocab, known=known, context=context, abbreviations=abbreviations, cmps=cmps)
     drafts = _drafts(exprs, vocab.words.pattern_analytes.age)
     if drafts:
         return drafts, None
@@ -113,11 +114,25 @@ def _drafts(exprs: list[Expression], age_name: str) -> list[RuleDraft]:
 _DIGIT = re.compile(r"\d")
 
 
-def _may_hold(vocab: Vocabulary) -> FoldedPattern:
-    words = alternation(list(vocab.words.number_words))
-    return FoldedPattern(re.compile(
-        rf"uln|lln|limit|normal|stage|class|grade|nyha|asa|status|\b(?:{words})\b", re.IGNORECASE
-    ))
+class _MayHold:
+    """Whether a text without a digit names a limit of normal, a scale or a spelled-out count:
+    word lookups on the lower-cased text (a regular expression only to confirm a count word's
+    boundaries), the case-insensitive scan for a text that cannot be lower-cased."""
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        self.words = ("uln", "lln", "limit", "normal", "stage", "class", "grade", "nyha", "asa", "status")
+        self.counts = tuple(w.lower() for w in vocab.words.number_words)
+        counts = alternation(list(self.counts))
+        self.scan = FoldedPattern(re.compile("|".join(self.words) + rf"|\b(?:{counts})\b", re.IGNORECASE))
+        self.count_word = re.compile(rf"\b(?:{counts})\b")
+
+    def __call__(self, text: str) -> bool:
+        lowered = folded(text)
+        if lowered is None:
+            return self.scan.search(text, None) is not None
+        if any(w in lowered for w in self.words):
+            return True
+        return any(w in lowered for w in self.counts) and self.count_word.search(lowered) is not None
 
 
 def may_hold_threshold(text: str, vocab: Vocabulary | None = None) -> bool:
@@ -129,7 +144,7 @@ def may_hold_threshold(text: str, vocab: Vocabulary | None = None) -> bool:
         vocab = default_resources().vocabulary
     if _DIGIT.search(text) is not None:  # most texts that hold one: no need to look for words
         return True
-    return vocab.derived("extract.may_hold", _may_hold).search(text, folded(text)) is not None
+    return vocab.derived("extract.may_hold", _MayHold)(text)
 
 
 def _no_threshold_reason(text: str, quantities: list[Quantity], exprs: list[Expression]) -> str:

@@ -113,6 +113,30 @@ def fold(phrase: str) -> str:
     return re.sub(r"\s*/\s*", "/", re.sub(r"\s+", " ", phrase.strip().lower()))
 
 
+_CASE_PARTNERS = {"s": "\u017f", "k": "\u212a", "i": "\u0130\u0131"}  # 'ſ', Kelvin 'K', 'İ', 'ı'
+
+
+def last_characters(phrases: list[str]) -> frozenset[str] | None:
+    """Every character a case-insensitive match of `phrases` can end with, or None when one of
+    them ends with a cased character outside ASCII. A cheap test before a search that must end
+    at a given place."""
+    return _case_insensitive([form[-1] for p in phrases for form in expand_phrase(p)])
+
+
+def first_characters(phrases: list[str]) -> frozenset[str] | None:
+    """Every character a case-insensitive match of `phrases` can start with (as `last_characters`)."""
+    return _case_insensitive([form[0] for p in phrases for form in expand_phrase(p)])
+
+
+def _case_insensitive(chars: list[str]) -> frozenset[str] | None:
+    out: set[str] = set()
+    for ch in chars:
+        if not ch.isascii() and ch.lower() != ch.upper():
+            return None
+        out.update({ch, ch.lower(), ch.upper(), *_CASE_PARTNERS.get(ch.lower(), "")})
+    return frozenset(out)
+
+
 # Case-insensitive matching is slow in `re`: a branch cannot reject an alternative on its first
 # character, so a trie of phrases costs a step per alternative at every position of a text. On
 # lower-cased text the same pattern runs case-sensitively, with that fast rejection. The two agree
@@ -124,7 +148,7 @@ _UNFOLDABLE = re.compile(f"[{_UNFOLDABLE_CHARS}]")
 
 def folded(text: str) -> str | None:
     """`text` lower-cased for a `FoldedPattern`, or None when lowering could change a match."""
-    return None if _UNFOLDABLE.search(text) else text.lower()
+    return text.lower() if text.isascii() or _UNFOLDABLE.search(text) is None else None
 
 
 class FoldedPattern:
@@ -225,8 +249,10 @@ __all__ = [
     "Phrases",
     "alternation",
     "expand_phrase",
+    "first_characters",
     "fold",
     "folded",
+    "last_characters",
     "phrase_pattern",
     "phrase_problem",
     "word_set",

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from critparse.extract.mentions import Mention
 from critparse.extract.quantities import (
+    _STAGED,
     ComparatorsBefore,
     find_bare_limits,
     find_blood_pressure,
@@ -132,3 +137,22 @@ def test_quantities_blood_pressure_pairs(vocab, text):
     assert [(e.analytes[0].name, e.bounds[0][0], e.bounds[0][1].value) for e in found] == [
         (names.systolic, "<=", 140), (names.diastolic, "<=", 90)
     ]
+
+
+_PLAIN_STAGED = re.compile(  # as first written; _STAGED puts the word's first letter in front
+    r"\b(?P<word>(?i:stage|stages|class|classes|grade|grades|NYHA|ASA|physical\s+status))\s*[:=]?\s*"
+    r"(?P<cmp>≥|≤|>=|<=|>|<)?\s*"
+    r"(?P<a>IV|V|I{1,3})(?:[A-Ca-c]\d?)?(?![A-Za-z0-9])"
+    r"(?:\s*(?P<sep>-|–|—|(?i:to|through|or|and)|/|,)\s*(?:(?i:stage|class)\s+)?(?P<b>IV|V|I{1,3})(?:[A-Ca-c]\d?)?(?![A-Za-z0-9]))?"
+)
+_STAGE_PIECES = ["stage", "Stage", "STAGES", "\u017ftage", "cla\u017fs", "classes", "grade", "NYHA", "asa", "ASA",
+                 "physical  status", " ", "II", "IV", "V", "IIIb", "-", "to", "or", ":", "≥", "x", "1", "_", "é"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_STAGE_PIECES), max_size=12).map("".join))
+def test_quantities_staged_pattern_finds_what_the_plain_one_finds(text: str) -> None:
+    def found(pattern: re.Pattern[str]) -> list[tuple[tuple[int, int], dict[str, str | None]]]:
+        return [(m.span(), m.groupdict()) for m in pattern.finditer(text)]
+
+    assert found(_STAGED) == found(_PLAIN_STAGED)

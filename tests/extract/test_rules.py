@@ -6,9 +6,15 @@ Each expected rule is (analyte name, comparator, value, unit).
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import critparse
+from critparse.extract.rules import may_hold_threshold
+from critparse.lexicon.resources import default_resources
 
 CASES = [
     # comparators as symbols and words, unicode and spacing variants
@@ -168,3 +174,19 @@ def test_extract_context_supplies_the_analyte(nlp):
 def test_extract_abbreviation_defined_in_text(nlp):
     result = critparse.parse("Absolute phagocyte count (APC) measured at baseline; APC ≥ 1,500/µL", nlp=nlp)
     assert [(r.analyte.name, r.value) for r in result.rules] == [("absolute phagocyte count", 1500)]
+
+
+def _plain_may_hold() -> re.Pattern[str]:
+    """The test as first written: one case-insensitive search."""
+    words = "|".join(default_resources().vocabulary.words.number_words)
+    return re.compile(rf"\d|ULN|LLN|limit|normal|stage|class|grade|NYHA|ASA|status|\b(?:{words})\b", re.IGNORECASE)
+
+
+_MAY_HOLD_PIECES = [*"aAbcdeflmnorstuvwxyz \u0130\u0131\u017f\u212a-é", "ULN", "lln", "LIMIT", "Normal", "stage", "claſs",
+                    "grade", "nyha", "ASA", "status", "two", "Twenty-one", "ten", "often", "eighty", "1", "٣"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_MAY_HOLD_PIECES), max_size=16).map("".join))
+def test_extract_may_hold_threshold_is_the_plain_search(text: str) -> None:
+    assert may_hold_threshold(text) == (_plain_may_hold().search(text) is not None)

@@ -89,10 +89,10 @@ _TRICKY = list("aAbBsSkKiIlLnNtTuUoOfFrReEhHdDgGcC -/<>=≤≥%.,;0123456789") +
 
 def _scans():  # type: ignore[no-untyped-def]
     from critparse.extract.quantities import patterns
-    from critparse.extract.rules import _may_hold
+    from critparse.extract.rules import _MayHold
 
     vocab = default_resources().vocabulary
-    return [vocab._before_scan, patterns(vocab).number_word, _may_hold(vocab)]
+    return [vocab._before_scan, patterns(vocab).number_word, _MayHold(vocab).scan]
 
 
 @settings(max_examples=1500, deadline=None)
