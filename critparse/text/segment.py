@@ -83,6 +83,7 @@ _LEAD_ENUM = re.compile(
 )
 _WS = re.compile(r"\s+")
 _CLOSE_EMPHASIS = re.compile(r"\*{1,3}|_{1,3}")
+_FRAMED = re.compile(r"(?:[-=~]{2,}|\[)\s*(.{3,80}?)\s*:?\s*(?:[-=~]{2,}|\])")
 
 
 def _lead_width(text: str, pos: int = 0) -> int:
@@ -115,6 +116,9 @@ def match_header(text: str, vocab: SectionVocabulary | None = None) -> HeaderSec
     if not any(word in low for word in vocab.header_words):
         return None
     stripped = _MD_DECOR.sub("", text).strip()
+    framed = _FRAMED.fullmatch(stripped)
+    if framed:  # "--Disease Characteristics--": the frame marks a heading as a colon does
+        text = stripped = framed.group(1) + ":"
     if not stripped or len(stripped) > 160:
         return None
     has_colon = stripped.endswith(":")
@@ -621,6 +625,9 @@ class _Walk:
         body = self.text[line.content_start : line.end].strip()
         if line.family == "table":
             body = table_cells(body)
+        if line.kind == "header" and line.section == "inclusion" and self.section == "exclusion" \
+                and "inclu" not in body.lower():
+            line = line._replace(section="keep")  # "Prior therapy:" inside exclusions heads a group
         if line.kind == "header" and line.section != "keep":
             yield from self.close()
             yield self._section_header(line, body)

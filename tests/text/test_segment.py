@@ -558,3 +558,20 @@ def test_trials_semicolon_parts_lose_their_letters() -> None:
     text = "Prior cancers: a) melanoma; b) sarcoma; (c) glioma"
     assert [(s.text, s.marker) for s in split_eligibility(text)] == [
         ("Prior cancers: a) melanoma", None), ("sarcoma", "b"), ("glioma", "c")]
+
+
+@pytest.mark.parametrize(
+    ("text", "section"),
+    [("--Disease Characteristics--", "inclusion"), ("--Prior/Concurrent Therapy--", "inclusion"),
+     ("== Exclusion criteria ==", "exclusion"), ("[Inclusion criteria]", "inclusion"),
+     ("-- Creatinine < 2 --", None), ("Prior & concomitant therapies:", "inclusion")],
+)
+def test_trials_framed_headings(text: str, section: str | None) -> None:
+    assert match_header(text) == section
+
+
+def test_trials_therapy_heading_inside_exclusions_is_a_sub_heading() -> None:
+    text = "Exclusion criteria:\nPrior therapy:\n- Radiotherapy to the pelvis\nInclusion:\n- Adults"
+    assert [(s.kind, s.section) for s in split_eligibility(text)] == [
+        ("header", "exclusion"), ("header", "exclusion"), ("criterion", "exclusion"),
+        ("header", "inclusion"), ("criterion", "inclusion")]
