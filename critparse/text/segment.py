@@ -53,6 +53,7 @@ class LineInfo(NamedTuple):
     # (family, token, style, content offset) of a marker only its neighbours can confirm: `2.1`
     # before a lower-case word, `3 - ` (a wrapped "at least\n1.5 mg/dL" is not an item).
     maybe: tuple[str, str, str, int] | None = None
+    column: int | None = None  # where `start` is on its line when not at `indent` (after a heading)
 
 
 _LEAD_WS = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000\ufeff]*")
@@ -225,7 +226,8 @@ def classify_line(
         rest_lead = _lead_width(rest)
         pieces = classify_line(rest[rest_lead:], split_at + rest_lead, vocab)
         # The text after the colon belongs under the heading, not beside it.
-        return [header, *(p._replace(indent=indent) for p in pieces)]
+        column = indent + split_at + rest_lead - start
+        return [header, *(p._replace(indent=indent, column=column) for p in pieces)]
     if mark is not None:
         family, token, style, _ = mark
         return [LineInfo("bullet", start, end, indent, start + content_rel, None, family, token, style)]
@@ -454,14 +456,10 @@ def _group_row(row: str) -> bool:
     return len(cells) >= 2 and len(filled) == 1 and len(filled[0]) <= 60
 
 
-def _width(text: str, line: LineInfo) -> int:
+def _width(line: LineInfo) -> int:
     """Columns the physical line of `line` takes up to its last character (a heading's text
     after its colon counts from the start of the line)."""
-    low = max(0, line.start - 400)  # bounded: a block may break lines with "\r" or "\u2028"
-    brk = max(text.rfind(c, low, line.start) for c in "\n\r\u2028")
-    if brk >= 0 or low == 0:
-        return line.end - brk - 1
-    return line.indent + line.end - line.start
+    return (line.indent if line.column is None else line.column) + line.end - line.start
 
 
 def _continues(item: _Item, line: LineInfo, body: str, widest: int = 0) -> bool:
@@ -632,7 +630,7 @@ class _Walk:
             yield from self.close()
             yield self._section_header(line, body)
             return
-        width = _width(self.text, line)
+        width = _width(line)
         self.widest = max(self.widest, width)
         if line.kind == "text" and current is not None and _continues(current, line, body, self.widest):
             current.parts.append(body)
@@ -724,7 +722,7 @@ class _Walk:
         path = f"{level.path}/{_label(level.depth, level.count)}"
         item = _Item(kind, self.section, path, level.depth, line, body, level.parent)
         item.level = level
-        item.last_width = _width(self.text, line)
+        item.last_width = _width(line)
         level.last = item
         return item
 
