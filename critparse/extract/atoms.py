@@ -20,7 +20,7 @@ from critparse.model.logic import ConceptLeaf, Logic, Op, RuleLeaf, ValueSet, Va
 from critparse.model.rule import Analyte, Rule
 from critparse.model.span import Span
 
-__all__ = ["Atom", "concept_atoms", "rule_atoms", "rules_atom", "value_set_atoms"]
+__all__ = ["Atom", "concept_atoms", "concept_leaf", "rule_atoms", "rule_leaf", "rules_atom", "value_set_atoms"]
 
 LOWER = frozenset({">", ">="})
 UPPER = frozenset({"<", "<="})
@@ -52,6 +52,22 @@ class Atom:
         if kinds == {"upper"}:
             return "upper"
         return "range" if kinds == {"lower", "upper"} else "other"
+
+
+_PREBUILT = 64
+_RULE_LEAVES = tuple(RuleLeaf(rule=i) for i in range(_PREBUILT))
+_CONCEPT_LEAVES = tuple(ConceptLeaf(concept=j) for j in range(_PREBUILT))
+
+
+def rule_leaf(i: int) -> RuleLeaf:
+    """The leaf of rule `i`. Leaves are frozen values, so those of the first rules are built
+    once and shared by every tree."""
+    return _RULE_LEAVES[i] if 0 <= i < _PREBUILT else RuleLeaf(rule=i)
+
+
+def concept_leaf(j: int) -> ConceptLeaf:
+    """The leaf of concept `j` (shared like `rule_leaf`)."""
+    return _CONCEPT_LEAVES[j] if 0 <= j < _PREBUILT else ConceptLeaf(concept=j)
 
 
 _SYMBOL = re.compile(r"[<>≤≥]")
@@ -151,12 +167,16 @@ def _end_of(key: tuple[int, int] | int) -> int:
 def rules_atom(text: str, rules: Sequence[Rule], members: list[int], start: int, core: int, end: int) -> Atom:
     """One atom: per analyte a leaf or the `and` of its bounds; several analytes sharing the
     expression are a list (or an `or` when the text joins them with 'or')."""
+    if len(members) == 1:  # the common case: the rule's own leaf
+        rule = rules[members[0]]
+        return Atom(start=start, core=core, end=end, node=rule_leaf(members[0]), analytes=(rule.analyte.name,),
+                    units=(rule.unit,), comparators=(rule.comparator,), rules=(members[0],))
     by_analyte: dict[str, list[int]] = {}
     for i in members:
         by_analyte.setdefault(rules[i].analyte.name, []).append(i)
     parts: list[Logic] = []
     for indices in by_analyte.values():
-        leaves: list[Logic] = [RuleLeaf(rule=i) for i in indices]
+        leaves: list[Logic] = [rule_leaf(i) for i in indices]
         parts.append(leaves[0] if len(leaves) == 1 else Op(op="and", args=tuple(leaves)))
     if len(parts) == 1:
         node = parts[0]
@@ -264,7 +284,7 @@ def concept_atoms(text: str, concepts: Sequence[Concept], taken: Sequence[Atom],
     remark in a parenthesis after a limit ('(transfusion allowed ...)'), how a limit is measured
     ('> 450 ms in ECG examination') and a hypothetical concept (a condition, not a requirement)."""
     if not taken:  # nothing to stand for, define or qualify: every concept but a hypothetical one
-        return [Atom(start=c.span.start, core=c.span.start, end=c.span.end, node=_concept_leaf(j), kind="concept",
+        return [Atom(start=c.span.start, core=c.span.start, end=c.span.end, node=concept_leaf(j), kind="concept",
                      concept=j) for j, c in enumerate(concepts) if c.modality != "hypothetical"]
     out: list[Atom] = []
     skipped: list[Concept] = []
@@ -279,7 +299,7 @@ def concept_atoms(text: str, concepts: Sequence[Concept], taken: Sequence[Atom],
         if _qualifies_a_limit(text, concept, taken) or _continues(text, concept, skipped, taken):
             skipped.append(concept)
             continue
-        out.append(Atom(start=s, core=s, end=e, node=_concept_leaf(j), kind="concept", concept=j))
+        out.append(Atom(start=s, core=s, end=e, node=concept_leaf(j), kind="concept", concept=j))
     return out
 
 
@@ -313,10 +333,6 @@ def _qualifies_a_limit(text: str, concept: Concept, taken: Sequence[Atom]) -> bo
     gap = text[last.end : s]
     return concept.type in ("procedure", "observation", "device") and bool(_MEASURED_BY.match(gap)) \
         and not _JOINED.search(gap)
-
-
-def _concept_leaf(j: int) -> Logic:
-    return ConceptLeaf(concept=j)
 
 
 def _defined_by_parenthesis(text: str, end: int, nxt: Atom) -> bool:

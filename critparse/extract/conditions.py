@@ -55,6 +55,8 @@ def paren_depths(text: str) -> tuple[int, ...]:
     """Nesting depth of every character (an opening bracket counts inside its group); the
     passes of one bullet share it. The depth changes only at brackets, so the runs between
     them are filled whole."""
+    if "(" not in text and "[" not in text and ")" not in text and "]" not in text:
+        return (0,) * len(text)
     depth, out, pos = 0, [], 0
     for m in _BRACKET.finditer(text):
         at = m.start()
@@ -113,9 +115,11 @@ def _clause_end(text: str, start: int, depths: Sequence[int], atoms: Sequence[At
 
 def find_clauses(text: str, atoms: Sequence[Atom], cues: LogicCues) -> list[Clause]:
     """Every condition clause, in text order (pseudo cues and cues inside an atom skipped)."""
-    depths = paren_depths(text)
     out: list[Clause] = []
     found = cues.conditions(text)
+    if not found:
+        return out
+    depths = paren_depths(text)
     stops = [c.start for c in found if c.meaning in ("respectively", "in_which_case", "otherwise", "unless", "pseudo")]
     pseudo = {c.start for c in found if c.meaning == "pseudo"}  # an 'unless' runs to its clause mark
     for cue in found:

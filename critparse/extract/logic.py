@@ -27,7 +27,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from critparse.extract.atoms import Atom, concept_atoms, rule_atoms, rules_atom, value_set_atoms
+from critparse.extract.atoms import (
+    Atom,
+    concept_atoms,
+    concept_leaf,
+    rule_atoms,
+    rule_leaf,
+    rules_atom,
+    value_set_atoms,
+)
 from critparse.extract.conditions import (
     Clause,
     bare_age_clauses,
@@ -101,7 +109,7 @@ def build_logic(
     try:
         return _build(text, rules, concepts, expressions, resources)
     except Exception as exc:  # free text never raises
-        concept_leaves = [ConceptLeaf(concept=j) for j in range(len(concepts))]
+        concept_leaves = [concept_leaf(j) for j in range(len(concepts))]
         parts = [p for p in (flat_logic(rules),) if p is not None] + concept_leaves
         tree = join("and", parts, enumeration=True) if parts else None
         return LogicDraft(tuple(rules), tree, f"{type(exc).__name__}: {exc}")
@@ -298,8 +306,9 @@ def _sole_sex(text: str, main: list[Atom], clauses: list[Clause], sexes: list[Cu
 def _denied(text: str, tree: Logic | None, main: list[Atom], cues: LogicCues) -> Logic | None:
     """'Must not have ALT > 3 × ULN', 'No evidence of QTc > 480 ms': a negation right before the
     first limit denies the whole criterion. Concepts carry their own negation, so a tree with a
-    concept is left as it is."""
-    if tree is None or not main or any(isinstance(leaf, ConceptLeaf) for leaf in iter_leaves(tree)):
+    concept is left as it is (every atom of `main` is in the tree)."""
+    if tree is None or not main or any(a.kind == "concept" for a in main) \
+            or any(isinstance(leaf, ConceptLeaf) for leaf in iter_leaves(tree)):
         return tree
     first = min(a.start for a in main)
     for cue in cues.negation_re.finditer(text, 0, first):
@@ -518,7 +527,7 @@ def flat_logic(rules: Sequence[Rule]) -> Logic | None:
     groups: dict[tuple[int, int, str], list[int]] = {}
     for i, rule in enumerate(rules):
         groups.setdefault((rule.span.start, rule.span.end, rule.analyte.name), []).append(i)
-    parts = [join("and", [RuleLeaf(rule=i) for i in members]) for members in groups.values()]
+    parts = [join("and", [rule_leaf(i) for i in members]) for members in groups.values()]
     return join("and", parts, enumeration=True) if parts else None
 
 
@@ -648,7 +657,7 @@ def show_logic(node: Logic | None, rules: Sequence[Rule] = (), concepts: Sequenc
 def _reindexed(rules: list[Rule], tree: Logic | None, dropped: set[int]) -> LogicDraft:
     """Rules without the dropped ones, and the tree's rule indices moved to match (an
     unchanged tree when none is dropped: every index maps to itself)."""
-    if not dropped.intersection(range(len(rules))):
+    if not dropped or not dropped.intersection(range(len(rules))):
         return LogicDraft(tuple(rules), tree)
     mapping: dict[int, int] = {}
     kept: list[Rule] = []
@@ -661,7 +670,7 @@ def _reindexed(rules: list[Rule], tree: Logic | None, dropped: set[int]) -> Logi
 
 def _renumber(node: Logic, mapping: dict[int, int]) -> Logic:
     if isinstance(node, RuleLeaf):
-        return RuleLeaf(rule=mapping[node.rule])
+        return rule_leaf(mapping[node.rule])
     if isinstance(node, ValueSetLeaf):
         vs: ValueSet = node.value_set
         return ValueSetLeaf(value_set=vs.model_copy(update={"rules": tuple(mapping[i] for i in vs.rules if i in mapping)}))

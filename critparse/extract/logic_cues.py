@@ -149,6 +149,12 @@ def _compile(literals: Mapping[str, str]) -> re.Pattern[str]:
     return re.compile("|".join(alternatives), re.IGNORECASE)
 
 
+_UNREAD = object()
+_KEPT_GAPS = 4096
+"""How many gaps between atoms `LogicCues.conjunction` remembers: the same few (' and ', ' or ',
+', and ') come back in most bullets."""
+
+
 class LogicCues:
     """The cue file compiled into matchers."""
 
@@ -160,6 +166,7 @@ class LogicCues:
         self.connective_re = _compile(connectives)
         self._connective = connectives
         self._connective_signs = frozenset(w[0] for w in connectives if not w[0].isalnum())
+        self._conjunctions: dict[str, str | None] = {}  # what each gap read so far says (bounded)
         conditions = {c.literal.lower(): c.role for c in data.conditions}
         self._weak = {c.literal.lower() for c in data.conditions if c.weak}
         self.condition_re = _compile(conditions)
@@ -200,12 +207,19 @@ class LogicCues:
         there, None when there is none (a text without a letter, digit or sign holds none)."""
         if not any(ch.isalnum() or ch in self._connective_signs for ch in text):
             return None
+        known = self._conjunctions.get(text, _UNREAD)
+        if known is not _UNREAD:
+            return known  # type: ignore[return-value]
         found = None
         for m in self.connective_re.finditer(text):
             meaning = self._connective.get(" ".join(m.group(0).lower().split()), "")
             if meaning == "or":
-                return "or"
+                found = "or"
+                break
             found = "and"
+        if len(self._conjunctions) >= _KEPT_GAPS:
+            self._conjunctions.clear()
+        self._conjunctions[text] = found
         return found
 
     def conditions(self, text: str) -> list[CueMatch]:
