@@ -1,4 +1,5 @@
-"""Splitting eligibility blocks: the line classifier, the stack, and golden blocks in 16 layouts."""
+"""Splitting eligibility blocks: the line classifier, the stack, and golden blocks in registry
+layouts (tests/trials); the whole-block scores are in tests/test_golden_blocks.py."""
 
 from __future__ import annotations
 
@@ -321,7 +322,8 @@ def test_trials_bundled_sections_file_loads() -> None:
 
 _PIECES = ["* ", "- ", "1. ", "a) ", "(ii) ", "• ", "  ", "\t", "\n", "\r\n", "\n\n",
            "Inclusion Criteria:", "EXCLUSION CRITERIA", "Patients must not have:", "Age:",
-           "Creatinine < 1.5 mg/dL", "and", ":", "\\>", "**", "ANC ≥ 1500", "i. ", "h. "]
+           "Creatinine < 1.5 mg/dL", "and", ":", "\\>", "**", "ANC ≥ 1500", "i. ", "h. ",
+           "Note: ", "; ", "2.1 ", "1 - ", "1.", "(2)", "| a | |", "|---|---|", "E.3 ", "--", "OR", "at least"]
 
 
 @given(st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=12)), max_size=40))
