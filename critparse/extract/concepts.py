@@ -35,9 +35,11 @@ from critparse.extract.context import (
     ContextFlags,
     ContextRules,
     CueMatch,
+    Folding,
     apply_context,
     clause_breaks,
     find_cues,
+    folding,
     literal_alternation,
     load_context_rules,
     read_json_resource,
@@ -216,9 +218,12 @@ class ConceptHeads:
     allergy_pattern: re.Pattern[str]
     allergy_tail: re.Pattern[str]
     method_tail: re.Pattern[str]
-    allergy_any: re.Pattern[str]
+    allergy_any: Folding
     """Any allergy cue anywhere, as a plain substring: without one, `allergy_tail` finds nothing."""
-    method_any: re.Pattern[str]
+    method_any: Folding
+    qualifier_scan: Folding
+    """`qualifier_pattern` and `allergy_pattern` with their lower-case twins, to scan whole texts."""
+    allergy_scan: Folding
     result_words: frozenset[str]
     drug_modifiers: frozenset[str]
     not_markers: frozenset[str]
@@ -301,10 +306,10 @@ def _tail(cues: Sequence[str], determiners: Sequence[str]) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?:{cue})(?:\s++(?:{det})){{0,3}}[ \t]*+$", re.IGNORECASE)
 
 
-def _anywhere(cues: Sequence[str]) -> re.Pattern[str]:
+def _anywhere(cues: Sequence[str]) -> Folding:
     """The cues as plain substrings (no word boundaries): a cheap test that `_tail` can match at all."""
     keys = [" ".join(c.lower().split()) for c in cues if c.strip()]
-    return re.compile("|".join(re.escape(k).replace(r"\ ", r"\s++") for k in keys) or "(?!)", re.IGNORECASE)
+    return folding(re.compile("|".join(re.escape(k).replace(r"\ ", r"\s++") for k in keys) or "(?!)", re.IGNORECASE))
 
 
 def compile_concept_heads(heads: ConceptHeadsFile) -> ConceptHeads:
@@ -317,12 +322,15 @@ def compile_concept_heads(heads: ConceptHeadsFile) -> ConceptHeads:
         + rf"|\d[\d,.]{{0,12}}[ \t]*+(?:{_alternation(heads.threshold_units)}))"
     )
     stops = [*heads.population, *heads.prepositions, *heads.conjunctions, *heads.verbs]
+    qualifier = re.compile(rf"(?<!\w)(?:{_alternation(heads.qualifiers) or '(?!)'})", re.IGNORECASE)
+    allergy = re.compile(rf"(?<!\w)(?:{_alternation(heads.allergy_cues) or '(?!)'})", re.IGNORECASE)
     return ConceptHeads(
         head_words={h.word.lower(): h.type for h in heads.heads},
         suffixes=tuple(heads.suffixes),
         suffix_pattern=re.compile(f"(?:{'|'.join(re.escape(x.suffix.lower()) for x in heads.suffixes) or '(?!)'})$"),
         not_heads=frozenset(w.lower() for w in heads.not_heads),
-        qualifier_pattern=re.compile(rf"(?<!\w)(?:{_alternation(heads.qualifiers) or '(?!)'})", re.IGNORECASE),
+        qualifier_pattern=qualifier,
+        qualifier_scan=folding(qualifier),
         determiners=frozenset(w.lower() for w in heads.determiners),
         stop_words=frozenset(w.lower() for w in stops) - {w.lower() for w in heads.coordinators},
         coordinators=frozenset(w.lower() for w in heads.coordinators),
@@ -332,7 +340,8 @@ def compile_concept_heads(heads: ConceptHeadsFile) -> ConceptHeads:
         term_splitters=frozenset(w.lower() for w in heads.term_splitters),
         generic_heads=frozenset(w.lower() for w in heads.generic_heads),
         generic_modifiers=frozenset(w.lower() for w in heads.generic_modifiers),
-        allergy_pattern=re.compile(rf"(?<!\w)(?:{_alternation(heads.allergy_cues) or '(?!)'})", re.IGNORECASE),
+        allergy_pattern=allergy,
+        allergy_scan=folding(allergy),
         allergy_tail=_tail(heads.allergy_cues, heads.determiners),
         method_tail=_tail(heads.method_cues, heads.determiners),
         allergy_any=_anywhere(heads.allergy_cues),
@@ -627,7 +636,8 @@ def _kept_terms(
         start, end = m.start, m.end
         if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
             continue
-        if start < last_end or not text[start:end].strip() or all(mask[start:end]) or any(windows[start:end]):
+        # the masks hold only 0 and 1: no 0 in a range is `all`, a 1 in it is `any`
+        if start < last_end or not text[start:end].strip() or mask.find(0, start, end) < 0 or windows.find(1, start, end) >= 0:
             continue
         if _generic_words(_norm(text[start:end]).split(), heads):  # 'disease', 'study drug' name nothing
             continue
@@ -673,7 +683,8 @@ def _only_coordinators(gap: str, heads: ConceptHeads) -> bool:
 
 def _roles(doc_text: str, tokens: list[_Token], terms: list[_Term], mask: bytearray, heads: ConceptHeads) -> tuple[list[Role], list[int], list[int], list[str]]:
     """What each token is, which term it belongs to and which qualifier phrase (each -1 for none)."""
-    quals = [m.span() for m in heads.qualifier_pattern.finditer(doc_text)]
+    pattern, target = heads.qualifier_scan.on(doc_text)
+    quals = [m.span() for m in pattern.finditer(target)]
     phrases = [_norm(doc_text[a:b]) for a, b in quals]
     term_of = _owners(tokens, [(t.start, t.end) for t in terms], inside=False)
     qual_of = _owners(tokens, quals, inside=True)
@@ -1257,7 +1268,7 @@ def _concept(doc: _Doc, m: _Mention, flags: ContextFlags, qualifiers: Sequence[s
     return _unchecked(Concept, {
         "type": m.type,
         "text": text,
-        "span": Span.model_construct(start=m.start, end=m.end),  # 0 <= start < end: from a token range
+        "span": _unchecked(Span, {"start": m.start, "end": m.end}),  # 0 <= start < end: from a token range
         "name": name,
         "head": m.head or None,
         "negated": flags.negated,
@@ -1448,7 +1459,7 @@ def _mentions(doc: _Doc) -> list[list[_Mention]]:
 def _nothing_to_name(text: str, found: Sequence[TermMatchLike], tokens: Sequence[_Token], head_at: Sequence[ConceptType | None], heads: ConceptHeads) -> bool:
     """No lexicon match, allergy cue, head word or marker result ('HER2-positive'): no concept can
     come of the text, so the cue and window passes are skipped."""
-    if found or any(head_at) or heads.allergy_pattern.search(text):
+    if found or any(head_at) or heads.allergy_scan.search(text):
         return False
     for tok in tokens:
         low = tok.text.lower()
@@ -1466,7 +1477,8 @@ def _assemble(text: str, lexicon: ConceptLexicon, resources: ConceptResources) -
         return ()
     cues = find_cues(text, resources.context)
     windows, durations = find_windows_and_durations(text, resources.windows)
-    allergy = [(m.start(), m.end()) for m in heads.allergy_pattern.finditer(text)]
+    pattern, target = heads.allergy_scan.on(text)
+    allergy = [m.span() for m in pattern.finditer(target)]
     mask = _mask(text, [*_cue_spans(text, cues), *allergy])
     window_mask = _mask(text, [(w.span.start, w.span.end) for w in (*windows, *durations)])
     found = _past_population(text, _split_coordinated(text, matched, lexicon, heads), lexicon, heads)

@@ -64,10 +64,12 @@ __all__ = [
     "ContextRules",
     "CueMatch",
     "Direction",
+    "Folding",
     "apply_context",
     "clause_breaks",
     "compile_context_rules",
     "find_cues",
+    "folding",
     "literal_alternation",
     "load_context_rules",
     "read_json_resource",
@@ -212,6 +214,8 @@ class ContextRules:
     scope_cap: int
     pattern: re.Pattern[str]
     by_key: Mapping[str, CueKind]
+    scan: Folding | None = None
+    """`pattern` with its lower-case twin (set by `compile_context_rules`)."""
 
 
 def _duplicates(data: Any) -> list[str]:
@@ -262,6 +266,41 @@ def _trie_regex(node: Mapping[str, Any], last: str) -> str:
     return "(?:" + "|".join(branches) + ")"
 
 
+# Escapes and group syntax whose capitals are no letters to match.
+_NOT_LETTERS = re.compile(r"\\[AbBdDsSwWZ]|\(\?P<\w+>|\(\?P=\w+\)")
+# Characters outside ASCII that match an ASCII letter when case is ignored (U+0130, U+0131, U+017F, U+212A).
+_ASCII_FOLDS = frozenset("\u0130\u0131\u017f\u212a")
+
+
+@dataclass(frozen=True, slots=True)
+class Folding:
+    """A case-insensitive pattern and, where it is safe, its case-sensitive twin for ASCII text
+    in lower case: a case-insensitive trie compares every case at every position, the twin
+    plain characters, which costs about half as much (build with `folding`)."""
+
+    pattern: re.Pattern[str]
+    twin: re.Pattern[str] | None
+
+    def on(self, text: str) -> tuple[re.Pattern[str], str]:
+        """The pattern to run and the text to run it on; offsets are the same as in `text`."""
+        if self.twin is not None and text.isascii():
+            return self.twin, text.lower()
+        return self.pattern, text
+
+    def search(self, text: str) -> re.Match[str] | None:
+        pattern, target = self.on(text)
+        return pattern.search(target)
+
+
+def folding(pattern: re.Pattern[str]) -> Folding:
+    """`pattern` with a twin when every letter it names is lower case (so lower-cased ASCII text
+    matches as the text does with case ignored) and no character of it folds to an ASCII letter."""
+    source = pattern.pattern
+    rest = _NOT_LETTERS.sub("", source)
+    safe = bool(pattern.flags & re.IGNORECASE) and not re.search("[A-Z]", rest) and not _ASCII_FOLDS.intersection(source)
+    return Folding(pattern, re.compile(source, pattern.flags & ~re.IGNORECASE) if safe else None)
+
+
 def compile_context_rules(rule_file: ContextRuleFile) -> ContextRules:
     """Group rules by literal and build the one alternation of every literal, longest first."""
     by_key: dict[str, list[ContextRule]] = {}
@@ -281,6 +320,7 @@ def compile_context_rules(rule_file: ContextRuleFile) -> ContextRules:
         scope_cap=max([rule_file.default_max_scope, *scopes]),
         pattern=pattern,
         by_key={k: CueKind.of(v) for k, v in by_key.items()},
+        scan=folding(pattern),
     )
 
 
@@ -334,13 +374,15 @@ class ContextFlags:
 def find_cues(text: str, rules: ContextRules) -> list[CueMatch]:
     """Every cue and sentence end in `text`, left to right, never overlapping (one regex pass)."""
     found = []
-    for m in rules.pattern.finditer(text):
-        if m.group("cue") is None:
-            found.append(CueMatch(m.start(), m.end(), m.group(), SENTENCE_END))
+    pattern, target = rules.scan.on(text) if rules.scan is not None else (rules.pattern, text)
+    for m in pattern.finditer(target):
+        start, end = m.span()
+        if m.lastgroup == "brk":
+            found.append(CueMatch(start, end, text[start:end], SENTENCE_END))
             continue
         matched = rules.by_key.get(" ".join(m.group().lower().split()))
         if matched:  # a case-folding oddity can miss its key: then it is no cue at all
-            found.append(CueMatch(m.start(), m.end(), m.group(), matched))
+            found.append(CueMatch(start, end, text[start:end], matched))
     return found
 
 

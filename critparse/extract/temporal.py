@@ -20,7 +20,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from critparse.errors import ResourceError
-from critparse.extract.context import literal_alternation, read_json_resource, validate_resource
+from critparse.extract.context import (
+    Folding,
+    folding,
+    literal_alternation,
+    read_json_resource,
+    validate_resource,
+)
 from critparse.model.concept import Relation, TimeUnit, TimeWindow
 from critparse.model.span import Comparator, Span
 
@@ -149,9 +155,11 @@ class TimeWindowRules:
     """Between the two numbers of a range ('7-14 days', '2 to 4 weeks')."""
     alternative_gap: re.Pattern[str]
     """A duration in other units before the one read ('5 half-lives or 30 days')."""
-    needed: re.Pattern[str] = re.compile("")
+    needed: Folding
     """What every window holds: a unit, or a relation word, fillers and an anchor joined by
     white space or hyphens (the reader takes nothing else); a text without it has none."""
+    scans: tuple[Folding, Folding, Folding]
+    """`pattern`, `gate` and `anchor_gate` with their lower-case twins."""
     memo: dict[str, _Entry | None] = field(default_factory=dict, compare=False, repr=False)
     """The entry of each phrase as written, already looked up."""
     number_memo: dict[str, _Entry] = field(default_factory=dict, compare=False, repr=False)
@@ -209,12 +217,16 @@ def compile_time_windows(tw: TimeWindowFile) -> TimeWindowRules:
         rf"(?<![^\W\d_])(?:{literal_alternation(kinds['relation'])})\s++{fill}(?:{literal_alternation(kinds['anchor'])})"
         if kinds["relation"] and kinds["anchor"] else "(?!)"
     )
+    pattern = re.compile("|".join(p for p in parts if p), re.IGNORECASE)
+    gate = re.compile(rf"\d|(?<![^\W\d_]){literal_alternation(gate_keys)}" if gate_keys else r"\d", re.IGNORECASE)
+    anchor = re.compile(anchor_gate, re.IGNORECASE)
     return TimeWindowRules(
-        needed=_needed(by_key),
-        pattern=re.compile("|".join(p for p in parts if p), re.IGNORECASE),
+        needed=folding(_needed(by_key)),
+        scans=(folding(pattern), folding(gate), folding(anchor)),
+        pattern=pattern,
         by_key=by_key,
-        gate=re.compile(rf"\d|(?<![^\W\d_]){literal_alternation(gate_keys)}" if gate_keys else r"\d", re.IGNORECASE),
-        anchor_gate=re.compile(anchor_gate, re.IGNORECASE),
+        gate=gate,
+        anchor_gate=anchor,
         articles=frozenset(_key(a) for a in tw.articles),
         opener_leads={r.phrase: Lead(phrase=r.phrase, comparator=r.opens) for r in tw.relations if r.opens is not None},
         unit_gap=_gap([*tw.duration_words, *tw.period_words]),
@@ -273,7 +285,8 @@ class _Lexeme:
 
 def _lex(text: str, rules: TimeWindowRules) -> list[_Lexeme]:
     out = []
-    for m in rules.pattern.finditer(text):
+    pattern, target = rules.scans[0].on(text)
+    for m in pattern.finditer(target):
         written = m.group()
         memo: dict[str, Any] = rules.memo if m.group("num") is None else rules.number_memo
         entry = memo.get(written, _UNSEEN)
@@ -490,7 +503,8 @@ def find_windows_and_durations(text: str, rules: TimeWindowRules) -> tuple[list[
     """The time windows of `text`, and apart from them the bounded durations with no relation
     word ('transplantation < 12 months', 'stable for ... (at least 3 months)'): a duration is a
     window only for the concept written right before it, which the caller decides."""
-    if not rules.gate.search(text) and not rules.anchor_gate.search(text):
+    _, gate, anchor_gate = rules.scans
+    if not gate.search(text) and not anchor_gate.search(text):
         return [], []
     if not rules.needed.search(text):
         return [], []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from critparse.extract.context import (
     ContextRules,
     apply_context,
     find_cues,
+    folding,
     load_context_rules,
 )
 
@@ -264,3 +266,34 @@ def test_context_worst_case_is_fast(rules: ContextRules, seconds: float) -> None
     started = time.perf_counter()
     apply_context(text, targets, rules)
     assert time.perf_counter() - started < seconds
+
+
+def _scans() -> list:
+    from critparse.extract.concepts import load_concept_resources
+
+    found = load_concept_resources()
+    heads, windows = found.heads, found.windows
+    return [found.context.scan, heads.qualifier_scan, heads.allergy_scan, heads.allergy_any, heads.method_any,
+            windows.needed, *windows.scans]
+
+
+SCAN_WORDS = ["No", "HISTORY of", "Hypersensitivity To", "within", "4", "Weeks", "PRIOR TO", "Day 1", "active", "as confirmed by",
+              "e.g.", ".", "\n", "-", "İ", "ſ", "K", "≥", "Uncontrolled", "non-", "(", ")"]
+
+
+@given(st.lists(st.sampled_from(SCAN_WORDS), max_size=20).map(" ".join) | st.text(max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_context_folding_twin_matches_as_the_pattern(text: str) -> None:
+    """A lower-case twin finds the same spans in the lower-cased text as its pattern in the text."""
+    for scan in SCANS:
+        assert scan.twin is not None
+        pattern, target = scan.on(text)
+        assert [m.span() for m in pattern.finditer(target)] == [m.span() for m in scan.pattern.finditer(text)]
+
+
+SCANS = _scans()
+
+
+@pytest.mark.parametrize(("source", "flags"), [(r"[A-Z]x", re.IGNORECASE), ("k\u212a", re.IGNORECASE), ("abc", 0)])
+def test_context_folding_no_twin_when_unsafe(source: str, flags: int) -> None:
+    assert folding(re.compile(source, flags)).twin is None

@@ -13,7 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from critparse.errors import ResourceError
-from critparse.extract.temporal import TimeWindowRules, find_time_windows, find_windows_and_durations, load_time_windows
+from critparse.extract.context import Folding
+from critparse.extract.temporal import (
+    TimeWindowRules,
+    find_time_windows,
+    find_windows_and_durations,
+    load_time_windows,
+)
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +161,7 @@ PIECES = ["within", "prior to", "of", "in", "the", "past", "first dose", "day 1"
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_temporal_needed_gate_skips_only_texts_without_windows(windows: TimeWindowRules, text: str) -> None:
     """A text the `needed` pattern does not match is skipped: it must be one with no window."""
-    ungated = dataclasses.replace(windows, needed=re.compile(""), memo={}, number_memo={})
+    ungated = dataclasses.replace(windows, needed=Folding(re.compile(""), None), memo={}, number_memo={})
     assert find_windows_and_durations(text, windows) == find_windows_and_durations(text, ungated)
 
 
