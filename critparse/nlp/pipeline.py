@@ -108,10 +108,16 @@ _TABLE = str.maketrans({**_SAME_LENGTH, **{chr(i): " " for i in range(32) if chr
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_CHANGED = re.compile("[" + re.escape("".join(chr(c) for c, to in _TABLE.items() if to != chr(c)))
+                      + "\ud800-\udfff]")
+"""Any character `clean_text` replaces: most texts have none, and a search is cheaper than
+`translate`, which builds a new string character by character."""
 
 
 def clean_text(text: str) -> str:
     """Replace odd spaces, dashes and control characters one-for-one (offsets are kept)."""
+    if _CHANGED.search(text) is None:
+        return text
     return _SURROGATE.sub("\ufffd", text.translate(_TABLE))  # lone surrogates break encoders
 
 
@@ -123,7 +129,7 @@ _LONG_RUN = re.compile(rf"\S{{{LONG_RUN},}}")
 
 def _break_long_runs(text: str) -> tuple[str, list[Diagnostic]]:
     """Every `LONG_RUN`-th character of a run without spaces made a space (same length)."""
-    runs = list(_LONG_RUN.finditer(text))
+    runs = list(_LONG_RUN.finditer(text)) if len(text) >= LONG_RUN else []
     if not runs:
         return text, []
     chars = list(text)
