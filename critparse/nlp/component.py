@@ -40,6 +40,9 @@ MAX_ANALYSED_CHARS = 20_000
 """Longer texts are analysed up to this many characters (a criterion bullet is rarely > 2,000)."""
 
 _EMPTY = ParseResult(text="", no_threshold_reason="empty text")
+_UNSEEN: Any = object()
+_CONTEXTS_KEPT = 256
+"""Parent bullets whose analytes `_context_mentions` keeps (a list's children share one)."""
 
 
 def _result(doc: Doc) -> ParseResult:
@@ -94,6 +97,7 @@ class RuleExtractor:
         self.cache_size = cache_size
         """Results kept for repeated text (20% of registry bullets repeat verbatim); 0: none."""
         self._cache: OrderedDict[tuple[str, str | None], ParseResult] = OrderedDict()
+        self._contexts: dict[str, tuple[Mention, ...] | None] = {}
         self._make_doc = nlp.make_doc
         self._abbreviation_detector = ParenthesisAbbreviationDetector(nlp)
         self.resources: Resources = (
@@ -126,7 +130,10 @@ class RuleExtractor:
 
     def mentions(self, doc: Doc, text: str | None = None) -> list[Mention]:
         """Longest non-overlapping lexicon matches, in text order (as `spacy.util.filter_spans`)."""
-        matches = sorted(self._loose(doc) + self._exact(doc), key=lambda m: (m[1] - m[2], m[1]))
+        matches = self._loose(doc) + self._exact(doc)
+        if not matches:
+            return []
+        matches.sort(key=lambda m: (m[1] - m[2], m[1]))
         taken: set[int] = set()
         kept = []
         for key, start, end in matches:
@@ -241,12 +248,23 @@ class RuleExtractor:
         return extract_concepts(text, self.resources.concepts, rules)
 
     def _context_mentions(self, context_text: str) -> list[Mention] | None:
-        """Analytes named last in the parent bullet; they have no span in the child's text."""
-        found = self.mentions(self._make_doc(context_text[:MAX_ANALYSED_CHARS]))
-        if not found:
-            return None
-        last = found[-1]
-        return [replace(m, start=0, end=0, own=False) for m in found if m.end >= last.start - 40]
+        """Analytes named last in the parent bullet; they have no span in the child's text.
+
+        Every child of a list asks for the same parent, so the answer is kept for the last
+        `_CONTEXTS_KEPT` parents unless `cache_size` is 0 (mentions are frozen; each caller gets
+        its own list).
+        """
+        kept = self._contexts.get(context_text, _UNSEEN)
+        if kept is _UNSEEN:
+            found = self.mentions(self._make_doc(context_text[:MAX_ANALYSED_CHARS]))
+            last = found[-1] if found else None
+            kept = tuple(replace(m, start=0, end=0, own=False) for m in found
+                         if last is not None and m.end >= last.start - 40) or None
+            if len(self._contexts) >= _CONTEXTS_KEPT:
+                self._contexts.clear()
+            if self.cache_size:  # 0 keeps nothing, as for results
+                self._contexts[context_text] = kept
+        return list(kept) if kept is not None else None
 
 
 class _LazyAbbreviations(Mapping[str, Mention]):

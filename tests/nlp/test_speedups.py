@@ -1,10 +1,12 @@
-"""Output is identical with and without the speed-ups: the parse cache on and off, the
-saved pipeline loaded by `load()` and by plain `spacy.load`, bullets and whole trials."""
+"""Output is identical with and without the speed-ups: the parse cache (results and parents'
+analytes) on and off, text cleaning that skips clean texts, the saved pipeline loaded by `load()`
+and by plain `spacy.load`; on bullets and on whole trials."""
 
 from __future__ import annotations
 
 import io
 import json
+import random
 import types
 import typing
 import warnings
@@ -19,11 +21,12 @@ import critparse
 from critparse.model import ParseResult
 from critparse.model.concept import TimeWindow
 from critparse.model.rule import Rule
-from critparse.nlp.pipeline import MODEL_DIR, parse_many
+from critparse.nlp.pipeline import _TABLE, MODEL_DIR, clean_text, parse_many
 from critparse.runs.batch import run
 from critparse.text.tokenizer import harden
 
 ROOT = Path(__file__).resolve().parents[2]
+_SURROGATES = {c: "\ufffd" for c in range(0xD800, 0xE000)}
 TRIALS = sorted((ROOT / "tests" / "trials").glob("*.json")) + [ROOT / "corpus" / "NCT02186860.json"]
 
 
@@ -53,6 +56,15 @@ def uncached() -> spacy.language.Language:
     return nlp
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_speedups_clean_text_skips_only_texts_it_would_not_change(seed: int) -> None:
+    rng = random.Random(seed)
+    odd = [chr(c) for c in _TABLE] + ["\ud800", "\udfff", "a", " ", "\n", "\t", "é", "≤", "<", "1"]
+    for _ in range(20_000):
+        text = "".join(rng.choice(odd) for _ in range(rng.randint(0, 6)))
+        assert clean_text(text) == text.translate(_TABLE).translate(_SURROGATES), repr(text)
+
+
 def test_speedups_cache_changes_no_result(nlp, uncached) -> None:
     texts, contexts = _bullets()
     assert len(texts) > 300
@@ -62,7 +74,7 @@ def test_speedups_cache_changes_no_result(nlp, uncached) -> None:
     cached._cache.clear()
     assert _dumps(parse_many(texts, contexts=contexts, nlp=nlp)) == expected
     assert _dumps(parse_many(texts, contexts=contexts, nlp=nlp)) == expected  # all from the cache
-    assert len(cached._cache) > 300
+    assert len(cached._cache) > 300 and cached._contexts
 
 
 def _trials_output(path: Path, nlp: spacy.language.Language) -> str:
