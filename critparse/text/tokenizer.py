@@ -9,7 +9,10 @@ comparator on its own and the unit on its own, so we add:
 * a prefix for a multiplication sign glued to a power of ten (`x10^9/L` -> `x` `10^9/L`);
 * infixes that split comparators and slashes between words (`Hb>9`, `AST/ALT`).
 
-Everything else (hyphenated names, `CD19`, `HbA1c`, `mm3`) keeps scispaCy's behaviour.
+Everything else (hyphenated names, `CD19`, `HbA1c`, `mm3`) keeps scispaCy's behaviour. Special
+cases that split exactly as the affix rules do (`'`, `0.0`, `C++`) are left out: spaCy re-applies
+every special case wherever it occurs in a text, which in a glued run such as `1'1'1'...` is at
+every other character, for nothing.
 
 `harden` keeps the time per token linear: spaCy peels affixes one at a time and searches the
 whole remaining token for each, so a 2,000-character run of glued digits and quotes cost
@@ -26,6 +29,7 @@ import warnings
 from typing import NamedTuple
 
 from scispacy.custom_tokenizer import combined_rule_tokenizer
+from spacy.attrs import ORTH
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
 from spacy.util import compile_infix_regex, compile_prefix_regex
@@ -57,7 +61,20 @@ def make_tokenizer(nlp: Language) -> Tokenizer:
         warnings.simplefilter("ignore", FutureWarning)
         base.prefix_search = compile_prefix_regex(prefixes).search
         base.infix_finditer = compile_infix_regex(infixes).finditer
-        return harden(base)
+        return _without_idle_special_cases(harden(base))
+
+
+def _without_idle_special_cases(tokenizer: Tokenizer) -> Tokenizer:
+    """Drop the special cases that make one plain token of a string the affix rules already keep
+    whole (see the module docstring); a string that would then split keeps its rule."""
+    rules = tokenizer.rules
+    idle = {s for s, subs in rules.items() if len(subs) == 1 and set(subs[0]) <= {ORTH, "ORTH"} and not any(
+        c.isspace() for c in s)}
+    tokenizer.rules = {s: subs for s, subs in rules.items() if s not in idle}
+    needed = {s for s in idle if [t.text for t in tokenizer(s)] != [s]}
+    if needed:
+        tokenizer.rules = {s: subs for s, subs in rules.items() if s not in idle - needed}
+    return tokenizer
 
 
 class Found(NamedTuple):

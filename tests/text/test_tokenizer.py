@@ -40,3 +40,18 @@ def test_tokenizer_shipped_artefact_matches_code(nlp):
     assert nlp.tokenizer.prefix_search.__self__.pattern == fresh.prefix_search.__self__.pattern
     assert nlp.tokenizer.infix_finditer.__self__.pattern == fresh.infix_finditer.__self__.pattern
     assert nlp.tokenizer.suffix_search.__self__.pattern == fresh.suffix_search.__self__.pattern
+    assert nlp.tokenizer.rules == fresh.rules
+
+
+@pytest.mark.parametrize("string", ["'", "0.0", "C++", "D.C.", "XD"])
+def test_tokenizer_idle_special_cases_are_left_out(string):
+    # They split exactly as the affix rules do, and spaCy would re-apply them at every occurrence
+    # (in `1'1'1'...`, at every other character).
+    tokenizer = make_tokenizer(spacy.blank("en"))
+    assert string not in tokenizer.rules and [t.text for t in tokenizer(string)] == [string]
+    assert [t.text for t in tokenizer(f"a {string}1{string}1 b")][0] == "a"
+
+
+def test_tokenizer_special_cases_that_split_stay():
+    tokenizer = make_tokenizer(spacy.blank("en"))
+    assert {"''", "'s", "e.g.", "Dr."} <= set(tokenizer.rules)
