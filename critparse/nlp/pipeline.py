@@ -82,7 +82,7 @@ def _load_saved(path: Path) -> Language:
     nlp = spacy.load(path, exclude=["tokenizer"])
     tokenizer = nlp.tokenizer
     if not isinstance(tokenizer, Tokenizer):
-        tokenizer.from_disk(file, exclude=["vocab"])
+        tokenizer.from_disk(file, exclude=["vocab"])  # type: ignore[union-attr]  # as Language.from_disk
         return nlp
     tokenizer.from_disk(file, exclude=["vocab", "exceptions"])
     harden(tokenizer)

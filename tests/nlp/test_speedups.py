@@ -27,7 +27,7 @@ from critparse.text.tokenizer import harden
 
 ROOT = Path(__file__).resolve().parents[2]
 _SURROGATES = {c: "\ufffd" for c in range(0xD800, 0xE000)}
-TRIALS = sorted((ROOT / "tests" / "trials").glob("*.json")) + [ROOT / "corpus" / "NCT02186860.json"]
+TRIALS = [*sorted((ROOT / "tests" / "trials").glob("*.json")), ROOT / "corpus" / "NCT02186860.json"]
 
 
 def _bullets() -> tuple[list[str], list[str | None]]:
