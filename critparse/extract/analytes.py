@@ -119,6 +119,7 @@ class AnalytePatterns:
         self.not_staging_systems = word_set(w.not_staging_systems)
         # 'sweat chloride', 'left ventricular end-diastolic pressure'
         self.qualifier = re.compile(rf"\b(?:{phrase_pattern(w.qualifiers)})\s+(?:[A-Za-z]+-)?$", re.IGNORECASE)
+        self.qualifier_last = last_characters(w.qualifiers)
         # 'HAS-BLED' is a name, not 'has'
         self.word_cut = re.compile(rf"(?<!-)\b(?:{phrase_pattern(w.clause_words)})\b(?!-)", re.IGNORECASE)
         self.trailing_filler = re.compile(rf"(?:\s+(?:{phrase_pattern(w.trailing_filler)}))+\s*$", re.IGNORECASE)
@@ -219,12 +220,20 @@ def _another_analyte(text: str, m: Mention, vocab: Vocabulary, pats: AnalytePatt
         return Mention(m.start, ratio.end(), phrase, " ".join(phrase.lower().split()), in_lexicon=False)
     if m.name == pats.age_name and (at_event := age_at_event(text, m, vocab)) is not None:
         return at_event  # 'Age at diagnosis < 40 years' is not today's age
-    instrument = pats.instrument_for.search(text, max(0, m.start - RENAME_REACH), m.start) if m.own else None
+    before = text[max(0, m.start - RENAME_REACH) : m.start]  # what renames it ends with a space (or '-')
+    spaced = before[-1:].isspace()
+    instrument = (
+        pats.instrument_for.search(text, m.start - len(before), m.start)
+        if m.own and spaced and ("for" in before or "of" in before) else None
+    )
     if instrument is not None:  # 'Neck Disability Index for pain': pain names the instrument's subject
         phrase = text[instrument.start() : m.end]
         return Mention(instrument.start(), m.end, phrase, " ".join(phrase.lower().split()), in_lexicon=False)
-    qualifier = pats.qualifier.search(text, max(0, m.start - 40), m.start)
-    if qualifier is None and m.name == pats.stage_name:
+    qualifier = (
+        pats.qualifier.search(text, max(0, m.start - 40), m.start)
+        if before[-1:] == "-" or (spaced and _ends_in(before, pats.qualifier_last)) else None
+    )
+    if qualifier is None and m.name == pats.stage_name and spaced:
         qualifier = _STAGING_SYSTEM.search(text, max(0, m.start - 60), m.start)
         if qualifier is not None and not any(
             w.lower() not in pats.not_staging_systems for w in _WORD.findall(qualifier.group(0))
@@ -234,6 +243,11 @@ def _another_analyte(text: str, m: Mention, vocab: Vocabulary, pats: AnalytePatt
         return None
     phrase = text[qualifier.start() : m.end]
     return Mention(qualifier.start(), m.end, phrase, " ".join(phrase.lower().split()), in_lexicon=False)
+
+
+def _ends_in(text: str, last: frozenset[str] | None) -> bool:
+    """Whether the last character of `text` but white space is one of `last` (None: any)."""
+    return last is None or text.rstrip()[-1:] in last
 
 
 def content_words(segment: str, pats: AnalytePatterns) -> list[str]:
