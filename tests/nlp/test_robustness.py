@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 
 import critparse
 from critparse.model import Analyte, ParseResult, Rule, Span
-from critparse.nlp.pipeline import LONG_RUN, _break_long_runs, _finite_only, parse_many
+from critparse.nlp.pipeline import LONG_RUN, _break_long_runs, _finite_only, _prepare, default_nlp, parse_many
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from worst_case import FAMILIES
+from worst_case import FAMILIES, forget, threshold_pass
 
 
 @pytest.mark.parametrize("text", ["Hb > 9 g/dL \ud800", "\udfff", "ANC \ud83d 1500"])
@@ -72,6 +72,33 @@ def test_robustness_worst_case_bullet_is_bounded(family: str) -> None:
     # Generous: the target is 10 ms on an idle machine; a quadratic or exponential blow-up on
     # 2,000 characters costs seconds to minutes.
     assert time.perf_counter() - started < 1.0
+
+
+def _cpu(work, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
+    nlp = default_nlp()
+    best = math.inf
+    for _ in range(repeat):
+        forget(nlp)
+        started = time.process_time()
+        work()
+        best = min(best, time.process_time() - started)
+    return best
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_robustness_worst_case_grows_linearly(family: str) -> None:
+    # Ten times the text: linear work costs about ten times as much, quadratic a hundred. CPU time
+    # of this process, best of three, compared within the test; the bound leaves a factor of three
+    # for noise and is still far below a quadratic blow-up. The tokenizer and the threshold pass
+    # are timed apart, so that a cheap pass is not hidden behind a dear one.
+    tokenizer = default_nlp().make_doc
+    small, large = FAMILIES[family](2000), FAMILIES[family](20_000)
+    floor = 2e-4  # below this, timer resolution and noise rule
+    analysed = (lambda text: lambda: tokenizer(_prepare(text)[1]))  # noqa: E731 (long runs cut, as parsed)
+    for work in (threshold_pass, analysed):
+        before, after = max(_cpu(work(small)), floor), _cpu(work(large))
+        assert after / before < 30, (family, before, after)
 
 
 def _possessive_patterns() -> list[re.Pattern[str]]:
