@@ -81,8 +81,11 @@ _AND_OR_SLASH = re.compile(r"\band\b|/", re.IGNORECASE)
 
 
 def _number_value(literal: str) -> float | None:
-    cleaned = literal.replace("−", "-").replace(" ", "")
-    cleaned = cleaned.replace(",", "") if _GROUPED_THOUSANDS.fullmatch(cleaned) else cleaned.replace(",", ".")
+    if "," in literal or "−" in literal or " " in literal:
+        cleaned = literal.replace("−", "-").replace(" ", "")
+        cleaned = cleaned.replace(",", "") if _GROUPED_THOUSANDS.fullmatch(cleaned) else cleaned.replace(",", ".")
+    else:
+        cleaned = literal  # nothing to clean: no sign, space or comma
     try:
         return float(cleaned)
     except ValueError:
@@ -98,8 +101,10 @@ def _core_of(text: str, group: Sequence[Rule], search: int, end: int, ending: Ma
     values = {r.value for r in group}
     for m in _NUMBER.finditer(text, search, end):  # each value's last occurrence: the expression ends the span
         value = _number_value(m.group(0))
+        if value is None:
+            continue
         for v in values:
-            if value is not None and (math.isclose(value, v) or math.isclose(value, -v)):
+            if math.isclose(value, v) or math.isclose(value, -v):
                 last[v] = m.start()
     if last:
         pos = first = min(last.values())
@@ -118,13 +123,13 @@ def _bounds(text: str, group: Sequence[Rule], lo: int, ending: Mapping[int, tupl
     """(start, core) of one expression when the extractor did not say: its own analyte words
     begin it when they stand after `lo`; its core is where its comparator or number begins."""
     starts = []
-    search = max(lo, min(r.span.start for r in group))
-    for rule in group:
-        own = bool(rule.analyte.text) and rule.text.startswith(rule.analyte.text) and rule.span.start >= lo
-        if own:
-            starts.append(rule.span.start)
-            search = max(search, rule.span.start + len(rule.analyte.text))
-    end = max(r.span.end for r in group)
+    places = [(r.span, r.analyte.text, r.text) for r in group]  # each read once: model fields are slow to reach
+    search = max(lo, min(span.start for span, _, _ in places))
+    for span, words, written in places:
+        if words and written.startswith(words) and span.start >= lo:
+            starts.append(span.start)
+            search = max(search, span.start + len(words))
+    end = max(span.end for span, _, _ in places)
     core = _core_of(text, group, search, end, ending)
     return (min(starts) if starts else core), core
 

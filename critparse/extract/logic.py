@@ -58,7 +58,6 @@ from critparse.model.logic import (
     RuleLeaf,
     ValueSet,
     ValueSetLeaf,
-    iter_leaves,
 )
 from critparse.model.rule import Rule
 from critparse.model.span import Span
@@ -82,7 +81,7 @@ _LEAD_GAP = re.compile(r"[\s:,]*")
 _LIST_GAP = re.compile(r"[\s,]*")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LogicDraft:
     """What the logic pass gives back: the rules (mended) and the tree over them; `problem`
     says why the words could not be read (the rules are then a plain list)."""
@@ -306,9 +305,9 @@ def _sole_sex(text: str, main: list[Atom], clauses: list[Clause], sexes: list[Cu
 def _denied(text: str, tree: Logic | None, main: list[Atom], cues: LogicCues) -> Logic | None:
     """'Must not have ALT > 3 × ULN', 'No evidence of QTc > 480 ms': a negation right before the
     first limit denies the whole criterion. Concepts carry their own negation, so a tree with a
-    concept is left as it is (every atom of `main` is in the tree)."""
-    if tree is None or not main or any(a.kind == "concept" for a in main) \
-            or any(isinstance(leaf, ConceptLeaf) for leaf in iter_leaves(tree)):
+    concept is left as it is (a concept leaf comes only from a concept atom, and every atom of
+    `main` is in the tree)."""
+    if tree is None or not main or any(a.kind == "concept" for a in main):
         return tree
     first = min(a.start for a in main)
     for cue in cues.negation_re.finditer(text, 0, first):

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -85,9 +84,9 @@ class LogicCueFile(BaseModel):
     header_cues: list[str]
 
 
-@dataclass(frozen=True)
-class CueMatch:
-    """One cue found in a text: where, which literal and what it means."""
+class CueMatch(NamedTuple):
+    """One cue found in a text: where, which literal and what it means (a named tuple: a
+    bullet makes several, and a tuple is the cheapest immutable record)."""
 
     start: int
     end: int

@@ -22,6 +22,10 @@ from critparse.model.logic import Logic, Op
 __all__ = ["Region", "combine", "join", "make_if"]
 
 _LIMIT_KINDS = ("x ULN", "x LLN")
+_AND_CUTS = frozenset({"and", "aside", "aside_and"})
+_OR_CUTS = frozenset({"or", "aside_or", "slash"})
+_COMMA_CUTS = frozenset({"comma", "comma_or", "comma_and"})
+_CLAUSE_CUTS = frozenset({"clause", "clause_or"})
 _CLOSED_ASIDE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _CLAUSE_MARK = re.compile(r";|\.(?:\s|$)")
 _CLAUSE_OR = re.compile(r"[;.]\s*or\b", re.IGNORECASE)
@@ -210,7 +214,7 @@ def _close(run: list[Atom]) -> Atom:
                 analytes=atom.analytes, units=atom.units, comparators=atom.comparators, rules=atom.rules)
 
 
-def _split(atoms: list[Atom], kinds: list[str], stops: set[str]) -> tuple[list[list[Atom]], list[list[str]], list[str]]:
+def _split(atoms: list[Atom], kinds: list[str], stops: frozenset[str]) -> tuple[list[list[Atom]], list[list[str]], list[str]]:
     """Cut a run of atoms at the gaps whose kind is in `stops`: the pieces, their inner gap
     kinds, and the kinds of the cuts."""
     if atoms and stops.isdisjoint(kinds):
@@ -237,15 +241,24 @@ def _item(atoms: list[Atom], kinds: list[str]) -> Logic:
     bilirubin ≤ 1.5 × ULN'. One atom is its own node (the joins below would rebuild it as it is)."""
     if len(atoms) == 1:
         return atoms[0].node
-    ands, inner, _ = _split(atoms, kinds, {"and", "aside", "aside_and"})
-    parts: list[Logic] = []
-    for piece, piece_kinds in zip(ands, inner, strict=True):
-        sides, side_kinds, _ = _split(piece, piece_kinds, {"none"})
-        joined = []
-        for side, kinds_in in zip(sides, side_kinds, strict=True):
-            ors, _, _ = _split(side, kinds_in, {"or", "aside_or", "slash"})
-            joined.append(join("or", [join("and", [a.node for a in group]) for group in ors]))
-        parts.append(join("and", joined))
+    parts: list[Logic] = []  # the list, cut at 'and'
+    sides: list[Logic] = []  # one item's parts side by side, cut where nothing stands between
+    alternatives: list[Logic] = []  # one side's alternatives, cut at 'or'
+    group = [atoms[0].node]  # atoms joined by 'with'
+    for atom, kind in zip(atoms[1:], kinds, strict=True):
+        if kind in _OR_CUTS or kind == "none" or kind in _AND_CUTS:
+            alternatives.append(join("and", group))
+            group = []
+            if kind not in _OR_CUTS:
+                sides.append(join("or", alternatives))
+                alternatives = []
+                if kind in _AND_CUTS:
+                    parts.append(join("and", sides))
+                    sides = []
+        group.append(atom.node)
+    alternatives.append(join("and", group))
+    sides.append(join("or", alternatives))
+    parts.append(join("and", sides))
     return join("and", parts, enumeration=True)
 
 
@@ -253,7 +266,7 @@ def items_of(region: Region, atoms: list[Atom]) -> tuple[list[Logic], str]:
     """The comma-separated items of one clause and the operator their list takes."""
     atoms = _merge_alternatives(region, atoms)
     kinds = [_gap_kind(region, a, b) for a, b in pairwise(atoms)]
-    pieces, inner, cuts = _split(atoms, kinds, {"comma", "comma_or", "comma_and"})
+    pieces, inner, cuts = _split(atoms, kinds, _COMMA_CUTS)
     items = [_item(p, k) for p, k in zip(pieces, inner, strict=True)]
     if "comma_or" in cuts:
         return items, "or"
@@ -273,7 +286,7 @@ def clause_items(region: Region, atoms: list[Atom]) -> tuple[list[Logic], str]:
     if not atoms:
         return [], "and"
     kinds = [_gap_kind(region, a, b) for a, b in pairwise(atoms)]
-    pieces, _, cuts = _split(atoms, kinds, {"clause", "clause_or"})
+    pieces, _, cuts = _split(atoms, kinds, _CLAUSE_CUTS)
     bounds = [p[0].start for p in pieces[1:]] + [len(region.text) + 1]
     if len(pieces) == 1:
         return _unless_items(region, pieces[0], bounds[0])
