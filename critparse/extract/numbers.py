@@ -74,7 +74,10 @@ def iter_numbers(text: str, comma_is_decimal: Callable[[int, int], bool]) -> Ite
         thousands = _DOT_THOUSANDS.match(text, start)
         if thousands is not None and thousands.end() >= end:
             literal, end = thousands.group(0).replace(".", ""), thousands.end()
-        decimal = (_DECIMAL_COMMA.match(text, end) or _STRAY_DECIMAL.match(text, end)) if literal.isdigit() else None
+        decimal = (
+            (_DECIMAL_COMMA.match(text, end) or _STRAY_DECIMAL.match(text, end))
+            if literal.isdigit() and text[end : end + 1] in (",", ".") else None
+        )
         if decimal is not None and comma_is_decimal(start, decimal.end()):
             literal, end = f"{literal}.{decimal.group(1)}", decimal.end()
         if end < len(text) and text[end] in _FRACTION and "." not in literal:  # '1½ times ULN'
@@ -85,9 +88,9 @@ def iter_numbers(text: str, comma_is_decimal: Callable[[int, int], bool]) -> Ite
 
 def negative_sign_before(text: str, start: int) -> bool:
     """A minus sign that belongs to the number at `start` ('T-score ≤ -2.5', not '5-FU')."""
-    return _NEGATIVE_SIGN.search(text, max(0, start - 2), start) is not None
+    return text[start - 1 : start] in ("-", "−") and _NEGATIVE_SIGN.search(text, max(0, start - 2), start) is not None
 
 
 def plus_sign_before(text: str, start: int) -> bool:
     """A plus sign that belongs to the number at `start` ('not exceeding +10 mL/kg/h')."""
-    return _PLUS_SIGN.search(text, max(0, start - 2), start) is not None
+    return text[start - 1 : start] == "+" and _PLUS_SIGN.search(text, max(0, start - 2), start) is not None

@@ -80,7 +80,7 @@ class QuantityPatterns:
             rf"(?<![A-Za-z])(?:(?P<upper>{upper})|(?P<lower>{lower}))(?![A-Za-z])", re.IGNORECASE
         )
         self.limit_lead = re.compile(rf"(?:(?:the|{whose})\s+)*$", re.IGNORECASE)
-        starts = first_characters(lon.times + ["the"] + lon.whose + lon.upper + lon.lower + lon.normal)
+        starts = first_characters([*lon.times, "the", *lon.whose, *lon.upper, *lon.lower, *lon.normal])
         self.limit_starts = None if starts is None else starts | {w[0] for w in lon.upper_case_sensitive}
         """What a multiple of a limit of normal starts with after the spaces (None: anything)."""
         # 'x 10^9/L', '10(9)/l', '10⁹ cells/L': the count unit after it is read from units.json
@@ -283,7 +283,7 @@ def find_number_words(text: str, vocab: Vocabulary, cmps: ComparatorsBefore) -> 
     'one' is left out of `words.json`: 'at least one lesion' says that a thing exists, not how many.
     """
     pats = patterns(vocab)
-    out = []
+    out: list[Quantity] = []
     for m in pats.number_word.finditer(text, cmps.folded):
         if len(out) >= MAX_QUANTITIES:
             break
@@ -325,9 +325,16 @@ def space_before(text: str, pos: int) -> int:
     return pos
 
 
-def find_staged(text: str) -> list[Expression]:
-    """Roman-numeral stages, classes and grades (`Stage III-IV`, `NYHA class III or IV`)."""
+_STAGE_WORDS = ("stage", "class", "grade", "nyha", "asa", "physical")
+
+
+def find_staged(text: str, lowered: str | None = None) -> list[Expression]:
+    """Roman-numeral stages, classes and grades (`Stage III-IV`, `NYHA class III or IV`).
+
+    `lowered` (`folded(text)`, when at hand) lets a text without any of the words skip the scan."""
     out: list[Expression] = []
+    if lowered is not None and not any(w in lowered for w in _STAGE_WORDS):
+        return out
     for m in _STAGED.finditer(text):
         if len(out) >= MAX_QUANTITIES:
             break
@@ -385,6 +392,8 @@ class ComparatorsBefore:
         """The text lower-cased for `FoldedPattern` scans (None when it cannot be)."""
         self._ending = vocab.comparators_ending(text)
         self._first_end = min(self._ending, default=len(text) + 1)
+        self.any = bool(self._ending)
+        """Whether the text has any comparator phrase before a number."""
         pats = patterns(vocab)
         self._gap, self._gap_last = pats.comparator_gap, pats.comparator_gap_last
 
@@ -414,6 +423,8 @@ def find_bare_limits(
     """`≤ ULN`, `above the lower limit of normal`: a limit with a comparator and no number (1 x)."""
     pats = patterns(vocab)
     out: list[Expression] = []
+    if not cmps.any:
+        return out  # each needs a comparator before it
     inside = _Covered([(q.start, q.end) for q in quantities])
     for m in pats.limit_word.finditer(text):
         if len(out) >= MAX_QUANTITIES:
@@ -458,8 +469,8 @@ def find_blood_pressure(
     names = vocab.words.pattern_analytes
     systolic, diastolic = known.get(names.systolic), known.get(names.diastolic)
     out: list[Expression] = []
-    if systolic is None or diastolic is None:
-        return out
+    if systolic is None or diastolic is None or (cmps.folded is not None and "hg" not in cmps.folded):
+        return out  # (a pair ends in 'mmHg')
     for m in _BLOOD_PRESSURE.finditer(text):
         if len(out) >= 2 * MAX_QUANTITIES:
             break

@@ -78,7 +78,7 @@ def find_expressions(
         spelled = [(q.start, q.end) for q in counted]  # 'eighteen (18)': the digits are inside
         quantities = [q for q in quantities if not any(s <= q.start < e for s, e in spelled)]
         quantities = sorted(quantities + counted, key=lambda q: q.start)
-    staged = find_staged(text)
+    staged = find_staged(text, cmps.folded)
     if staged:
         covered = [(e.start, e.end) for e in staged]
         quantities = [q for q in quantities if not any(s <= q.start < e for s, e in covered)]
