@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 import re._constants as sre_constants
 import re._parser as sre_parse
-from re._casefix import _EXTRA_CASES
 from collections.abc import Iterator
 from functools import lru_cache
 from itertools import product
+from re._casefix import _EXTRA_CASES
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field

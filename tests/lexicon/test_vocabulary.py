@@ -96,7 +96,7 @@ def _scans():  # type: ignore[no-untyped-def]
 
 
 @settings(max_examples=1500, deadline=None)
-@given(st.lists(st.sampled_from(_TRICKY + ["less than", "ULN", "Twenty-one", "NYHA", "at least", "LIMIT"]),
+@given(st.lists(st.sampled_from([*_TRICKY, "less than", "ULN", "Twenty-one", "NYHA", "at least", "LIMIT"]),
                 max_size=30).map("".join))
 def test_vocabulary_folded_scans_match_as_case_insensitive_ones(text: str) -> None:
     for scan in _scans():

@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 
 import critparse
 from critparse.model import Analyte, ParseResult, Rule, Span
-from critparse.nlp.pipeline import LONG_RUN, _break_long_runs, _finite_only, _prepare, default_nlp, parse_many
+from critparse.nlp.pipeline import (
+    LONG_RUN,
+    _break_long_runs,
+    _finite_only,
+    _prepare,
+    default_nlp,
+    parse_many,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from worst_case import FAMILIES, forget, threshold_pass
