@@ -130,7 +130,7 @@ def _build(
     atoms = sorted(atoms + concept_atoms(text, concepts, atoms, cues), key=lambda a: (a.start, a.end))
     if not atoms:
         return LogicDraft(tuple(rules), None)
-    if all(a.kind == "concept" for a in atoms) and not cues.unless_re.search(text):
+    if all(a.kind == "concept" for a in atoms) and not cues.has_unless(text):
         region, main = Region(text=text, masked=text, cues=cues), list(atoms)  # no clause can be placed
     else:
         region, main = _clauses_attached(text, atoms, cues, concepts, work, dropped)

@@ -8,7 +8,7 @@ a loop over literals.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -171,6 +171,7 @@ class LogicCues:
         self.condition_re = _compile(conditions)
         self._condition = conditions
         self.unless_re = _compile({c: role for c, role in conditions.items() if role == "unless"})
+        self._unless_words = _required_words(c for c, role in conditions.items() if role == "unless")
         self.sex_re = _compile({w.lower(): s for s, words in data.sex_words.items() for w in words})
         self._sex = {w.lower(): s for s, words in data.sex_words.items() for w in words}
         self.population_re = _compile({w.lower(): "population" for w in data.population_words})
@@ -183,6 +184,7 @@ class LogicCues:
         self.quantifier_re = _compile(quantifiers)
         self._scale = {s.literal.lower(): s.category for s in data.scales}
         self.scale_re = _compile(self._scale)
+        self._scale_words = _required_words(self._scale)
         self.header_re = _compile({w.lower(): "header" for w in data.header_cues})
         self.negation_re = _compile({w.lower(): "not" for w in data.negations})
         self.subject_lead_re = _compile({w.lower(): "subject" for w in data.subject_leads})
@@ -252,7 +254,35 @@ class LogicCues:
         return " ".join("{n}" if (w.isdigit() or w in numbers) else w for w in literal.split())
 
     def scales(self, text: str) -> list[CueMatch]:
+        if not _may_hold(text, self._scale_words):
+            return []
         return self._find(self.scale_re, text, self._scale)
+
+    def has_unless(self, text: str) -> bool:
+        """Whether an `unless` cue ('unless', 'except for patients with') is in `text`."""
+        return _may_hold(text, self._unless_words) and self.unless_re.search(text) is not None
+
+
+def _required_words(literals: Iterable[str]) -> re.Pattern[str] | None:
+    """One word of each literal, which every match of the literal contains as written but for
+    case (its first, or its longest when the first is short and so common: 'with the exception
+    of'); None when a literal has no such word (only a number slot or a word outside ASCII,
+    whose case forms the matcher may read more widely)."""
+    out = set()
+    for literal in literals:
+        words = [w for w in literal.lower().split() if w != "{n}" and w.isascii()]
+        if not words:
+            return None
+        out.add(words[0] if len(words[0]) > 4 else max(words, key=len))
+    return re.compile("|".join(re.escape(w) for w in sorted(out)))  # plain text: the engine skips to first letters
+
+
+def _may_hold(text: str, words: re.Pattern[str] | None) -> bool:
+    """False only when a text in ASCII holds none of `words` (see `_required_words`), so a
+    pattern of those literals cannot match it: a search for plain words instead of a scan."""
+    if words is None or not text.isascii():
+        return True
+    return words.search(text.lower()) is not None
 
 
 def load_logic_cues(path: str | Path | None = None) -> LogicCues:

@@ -349,3 +349,27 @@ def test_logic_of_the_default_pipeline(nlp):
     assert isinstance(result.logic, Op) and result.logic.op == "or"
     parent = combine_children("Any of the following:", ["exclusion/2/a", "exclusion/2/b"])
     assert all(isinstance(leaf, CriterionLeaf) for leaf in iter_leaves(parent))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Stage IIIA, IIIB or IV",
+        "NYHA FUNCTIONAL CLASS III or IV",
+        "Child-Pugh class A",
+        "ECOG performance status 0-1",
+        "\u017ftage II",  # a long s: read by the matcher's case rules, so never skipped
+        "no scale word at all",
+        "ALT ≤ 3 × ULN unless liver metastases",
+        "EXCEPT for patients with Gilbert's syndrome",
+        "with the exception of alopecia",
+        "other than in the bone marrow",
+    ],
+)
+def test_logic_cue_shortcuts_find_what_the_patterns_find(text):
+    """The word checks that skip a scan never skip a cue the full pattern finds."""
+    from critparse.extract.logic_cues import logic_cues
+
+    cues = logic_cues()
+    assert [(m.start, m.end) for m in cues.scales(text)] == [m.span() for m in cues.scale_re.finditer(text)]
+    assert cues.has_unless(text) == (cues.unless_re.search(text) is not None)
