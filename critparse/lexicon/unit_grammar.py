@@ -160,18 +160,17 @@ class UnitReader:
     def read(self, text: str, pos: int) -> Unit | None:
         """The unit the grammar reads at `pos` (after optional spaces), or None."""
         start = _SPACE.match(text, pos).end()  # type: ignore[union-attr]
+        found = self.terms.match(text, start)
+        first = self._powered(text, found) if found is not None else None
+        if first is None and self._per.match(text, pos) is None:
+            return None  # a unit starts with a term, '/' or 'per' ('/min', 'per 50 HPF')
         reading = _Reading(end=pos)
-        first = self._term(text, start)
         if first is not None:
             _add(reading, first, denominator=False)
-        elif self._per.match(text, pos) is None:
-            return None  # a unit starts with a term, '/' or 'per' ('/min', 'per 50 HPF')
         while self._next_term(text, reading):
             pass
-        if first is not None and not reading.denominator and len(reading.numerator) < 2 and (
-            self._term(text, start, alone=True) is None
-        ):
-            return None  # '14 units of alcohol': a count, not enzyme units
+        if found is not None and not reading.denominator and len(reading.numerator) < 2 and not found[2]:
+            return None  # '14 units of alcohol': a count, not enzyme units (one that cannot stand alone)
         code = reading.code()
         if code is None or not reading.named or _GLUED.match(text, reading.end):
             return None
@@ -192,6 +191,10 @@ class UnitReader:
         found = self.terms.match(text, pos)
         if found is None or (alone and not found[2]):
             return None
+        return self._powered(text, found)
+
+    def _powered(self, text: str, found: Term) -> _Term:
+        """The term read at `found`, with the exponent after a length ('m²', 'mm3')."""
         code, dimension, _, end = found
         exponent = _EXPONENT.match(text, end) if dimension == "length" else None
         if exponent is None:
