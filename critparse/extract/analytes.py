@@ -180,7 +180,7 @@ def mentions_in_reach(text: str, mentions: list[Mention], exprs: list[Expression
     renamed from further on may swallow: those that start before the furthest place any
     expression looks at (its aside, the gap after it), plus `RENAME_REACH`. A bullet of many
     mentions and few expressions then prepares only what it needs."""
-    reach = max(expr.end for expr in exprs)
+    reach = max((expr.end for expr in exprs), default=0)
     if not mentions or mentions[-1].start < reach + RENAME_REACH:
         return mentions  # all of them (most bullets)
     for expr in exprs:

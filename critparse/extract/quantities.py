@@ -384,18 +384,34 @@ _SCALE_WORD_LAST = frozenset("eEsS\u017flL")  # what _SCALE_WORD ends with, in e
 
 
 class ComparatorsBefore:
-    """Comparator phrases of one text, found once, looked up by the position they stand before."""
+    """Comparator phrases of one text, looked up by the position they stand before.
+
+    They are read from the text only as far as a look-up needs (each once): a bullet of
+    hundreds of comparators and a few dozen numbers reads the few dozen."""
 
     def __init__(self, text: str, vocab: Vocabulary) -> None:
         self.text = text
         self.folded = folded(text)
         """The text lower-cased for `FoldedPattern` scans (None when it cannot be)."""
-        self._ending = vocab.comparators_ending(text)
+        self._phrases = vocab.iter_comparators(text)
+        self._ending: dict[int, tuple[str, int]] = {}
+        self._read_to = -1  # every phrase ending at or before this is in `_ending`
+        self._read_to_end(0)
         self._first_end = min(self._ending, default=len(text) + 1)
         self.any = bool(self._ending)
         """Whether the text has any comparator phrase before a number."""
         pats = patterns(vocab)
         self._gap, self._gap_last = pats.comparator_gap, pats.comparator_gap_last
+
+    def _read_to_end(self, pos: int) -> None:
+        """Read phrases until one ends at or after `pos` (or the text does); at least one."""
+        while self._read_to < pos or not self._ending:
+            found = next(self._phrases, None)
+            if found is None:
+                self._read_to = len(self.text) + 1
+                return
+            self._read_to = found[0]
+            self._ending[found[0]] = found[1]
 
     def at(self, pos: int) -> tuple[str, int] | None:
         """(comparator, start) of a phrase ending at `pos`, white space, a scale word and the
@@ -404,6 +420,7 @@ class ComparatorsBefore:
         pos = space_before(self.text, pos)
         if pos < self._first_end:
             return None  # every answer is a comparator ending at or before `pos`
+        self._read_to_end(pos)
         found = self._ending.get(pos)
         if found is not None:
             return found

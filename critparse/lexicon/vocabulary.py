@@ -8,7 +8,7 @@ extractor runs. A malformed file fails at load time with every problem listed at
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -224,10 +224,13 @@ class Vocabulary:
 
     def comparators_ending(self, text: str) -> dict[int, tuple[Comparator, int]]:
         """Every comparator phrase of `text`, keyed by where it ends: end -> (comparator, start)."""
-        return {
-            m.end(): (self._before[fold(m.group("cmp"))], m.start())
-            for m in self._before_scan.finditer(text, folded(text))
-        }
+        return dict(self.iter_comparators(text))
+
+    def iter_comparators(self, text: str) -> Iterator[tuple[int, tuple[Comparator, int]]]:
+        """The comparator phrases of `text` in text order, found as they are asked for:
+        (end, (comparator, start)); each ends after the one before."""
+        for m in self._before_scan.finditer(text, folded(text)):
+            yield m.end(), (self._before[fold(m.group("cmp"))], m.start())
 
     def comparator_after(self, phrase: str) -> Comparator:
         return self._after[fold(phrase)]
