@@ -77,6 +77,11 @@ def terminate_as_exit() -> Iterator[None]:
         return
     try:
         yield
+    except SystemExit:
+        from critparse.runs.writers import discard_pending
+
+        discard_pending()  # a signal that landed while a temporary file was being opened
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
 

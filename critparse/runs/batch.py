@@ -76,8 +76,12 @@ def run(
     tally = Tally()
     with open_input(source) as opened, _progress(progress, opened.raw, source) as update:
         writer = open_writer(output, fmt)
-        log = ErrorLog(errors)
         done = False
+        try:
+            log = ErrorLog(errors)
+        except BaseException:
+            writer.close(commit=False)
+            raise
         try:
             records = read_studies(opened.stream, name=opened.name)
             sink = _Sink(writer, log, on_error, tally, update)

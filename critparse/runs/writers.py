@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -23,10 +23,17 @@ from critparse.runs.inputs import replace_surrogates
 OutputFormat = Literal["jsonl", "parquet"]
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+_PENDING: set[Path] = set()
+"""Temporary files not yet committed or discarded: a signal can land between creating one and
+handing it to its owner, so the command's signal guard removes what is left here."""
+
+
+def discard_pending() -> None:
+    """Remove every temporary output still pending (after an interrupted run)."""
+    for path in list(_PENDING):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        _PENDING.discard(path)
 
 
 class AtomicFile:
@@ -35,20 +42,28 @@ class AtomicFile:
     def __init__(self, target: str | Path) -> None:
         self.target = Path(target)
         folder = self.target.parent if str(self.target.parent) else Path(".")
-        try:
-            fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=folder)
-        except OSError as exc:
-            raise InputFormatError(f"cannot write: {exc.strerror or exc}", source=str(target)) from exc
-        os.close(fd)
-        self.path = Path(name)
-        os.chmod(self.path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
+        for _ in range(100):
+            # Named before it exists, so a signal at any point can find and remove it.
+            self.path = folder / f".{self.target.name}.{secrets.token_hex(4)}.tmp"
+            _PENDING.add(self.path)
+            try:
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+                return
+            except FileExistsError:
+                _PENDING.discard(self.path)
+            except OSError as exc:
+                _PENDING.discard(self.path)
+                raise InputFormatError(f"cannot write: {exc.strerror or exc}", source=str(target)) from exc
+        raise InputFormatError("cannot write: no free temporary name", source=str(target))
 
     def commit(self) -> None:
         os.replace(self.path, self.target)
+        _PENDING.discard(self.path)
 
     def discard(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+        _PENDING.discard(self.path)
 
 
 def dump_json(criterion: Criterion) -> str:
@@ -78,8 +93,13 @@ class JsonlWriter:
 
     def __init__(self, target: str | Path | IO[str]) -> None:
         self._file = AtomicFile(target) if isinstance(target, (str, Path)) else None
-        self._out: IO[str] = (self._file.path.open("w", encoding="utf-8")
-                              if self._file is not None else target)  # type: ignore[assignment]
+        try:
+            self._out: IO[str] = (self._file.path.open("w", encoding="utf-8")
+                                  if self._file is not None else target)  # type: ignore[assignment]
+        except BaseException:
+            if self._file is not None:
+                self._file.discard()
+            raise
 
     def write(self, criterion: Criterion) -> None:
         self._out.write(dump_json(criterion) + "\n")  # one call: a text stream's write is not free
@@ -107,8 +127,12 @@ class ParquetWriter:
         import pyarrow.parquet as pq
 
         self._file = AtomicFile(target)
-        self._schema = arrow_schema()
-        self._writer = pq.ParquetWriter(str(self._file.path), self._schema)
+        try:  # a signal while the writer opens must not leave the temporary file behind
+            self._schema = arrow_schema()
+            self._writer = pq.ParquetWriter(str(self._file.path), self._schema)
+        except BaseException:
+            self._file.discard()
+            raise
         self._rows: list[dict[str, Any]] = []
         self._size = row_group_size
 
@@ -167,5 +191,13 @@ class ErrorLog:
             self._writer.close(commit=commit)
 
 
-__all__ = ["AtomicFile", "ErrorLog", "JsonlWriter", "OutputFormat", "ParquetWriter", "Writer",
-           "open_writer"]
+__all__ = [
+    "AtomicFile",
+    "ErrorLog",
+    "JsonlWriter",
+    "OutputFormat",
+    "ParquetWriter",
+    "Writer",
+    "discard_pending",
+    "open_writer",
+]
