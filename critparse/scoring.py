@@ -27,7 +27,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -112,16 +112,24 @@ class EvaluationReport(BaseModel):
     misses: list[Miss]
 
 
-def read_gold(path: str | Path) -> Iterator[GoldItem]:
-    """Gold items of a JSONL file; a malformed line raises InputFormatError naming it."""
+_Line = TypeVar("_Line", bound=BaseModel)
+
+
+def _read_lines(path: str | Path, model: type[_Line]) -> Iterator[_Line]:
+    """One `model` per non-blank JSONL line; a malformed line raises InputFormatError naming it."""
     with Path(path).open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
-                yield GoldItem.model_validate(json.loads(line))
+                yield model.model_validate(json.loads(line))
             except (json.JSONDecodeError, ValidationError) as exc:
                 raise InputFormatError(_short(exc), source=str(path), line=number) from exc
+
+
+def read_gold(path: str | Path) -> Iterator[GoldItem]:
+    """Gold items of a JSONL file; a malformed line raises InputFormatError naming it."""
+    return _read_lines(path, GoldItem)
 
 
 def _short(exc: Exception) -> str:
@@ -317,14 +325,7 @@ def is_block_file(path: str | Path) -> bool:
 
 def read_blocks(path: str | Path) -> Iterator[GoldBlock]:
     """Gold blocks of a JSONL file; a malformed line raises InputFormatError naming it."""
-    with Path(path).open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield GoldBlock.model_validate(json.loads(line))
-            except (json.JSONDecodeError, ValidationError) as exc:
-                raise InputFormatError(_short(exc), source=str(path), line=number) from exc
+    return _read_lines(path, GoldBlock)
 
 
 _EDGE_CHARS = " \t\r\n\u00a0\u3000*_|"
