@@ -197,6 +197,7 @@ def prepare_mentions(text: str, mentions: list[Mention], vocab: Vocabulary) -> l
     so do a ratio it is one side of ('P/F ratio') and an event an age is at ('age at diagnosis')."""
     pats = analyte_patterns(vocab)
     out: list[Mention] = []
+    last_start = -1  # the latest start in `out`: a renamed mention starting after it swallows none
     for m in mentions:
         if m.own and (
             (m.start > 0 and text[m.start - 1].isalnum()) or (m.end < len(text) and text[m.end].isalnum())
@@ -207,8 +208,11 @@ def prepare_mentions(text: str, mentions: list[Mention], vocab: Vocabulary) -> l
         renamed = _another_analyte(text, m, vocab, pats)
         if renamed is not None:
             m = renamed
-            out = [o for o in out if not (m.start <= o.start and o.end <= m.end)]  # now inside m
+            if m.start <= last_start:
+                out = [o for o in out if not (m.start <= o.start and o.end <= m.end)]  # now inside m
+                last_start = max((o.start for o in out), default=-1)
         out.append(m)
+        last_start = max(last_start, m.start)
     return out
 
 
@@ -319,10 +323,13 @@ def _group_before(
     """The run of mentions closest to `hi` inside [lo, hi), joined only by connectors.
 
     Read from the end, so that only the mentions of the run (and the one that ends it) are
-    tested, not every mention of the window."""
+    tested, not every mention of the window. A mention that ends after the last ')' before `hi`
+    is in no closed aside, which spares the look for its brackets."""
+    closed = text.rfind(")", lo, hi)
     inside = (
         m for m in reversed(mentions)
-        if m.start >= lo and m.end <= hi and compatible(m, unit) and not _in_aside(text, m, hi)
+        if m.start >= lo and m.end <= hi and compatible(m, unit)
+        and (m.end > closed or not _in_aside(text, m, hi))
     )
     last = next(inside, None)
     if last is None:
@@ -330,12 +337,15 @@ def _group_before(
     opened = _last_unclosed_paren(text[lo:hi])
     after = lo + opened if opened >= 0 and last.start > lo + opened else -1  # 'QT interval (QTc > 500 ms)'
     group = [last]
+    first = last.start
     for m in inside:
-        gap = text[m.end : group[0].start]
+        gap = text[m.end : first]
         if m.start > after and (pats.group_gap.fullmatch(gap) or pats.parenthetical_gap.fullmatch(gap)):
-            group.insert(0, m)
+            group.append(m)
+            first = m.start
         else:
             break
+    group.reverse()
     return group
 
 
@@ -446,6 +456,8 @@ class Site:
         self._words: list[str] | None = None
         self._left: Mention | None = None
         self._left_done = False
+        self._after: Mention | None = None
+        self._after_done = False
 
     @property
     def words(self) -> list[str]:
@@ -460,6 +472,14 @@ class Site:
         if not self._left_done:
             self._left, self._left_done = derived_words(self.text, self.lo, self.expr.start, self.pats), True
         return self._left
+
+    @property
+    def after(self) -> Mention | None:
+        """`derived_after` the expression, computed on first use only (inheritance and fallback
+        both ask)."""
+        if not self._after_done:
+            self._after, self._after_done = derived_after(self.text, self.expr.end, self.pats), True
+        return self._after
 
     def tail_ends_in(self, last: frozenset[str] | None) -> bool:
         """Whether the tail's last character but white space is one of `last` (None: any), a cheap
@@ -505,7 +525,7 @@ def inherit(
     expr, text = site.expr, site.text
     compatible_previous = _compatible_previous(site, previous)
     counted = (
-        derived_after(text, expr.end, site.pats)
+        site.after
         if site.unit is None and expr.kind == "single" and not _AGE_TAIL.match(text, expr.bounds[0][1].end)
         else None
     )  # '3 or more prior regimens' counts regimens; '14 or older at consent' is an age
@@ -605,10 +625,10 @@ def fallback(site: Site, previous: Previous) -> list[Mention]:
         return [before]  # 'hypersensitivity (>=Grade 3)', 'daily smokers (≥ 5 cigarettes/day for a year)'
     if derived is not None and _SCALE_NAME_ONLY.fullmatch(derived.name):
         # 'Grade 3 or higher hypersensitivity reaction': the grade of what follows
-        derived = derived_after(text, expr.end, site.pats) or derived
+        derived = site.after or derived
     if derived is not None and site.unit in TIME_UNITS:
         derived = lasting(text, derived, lo, expr.start, expr.end, site.vocab)  # 'diabetes for ≥ 5 years'
-    derived = derived or derived_after(text, expr.end, site.pats)
+    derived = derived or site.after
     return [derived] if derived is not None else []
 
 

@@ -241,6 +241,8 @@ def value_set_atoms(text: str, rules: Sequence[Rule], cues: LogicCues, taken: Se
         if found is None or any(a.start <= scale.start < a.end and a.kind == "value_set" for a in out):
             continue
         items = _ONE[category].findall(found.group("list"))
+        if len(items) < 2 and category in ("roman", "number"):
+            continue  # one value is a bound, not a set (said below too; here before the dearer tests)
         lo, hi = found.start("list"), found.end("list")
         if _NOT_A_SET_AFTER.match(text, hi) or _comparator_before(text, scale.start, lo):
             continue
