@@ -106,17 +106,9 @@ class RuleExtractor:
         """What the component reads; pass it to `critparse.evaluate(..., resources=)` too."""
         self.lexicon: AnalyteLexicon = self.resources.analytes
         self.vocab: Vocabulary = self.resources.vocabulary
-        self._loose = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self._exact = PhraseMatcher(nlp.vocab, attr="ORTH")
-        self._entries: dict[str, Any] = {}
-        for entry in self.lexicon.entries:
-            self._entries[entry.name] = entry
-            loose = [nlp.make_doc(s) for s in entry.synonyms]
-            exact = [nlp.make_doc(s) for s in entry.abbreviations]
-            if loose:
-                self._loose.add(entry.name, loose)
-            if exact:
-                self._exact.add(entry.name, exact)
+        self._vocab = nlp.vocab
+        self._matchers: tuple[PhraseMatcher, PhraseMatcher] | None = None
+        self._entries: dict[str, Any] = {entry.name: entry for entry in self.lexicon.entries}
         # Analytes that patterns name themselves (ages from 'years', blood pressure pairs).
         self._known: dict[str, Mention] = {}
         for name in self.vocab.words.pattern_analytes.model_dump().values():
@@ -124,13 +116,31 @@ class RuleExtractor:
             if known is not None:
                 self._known[name] = replace(self._mention_for(known, 0, 0, ""), own=False)
 
+    def _phrase_matchers(self) -> tuple[PhraseMatcher, PhraseMatcher]:
+        """The analyte phrase matchers (names by lower case, abbreviations by exact form).
+
+        Built on first use, with the tokenizer the pipeline has then: `spacy.load` builds the
+        components before it reads the saved tokenizer, and phrases tokenized by spaCy's default
+        English tokenizer would not match the bullets' tokens ('24-hour urine protein', 'γ-gt')."""
+        if self._matchers is None:
+            loose = PhraseMatcher(self._vocab, attr="LOWER")
+            exact = PhraseMatcher(self._vocab, attr="ORTH")
+            for entry in self.lexicon.entries:
+                if entry.synonyms:
+                    loose.add(entry.name, [self._make_doc(s) for s in entry.synonyms])
+                if entry.abbreviations:
+                    exact.add(entry.name, [self._make_doc(s) for s in entry.abbreviations])
+            self._matchers = (loose, exact)
+        return self._matchers
+
     def _mention_for(self, entry: Any, start: int, end: int, text: str) -> Mention:
         return Mention(start, end, text, entry.name, entry.code, entry.system if entry.code else None,
                        True, bool(entry.unitless), default_unit=entry.default_unit)
 
     def mentions(self, doc: Doc, text: str | None = None) -> list[Mention]:
         """Longest non-overlapping lexicon matches, in text order (as `spacy.util.filter_spans`)."""
-        matches = self._loose(doc) + self._exact(doc)
+        loose, exact = self._phrase_matchers()
+        matches = loose(doc) + exact(doc)
         if not matches:
             return []
         matches.sort(key=lambda m: (m[1] - m[2], m[1]))

@@ -70,8 +70,8 @@ def _load_saved(path: Path) -> Language:
     set: once in `from_disk` and twice more in `harden`, which swaps the affix callbacks that
     `from_disk` compiles as plain `search`. Reading the rules without the special cases,
     hardening, then setting the special cases last does that work once (0.3 s of start-up).
-    The components are built before the saved tokenizer is read, as in `spacy.load` (so the
-    analyte matcher's phrases are tokenized by the language's default tokenizer, as before).
+    The components are built before the saved tokenizer is read, as in `spacy.load`; the analyte
+    matcher tokenizes its phrases on first use, so with the tokenizer read here.
     """
     file = path / "tokenizer"
     if not file.is_file():

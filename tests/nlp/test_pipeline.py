@@ -95,3 +95,19 @@ def test_pipeline_add_pipe_by_name():
     nlp = spacy.blank("en")
     nlp.add_pipe("critparse_rules")
     assert nlp("Creatinine < 2.5 mg/dl")._.rules[0].value == 2.5
+
+
+def test_pipeline_every_analyte_surface_matches_as_a_whole(nlp):
+    """Each lexicon surface, alone, is one mention of its own length: the matcher's phrases are
+    tokenized by the pipeline's own tokenizer, also when it is loaded from `models/`."""
+    from critparse.nlp.pipeline import _own_extractor
+
+    extractor = _own_extractor(nlp)
+    assert extractor is not None
+    missed = []
+    for entry in extractor.lexicon.entries:
+        for surface in (*entry.synonyms, *entry.abbreviations):
+            found = extractor.mentions(nlp.make_doc(surface), surface)
+            if not any(m.start == 0 and m.end == len(surface) for m in found):
+                missed.append(surface)
+    assert missed == []
