@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from critparse.extract.logic_cues import LogicCues
@@ -20,7 +20,7 @@ from critparse.model.logic import ConceptLeaf, Logic, Op, RuleLeaf, ValueSet, Va
 from critparse.model.rule import Analyte, Rule
 from critparse.model.span import Span
 
-__all__ = ["Atom", "concept_atoms", "concept_leaf", "rule_atoms", "rule_leaf", "rules_atom", "value_set_atoms"]
+__all__ = ["Atom", "ComparatorEnds", "concept_atoms", "concept_leaf", "rule_atoms", "rule_leaf", "rules_atom", "value_set_atoms"]
 
 LOWER = frozenset({">", ">="})
 UPPER = frozenset({"<", "<="})
@@ -92,6 +92,42 @@ def _number_value(literal: str) -> float | None:
         return None
 
 
+_READ_ALL = 1 << 62  # past the end of any text
+
+
+class ComparatorEnds(Mapping[int, tuple[str, int]]):
+    """`Vocabulary.comparators_ending` read lazily: phrases come in the order they end
+    (`Vocabulary.iter_comparators`), so a look-up reads the text only as far as it asks. A bullet
+    of hundreds of comparators and a few rules reads a few."""
+
+    def __init__(self, phrases: Iterator[tuple[int, tuple[str, int]]]) -> None:
+        self._phrases = phrases
+        self._ending: dict[int, tuple[str, int]] = {}
+        self._read_to = -1  # every phrase ending at or before this has been read
+
+    def _read(self, pos: int | None) -> None:
+        """Read phrases until one ends at or after `pos` (None: to the end of the text)."""
+        while pos is None or self._read_to < pos:
+            found = next(self._phrases, None)
+            if found is None:
+                self._read_to = _READ_ALL
+                return
+            self._read_to = found[0]
+            self._ending[found[0]] = found[1]
+
+    def __getitem__(self, pos: int) -> tuple[str, int]:
+        self._read(pos)
+        return self._ending[pos]
+
+    def __iter__(self) -> Iterator[int]:
+        self._read(None)
+        return iter(self._ending)
+
+    def __len__(self) -> int:
+        self._read(None)
+        return len(self._ending)
+
+
 def _core_of(text: str, group: Sequence[Rule], search: int, end: int, ending: Mapping[int, tuple[str, int]]) -> int:
     """Where an expression's comparator (or first number) begins: the last place in
     [search, end) where the rules' values are written (the earliest of them for a range), with
@@ -158,7 +194,7 @@ def rule_atoms(
             start = min((rules[i].span.start for i in own), default=core)
             end = max(end, max(rules[i].span.end for i in members))
         else:
-            start, core = _bounds(text, [rules[i] for i in members], previous_end, ending or {})
+            start, core = _bounds(text, [rules[i] for i in members], previous_end, {} if ending is None else ending)
             end = key
         atoms.append(rules_atom(text, rules, members, start, core, end))
         previous_end = max(previous_end, end)
@@ -235,10 +271,14 @@ def value_set_atoms(text: str, rules: Sequence[Rule], cues: LogicCues, taken: Se
     """Lists of two or more ordinal categories after a scale word, and single letter classes
     ('Child-Pugh class A'), which the bounds of a range cannot say exactly."""
     out: list[Atom] = []
+    reach = -1  # the furthest end of a set found: a scale word at or past it is inside none
+    places = [(r.span.start, r.span.end) if r.unit is None else None for r in rules]  # read once
     for scale in cues.scales(text):
         category = scale.meaning
         found = _LIST[category].match(text, scale.end)
-        if found is None or any(a.start <= scale.start < a.end and a.kind == "value_set" for a in out):
+        if found is None or (
+            scale.start < reach and any(a.start <= scale.start < a.end and a.kind == "value_set" for a in out)
+        ):
             continue
         items = _ONE[category].findall(found.group("list"))
         if len(items) < 2 and category in ("roman", "number"):
@@ -246,10 +286,7 @@ def value_set_atoms(text: str, rules: Sequence[Rule], cues: LogicCues, taken: Se
         lo, hi = found.start("list"), found.end("list")
         if _NOT_A_SET_AFTER.match(text, hi) or _comparator_before(text, scale.start, lo):
             continue
-        covered = tuple(
-            i for i, r in enumerate(rules)
-            if r.span.start < hi and lo < r.span.end and r.unit is None
-        )
+        covered = tuple(i for i, place in enumerate(places) if place is not None and place[0] < hi and lo < place[1])
         if len(items) < 2 and not (category in ("letter", "prefixed") and not covered):
             continue
         if not covered and category in ("roman", "number"):
@@ -261,6 +298,7 @@ def value_set_atoms(text: str, rules: Sequence[Rule], cues: LogicCues, taken: Se
         out.append(Atom(start=start, core=lo, end=max([hi] + [rules[i].span.end for i in covered]),
                         node=ValueSetLeaf(value_set=vs), kind="value_set", analytes=(analyte.name,),
                         rules=covered))
+        reach = max(reach, out[-1].end)
     return out
 
 

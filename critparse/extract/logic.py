@@ -29,6 +29,7 @@ from itertools import pairwise
 
 from critparse.extract.atoms import (
     Atom,
+    ComparatorEnds,
     concept_atoms,
     concept_leaf,
     rule_atoms,
@@ -121,7 +122,7 @@ def _build(
     res = resources or default_resources()
     cues = logic_cues(res)
     work = list(rules)
-    ending = res.vocabulary.comparators_ending(text) if work else {}
+    ending = ComparatorEnds(res.vocabulary.iter_comparators(text)) if work else {}
     atoms = rule_atoms(text, work, expressions, ending)
     dropped = _age_artefacts(work, atoms)
     atoms = [a for a in (_without(a, dropped, work, text) for a in atoms) if a is not None]

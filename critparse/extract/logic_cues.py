@@ -14,6 +14,7 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from critparse.lexicon.phrases import FoldedPattern, folded
 from critparse.lexicon.resources import Resources, default_resources
 from critparse.resources import load_resource
 
@@ -190,13 +191,28 @@ class LogicCues:
         self.subject_lead_re = _compile({w.lower(): "subject" for w in data.subject_leads})
         self.subject_must_re = _compile({w.lower(): "must" for w in data.subject_musts})
         self.age_comparator = {w.lower(): c for c, words in data.age_comparators.items() for w in words}
+        # the whole-text scans, run on lower-cased text where that finds the same
+        self._condition_fold = _folding(self.condition_re)
+        self._sex_fold = _folding(self.sex_re)
+        self._scale_fold = _folding(self.scale_re)
 
     @staticmethod
     def _find(pattern: re.Pattern[str], text: str, meaning: Mapping[str, str], weak: set[str] | None = None,
-              lo: int = 0, hi: int | None = None) -> list[CueMatch]:
+              lo: int = 0, hi: int | None = None, fold: FoldedPattern | None = None) -> list[CueMatch]:
+        """Every match of `pattern` in `text[lo:hi]`; a whole text is scanned lower-cased with
+        `fold` when that finds the same (`FoldedPattern`)."""
+        lowered = folded(text) if fold is not None and lo == 0 and hi is None else None
+        found = (
+            fold.lowered.finditer(lowered) if fold is not None and lowered is not None
+            else pattern.finditer(text, lo, len(text) if hi is None else hi)
+        )
         out = []
-        for m in pattern.finditer(text, lo, len(text) if hi is None else hi):
-            key = " ".join(m.group(0).lower().split())
+        keys: dict[str, str] = {}  # a cue written the same way again is keyed the same
+        for m in found:
+            written = m.group(0)
+            key = keys.get(written)
+            if key is None:
+                key = keys[written] = " ".join(written.lower().split())
             out.append(CueMatch(m.start(), m.end(), key, meaning.get(key, ""), bool(weak) and key in (weak or ())))
         return out
 
@@ -225,10 +241,10 @@ class LogicCues:
 
     def conditions(self, text: str) -> list[CueMatch]:
         """Condition cues, pseudo cues kept (their role is 'pseudo') so callers can skip them."""
-        return self._find(self.condition_re, text, self._condition, self._weak)
+        return self._find(self.condition_re, text, self._condition, self._weak, fold=self._condition_fold)
 
     def sex(self, text: str) -> list[CueMatch]:
-        return self._find(self.sex_re, text, self._sex)
+        return self._find(self.sex_re, text, self._sex, fold=self._sex_fold)
 
     def quantifier(self, text: str) -> tuple[str, int | None, CueMatch] | None:
         """The first quantifier of `text`: (op, n, match); n only for 'at_least'."""
@@ -256,11 +272,19 @@ class LogicCues:
     def scales(self, text: str) -> list[CueMatch]:
         if not _may_hold(text, self._scale_words):
             return []
-        return self._find(self.scale_re, text, self._scale)
+        return self._find(self.scale_re, text, self._scale, fold=self._scale_fold)
 
     def has_unless(self, text: str) -> bool:
         """Whether an `unless` cue ('unless', 'except for patients with') is in `text`."""
         return _may_hold(text, self._unless_words) and self.unless_re.search(text) is not None
+
+
+def _folding(pattern: re.Pattern[str]) -> FoldedPattern | None:
+    """`pattern` to run on lower-cased text, or None when that could match otherwise."""
+    try:
+        return FoldedPattern(pattern)
+    except ValueError:
+        return None
 
 
 def _required_words(literals: Iterable[str]) -> re.Pattern[str] | None:

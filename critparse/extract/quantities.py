@@ -80,6 +80,9 @@ class QuantityPatterns:
             rf"(?<![A-Za-z])(?:(?P<upper>{upper})|(?P<lower>{lower}))(?![A-Za-z])", re.IGNORECASE
         )
         self.limit_lead = re.compile(rf"(?:(?:the|{whose})\s+)*$", re.IGNORECASE)
+        self.limit_lead_last = last_characters(["the", *lon.whose])
+        """What a word of `limit_lead` ends with: any other character before the spaces ahead of a
+        limit makes the lead empty."""
         starts = first_characters([*lon.times, "the", *lon.whose, *lon.upper, *lon.lower, *lon.normal])
         self.limit_starts = None if starts is None else starts | {w[0] for w in lon.upper_case_sensitive}
         """What a multiple of a limit of normal starts with after the spaces (None: anything)."""
@@ -448,7 +451,12 @@ def find_bare_limits(
             break
         if inside(m.start()):
             continue
-        lead = pats.limit_lead.search(text, max(0, m.start() - 60), m.start())
+        before = space_before(text, m.start())
+        last = text[before - 1 : before] if before else ""
+        lead = (
+            pats.limit_lead.search(text, max(0, m.start() - 60), m.start())
+            if pats.limit_lead_last is None or last in pats.limit_lead_last else None
+        )  # an empty lead is read as none: `at` moves back over the spaces either way
         found = cmps.at(lead.start() if lead else m.start())
         if found is None:
             continue
