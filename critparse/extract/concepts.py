@@ -450,7 +450,7 @@ class _Segment:
     """Ends in a result word after a marker: 'HER2-positive', 'CD19 positive'."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Doc:
     """The text with everything the assembly steps share."""
 
@@ -528,7 +528,7 @@ def _lookup(lexicon: ConceptLexicon, *names: str) -> tuple[str, LexiconEntry] | 
 # Step 1: term matches worth keeping
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Part:
     """A match found in a part of a coordinated match, with offsets into the whole text."""
 
@@ -689,8 +689,9 @@ def _roles(doc_text: str, tokens: list[_Token], terms: list[_Term], mask: bytear
     term_of = _owners(tokens, [(t.start, t.end) for t in terms], inside=False)
     qual_of = _owners(tokens, quals, inside=True)
     roles = _word_roles(tokens, term_of, qual_of, mask, heads)
+    det = Role.DET
     for k in range(1, len(tokens) - 1):  # 'carcinoma of the cervix': an article after 'of' is part of the name
-        if roles[k] is Role.DET and tokens[k - 1].low == "of" and roles[k + 1] in _NAME_ROLES:
+        if roles[k] is det and tokens[k - 1].low == "of" and roles[k + 1] in _NAME_ROLES:
             roles[k] = Role.CONTENT
     if "(" in doc_text:
         _inner_abbreviations(tokens, roles)
@@ -718,12 +719,13 @@ def _owners(tokens: list[_Token], spans: Sequence[tuple[int, int]], *, inside: b
 def _word_roles(tokens: list[_Token], term_of: list[int], qual_of: list[int], mask: bytearray, heads: ConceptHeads) -> list[Role]:
     """Each token's role: a term's, a stop under a cue or window, a qualifier, else by its word."""
     coordinators, determiners, stop_words = heads.coordinators, heads.determiners, heads.stop_words
+    masked = mask.find(1) >= 0  # else no token is under a cue or window
     roles: list[Role] = []
     previous = Role.STOP
     for tok, owner, qual in zip(tokens, term_of, qual_of, strict=True):
         if owner >= 0:
             previous = Role.TERM
-        elif mask.find(1, tok.start, tok.end) >= 0:
+        elif masked and mask.find(1, tok.start, tok.end) >= 0:
             previous = Role.STOP
         elif qual >= 0:
             previous = Role.QUAL
@@ -764,8 +766,9 @@ def _is_label(text: str) -> bool:
 
 def _stop_scales(tokens: list[_Token], roles: list[Role], heads: ConceptHeads) -> None:
     """'stage III-IV', 'grade 3 or higher': a scale and its labels are a threshold's, not a name's words."""
+    scale_words = heads.scale_words
     for k, tok in enumerate(tokens):
-        if tok.low not in heads.scale_words or roles[k] is Role.TERM:
+        if tok.low not in scale_words or roles[k] is Role.TERM:
             continue
         end = None
         for j in range(k + 1, min(k + 1 + _MAX_SCALE, len(tokens))):
@@ -1256,19 +1259,20 @@ def _concept(doc: _Doc, m: _Mention, flags: ContextFlags, qualifiers: Sequence[s
     every other field comes from validated data or a closed set, and validating costs three
     times the rest of building it (`tests/extract/test_concepts.py` checks both agree).
     """
-    text = doc.text[m.start : m.end]
+    start, end = m.start, m.end
+    text = doc.text[start:end]
     name = m.name
-    quals = tuple(dict.fromkeys(qualifiers))
+    quals = tuple(dict.fromkeys(qualifiers)) if qualifiers else ()
     if not (
-        isinstance(m.type, str) and m.type in _TYPES and text and len(text) == m.end - m.start
+        isinstance(m.type, str) and m.type in _TYPES and text and len(text) == end - start
         and isinstance(name, str) and name and name == name.lower() and name == name.strip()
-        and all(isinstance(q, str) and q and q == q.lower() for q in quals)
+        and (not quals or all(isinstance(q, str) and q and q == q.lower() for q in quals))
     ):
         return None
     return _unchecked(Concept, {
         "type": m.type,
         "text": text,
-        "span": _unchecked(Span, {"start": m.start, "end": m.end}),  # 0 <= start < end: from a token range
+        "span": _unchecked(Span, {"start": start, "end": end}),  # 0 <= start < end: from a token range
         "name": name,
         "head": m.head or None,
         "negated": flags.negated,
@@ -1395,15 +1399,21 @@ def _tokenize(text: str) -> list[_Token]:
     return [_Token(m.start(), m.end(), m.group(), m.group().lower()) for m in _TOKEN.finditer(text)]
 
 
+def _head_types(tokens: Sequence[_Token], heads: ConceptHeads) -> list[ConceptType | None]:
+    """`heads.head_type` of each token, read from its memo where the word is known."""
+    memo, head_type = heads.memo, heads.head_type
+    return [memo[w] if w in memo else head_type(w) for w in [t.text for t in tokens]]
+
+
 def _document(
     text: str, tokens: list[_Token], head_at: list[ConceptType | None], terms: list[_Term],
     masks: tuple[bytearray, bytearray], lexicon: ConceptLexicon, heads: ConceptHeads,
 ) -> _Doc:
     mask, window_mask = masks
     roles, term_of, qual_of, qualifiers = _roles(text, tokens, terms, mask, heads)
-    result_words, is_marker_result = heads.result_words, heads.is_marker_result
+    result_words, is_marker_result, content = heads.result_words, heads.is_marker_result, Role.CONTENT
     result_at = bytearray(
-        r is Role.CONTENT and (t.low in result_words or is_marker_result(t.low)) for t, r in zip(tokens, roles, strict=True)
+        r is content and (t.low in result_words or ("-" in t.low and is_marker_result(t.low))) for t, r in zip(tokens, roles, strict=True)
     )
     return _Doc(
         text, tokens, roles, term_of, qual_of, terms, qualifiers, lexicon, heads,
@@ -1472,7 +1482,7 @@ def _assemble(text: str, lexicon: ConceptLexicon, resources: ConceptResources) -
     heads = resources.heads
     matched = lexicon.find(text)
     tokens = _tokenize(text)
-    head_at = [heads.head_type(t.text) for t in tokens]
+    head_at = _head_types(tokens, heads)
     if _nothing_to_name(text, matched, tokens, head_at, heads):
         return ()
     cues = find_cues(text, resources.context)

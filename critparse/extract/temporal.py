@@ -276,7 +276,7 @@ def load_time_windows(path: str | Path | None = None) -> TimeWindowRules:
     return compile_time_windows(tw)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Lexeme:
     start: int
     end: int
@@ -352,7 +352,7 @@ def _read_anchor(reader: _Reader, rel: _Lexeme) -> _Lexeme | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Duration:
     """The number(s) and unit of a window: one value, or the two ends of a range."""
 

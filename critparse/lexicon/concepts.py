@@ -21,9 +21,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import itertools
-import operator
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,7 +137,6 @@ _FIRST = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+/"
 _REST = "".join(chr(0xC0 + n) for n in range(64))  # Latin-1 letters, one byte each in memory
 UNKNOWN = "~"
 """Repeated to a code's width: the code of a word no surface form contains; no key runs through it."""
-_START = operator.itemgetter(1)
 _MAX_KEY_WORDS = 64
 _SEEN_LIMIT = 500_000
 """Distinct text words whose codes a lexicon remembers (beyond it, they are folded every time)."""
@@ -433,12 +432,7 @@ class ConceptLexicon:
         """Non-overlapping concept mentions, longest first, reported left to right."""
         hits = self._hits(text)
         if len(hits) > 1:
-            hits.sort()  # longest first, then leftmost
-            taken: list[tuple[int, int, int, int]] = []
-            for hit in hits:
-                if all(hit[2] <= t[1] or hit[1] >= t[2] for t in taken):
-                    taken.append(hit)
-            hits = sorted(taken, key=_START)
+            hits = _longest_first(hits)
         return [self._match(index, text, start, end) for _, start, end, index in hits]
 
     def _code_of(self, word: str) -> str:
@@ -460,6 +454,26 @@ class ConceptLexicon:
         number = value // _MAX_KEY_WORDS
         index = self._pick(number, name, 0, len(name))
         return None if index is None else self._match(index, name, 0, len(name))
+
+
+def _longest_first(hits: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """The hits that no longer (or as long and further left) hit overlaps, left to right.
+
+    The hits kept are disjoint, so they are kept sorted by start and a new one is tested against
+    its two neighbours only: a bullet of thousands of terms costs a few look-ups per term, not one
+    per term already kept.
+    """
+    hits.sort()  # longest first, then leftmost
+    starts: list[int] = []
+    taken: list[tuple[int, int, int, int]] = []
+    for hit in hits:
+        start, end = hit[1], hit[2]
+        i = bisect_right(starts, start)
+        if (i and taken[i - 1][2] > start) or (i < len(taken) and taken[i][1] < end):
+            continue
+        starts.insert(i, start)
+        taken.insert(i, hit)
+    return taken
 
 
 def _shouting(text: str, start: int, end: int) -> bool:

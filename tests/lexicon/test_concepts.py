@@ -368,3 +368,31 @@ def test_load_rejects_a_stale_index(tmp_path):
 def test_load_an_empty_folder_fails(tmp_path):
     with pytest.raises(ResourceError, match="build_concepts"):
         load_concept_lexicon(tmp_path)
+
+
+def _longest_first_plainly(hits: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """The overlap rule as first written: each hit against every hit kept before it."""
+    taken: list[tuple[int, int, int, int]] = []
+    for hit in sorted(hits):
+        if all(hit[2] <= t[1] or hit[1] >= t[2] for t in taken):
+            taken.append(hit)
+    return sorted(taken, key=lambda t: t[1])
+
+
+_SPANS = st.tuples(st.integers(0, 60), st.integers(1, 12), st.integers(0, 5)).map(lambda s: (-s[1], s[0], s[0] + s[1], s[2]))
+
+
+@given(st.lists(_SPANS, max_size=40))
+@settings(max_examples=400, deadline=None)
+def test_concepts_longest_first_keeps_what_the_plain_rule_keeps(hits: list[tuple[int, int, int, int]]) -> None:
+    """`_longest_first` tests a hit against its neighbours only; it keeps exactly what testing every kept hit keeps."""
+    from critparse.lexicon.concepts import _longest_first
+
+    assert _longest_first(list(hits)) == _longest_first_plainly(hits)
+
+
+@pytest.mark.parametrize("text", ["heart failure, type 2 diabetes mellitus; breast or ovarian cancer. " * 300])
+def test_concepts_find_keeps_what_the_plain_rule_keeps(lexicon: ConceptLexicon, text: str) -> None:
+    """A text of hundreds of overlapping terms: the same matches as testing each hit against every kept one."""
+    expected = [(start, end) for _, start, end, _ in _longest_first_plainly(lexicon._hits(text))]
+    assert [(m.start, m.end) for m in lexicon.find(text)] == expected
