@@ -1084,15 +1084,19 @@ def _type_at(doc: _Doc, seg: _Segment, k: int) -> ConceptType | None:
     return doc.head_at[k]
 
 
-def _suffix_carry(doc: _Doc, seg: _Segment, last: _Segment) -> tuple[int, tuple[str, LexiconEntry] | None]:
+def _suffix_carry(
+    doc: _Doc, seg: _Segment, last: _Segment, last_read: tuple[bool, ConceptType | None]
+) -> tuple[int, tuple[str, LexiconEntry] | None]:
     """How many trailing words of the list's last phrase complete `seg`, and the entry found for it.
 
     'breast' in 'breast or ovarian cancer' takes 'cancer'. A phrase that is a concept of its own
     ('diabetes' in 'diabetes, hypertension or heart failure') takes words only when the lexicon
-    knows the result; one that ends in a head word takes none.
+    knows the result; one that ends in a head word takes none. `last_read`: whether the last
+    phrase holds 'of', and the type at its end (read once per list, not once per member).
     """
     n_last = last.last - last.first + 1
-    if any(doc.tokens[k].low == "of" for k in range(last.first, last.last + 1)):
+    last_has_of, last_type = last_read
+    if last_has_of:
         return 0, None  # 'egg proteins or any component of the vaccine': 'vaccine' is no shared head
     if doc.tokens[seg.last].text.endswith("-") and "-" in doc.tokens[last.first].text and not seg.mentions:
         return n_last, None
@@ -1107,7 +1111,7 @@ def _suffix_carry(doc: _Doc, seg: _Segment, last: _Segment) -> tuple[int, tuple[
         if hit is not None:
             return s, hit
     free = not seg.mentions or (whole is not None and whole.type in doc.heads.carry_types)
-    if not free or (whole is not None and _type_at(doc, last, last.last) == whole.type):
+    if not free or (whole is not None and last_type == whole.type):
         return 0, None  # 'Pseudomonas aeruginosa or other ... bacteria': an organism needs no 'bacteria'
     if doc.head_at[last.last]:
         return 1, None
@@ -1166,18 +1170,20 @@ def _resolve_group(doc: _Doc, group: Sequence[_Segment]) -> list[_Mention]:
     if len(group) == 1:
         return list(group[0].mentions)
     last = group[-1]
+    last_type = _type_at(doc, last, last.last)
+    last_read = any(doc.tokens[k].low == "of" for k in range(last.first, last.last + 1)), last_type
     out: list[_Mention] = []
     prev_prefix: str | None = None
     prev_type: ConceptType | None = None
     for j, seg in enumerate(group):
         prefix = _prefix(doc, seg, group[j - 1], prev_prefix) if j else None
-        s, hit = _suffix_carry(doc, seg, last) if j < len(group) - 1 and not _observed(seg) else (0, None)
+        s, hit = _suffix_carry(doc, seg, last, last_read) if j < len(group) - 1 and not _observed(seg) else (0, None)
         merged = None
         if prefix or s:
             suffix = _norm(doc.span_text(last.last - s + 1, last.last)) if s else ""
             if doc.tokens[seg.last].text.endswith("-"):  # 'Second-' takes 'degree atrioventricular block'
                 suffix = _norm(doc.span_text(last.first, last.last)).split("-", 1)[-1]
-            donor = _type_at(doc, last, last.last) if s else prev_type
+            donor = last_type if s else prev_type
             merged = _merged(doc, seg, prefix, suffix, hit, donor)
         out.extend([merged] if merged is not None else seg.mentions)
         prev_prefix = prefix

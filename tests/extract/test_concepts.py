@@ -454,6 +454,41 @@ def test_concepts_worst_case_is_fast(resources: ConceptResources, seconds: float
         assert all(text[c.span.start : c.span.end] == c.text for c in found)
 
 
+def _calls(work: object) -> int:
+    """Python calls (generator steps included) made by `work()`: a measure of work that load does not change."""
+    import sys
+
+    count = 0
+
+    def counter(frame: object, event: str, arg: object) -> None:
+        nonlocal count
+        if event == "call":
+            count += 1
+
+    sys.setprofile(counter)
+    try:
+        work()  # type: ignore[operator]
+    finally:
+        sys.setprofile(None)
+    return count
+
+
+GROWING = [  # (lead repeated, tail repeated): long lists whose last phrase is long too
+    ("tumor, ", "breast "), ("hepatitis B or ", "C "), ("type 1, ", "diabetes "), ("Second- or ", "degree "),
+    ("AST and ", "ALT "), ("no ", "disease "), ("active, ", "carcinoma of the "),
+]
+
+
+@pytest.mark.parametrize(("lead", "tail"), GROWING)
+def test_concepts_work_grows_linearly(resources: ConceptResources, lead: str, tail: str) -> None:
+    """Ten times the text, at most about ten times the calls: nothing is done per pair of list members."""
+    def text(n: int) -> str:
+        return lead * (n // len(lead)) + tail * (n // len(tail)) + "cancer"
+
+    small, large = (_calls(lambda n=n: extract_concepts(text(n), LEXICON, resources)) for n in (1_000, 10_000))
+    assert large < 13 * small, (small, large)
+
+
 # ---------------------------------------------------------------------------------------------
 # The contract and the head-word file
 
