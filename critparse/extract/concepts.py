@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
-from typing import Literal, Protocol, TypeVar, get_args
+from typing import Literal, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -49,6 +49,7 @@ from critparse.extract.temporal import (
     TimeWindowRules,
     find_windows_and_durations,
     load_time_windows,
+    unchecked_model,
 )
 from critparse.model.concept import Code, Concept, ConceptType, TimeWindow
 from critparse.model.span import Span
@@ -639,7 +640,7 @@ def _kept_terms(
         # the masks hold only 0 and 1: no 0 in a range is `all`, a 1 in it is `any`
         if start < last_end or not text[start:end].strip() or mask.find(0, start, end) < 0 or windows.find(1, start, end) >= 0:
             continue
-        if _generic_words(_norm(text[start:end]).split(), heads):  # 'disease', 'study drug' name nothing
+        if _generic_words(text[start:end].lower().split(), heads):  # 'disease', 'study drug' name nothing
             continue
         if heads.qualifier_pattern.fullmatch(text, start, end):  # 'metastatic' alone qualifies
             continue
@@ -1275,10 +1276,10 @@ def _concept(doc: _Doc, m: _Mention, flags: ContextFlags, qualifiers: Sequence[s
         and (not quals or all(isinstance(q, str) and q and q == q.lower() for q in quals))
     ):
         return None
-    return _unchecked(Concept, {
+    return unchecked_model(Concept, {
         "type": m.type,
         "text": text,
-        "span": _unchecked(Span, {"start": start, "end": end}),  # 0 <= start < end: from a token range
+        "span": unchecked_model(Span, {"start": start, "end": end}),  # 0 <= start < end: from a token range
         "name": name,
         "head": m.head or None,
         "negated": flags.negated,
@@ -1289,19 +1290,6 @@ def _concept(doc: _Doc, m: _Mention, flags: ContextFlags, qualifiers: Sequence[s
         "codes": m.codes if isinstance(m.codes, tuple) else tuple(m.codes),
         "source": m.source,
     })
-
-
-_Model = TypeVar("_Model", bound=BaseModel)
-
-
-def _unchecked(model: type[_Model], values: dict[str, object]) -> _Model:
-    """A model of checked values, every field given (what `model_construct` does, minus its per-field work)."""
-    obj = model.__new__(model)
-    object.__setattr__(obj, "__dict__", values)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
-    return obj
 
 
 def _widened(own: ContextFlags, shared: Sequence[ContextCue]) -> ContextFlags:

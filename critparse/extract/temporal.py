@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -35,6 +35,8 @@ _NUMBER = r"(?<![\w.,])\d{1,4}(?:\.\d{1,2})?(?![\d])"
 _GAP = frozenset(" \t\r\n-–")
 _MAX_FILLERS = 4
 _NO_OPENING = frozenset({"filler", "anchor"})
+_DURATION_NEXT = frozenset({"number", "unit"})
+"""What may follow a number that opens a window: it reads a range or alternatives, then a unit."""
 
 Kind = Literal["lead", "relation", "anchor", "filler", "unit", "number"]
 
@@ -49,6 +51,7 @@ __all__ = [
     "find_time_windows",
     "find_windows_and_durations",
     "load_time_windows",
+    "unchecked_model",
 ]
 
 
@@ -454,16 +457,42 @@ def _window_at(
     relation = lead_v.relation if lead_v is not None else None
     if word is not None:
         relation = (word.anchored_relation if anchor is not None and word.anchored_relation else word.relation) or relation
-    window = TimeWindow(
-        text=text[start:end],
-        span=Span(start=start, end=end),
-        comparator=comparator if value is not None else None,
-        value=value,
-        unit=duration.unit.entry.value[0] if duration is not None and duration.unit is not None else None,
-        anchor=anchor.entry.value.anchor if anchor is not None else None,
-        relation=relation,
-    )
+    unit = duration.unit.entry.value[0] if duration is not None and duration.unit is not None else None
+    window = _time_window(text, start, end, comparator if value is not None else None, value, unit,
+                          anchor.entry.value.anchor if anchor is not None else None, relation)
     return window, reader.pos, bare
+
+
+def _time_window(
+    text: str, start: int, end: int, comparator: Comparator | None, value: float | None, unit: TimeUnit | None,
+    anchor: str | None, relation: Relation | None,
+) -> TimeWindow:
+    """The window as a `TimeWindow`, built without validating again when it passes the model's
+    checks here (the other fields come from the validated vocabulary); else validated as usual,
+    which raises as it always did."""
+    if 0 <= start < end <= len(text) and (comparator is None or value is not None) and (
+        value is None or (type(value) is float and math.isfinite(value) and unit is not None)
+    ):
+        return unchecked_model(TimeWindow, {
+            "text": text[start:end], "span": unchecked_model(Span, {"start": start, "end": end}), "comparator": comparator,
+            "value": value, "unit": unit, "anchor": anchor, "relation": relation,
+        })
+    return TimeWindow(text=text[start:end], span=Span(start=start, end=end), comparator=comparator, value=value, unit=unit,
+                      anchor=anchor, relation=relation)
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def unchecked_model(model: type[_Model], values: dict[str, object]) -> _Model:
+    """A model of checked values, every field given in order (what `model_construct` does, minus
+    its per-field work): for values the caller has checked as the model would."""
+    obj = model.__new__(model)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
 
 
 def _comparator(lead: Lead | None, word: RelationWord | None) -> Comparator | None:
@@ -513,8 +542,9 @@ def find_windows_and_durations(text: str, rules: TimeWindowRules) -> tuple[list[
     durations: list[TimeWindow] = []
     pos = 0
     while pos < len(lexemes):
-        if lexemes[pos].entry.kind in _NO_OPENING:  # a filler or an anchor begins no window
-            pos += 1
+        kind = lexemes[pos].entry.kind
+        if kind in _NO_OPENING or (kind == "number" and (pos + 1 == len(lexemes) or lexemes[pos + 1].entry.kind not in _DURATION_NEXT)):
+            pos += 1  # a filler or an anchor begins no window, nor a number with no number or unit after it
             continue
         window, pos, bare = _window_at(text, lexemes, pos, rules)
         if window is not None:

@@ -165,6 +165,37 @@ def test_temporal_needed_gate_skips_only_texts_without_windows(windows: TimeWind
     assert find_windows_and_durations(text, windows) == find_windows_and_durations(text, ungated)
 
 
+@given(st.lists(st.sampled_from(PIECES), max_size=14).map(lambda parts: " ".join(parts).replace(" - ", "-")) | st.text(max_size=80))
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_temporal_windows_built_unchecked_are_what_validation_builds(windows: TimeWindowRules, text: str) -> None:
+    """Windows are built without validating again; validating their fields gives the same model and JSON."""
+    from critparse.model.concept import TimeWindow
+
+    found, durations = find_windows_and_durations(text, windows)
+    for w in (*found, *durations):
+        checked = TimeWindow.model_validate(w.model_dump())
+        assert checked == w
+        assert checked.model_dump_json() == w.model_dump_json()
+        assert checked.model_fields_set == w.model_fields_set
+
+
+@given(st.lists(st.sampled_from([*PIECES, "2", "3", "7-14", "or", "half-lives", "a"]), max_size=14).map(" ".join) | st.text(max_size=80))
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_temporal_lone_numbers_skipped_only_where_no_window_starts(windows: TimeWindowRules, text: str) -> None:
+    """A number with no number or unit after it is passed over unread: reading it finds no window either."""
+    import typing
+
+    from critparse.extract import temporal
+
+    fast = find_windows_and_durations(text, windows)
+    saved = temporal._DURATION_NEXT
+    temporal._DURATION_NEXT = frozenset(typing.get_args(temporal.Kind))  # every number read
+    try:
+        assert find_windows_and_durations(text, windows) == fast
+    finally:
+        temporal._DURATION_NEXT = saved
+
+
 ADVERSARIAL = [
     "within 4 weeks before ",
     "within within the past in the last at least more than ",
