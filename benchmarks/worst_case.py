@@ -56,6 +56,7 @@ FAMILIES: dict[str, Callable[[int], str]] = {
     "many_numbers": lambda n: "Hemoglobin " + _rep("1 ", max(0, n - 11)),
     "numbers_with_units": lambda n: "Hemoglobin " + _rep("1 g/dL, ", max(0, n - 11)),
     "analyte_number": lambda n: _rep("ANC 1500 ", n),
+    "bracketed": lambda n: _rep("(ANC 1500) ", n),
     "uln_multiples": lambda n: _rep("3 x ULN ", n),
     "ranges": lambda n: _rep("1-2 ", n),
     "windows": lambda n: _rep("within 2 days ", n),

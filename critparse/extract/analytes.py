@@ -34,6 +34,7 @@ from critparse.lexicon.vocabulary import Vocabulary
 
 __all__ = [
     "AnalytePatterns",
+    "Asides",
     "assign_analytes",
     "candidate_mentions",
     "compatible",
@@ -280,12 +281,13 @@ def _unique(group: list[Mention]) -> list[Mention]:
 
 def candidate_mentions(
     text: str, mentions: list[Mention], lo: int, expr: Expression, pats: AnalytePatterns,
-    cmps: ComparatorsBefore | None = None,
+    cmps: ComparatorsBefore | None = None, asides: Asides | None = None,
 ) -> list[Mention]:
     """The run of compatible mentions closest before `expr` in [lo, expr.start).
 
     A comparator before the first mention makes a bare number a single comparison ('Minimum
-    platelet count 100,000/µL'); `expr` is updated then.
+    platelet count 100,000/µL'); `expr` is updated then. `asides` keeps what is read of each
+    mention's brackets for the next expression of the same text.
     """
     unit = expr.bounds[-1][1].unit
     aside = _NAMED_ASIDE.match(text, expr.end)
@@ -297,7 +299,9 @@ def candidate_mentions(
     within = [m for m in near if expr.start <= m.start and m.end <= number_start and compatible(m, unit)]
     if within:
         return within[-1:]  # 'under the age of 21': named between the comparator and the number
-    group = _group_before(near, text, lo, expr.start, pats, unit)
+    if not near:
+        return []
+    group = _group_before(near, text, lo, expr.start, pats, unit, asides or Asides(text))
     if not group:
         return group
     clause = pats.new_clause.search(text, group[-1].end, expr.start)
@@ -318,7 +322,8 @@ def _between(mentions: list[Mention], lo: int, hi: int) -> list[Mention]:
 
 
 def _group_before(
-    mentions: list[Mention], text: str, lo: int, hi: int, pats: AnalytePatterns, unit: str | None = None
+    mentions: list[Mention], text: str, lo: int, hi: int, pats: AnalytePatterns, unit: str | None,
+    asides: Asides,
 ) -> list[Mention]:
     """The run of mentions closest to `hi` inside [lo, hi), joined only by connectors.
 
@@ -329,7 +334,7 @@ def _group_before(
     inside = (
         m for m in reversed(mentions)
         if m.start >= lo and m.end <= hi and compatible(m, unit)
-        and (m.end > closed or not _in_aside(text, m, hi))
+        and (m.end > closed or not asides(m, hi))
     )
     last = next(inside, None)
     if last is None:
@@ -349,14 +354,31 @@ def _group_before(
     return group
 
 
-def _in_aside(text: str, mention: Mention, hi: int) -> bool:
-    """A mention inside a closed parenthetical that says more than its name ('(corrected for Hb)')."""
-    open_at = text.rfind("(", 0, mention.start)
-    close_at = text.find(")", mention.end, hi)
-    if open_at < 0 or close_at < 0 or text.find(")", open_at, mention.start) >= 0:
-        return False
-    inside = text[open_at + 1 : close_at]
-    return inside.strip() != mention.text.strip()
+class Asides:
+    """Whether a mention stands inside a closed parenthetical that says more than its name
+    ('(corrected for Hb)') and closes before a given place. What does not depend on that place
+    (the brackets around the mention) is read once per mention, not once per expression that
+    looks back over it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._read: dict[int, tuple[int, bool]] = {}  # id(mention) -> (first ')' after it, says more)
+
+    def __call__(self, mention: Mention, hi: int) -> bool:
+        """Inside such a parenthetical that closes before `hi`."""
+        read = self._read.get(id(mention))  # (mentions outlive this object: their ids stay theirs)
+        if read is None:
+            read = self._read[id(mention)] = self._brackets(mention)
+        close_at, says_more = read
+        return says_more and 0 <= close_at < hi
+
+    def _brackets(self, mention: Mention) -> tuple[int, bool]:
+        text = self.text
+        open_at = text.rfind("(", 0, mention.start)
+        close_at = text.find(")", mention.end)
+        if open_at < 0 or close_at < 0 or text.find(")", open_at, mention.start) >= 0:
+            return close_at, False
+        return close_at, text[open_at + 1 : close_at].strip() != mention.text.strip()
 
 
 def _derived_quantity(text: str, group: list[Mention], limit: int, pats: AnalytePatterns) -> list[Mention]:
@@ -715,16 +737,24 @@ def _inside_a_name(text: str, m: re.Match[str]) -> bool:
     )
 
 
+_BRACKET = re.compile(r"[()\[\]]")
+
+
 def _last_unclosed_paren(segment: str) -> int:
+    """Where the last bracket left open in `segment` opens (-1: none). Read from the end, over
+    the brackets only: an opener is open when the closers after it are all matched before it
+    (a closer with nothing to close is ignored, as a left-to-right stack would)."""
     if "(" not in segment and "[" not in segment:
         return -1
-    depth_stack: list[int] = []
-    for i, ch in enumerate(segment):
-        if ch in "([":
-            depth_stack.append(i)
-        elif ch in ")]" and depth_stack:
-            depth_stack.pop()
-    return depth_stack[-1] if depth_stack else -1
+    depth = 0
+    for m in reversed(list(_BRACKET.finditer(segment))):
+        if segment[m.start()] in ")]":
+            depth += 1
+        elif depth == 0:
+            return m.start()
+        else:
+            depth -= 1
+    return -1
 
 
 def _mask_parentheticals(segment: str) -> str:
@@ -753,12 +783,13 @@ def assign_analytes(
     """
     pats = analyte_patterns(vocab)
     previous = Previous()
+    asides = Asides(text)
     for k, expr in enumerate(exprs):
         if expr.pinned:
             previous.analytes, previous.end, previous.kind = expr.analytes, expr.end, "other"
             continue
         lo = _clause_start(text, previous.end, expr.start)
-        group = candidate_mentions(text, mentions, lo, expr, pats, cmps)
+        group = candidate_mentions(text, mentions, lo, expr, pats, cmps, asides)
         site = Site(text, expr, lo, pats, vocab)
         group = restated_limit(site, group, previous) or group
         if not group and expr.kind in ("bare", "list") and not (expr.kind == "list" and _graded(text, expr)):

@@ -62,13 +62,18 @@ def _range(text: str, q: Quantity, nxt: Quantity, cmps: ComparatorsBefore) -> tu
     if not _compatible(q, nxt):
         return None
     gap = text[q.end : nxt.start]
-    opener = _RANGE_OPENER.search(text, max(0, q.start - 40), q.start)
     nxt_cmp = cmps.at(nxt.start)
     upper = "<="
     if nxt_cmp is not None:
         upper, nxt_cmp_start = nxt_cmp
         gap = text[q.end : max(q.end, nxt_cmp_start)]
-    if upper not in ("<", "<=") or not (_RANGE_JOIN.match(gap) or (opener and _AND_JOIN.match(gap))):
+    if upper not in ("<", "<="):
+        return None
+    joined = _RANGE_JOIN.match(gap)
+    if not joined and not _AND_JOIN.match(gap):
+        return None  # no joiner: the opener before it is not looked for
+    opener = _RANGE_OPENER.search(text, max(0, q.start - 40), q.start)
+    if not (joined or opener):
         return None
     lo, hi = _inherit_unit(q, nxt)
     if upper == "<=" and lo.unit == hi.unit and lo.value > hi.value:
