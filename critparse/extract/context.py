@@ -408,8 +408,8 @@ class _Tokens:
 
 
 def _tokens(text: str) -> _Tokens:
-    spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
-    return _Tokens([s for s, _ in spans], [e for _, e in spans])
+    words = list(_WORD.finditer(text))
+    return _Tokens(list(map(re.Match.start, words)), list(map(re.Match.end, words)))
 
 
 _Found = dict[Category, tuple[int, CueMatch]]
@@ -442,8 +442,14 @@ def _reach(
     return found
 
 
+_UNQUALIFIED = ContextFlags()
+"""The flags of a target no cue reaches (shared: flags are frozen)."""
+
+
 def _flags(found: _Found) -> ContextFlags:
     """Combine the reaching cues: any negation negates, the nearest modality cue wins."""
+    if not found:
+        return _UNQUALIFIED
     modal = sorted((d, cat) for cat, (d, _) in found.items() if cat in MODALITY_OF)
     cues = sorted(
         (ContextCue(c.start, c.end, c.text, cat) for cat, (_, c) in found.items()),
