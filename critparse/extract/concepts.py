@@ -546,6 +546,9 @@ def _split_coordinated(text: str, found: Sequence[TermMatchLike], lexicon: Conce
     out: list[TermMatchLike] = []
     for m in found:
         ok = isinstance(m.start, int) and isinstance(m.end, int) and 0 <= m.start < m.end <= len(text)
+        if ok:  # a splitter token is written in the match, so first look for its letters at all
+            low = text[m.start : m.end].lower()
+            ok = any(w in low for w in heads.term_splitters)
         inner = [t for t in _TOKEN.finditer(text, m.start, m.end) if t.group().lower() in heads.term_splitters] if ok else []
         if not inner:
             out.append(m)
@@ -1406,13 +1409,13 @@ def _document(
     mask, window_mask = masks
     roles, term_of, qual_of, qualifiers = _roles(text, tokens, terms, mask, heads)
     result_words, is_marker_result, content = heads.result_words, heads.is_marker_result, Role.CONTENT
-    result_at = bytearray(
+    result_at = bytearray([
         r is content and (t.low in result_words or ("-" in t.low and is_marker_result(t.low))) for t, r in zip(tokens, roles, strict=True)
-    )
+    ])
     return _Doc(
         text, tokens, roles, term_of, qual_of, terms, qualifiers, lexicon, heads,
         token_starts=[t.start for t in tokens], token_ends=[t.end for t in tokens], term_starts=[t.start for t in terms],
-        window_mask=window_mask, head_at=head_at, result_at=result_at, role_runs="".join([_ROLE_DIGIT[r] for r in roles]),
+        window_mask=window_mask, head_at=head_at, result_at=result_at, role_runs="".join(map(_ROLE_DIGIT.__getitem__, roles)),
         allergy_cue=heads.allergy_any.search(text) is not None, method_cue=heads.method_any.search(text) is not None,
     )
 
@@ -1446,6 +1449,8 @@ def _mentions(doc: _Doc) -> list[list[_Mention]]:
         _fill_segment(doc, seg)
     out: list[list[_Mention]] = []
     for group in _groups(doc, segments):
+        if len(group) == 1 and not group[0].mentions and not doc.allergy_cue:
+            continue  # a lone phrase that names nothing: no step below can find a mention in it
         group = _thresholds(doc, group)
         if not group or _after_method(doc, group[0]):
             continue
