@@ -408,6 +408,11 @@ class Role(IntEnum):
     STOP = 5  # anything else that ends a noun phrase
 
 
+# The members as plain names: reading `Role.X` goes through the enum's class machinery, ten
+# times a global look-up, and the steps below read roles a few times per token.
+_CONTENT, _TERM, _QUAL, _SEP, _DET, _STOP = Role.CONTENT, Role.TERM, Role.QUAL, Role.SEP, Role.DET, Role.STOP
+
+
 @dataclass(slots=True)
 class _Token:
     start: int
@@ -693,10 +698,9 @@ def _roles(doc_text: str, tokens: list[_Token], terms: list[_Term], mask: bytear
     term_of = _owners(tokens, [(t.start, t.end) for t in terms], inside=False)
     qual_of = _owners(tokens, quals, inside=True)
     roles = _word_roles(tokens, term_of, qual_of, mask, heads)
-    det = Role.DET
     for k in range(1, len(tokens) - 1):  # 'carcinoma of the cervix': an article after 'of' is part of the name
-        if roles[k] is det and tokens[k - 1].low == "of" and roles[k + 1] in _NAME_ROLES:
-            roles[k] = Role.CONTENT
+        if roles[k] is _DET and tokens[k - 1].low == "of" and roles[k + 1] in _NAME_ROLES:
+            roles[k] = _CONTENT
     if "(" in doc_text:
         _inner_abbreviations(tokens, roles)
     _stop_scales(tokens, roles, heads)
@@ -725,27 +729,27 @@ def _word_roles(tokens: list[_Token], term_of: list[int], qual_of: list[int], ma
     coordinators, determiners, stop_words = heads.coordinators, heads.determiners, heads.stop_words
     masked = mask.find(1) >= 0  # else no token is under a cue or window
     roles: list[Role] = []
-    previous = Role.STOP
+    previous = _STOP
     for tok, owner, qual in zip(tokens, term_of, qual_of, strict=True):
         if owner >= 0:
-            previous = Role.TERM
+            previous = _TERM
         elif masked and mask.find(1, tok.start, tok.end) >= 0:
-            previous = Role.STOP
+            previous = _STOP
         elif qual >= 0:
-            previous = Role.QUAL
+            previous = _QUAL
         elif tok.low in coordinators:
-            previous = Role.SEP
+            previous = _SEP
         elif tok.low in determiners and not (tok.text == "A" and previous in _NAME_ROLES):
-            previous = Role.DET  # 'hepatitis A' and 'vitamin A' keep their letter
+            previous = _DET  # 'hepatitis A' and 'vitamin A' keep their letter
         elif not tok.text[0].isalnum() or tok.low in stop_words:
-            previous = Role.STOP
+            previous = _STOP
         else:
-            previous = Role.CONTENT
+            previous = _CONTENT
         roles.append(previous)
     return roles
 
 
-_NAME_ROLES = (Role.CONTENT, Role.TERM)
+_NAME_ROLES = (_CONTENT, _TERM)
 
 
 def _inner_abbreviations(tokens: list[_Token], roles: list[Role]) -> None:
@@ -758,9 +762,9 @@ def _inner_abbreviations(tokens: list[_Token], roles: list[Role]) -> None:
         if tokens[k + 2].text != ")" or k + 3 >= len(tokens) or roles[k + 3] not in _NAME_ROLES:
             continue
         if len(inner.text) <= 8 and any(ch.isupper() for ch in inner.text) and inner.text[0].isalpha():
-            roles[k] = roles[k + 2] = Role.CONTENT
+            roles[k] = roles[k + 2] = _CONTENT
             if roles[k + 1] not in _NAME_ROLES:
-                roles[k + 1] = Role.CONTENT
+                roles[k + 1] = _CONTENT
 
 
 def _is_label(text: str) -> bool:
@@ -772,23 +776,23 @@ def _stop_scales(tokens: list[_Token], roles: list[Role], heads: ConceptHeads) -
     """'stage III-IV', 'grade 3 or higher': a scale and its labels are a threshold's, not a name's words."""
     scale_words = heads.scale_words
     for k, tok in enumerate(tokens):
-        if tok.low not in scale_words or roles[k] is Role.TERM:
+        if tok.low not in scale_words or roles[k] is _TERM:
             continue
         end = None
         for j in range(k + 1, min(k + 1 + _MAX_SCALE, len(tokens))):
-            if roles[j] is Role.TERM:
+            if roles[j] is _TERM:
                 break
-            if _is_label(tokens[j].text) or (tokens[j].low in heads.scale_connectors and roles[j] is not Role.SEP and tokens[j].low.isalpha()):
+            if _is_label(tokens[j].text) or (tokens[j].low in heads.scale_connectors and roles[j] is not _SEP and tokens[j].low.isalpha()):
                 end = j
             elif tokens[j].low not in heads.scale_connectors:
                 break
         if end is not None and _is_label(tokens[k + 1].text):
             for j in range(k, end + 1):
-                roles[j] = Role.STOP
+                roles[j] = _STOP
 
 
 _ROLE_DIGIT = {r: str(int(r)) for r in Role}
-_NAME_RUN = re.compile(f"[{int(Role.CONTENT)}{int(Role.TERM)}]+")
+_NAME_RUN = re.compile(f"[{int(_CONTENT)}{int(_TERM)}]+")
 
 
 def _segments(doc: _Doc) -> list[_Segment]:
@@ -847,9 +851,9 @@ def _split_results(doc: _Doc, first: int, last: int) -> list[_Segment]:
 
 def _trim_of(doc: _Doc, first: int, last: int, result: bool) -> _Segment | None:
     roles, tokens = doc.roles, doc.tokens
-    while first <= last and roles[first] is Role.CONTENT and tokens[first].low == "of":
+    while first <= last and roles[first] is _CONTENT and tokens[first].low == "of":
         first += 1
-    while last >= first and roles[last] is Role.CONTENT and tokens[last].low == "of":
+    while last >= first and roles[last] is _CONTENT and tokens[last].low == "of":
         last -= 1
     return _Segment(first, last, result=result) if first <= last else None
 
@@ -881,7 +885,7 @@ def _widened_term(doc: _Doc, seg: _Segment, m: _Mention) -> _Mention:
     a term that starts with such words leaves them out ('written informed consent')."""
     k = m.first
     if m.last == seg.last:
-        while k > seg.first and doc.roles[k - 1] is Role.CONTENT and doc.tokens[k - 1].low != "of":
+        while k > seg.first and doc.roles[k - 1] is _CONTENT and doc.tokens[k - 1].low != "of":
             if _is_number(doc.tokens[k - 1].low) and not (k - 2 >= seg.first and doc.tokens[k - 2].low in doc.heads.label_words):
                 break  # 'at least one platinum-containing regimen', but 'Type 1 diabetes'
             k -= 1
@@ -930,11 +934,11 @@ def _is_head(doc: _Doc, k: int, seg: _Segment) -> bool:
     """A head word no term covers, or a term that is a bare head word after other words ('RSV infection')."""
     if not doc.head_at[k]:
         return False
-    if doc.roles[k] is Role.CONTENT:
+    if doc.roles[k] is _CONTENT:
         return True
     index = doc.term_of[k]
     return (  # a head by its word ('infection'), not by its ending: 'prednisone' is no head
-        doc.roles[k] is Role.TERM and k > seg.first and index >= 0
+        doc.roles[k] is _TERM and k > seg.first and index >= 0
         and (doc.terms[index].start, doc.terms[index].end) == (doc.tokens[k].start, doc.tokens[k].end)
         and doc.heads.head_word(doc.tokens[k].text) is not None
     )
@@ -1067,10 +1071,10 @@ def _groups(doc: _Doc, segments: Sequence[_Segment]) -> list[list[_Segment]]:
 
 def _coordinated(doc: _Doc, left: _Segment, right: _Segment) -> bool:
     gap = doc.role_runs[left.last + 1 : right.first]
-    return 0 < len(gap) <= _MAX_GAP and _ROLE_DIGIT[Role.SEP] in gap and not gap.strip(_GAP_DIGITS)
+    return 0 < len(gap) <= _MAX_GAP and _ROLE_DIGIT[_SEP] in gap and not gap.strip(_GAP_DIGITS)
 
 
-_GAP_DIGITS = "".join(str(int(r)) for r in (Role.SEP, Role.QUAL, Role.DET))
+_GAP_DIGITS = "".join(str(int(r)) for r in (_SEP, _QUAL, _DET))
 
 
 def _whole(seg: _Segment) -> _Mention | None:
@@ -1199,13 +1203,18 @@ def _resolve_group(doc: _Doc, group: Sequence[_Segment]) -> list[_Mention]:
 # Step 4: qualifiers; step 5: context and time windows
 
 
+_LEAD_ROLES = frozenset((_QUAL, _DET, _SEP))
+"""Roles of the words that may stand between a concept and its qualifiers."""
+
+
 def _qualifiers(doc: _Doc, first: int) -> list[str]:
     """Qualifier phrases written just before token `first` ('refractory or relapsed', 'any concurrent active')."""
     ids: dict[int, None] = {}
+    roles, qual_of = doc.roles, doc.qual_of
     k = first - 1
-    while k >= 0 and doc.roles[k] in (Role.QUAL, Role.DET, Role.SEP):
-        if doc.roles[k] is Role.QUAL and doc.qual_of[k] >= 0:
-            ids.setdefault(doc.qual_of[k])
+    while k >= 0 and roles[k] in _LEAD_ROLES:
+        if roles[k] is _QUAL and qual_of[k] >= 0:
+            ids.setdefault(qual_of[k])
         k -= 1
     return [doc.qualifiers[q] for q in reversed(ids)]
 
@@ -1377,7 +1386,7 @@ def _with_abbreviations(doc: _Doc, groups: list[list[_Mention]]) -> list[list[_M
             continue
         first = bisect_left(doc.token_starts, paren.start(1))
         last = bisect_left(doc.token_starts, paren.end(1)) - 1
-        if not 0 <= last - first < _MAX_PAREN or any(doc.roles[k] not in (Role.CONTENT, Role.TERM) for k in range(first, last + 1)):
+        if not 0 <= last - first < _MAX_PAREN or any(doc.roles[k] not in _NAME_ROLES for k in range(first, last + 1)):
             continue
         i = bisect_left(starts, paren.start(1))
         while i < len(flat) and flat[i].end <= paren.end(1):
@@ -1408,9 +1417,9 @@ def _document(
 ) -> _Doc:
     mask, window_mask = masks
     roles, term_of, qual_of, qualifiers = _roles(text, tokens, terms, mask, heads)
-    result_words, is_marker_result, content = heads.result_words, heads.is_marker_result, Role.CONTENT
+    result_words, is_marker_result = heads.result_words, heads.is_marker_result
     result_at = bytearray([
-        r is content and (t.low in result_words or ("-" in t.low and is_marker_result(t.low))) for t, r in zip(tokens, roles, strict=True)
+        r is _CONTENT and (t.low in result_words or ("-" in t.low and is_marker_result(t.low))) for t, r in zip(tokens, roles, strict=True)
     ])
     return _Doc(
         text, tokens, roles, term_of, qual_of, terms, qualifiers, lexicon, heads,
