@@ -68,6 +68,7 @@ FAMILIES: dict[str, Callable[[int], str]] = {
     "spelled_counts": lambda n: _rep("at least two ", n),
     "stages": lambda n: _rep("stage II ", n),
     "grade_lists": lambda n: _rep("grade 1 or 2 ", n),
+    "class_lists": lambda n: _rep("Child-Pugh class A or B, ", n),
     "bare_limits": lambda n: _rep("≤ ULN ", n),
     "blood_pressure": lambda n: _rep("140/90 mmHg ", n),
     "restated": lambda n: _rep("eighteen (18) ", n),

@@ -3,11 +3,14 @@ represent, glued runs of thousands of characters, worst-case bullets of every re
 
 from __future__ import annotations
 
+import cProfile
 import json
 import math
+import pstats
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import critparse
+from critparse.extract.logic import build_logic
 from critparse.model import Analyte, ParseResult, Rule, Span
 from critparse.nlp.pipeline import (
     LONG_RUN,
@@ -106,6 +110,34 @@ def test_robustness_worst_case_grows_linearly(family: str) -> None:
     for work in (threshold_pass, analysed):
         before, after = max(_cpu(work(small)), floor), _cpu(work(large))
         assert after / before < 30, (family, before, after)
+
+
+def _calls(work: Callable[[], object]) -> int:
+    """Function calls made by `work` (cProfile's count: the same on a busy machine as on an idle one)."""
+    profile = cProfile.Profile()
+    profile.enable()
+    work()
+    profile.disable()
+    return pstats.Stats(profile).total_calls  # type: ignore[attr-defined, no-any-return]
+
+
+def _logic_pass(text: str) -> Callable[[], object]:
+    """The logic pass on `text` as the pipeline runs it, given the rules and concepts read from it."""
+    result = critparse.parse(text)
+    analysed = _prepare(text)[1]
+    return lambda: build_logic(analysed, result.rules, concepts=result.concepts)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_robustness_worst_case_work_grows_linearly(family: str) -> None:
+    # Ten times the text may cost about ten times the calls of the threshold pass and of the
+    # logic pass, never a hundred (a pass that looks at every earlier mention, set or scale word
+    # for each one). Counted, not timed; what is compiled on first use is left out.
+    for work in (threshold_pass, _logic_pass):
+        work(FAMILIES[family](250))()
+        small, large = _calls(work(FAMILIES[family](2000))), _calls(work(FAMILIES[family](20_000)))
+        assert large <= 12 * small + 100, (family, work.__name__, small, large)
 
 
 def _possessive_patterns() -> list[re.Pattern[str]]:

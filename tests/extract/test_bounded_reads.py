@@ -1,0 +1,180 @@
+"""The threshold and logic passes read each part of a bullet a bounded number of times, and every
+shortcut that makes them do so finds what the plain reading finds: the brackets around a mention
+(read once per text, not once per expression), the last bracket left open (read from the end),
+comparator phrases for the logic (read as far as asked), the cue scans on lower-cased text, a
+bare limit's lead and the value sets of a long list of scales."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from critparse.extract.analytes import (
+    Asides,
+    _last_unclosed_paren,
+    analyte_patterns,
+    prepare_mentions,
+)
+from critparse.extract.atoms import ComparatorEnds, value_set_atoms
+from critparse.extract.logic_cues import logic_cues
+from critparse.extract.mentions import Mention
+from critparse.extract.quantities import (
+    ComparatorsBefore,
+    find_bare_limits,
+    find_quantities,
+    patterns,
+)
+from critparse.lexicon.resources import default_resources
+from critparse.model.logic import ValueSetLeaf
+
+VOCAB = default_resources().vocabulary
+
+
+def _plain_last_unclosed(segment: str) -> int:
+    """The left-to-right reading: a stack of openers, a closer with nothing open ignored."""
+    stack: list[int] = []
+    for i, ch in enumerate(segment):
+        if ch in "([":
+            stack.append(i)
+        elif ch in ")]" and stack:
+            stack.pop()
+    return stack[-1] if stack else -1
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet="()[]a ", max_size=24))
+def test_bounded_last_unclosed_paren_is_the_stack_reading(segment: str) -> None:
+    assert _last_unclosed_paren(segment) == _plain_last_unclosed(segment)
+
+
+def _plain_in_aside(text: str, mention: Mention, hi: int) -> bool:
+    """A mention inside a closed parenthetical that says more than its name, closing before `hi`."""
+    open_at = text.rfind("(", 0, mention.start)
+    close_at = text.find(")", mention.end, hi)
+    if open_at < 0 or close_at < 0 or text.find(")", open_at, mention.start) >= 0:
+        return False
+    return text[open_at + 1 : close_at].strip() != mention.text.strip()
+
+
+_PIECES = ["(", ")", " ", "Hb", "Hb ", "ANC", " 1500", "corrected for", "x", "(Hb)", " (ANC) "]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=16).map("".join))
+def test_bounded_asides_read_once_say_what_the_plain_reading_says(text: str) -> None:
+    mentions = [Mention(m.start(), m.end(), m.group(0), m.group(0).lower()) for m in re.finditer(r"Hb|ANC", text)]
+    asides = Asides(text)
+    for hi in range(len(text) + 1):  # every expression start, the same object throughout
+        for m in mentions:
+            assert asides(m, hi) == _plain_in_aside(text, m, hi), (text, m, hi)
+
+
+def test_bounded_asides_read_each_mention_once() -> None:
+    text = "(ANC 1500) " * 200
+    mentions = [Mention(m.start(), m.end(), "ANC", "anc") for m in re.finditer("ANC", text)]
+    asides = Asides(text)
+    for hi in range(0, len(text), 11):
+        for m in mentions:
+            asides(m, hi)
+    assert len(asides._read) == len(mentions)
+
+
+_COMPARATOR_TEXTS = ["ANC ≥ 1500 and < 3 x ULN", "<=" * 50 + " 2", "age > 18 years, less than 65", "no comparator", ""]
+
+
+@pytest.mark.parametrize("text", _COMPARATOR_TEXTS)
+def test_bounded_comparator_ends_are_comparators_ending(text: str) -> None:
+    lazy = ComparatorEnds(VOCAB.iter_comparators(text))
+    full = VOCAB.comparators_ending(text)
+    for pos in range(len(text) + 2):
+        assert lazy.get(pos) == full.get(pos)
+    assert dict(lazy) == full and len(lazy) == len(full)
+
+
+def test_bounded_comparator_ends_read_only_as_far_as_asked() -> None:
+    text = "ANC < 2 " + "< 1 " * 1000
+    read = 0
+
+    def counted():  # type: ignore[no-untyped-def]
+        nonlocal read
+        for found in VOCAB.iter_comparators(text):
+            read += 1
+            yield found
+
+    lazy = ComparatorEnds(counted())
+    assert lazy.get(5) == VOCAB.comparators_ending(text).get(5)
+    assert read <= 2
+
+
+_CUE_PIECES = ["stage", "STAGE", "Grade", "class", "for patients with", "in", "women", "Men", " ", ", ",
+               "II", "or", "A", "\u017ftage", "İ", "with or without", "unless", "female", "FOR"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_CUE_PIECES), max_size=14).map(" ".join))
+def test_bounded_folded_cue_scans_find_what_the_patterns_find(text: str) -> None:
+    cues = logic_cues()
+    for found, pattern in ((cues.conditions(text), cues.condition_re), (cues.sex(text), cues.sex_re),
+                           (cues.scales(text), cues.scale_re)):
+        assert [(m.start, m.end, m.literal) for m in found] == [
+            (m.start(), m.end(), " ".join(m.group(0).lower().split())) for m in pattern.finditer(text)
+        ]
+
+
+_LIMIT_PIECES = ["≤", "<", " ", "  ", "ULN", "the", "institutional", "upper limit of normal", "x", "2",
+                 "LLN", "THE", "lab", "(", "site", "Hb", "local", "\n"]
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(st.sampled_from(_LIMIT_PIECES), max_size=12).map(" ".join))
+def test_bounded_bare_limit_lead_shortcut_finds_what_the_search_finds(text: str) -> None:
+    pats = patterns(VOCAB)
+    cmps = ComparatorsBefore(text, VOCAB)
+    quantities = find_quantities(text, VOCAB, cmps)
+    found = find_bare_limits(text, quantities, cmps, VOCAB)
+    kept, pats.limit_lead_last = pats.limit_lead_last, None  # the search before every limit word
+    try:
+        plain = find_bare_limits(text, quantities, ComparatorsBefore(text, VOCAB), VOCAB)
+    finally:
+        pats.limit_lead_last = kept
+    assert found == plain
+
+
+def test_bounded_value_sets_of_a_long_list_of_scales() -> None:
+    cues = logic_cues()
+    one = "Child-Pugh class A or B, "
+    sets = value_set_atoms(one * 400, [], cues, [])
+    assert len(sets) == 400 and {a.node.value_set.values for a in sets if isinstance(a.node, ValueSetLeaf)} == {("A", "B")}
+
+
+def _plain_prepared(text: str, mentions: list[Mention]) -> list[Mention]:
+    """`prepare_mentions` with the kept mentions filtered after every rename."""
+    from critparse.extract import analytes
+
+    pats = analyte_patterns(VOCAB)
+    out: list[Mention] = []
+    for m in mentions:
+        glued = (m.start > 0 and text[m.start - 1].isalnum()) or (m.end < len(text) and text[m.end].isalnum())
+        if (m.own and glued) or analytes._NEGATED_PREFIX.search(text, max(0, m.start - 4), m.start):
+            continue
+        renamed = analytes._another_analyte(text, m, VOCAB, pats)
+        if renamed is not None:
+            m = renamed
+            out = [o for o in out if not (m.start <= o.start and o.end <= m.end)]
+        out.append(m)
+    return out
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["stage II " * 40 + "sweat chloride, Tanner stage, ANC", "P/F ratio and F", "Ann Arbor stage III, stage IV",
+     "International Staging System (ISS) stage II", "donor age, age, sweat chloride chloride"],
+)
+def test_bounded_renamed_mentions_keep_what_the_plain_filter_keeps(text: str) -> None:
+    words = r"stage|chloride|ANC|age|P|F"
+    mentions = [Mention(m.start(), m.end(), m.group(0), m.group(0).lower(), default_unit="a" if m.group(0) == "age" else None)
+                for m in re.finditer(rf"\b(?:{words})\b", text)]
+    assert prepare_mentions(text, mentions, VOCAB) == _plain_prepared(text, mentions)
