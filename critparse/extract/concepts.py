@@ -690,13 +690,17 @@ def _only_coordinators(gap: str, heads: ConceptHeads) -> bool:
 # Step 2: tokens, roles, segments and their mentions
 
 
-def _roles(doc_text: str, tokens: list[_Token], terms: list[_Term], mask: bytearray, heads: ConceptHeads) -> tuple[list[Role], list[int], list[int], list[str]]:
-    """What each token is, which term it belongs to and which qualifier phrase (each -1 for none)."""
+def _roles(
+    doc_text: str, tokens: list[_Token], terms: list[_Term], mask: bytearray, heads: ConceptHeads,
+    bounds: tuple[list[int], list[int]],
+) -> tuple[list[Role], list[int], list[int], list[str]]:
+    """What each token is, which term it belongs to and which qualifier phrase (each -1 for none);
+    `bounds` are the tokens' starts and ends."""
     pattern, target = heads.qualifier_scan.on(doc_text)
     quals = [m.span() for m in pattern.finditer(target)]
     phrases = [_norm(doc_text[a:b]) for a, b in quals]
-    term_of = _owners(tokens, [(t.start, t.end) for t in terms], inside=False)
-    qual_of = _owners(tokens, quals, inside=True)
+    term_of = _owners(*bounds, [(t.start, t.end) for t in terms], inside=False)
+    qual_of = _owners(*bounds, quals, inside=True)
     roles = _word_roles(tokens, term_of, qual_of, mask, heads)
     for k in range(1, len(tokens) - 1):  # 'carcinoma of the cervix': an article after 'of' is part of the name
         if roles[k] is _DET and tokens[k - 1].low == "of" and roles[k + 1] in _NAME_ROLES:
@@ -707,20 +711,20 @@ def _roles(doc_text: str, tokens: list[_Token], terms: list[_Term], mask: bytear
     return roles, term_of, qual_of, phrases
 
 
-def _owners(tokens: list[_Token], spans: Sequence[tuple[int, int]], *, inside: bool) -> list[int]:
-    """Per token, the index of the sorted, disjoint span it overlaps (`inside`: lies within), or -1."""
-    if not spans:
-        return [-1] * len(tokens)
-    out: list[int] = []
-    i, n = 0, len(spans)
-    for tok in tokens:  # spans are sorted and disjoint: walk them alongside
-        start, end = tok.start, tok.end
-        while i < n and spans[i][1] <= start:
-            i += 1
-        if inside:
-            out.append(i if i < n and spans[i][0] <= start and end <= spans[i][1] else -1)
-        else:
-            out.append(i if i < n and spans[i][0] < end else -1)
+def _owners(starts: list[int], ends: list[int], spans: Sequence[tuple[int, int]], *, inside: bool) -> list[int]:
+    """Per token (by its start and end), the index of the first of the sorted, disjoint spans it
+    overlaps (`inside`: lies within), or -1.
+
+    Each span looks up its first token and walks the tokens it reaches: a text has far fewer
+    terms and qualifiers than tokens."""
+    out = [-1] * len(starts)
+    n = len(starts)
+    for i, (a, b) in enumerate(spans):
+        k = bisect_right(ends, a)  # the first token that ends after the span starts
+        while k < n and starts[k] < b:
+            if out[k] < 0 and (not inside or (a <= starts[k] and ends[k] <= b)):
+                out[k] = i
+            k += 1
     return out
 
 
@@ -1416,14 +1420,15 @@ def _document(
     masks: tuple[bytearray, bytearray], lexicon: ConceptLexicon, heads: ConceptHeads,
 ) -> _Doc:
     mask, window_mask = masks
-    roles, term_of, qual_of, qualifiers = _roles(text, tokens, terms, mask, heads)
+    starts, ends = [t.start for t in tokens], [t.end for t in tokens]
+    roles, term_of, qual_of, qualifiers = _roles(text, tokens, terms, mask, heads, (starts, ends))
     result_words, is_marker_result = heads.result_words, heads.is_marker_result
     result_at = bytearray([
         r is _CONTENT and (t.low in result_words or ("-" in t.low and is_marker_result(t.low))) for t, r in zip(tokens, roles, strict=True)
     ])
     return _Doc(
         text, tokens, roles, term_of, qual_of, terms, qualifiers, lexicon, heads,
-        token_starts=[t.start for t in tokens], token_ends=[t.end for t in tokens], term_starts=[t.start for t in terms],
+        token_starts=starts, token_ends=ends, term_starts=[t.start for t in terms],
         window_mask=window_mask, head_at=head_at, result_at=result_at, role_runs="".join(map(_ROLE_DIGIT.__getitem__, roles)),
         allergy_cue=heads.allergy_any.search(text) is not None, method_cue=heads.method_any.search(text) is not None,
     )

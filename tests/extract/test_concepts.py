@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -487,6 +488,33 @@ def test_concepts_work_grows_linearly(resources: ConceptResources, lead: str, ta
 
     small, large = (_calls(lambda n=n: extract_concepts(text(n), LEXICON, resources)) for n in (1_000, 10_000))
     assert large < 13 * small, (small, large)
+
+
+def _owners_plainly(tokens: list[tuple[int, int]], spans: list[tuple[int, int]], *, inside: bool) -> list[int]:
+    """Per token, the first span it overlaps (or lies within), by testing every span."""
+    out = []
+    for start, end in tokens:
+        found = [i for i, (a, b) in enumerate(spans) if (a <= start and end <= b if inside else a < end and start < b)]
+        out.append(found[0] if found else -1)
+    return out
+
+
+def _disjoint(cuts: list[int]) -> list[tuple[int, int]]:
+    """Sorted, disjoint, non-empty intervals from a list of cut points (every other gap)."""
+    points = sorted(set(cuts))
+    return [(a, b) for a, b in zip(points[::2], points[1::2], strict=False)]
+
+
+@given(st.lists(st.integers(0, 80), max_size=40), st.lists(st.integers(0, 80), max_size=16), st.booleans())
+@settings(max_examples=400, deadline=None)
+def test_concepts_owners_walk_from_each_span_as_from_each_token(token_cuts: list[int], span_cuts: list[int], inside: bool) -> None:
+    """`_owners` starts from each span and walks its tokens; each token gets the span the plain test gives it."""
+    from critparse.extract.concepts import _owners
+
+    points = sorted(set(token_cuts))
+    tokens, spans = list(pairwise(points))[::1 + len(points) % 2], _disjoint(span_cuts)
+    starts, ends = [a for a, _ in tokens], [b for _, b in tokens]
+    assert _owners(starts, ends, spans, inside=inside) == _owners_plainly(tokens, spans, inside=inside)
 
 
 # ---------------------------------------------------------------------------------------------
