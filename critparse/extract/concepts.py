@@ -802,8 +802,14 @@ _NAME_RUN = re.compile(f"[{int(_CONTENT)}{int(_TERM)}]+")
 def _segments(doc: _Doc) -> list[_Segment]:
     """Maximal runs of name tokens, trimmed of a leading or trailing 'of', split after a marker's result."""
     out: list[_Segment] = []
+    result_at = doc.result_at
     for run in _NAME_RUN.finditer(doc.role_runs):
         k, j = run.start(), run.end() - 1
+        if result_at.find(1, k, j + 1) < 0:  # no result word: one segment (what the two steps below give)
+            seg = _trim_of(doc, k, j, False)
+            if seg is not None:
+                out.append(seg)
+            continue
         joined = _parenthesised_result(doc, out, k)
         if joined is not None:
             out.append(joined)
