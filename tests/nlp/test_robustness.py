@@ -18,7 +18,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import critparse
-from critparse.extract.logic import build_logic
 from critparse.model import Analyte, ParseResult, Rule, Span
 from critparse.nlp.pipeline import (
     LONG_RUN,
@@ -30,7 +29,7 @@ from critparse.nlp.pipeline import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from worst_case import FAMILIES, forget, threshold_pass
+from worst_case import FAMILIES, forget, logic_pass, threshold_pass
 
 
 @pytest.mark.parametrize("text", ["Hb > 9 g/dL \ud800", "\udfff", "ANC \ud83d 1500"])
@@ -121,20 +120,13 @@ def _calls(work: Callable[[], object]) -> int:
     return pstats.Stats(profile).total_calls  # type: ignore[attr-defined, no-any-return]
 
 
-def _logic_pass(text: str) -> Callable[[], object]:
-    """The logic pass on `text` as the pipeline runs it, given the rules and concepts read from it."""
-    result = critparse.parse(text)
-    analysed = _prepare(text)[1]
-    return lambda: build_logic(analysed, result.rules, concepts=result.concepts)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_robustness_worst_case_work_grows_linearly(family: str) -> None:
     # Ten times the text may cost about ten times the calls of the threshold pass and of the
     # logic pass, never a hundred (a pass that looks at every earlier mention, set or scale word
     # for each one). Counted, not timed; what is compiled on first use is left out.
-    for work in (threshold_pass, _logic_pass):
+    for work in (threshold_pass, logic_pass):
         work(FAMILIES[family](250))()
         small, large = _calls(work(FAMILIES[family](2000))), _calls(work(FAMILIES[family](20_000)))
         assert large <= 12 * small + 100, (family, work.__name__, small, large)
