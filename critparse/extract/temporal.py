@@ -523,6 +523,19 @@ def _complete(lead: Lead | None, numbered: bool, timed: bool, rel: _Lexeme | Non
     return numbered or anchor is not None
 
 
+def _opens_nothing(lexemes: Sequence[_Lexeme], pos: int) -> bool:
+    """Whether `_window_at` finds no window at lexeme `pos`, seen without reading one: a filler or
+    an anchor begins none, nor a number with no number or unit after it, nor a relation word that
+    opens no window and forms one only after a duration ('of' in 'quality of life')."""
+    entry = lexemes[pos].entry
+    kind = entry.kind
+    if kind in _NO_OPENING:
+        return True
+    if kind == "number":
+        return pos + 1 == len(lexemes) or lexemes[pos + 1].entry.kind not in _DURATION_NEXT
+    return kind == "relation" and entry.value.opens is None and entry.value.needs_duration
+
+
 def find_time_windows(text: str, rules: TimeWindowRules) -> list[TimeWindow]:
     """Every time window in `text`, left to right, never overlapping."""
     return find_windows_and_durations(text, rules)[0]
@@ -542,9 +555,8 @@ def find_windows_and_durations(text: str, rules: TimeWindowRules) -> tuple[list[
     durations: list[TimeWindow] = []
     pos = 0
     while pos < len(lexemes):
-        kind = lexemes[pos].entry.kind
-        if kind in _NO_OPENING or (kind == "number" and (pos + 1 == len(lexemes) or lexemes[pos + 1].entry.kind not in _DURATION_NEXT)):
-            pos += 1  # a filler or an anchor begins no window, nor a number with no number or unit after it
+        if _opens_nothing(lexemes, pos):
+            pos += 1
             continue
         window, pos, bare = _window_at(text, lexemes, pos, rules)
         if window is not None:

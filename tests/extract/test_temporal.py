@@ -179,21 +179,19 @@ def test_temporal_windows_built_unchecked_are_what_validation_builds(windows: Ti
         assert checked.model_fields_set == w.model_fields_set
 
 
-@given(st.lists(st.sampled_from([*PIECES, "2", "3", "7-14", "or", "half-lives", "a"]), max_size=14).map(" ".join) | st.text(max_size=80))
+@given(st.lists(st.sampled_from([*PIECES, "2", "3", "7-14", "or", "half-lives", "a", "of the", "quality of life", "after"]), max_size=14).map(" ".join) | st.text(max_size=80))
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_temporal_lone_numbers_skipped_only_where_no_window_starts(windows: TimeWindowRules, text: str) -> None:
-    """A number with no number or unit after it is passed over unread: reading it finds no window either."""
-    import typing
-
+def test_temporal_lexemes_skipped_only_where_no_window_starts(windows: TimeWindowRules, text: str) -> None:
+    """A lone number or a relation word that needs a duration is passed over unread: reading it finds no window either."""
     from critparse.extract import temporal
 
     fast = find_windows_and_durations(text, windows)
-    saved = temporal._DURATION_NEXT
-    temporal._DURATION_NEXT = frozenset(typing.get_args(temporal.Kind))  # every number read
+    saved = temporal._opens_nothing
+    temporal._opens_nothing = lambda lexemes, pos: lexemes[pos].entry.kind in temporal._NO_OPENING  # every other lexeme read
     try:
         assert find_windows_and_durations(text, windows) == fast
     finally:
-        temporal._DURATION_NEXT = saved
+        temporal._opens_nothing = saved
 
 
 ADVERSARIAL = [
