@@ -603,7 +603,10 @@ def _split_markers(text: str, found: Sequence[TermMatchLike], lexicon: ConceptLe
     and the disease after it, each matched again on its own."""
     out: list[TermMatchLike] = []
     for m in found:
-        first = _TOKEN.match(text, m.start) if isinstance(m.start, int) and isinstance(m.end, int) else None
+        ok = isinstance(m.start, int) and isinstance(m.end, int)
+        # a marker result is hyphenated ('HER2-negative'): a match without a hyphen starts with none
+        plain = ok and 0 <= m.start <= m.end <= len(text) and "-" not in text[m.start : m.end]
+        first = _TOKEN.match(text, m.start) if ok and not plain else None
         if first is None or first.end() >= m.end or not heads.is_marker_result(first.group()):
             out.append(m)
             continue
