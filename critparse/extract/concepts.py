@@ -648,14 +648,16 @@ def _kept_terms(
         start, end = m.start, m.end
         if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
             continue
+        span = text[start:end]
         # the masks hold only 0 and 1: no 0 in a range is `all`, a 1 in it is `any`
-        if start < last_end or not text[start:end].strip() or mask.find(0, start, end) < 0 or windows.find(1, start, end) >= 0:
+        if start < last_end or not span.strip() or mask.find(0, start, end) < 0 or windows.find(1, start, end) >= 0:
             continue
-        if _generic_words(text[start:end].lower().split(), heads):  # 'disease', 'study drug' name nothing
+        words = span.lower().split()
+        if _generic_words(words, heads):  # 'disease', 'study drug' name nothing
             continue
         if heads.qualifier_pattern.fullmatch(text, start, end):  # 'metastatic' alone qualifies
             continue
-        name = _norm(m.name) if isinstance(m.name, str) and m.name.strip() else _norm(text[start:end])
+        name = _norm(m.name) if isinstance(m.name, str) and m.name.strip() else " ".join(words)
         valid.append(_Term(start, end, _type(m.type), name, _codes(m.codes, heads.code_memo)))
         last_end = end
     analyte = [False] * len(valid)
