@@ -20,7 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 SEED = CORPUS / "NCT02186860.jsonl"
 MIX = CORPUS / "registry_mix.jsonl"
-HELDOUT = [CORPUS / "heldout_registry.jsonl", CORPUS / "heldout_b.jsonl", CORPUS / "heldout_c.jsonl"]
+HELDOUT = [
+    CORPUS / "heldout_registry.jsonl",
+    CORPUS / "heldout_b.jsonl",
+    CORPUS / "heldout_c.jsonl",
+    CORPUS / "heldout_d.jsonl",
+]
 FAMILIES = CORPUS / "families.jsonl"
 GOLD_FILES = [SEED, MIX, *HELDOUT, FAMILIES]
 
@@ -295,7 +300,7 @@ def test_corpus_files_mix_size_and_balance() -> None:
 @pytest.mark.parametrize(
     ("paths", "cap"),
     [((SEED, MIX), MAX_DURATION_RULES), *[((p,), MAX_DURATION_RULES) for p in HELDOUT], ((FAMILIES,), MAX_FAMILY_DURATION_RULES)],
-    ids=["seed+mix", "heldout", "heldout_b", "heldout_c", "families"],
+    ids=["seed+mix", "heldout", "heldout_b", "heldout_c", "heldout_d", "families"],
 )
 def test_corpus_files_duration_rules_are_few_and_explained(paths: tuple[Path, ...], cap: int) -> None:
     durations = [
