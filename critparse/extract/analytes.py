@@ -100,6 +100,11 @@ _SCALE_NAME_ONLY = re.compile(r"(?:ctcae\s+)?(?:grade|class|stage|level)")
 _NAMED_DURATION = re.compile(
     r"\s+(?!(?:of|or|and|old|in|at|with|who|to|on|from|inclusive|prior|before|after|since)\b)[A-Za-z]{4,}"
 )
+_INDEXED_BY = re.compile(r"(?<![\w-])[A-Za-z]+-for-$")
+_TO_A_COUNT = re.compile(r"\s+to\s+", re.IGNORECASE)  # 'inadequate response to more than two antidepressants'
+_RANGE_GOES_ON = re.compile(  # 'at least one but no more than three', 'two and up to four'
+    r"\s*+(?:but|and)\s++(?=(?:no|not)\s+more\s+than|up\s+to|at\s+most|fewer\s+than|less\s+than)", re.IGNORECASE
+)
 _ENDS_WITH_CONNECTOR = re.compile(r"\b(?:or|and|but)\s*$", re.IGNORECASE)
 _AGE_TAIL = re.compile(r"\s*(?:or|and)\s+(?:older|younger|over|above|under)", re.IGNORECASE)
 _AGE_PLUS = re.compile(r"\+(?![\w+])")  # 'Aged 18+'
@@ -150,6 +155,9 @@ class AnalytePatterns:
         self.age_name = w.pattern_analytes.age
         self.stage_name = w.pattern_analytes.stage
         self.heads_needing_complement = word_set(w.heads_needing_complement)
+        self.count_phrase = re.compile(
+            rf"(?:(?:{phrase_pattern(w.count_modifiers)})\s+)*(?:{phrase_pattern(w.count_nouns)})(?![\w-])", re.IGNORECASE
+        )  # 'prior lines of therapy', 'doses of vaccine': what a count counts
         self.measured_after = re.compile(rf"(?<![\w-])(?:{phrase_pattern(w.measured_after)})\s*$", re.IGNORECASE)
         self.measured_after_last = last_characters(w.measured_after)
         # mentions that share one threshold: 'AST/ALT', 'AST and ALT', 'ASAT et ALAT', 'AST (SGOT) and ALT'
@@ -387,6 +395,8 @@ def _derived_quantity(text: str, group: list[Mention], limit: int, pats: Analyte
     if m is None or not last.own:
         return group
     start, end = group[0].start, m.end()
+    indexed = _INDEXED_BY.search(text, max(0, start - 30), start)
+    start = indexed.start() if indexed is not None else start  # 'weight-for-height z-score'
     phrase = text[start:end]
     return [Mention(start, end, phrase, " ".join(phrase.lower().split()), in_lexicon=False)]
 
@@ -537,7 +547,7 @@ def restated_limit(site: Site, group: list[Mention], previous: Previous) -> list
 
 
 def inherit(
-    site: Site, mentions: list[Mention], previous: Previous, next_start: int
+    site: Site, mentions: list[Mention], previous: Previous, next_start: int, following: Expression | None = None
 ) -> tuple[list[Mention], int]:
     """Analytes for an expression with no mention of its own before it, and where its words end.
 
@@ -553,17 +563,47 @@ def inherit(
     )  # '3 or more prior regimens' counts regimens; '14 or older at consent' is an age
     if counted is not None and counted.start - expr.end > 1:
         counted = None  # only a phrase right after the number names what it counts
+    across = _counted_across_range(site, following)
+    if across is not None:
+        return _anchored(expr, [across]), expr.end
     if compatible_previous and counted is None and (
         not site.words or site.ends_with_connector() or _opens_aside(site.tail)
     ):
         return _anchored(expr, compatible_previous), expr.end  # '≥ 18 and ≤ 65 years', '(< 3 × ULN ...)'
-    if counted is not None and (site.left is None or site.ends_with_connector()):
-        return _anchored(expr, [counted]), expr.end  # 'at least 2 prior regimens', 'and =< grade 2 neuropathy'
+    if counted is not None and (
+        site.left is None or site.ends_with_connector() or site.pats.count_phrase.match(counted.text)
+        or _TO_A_COUNT.fullmatch(text, site.left.end, expr.start) is not None
+    ):  # 'at least 2 prior regimens', 'and =< grade 2 neuropathy', 'refractory to at least two lines of ...'
+        return _anchored(expr, [counted]), expr.end
+    straddling = _named_from_the_unit(site, mentions)
+    if straddling is not None:
+        return [straddling], straddling.end  # '≥ 37 weeks gestation': the unit starts the analyte's name
     right = [m for m in _between(mentions, expr.end, next_start) if _RIGHT_GAP.match(text[expr.end : m.start])
              and compatible(m, site.unit) and not _PART_OF.match(text, m.end)]
     if right:
         return [right[0]], right[0].end  # '> 16 years of age or Lansky ≥ 50': 'age' is taken
     return [], expr.end
+
+
+def _named_from_the_unit(site: Site, mentions: list[Mention]) -> Mention | None:
+    """A compatible mention that starts after the number, inside the expression, and ends past it:
+    its name begins with the unit ('37 weeks gestation', '32 weeks of gestation')."""
+    expr = site.expr
+    number_end = expr.bounds[-1][1].start + 1
+    return next((m for m in _between(mentions, number_end, expr.end) if m.end > expr.end and compatible(m, site.unit)), None)
+
+
+def _counted_across_range(site: Site, following: Expression | None) -> Mention | None:
+    """'at least one but no more than three prior regimens': a count whose range goes on with a
+    second count takes what that one counts."""
+    expr, text = site.expr, site.text
+    if following is None or site.unit is not None or expr.kind != "single" or following.bounds[-1][1].unit is not None:
+        return None
+    goes_on = _RANGE_GOES_ON.match(text, expr.end)
+    if goes_on is None or goes_on.end() != following.start:
+        return None
+    after = derived_after(text, following.end, site.pats)
+    return after if after is not None and after.start - following.end <= 1 else None
 
 
 def _anchored(expr: Expression, group: list[Mention]) -> list[Mention]:
@@ -806,7 +846,7 @@ def assign_analytes(
             _anchored(expr, group)
         else:
             next_start = exprs[k + 1].start if k + 1 < len(exprs) else len(text)
-            group, consumed_to = inherit(site, mentions, previous, next_start)
+            group, consumed_to = inherit(site, mentions, previous, next_start, exprs[k + 1] if k + 1 < len(exprs) else None)
         group = group or implied(site, known or {}, abbreviations, context) or fallback(site, previous)
         expr.analytes = _unique(group)
         if expr.kind in ("bare", "list") and not is_threshold(text, expr, pats.named_alone):

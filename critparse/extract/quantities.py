@@ -106,6 +106,15 @@ class QuantityPatterns:
         self.number_word_range = re.compile(rf"\s*+(?:to|-|–|and)\s*+(?:{spelled})\b", re.IGNORECASE)
         self.number_word_range_end = re.compile(rf"\b(?:{spelled})\s*(?:to|-|–|and)\s*$", re.IGNORECASE)
         self.longest_number_word = max(len(w) for w in words.number_words)
+        # 'more than one biologic', 'at least one prior regimen', 'at least one but no more than three'
+        self.one = FoldedPattern(re.compile(r"\b(one)\b(?![-'’])", re.IGNORECASE))
+        self.one_counts = re.compile(
+            rf"\s++(?:(?:{phrase_pattern(words.count_modifiers)})\s+)*(?:{phrase_pattern(words.count_nouns)})(?![\w-])",
+            re.IGNORECASE,
+        )
+        self.one_bounds_a_range = re.compile(
+            rf"\s*+(?:but\s+|and\s+)?(?:(?:no|not)\s+more\s+than|up\s+to|to|-|–)\s*+(?:\d|(?:{spelled})\b)", re.IGNORECASE
+        )
         # 'Aged 18+', 'adults 65+': a plus sign is a comparator only after words for people or ages
         self.age_context = re.compile(
             rf"\b(?:{phrase_pattern(words.age_words + words.people_words)})\b[^\d;]*$", re.IGNORECASE
@@ -283,9 +292,11 @@ def _attach_unit(
 def find_number_words(text: str, vocab: Vocabulary, cmps: ComparatorsBefore) -> list[Quantity]:
     """Counts spelled out with a comparator ('more than two lines', 'three or more cycles').
 
-    'one' is left out of `words.json`: 'at least one lesion' says that a thing exists, not how many.
+    'one' is left out of `words.json` and read by `_one_counts`: 'at least one lesion' says that a
+    thing exists, not how many.
     """
     pats = patterns(vocab)
+    ones = _one_counts(text, vocab, pats, cmps)
     out: list[Quantity] = []
     for m in pats.number_word.finditer(text, cmps.folded):
         if len(out) >= MAX_QUANTITIES:
@@ -301,6 +312,30 @@ def find_number_words(text: str, vocab: Vocabulary, cmps: ComparatorsBefore) -> 
         ):
             continue
         q = Quantity(value, m.start(), end)
+        unit = vocab.match_unit(text, end)
+        if unit is not None:
+            q.unit, q.unit_text, _, q.end = unit
+        out.append(q)
+    return sorted(ones + out, key=lambda q: q.start) if ones else out
+
+
+def _one_counts(text: str, vocab: Vocabulary, pats: QuantityPatterns, cmps: ComparatorsBefore) -> list[Quantity]:
+    """'one' with a comparator, where it is a count: after any comparator but 'at least' ('more
+    than one biologic DMARD'), or before what a count counts ('at least one prior regimen') or the
+    other end of a range. 'At least one lesion' only says that a lesion exists."""
+    out: list[Quantity] = []
+    if not cmps.any:
+        return out
+    for m in pats.one.finditer(text, cmps.folded):
+        if len(out) >= MAX_QUANTITIES:
+            break
+        found = cmps.at(m.start())
+        if found is None:
+            continue
+        end = m.end()
+        if found[0] == ">=" and not (pats.one_counts.match(text, end) or pats.one_bounds_a_range.match(text, end)):
+            continue
+        q = Quantity(1.0, m.start(), end)
         unit = vocab.match_unit(text, end)
         if unit is not None:
             q.unit, q.unit_text, _, q.end = unit

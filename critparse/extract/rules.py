@@ -121,7 +121,7 @@ class _MayHold:
 
     def __init__(self, vocab: Vocabulary) -> None:
         self.words = ("uln", "lln", "limit", "normal", "stage", "class", "grade", "nyha", "asa", "status")
-        self.counts = tuple(w.lower() for w in vocab.words.number_words)
+        self.counts = (*(w.lower() for w in vocab.words.number_words), "one")  # 'one': see `_one_counts`
         counts = alternation(list(self.counts))
         self.scan = FoldedPattern(re.compile("|".join(self.words) + rf"|\b(?:{counts})\b", re.IGNORECASE))
         self.count_word = re.compile(rf"\b(?:{counts})\b")

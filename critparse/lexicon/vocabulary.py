@@ -138,6 +138,8 @@ class WordLists(BaseModel):
     comparator_gap: Phrases
     durations: DurationWords
     heads_needing_complement: Phrases
+    count_nouns: Phrases
+    count_modifiers: Phrases
 
 
 class Vocabulary:

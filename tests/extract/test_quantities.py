@@ -102,7 +102,13 @@ def test_quantities_names_and_identifiers_are_not_values(vocab, text):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("more than two prior lines", [(2, None)]), ("three or more cycles", [(3, None)]), ("at least one lesion", [])],
+    [
+        ("more than two prior lines", [(2, None)]), ("three or more cycles", [(3, None)]), ("at least one lesion", []),
+        # 'one' is a count after any comparator but 'at least', or before what a count counts
+        ("more than one lesion", [(1, None)]), ("at least one prior regimen", [(1, None)]),
+        ("at least one but no more than three", [(1, None), (3, None)]), ("one prior regimen", []),
+        ("at least one of the following", []), ("less than one year", [(1, "a")]),
+    ],
 )
 def test_quantities_number_words_need_a_comparator(vocab, text, expected):
     found = find_number_words(text, vocab, ComparatorsBefore(text, vocab))

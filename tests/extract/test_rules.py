@@ -19,6 +19,19 @@ from critparse.lexicon.resources import default_resources
 CASES = [
     # comparators as symbols and words, unicode and spacing variants
     ("Serum creatinine =< 1.5 mg/dl", [("creatinine", "<=", 1.5, "mg/dL")]),
+    # counts: a count noun or 'to' before the count makes the words after it the analyte
+    ("Intolerant to at least three cycles of induction therapy", [("cycles of induction therapy", ">=", 3, None)]),
+    ("Completed no more than 4 courses of radiotherapy", [("courses of radiotherapy", "<=", 4, None)]),
+    ("Prior exposure to more than two TNF inhibitors", [("tnf inhibitors", ">", 2, None)]),
+    ("Treated with at least one but no more than two prior lines of therapy",
+     [("prior lines of therapy", ">=", 1, None), ("prior lines of therapy", "<=", 2, None)]),
+    ("Has had more than one episode of anaphylaxis", [("episode of anaphylaxis", ">", 1, None)]),
+    # an age measured on something else is not the patient's age
+    ("Skeletal age of 12 years or less", [("skeletal age", "<=", 12, "a")]),
+    ("Infants of at least 34 weeks gestation", [("gestational age", ">=", 34, "wk")]),
+    # a score derived from a measurement is not the measurement
+    ("Adolescents with a BMI z-score of at least 2", [("bmi z-score", ">=", 2, None)]),
+    ("Length-for-age z-score below -2", [("length-for-age z-score", "<", -2, None)]),
     ("Bilirubin ≤2.0mg/dL", [("bilirubin", "<=", 2.0, "mg/dL")]),
     ("Hemoglobin at least 9 g/dL", [("hemoglobin", ">=", 9, "g/dL")]),
     ("Potassium no less than 3.5 mmol/L", [("potassium", ">=", 3.5, "mmol/L")]),
@@ -110,6 +123,8 @@ CASES = [
 ]
 
 NO_THRESHOLD = [
+    "At least one measurable lesion on CT",
+    "At least one of the following risk factors must be present",
     "For patients with creatinine > 1.5 mg/dL, a 24-hour urine collection is required",
     "Known HIV infection",
     "Hepatitis B surface antigen positive",
@@ -178,12 +193,12 @@ def test_extract_abbreviation_defined_in_text(nlp):
 
 def _plain_may_hold() -> re.Pattern[str]:
     """The test as first written: one case-insensitive search."""
-    words = "|".join(default_resources().vocabulary.words.number_words)
+    words = "|".join([*default_resources().vocabulary.words.number_words, "one"])
     return re.compile(rf"\d|ULN|LLN|limit|normal|stage|class|grade|NYHA|ASA|status|\b(?:{words})\b", re.IGNORECASE)
 
 
 _MAY_HOLD_PIECES = [*"aAbcdeflmnorstuvwxyz \u0130\u0131\u017f\u212a-é", "ULN", "lln", "LIMIT", "Normal", "stage", "claſs",
-                    "grade", "nyha", "ASA", "status", "two", "Twenty-one", "ten", "often", "eighty", "1", "٣"]
+                    "grade", "nyha", "ASA", "status", "two", "Twenty-one", "one", "none", "ten", "often", "eighty", "1", "٣"]
 
 
 @settings(max_examples=3000, deadline=None)
