@@ -309,7 +309,9 @@ def candidate_mentions(
         return within[-1:]  # 'under the age of 21': named between the comparator and the number
     if not near:
         return []
-    group = _group_before(near, text, lo, expr.start, pats, unit, asides or Asides(text))
+    group = _group_before(near, text, lo, expr.start, pats, unit, asides or Asides(text)) or _listed_aside(
+        near, text, lo, expr.start, pats, unit
+    )
     if not group:
         return group
     clause = pats.new_clause.search(text, group[-1].end, expr.start)
@@ -360,6 +362,23 @@ def _group_before(
             break
     group.reverse()
     return group
+
+
+def _listed_aside(
+    mentions: list[Mention], text: str, lo: int, hi: int, pats: AnalytePatterns, unit: str | None
+) -> list[Mention]:
+    """The analytes a parenthesis right before `hi` lists, when it lists nothing else:
+    'Transaminases (ALT or AST) > 5 x ULN' limits ALT and AST."""
+    close = text.rfind(")", lo, hi)
+    if close < 0 or text[close + 1 : hi].strip():
+        return []
+    open_at = text.rfind("(", lo, close)
+    inside = [m for m in mentions if open_at < m.start and m.end <= close]
+    if open_at < 0 or not inside or not all(compatible(m, unit) for m in inside):
+        return []
+    edges = [open_at + 1, *(e for m in inside for e in (m.start, m.end)), close]
+    gaps = (text[edges[i] : edges[i + 1]] for i in range(0, len(edges), 2))
+    return inside if all(pats.group_gap.fullmatch(gap) for gap in gaps) else []
 
 
 class Asides:

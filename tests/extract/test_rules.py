@@ -29,6 +29,9 @@ CASES = [
     # an age measured on something else is not the patient's age
     ("Skeletal age of 12 years or less", [("skeletal age", "<=", 12, "a")]),
     ("Infants of at least 34 weeks gestation", [("gestational age", ">=", 34, "wk")]),
+    # a parenthesis that only lists analytes names them
+    ("Aminotransferases (AST and/or ALT) ≤ 3 x ULN", [("ast", "<=", 3, "x ULN"), ("alt", "<=", 3, "x ULN")]),
+    ("Kidney function (creatinine clearance) ≥ 50 mL/min", [("creatinine clearance", ">=", 50, "mL/min")]),
     # a score derived from a measurement is not the measurement
     ("Adolescents with a BMI z-score of at least 2", [("bmi z-score", ">=", 2, None)]),
     ("Length-for-age z-score below -2", [("length-for-age z-score", "<", -2, None)]),
