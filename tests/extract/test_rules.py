@@ -29,6 +29,8 @@ CASES = [
     # an age measured on something else is not the patient's age
     ("Skeletal age of 12 years or less", [("skeletal age", "<=", 12, "a")]),
     ("Infants of at least 34 weeks gestation", [("gestational age", ">=", 34, "wk")]),
+    # haemoglobin variants are not total haemoglobin
+    ("Sickle haemoglobin below 30% before surgery", [("hemoglobin s", "<", 30, "%")]),
     # a parenthesis that only lists analytes names them
     ("Aminotransferases (AST and/or ALT) ≤ 3 x ULN", [("ast", "<=", 3, "x ULN"), ("alt", "<=", 3, "x ULN")]),
     ("Kidney function (creatinine clearance) ≥ 50 mL/min", [("creatinine clearance", ">=", 50, "mL/min")]),
