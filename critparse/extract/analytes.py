@@ -101,6 +101,7 @@ _NAMED_DURATION = re.compile(
     r"\s+(?!(?:of|or|and|old|in|at|with|who|to|on|from|inclusive|prior|before|after|since)\b)[A-Za-z]{4,}"
 )
 _INDEXED_BY = re.compile(r"(?<![\w-])[A-Za-z]+-for-$")
+_OR_AS = re.compile(r"\b(?:or|and)\s+as\s*$", re.IGNORECASE)  # '... as >= 20 mm by X-ray or as >= 10 mm by CT'
 _TO_A_COUNT = re.compile(r"\s+to\s+", re.IGNORECASE)  # 'inadequate response to more than two antidepressants'
 _RANGE_GOES_ON = re.compile(  # 'at least one but no more than three', 'two and up to four'
     r"\s*+(?:but|and)\s++(?=(?:no|not)\s+more\s+than|up\s+to|at\s+most|fewer\s+than|less\s+than)", re.IGNORECASE
@@ -158,6 +159,10 @@ class AnalytePatterns:
         self.count_phrase = re.compile(
             rf"(?:(?:{phrase_pattern(w.count_modifiers)})\s+)*(?:{phrase_pattern(w.count_nouns)})(?![\w-])", re.IGNORECASE
         )  # 'prior lines of therapy', 'doses of vaccine': what a count counts
+        self.measured_subject = re.compile(  # 'one lesion that can be accurately measured'
+            r"(?<![\w-])((?:(?!(?:one|a|an|least|the|each|any)\b)[A-Za-z][\w-]*\s+)?[A-Za-z][\w-]*)\s+"
+            rf"(?:{phrase_pattern(w.measured_subjects)})(?![\w-])", re.IGNORECASE
+        )
         self.measured_after = re.compile(rf"(?<![\w-])(?:{phrase_pattern(w.measured_after)})\s*$", re.IGNORECASE)
         self.measured_after_last = last_characters(w.measured_after)
         # mentions that share one threshold: 'AST/ALT', 'AST and ALT', 'ASAT et ALAT', 'AST (SGOT) and ALT'
@@ -586,7 +591,7 @@ def inherit(
     if across is not None:
         return _anchored(expr, [across]), expr.end
     if compatible_previous and counted is None and (
-        not site.words or site.ends_with_connector() or _opens_aside(site.tail)
+        not site.words or site.ends_with_connector() or _opens_aside(site.tail) or _OR_AS.search(site.tail)
     ):
         return _anchored(expr, compatible_previous), expr.end  # '≥ 18 and ≤ 65 years', '(< 3 × ULN ...)'
     if counted is not None and (
@@ -716,6 +721,9 @@ def fallback(site: Site, previous: Previous) -> list[Mention]:
 def derived_words(text: str, lo: int, hi: int, pats: AnalytePatterns) -> Mention | None:
     """The words in the analyte position [lo, hi) when no lexicon analyte stands there."""
     segment = text[lo:hi]
+    measured = _measured_subject(text, lo, segment, pats) if "measur" in segment.lower() else None
+    if measured is not None:
+        return measured
     unclosed = _last_unclosed_paren(segment)
     if unclosed >= 0:
         lo += unclosed + 1
@@ -737,6 +745,21 @@ def derived_words(text: str, lo: int, hi: int, pats: AnalytePatterns) -> Mention
     start = tail_start + offset
     name = re.sub(r"\s+", " ", cleaned.lower()).strip()
     return Mention(start, start + len(cleaned), text[start : start + len(cleaned)], name, in_lexicon=False)
+
+
+def _measured_subject(text: str, lo: int, segment: str, pats: AnalytePatterns) -> Mention | None:
+    """What the segment says can be measured, named before 'that can be measured' ('at least one
+    lesion that can be accurately measured in at least one dimension (...) as': the lesion)."""
+    found = None
+    for found in pats.measured_subject.finditer(segment):
+        pass
+    if found is None:
+        return None
+    start, end = lo + found.start(1), lo + found.end(1)
+    first = text[start:end].split()[0]
+    if start + len(first) < end and (not content_words(first, pats) or pats.word_cut.fullmatch(first)):
+        start = end - len(text[start:end].split()[-1])  # 'includes lesions that can be measured'
+    return Mention(start, end, text[start:end], " ".join(text[start:end].lower().split()), in_lexicon=False)
 
 
 _TRAILING_PHRASE = re.compile(r"\s+(?:at|of|on|in|for)\s+the\s+[^()]*$", re.IGNORECASE)

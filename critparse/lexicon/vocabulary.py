@@ -138,6 +138,7 @@ class WordLists(BaseModel):
     comparator_gap: Phrases
     durations: DurationWords
     heads_needing_complement: Phrases
+    measured_subjects: Phrases
     count_nouns: Phrases
     count_modifiers: Phrases
 

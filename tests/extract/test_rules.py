@@ -29,6 +29,9 @@ CASES = [
     # an age measured on something else is not the patient's age
     ("Skeletal age of 12 years or less", [("skeletal age", "<=", 12, "a")]),
     ("Infants of at least 34 weeks gestation", [("gestational age", ">=", 34, "wk")]),
+    # what 'can be measured' names a limit given later, also the alternative one after 'or as'
+    ("At least one tumour that can be reliably measured as ≥ 15 mm on MRI or as ≥ 10 mm on CT",
+     [("tumour", ">=", 15, "mm"), ("tumour", ">=", 10, "mm")]),
     # haemoglobin variants are not total haemoglobin
     ("Sickle haemoglobin below 30% before surgery", [("hemoglobin s", "<", 30, "%")]),
     # a parenthesis that only lists analytes names them
