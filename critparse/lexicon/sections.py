@@ -45,7 +45,18 @@ class SectionsFile(BaseModel):
     qualifiers: tuple[str, ...] = ()
     header_words: tuple[str, ...] = Field(min_length=1)
     headers: tuple[HeaderPattern, ...]
+    note_words: tuple[str, ...] = Field(min_length=1)
     bullet_symbols: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("note_words")
+    @classmethod
+    def _notes_compile(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for word in value:
+            try:
+                re.compile(word)
+            except re.error as exc:
+                raise ValueError(f"note word {word!r} is not a valid regular expression: {exc}") from exc
+        return value
 
     @field_validator("bullet_symbols")
     @classmethod
@@ -63,6 +74,8 @@ class SectionVocabulary(NamedTuple):
     headers: tuple[tuple[re.Pattern[str], HeaderSection, bool], ...]
     ascii_bullets: str
     unicode_bullets: str
+    note: re.Pattern[str]
+    """A line that opens a note ('Note:', '**N.B.**')."""
 
 
 def load_sections(path: str | Path | None = None) -> SectionsFile:
@@ -111,4 +124,5 @@ def compile_sections(spec: SectionsFile) -> SectionVocabulary:
     )
     ascii_b = "".join(s for s in spec.bullet_symbols if s.isascii())
     uni_b = "".join(s for s in spec.bullet_symbols if not s.isascii())
-    return SectionVocabulary(tuple(w.lower() for w in spec.header_words), headers, ascii_b, uni_b)
+    note = re.compile(rf"(?:\*\*|__)?(?:{'|'.join(spec.note_words)})\b\s*(?:\*\*|__)?\s*[:.\-–]", re.IGNORECASE)
+    return SectionVocabulary(tuple(w.lower() for w in spec.header_words), headers, ascii_b, uni_b, note)

@@ -311,9 +311,6 @@ _NUMBER_AFTER = re.compile(
     r"exceeds?|within|between|measuring|of|to|from|by|x|approximately|about|maximum|minimum))$",
     re.IGNORECASE,
 )
-# A line that opens with "Note:" adds a remark of its own to the item above; it never wraps it.
-_NOTE = re.compile(r"(?:\*\*|__)?(?:notes?|n\.\s?b\.?|nb|please note|important)\b\s*(?:\*\*|__)?\s*[:.\-–]",
-                   re.IGNORECASE)
 _WRAP_WIDTH = 60  # a line at least this long without final punctuation was probably wrapped
 
 
@@ -462,10 +459,11 @@ def _width(line: LineInfo) -> int:
     return (line.indent if line.column is None else line.column) + line.end - line.start
 
 
-def _continues(item: _Item, line: LineInfo, body: str, widest: int = 0) -> bool:
+def _continues(item: _Item, line: LineInfo, body: str, widest: int = 0, note: re.Pattern[str] | None = None) -> bool:
     """Whether an unmarked line is the wrapped continuation of the open item (`widest`: the
-    longest line so far, in columns)."""
-    if item.kind == "header" or item.marker == "|" or _NOTE.match(body):
+    longest line so far, in columns; `note`: what opens a note, which adds a remark of its own
+    to the item above and never wraps it)."""
+    if item.kind == "header" or item.marker == "|" or (note is not None and note.match(body)):
         return False
     if item.marker is not None and line.indent > item.indent:
         return True  # indented under its bullet, even after a blank line (markdown lazy lines)
@@ -502,7 +500,8 @@ def _default_sections() -> SectionVocabulary:
 def iter_segments(text: str, vocab: SectionVocabulary | None = None) -> Iterator[Segment]:
     """Streaming form of `split_eligibility`: each item as soon as it is complete (the items
     before the first section heading wait for it, at most `_HELD` of them)."""
-    walk = _Walk(text)
+    vocab = vocab if vocab is not None else _default_sections()
+    walk = _Walk(text, vocab.note)
     unplaced = _Unplaced(walk)
     for line in iter_lines(text, vocab):
         yield from unplaced.release(walk.step(line))
@@ -574,8 +573,9 @@ class _Walk:
     `step` takes one line and hands out the items it completes; `close` the last one.
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, note: re.Pattern[str] | None = None) -> None:
         self.text = text
+        self.note = note
         self.section: Section = "unknown"
         self.counts: dict[str, int] = {}  # top-level items per section: a repeated heading continues
         self.header_seen: dict[str, int] = {}
@@ -632,7 +632,7 @@ class _Walk:
             return
         width = _width(line)
         self.widest = max(self.widest, width)
-        if line.kind == "text" and current is not None and _continues(current, line, body, self.widest):
+        if line.kind == "text" and current is not None and _continues(current, line, body, self.widest, self.note):
             current.parts.append(body)
             current.last_line = body
             current.last_width = width

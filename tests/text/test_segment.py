@@ -305,12 +305,13 @@ def test_trials_bad_sections_file_reports_every_problem(tmp_path: Path) -> None:
         "headers": [{"pattern": "(", "section": "inclusion"},
                     {"pattern": "ok", "section": "sideways"},
                     {"pattern": "ok", "section": "exclusion", "colour": "red"}],
+        "note_words": ["note", "("],
         "bullet_symbols": ["**"],
     }))
     with pytest.raises(ResourceError) as info:
         load_sections(str(bad))
     message = str(info.value)
-    assert "4 problem(s)" in message
+    assert "5 problem(s)" in message and "note_words" in message
     assert "headers/0/pattern" in message and "headers/1/section" in message
     assert "headers/2/colour" in message and "bullet_symbols" in message
 
