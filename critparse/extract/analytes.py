@@ -159,6 +159,9 @@ class AnalytePatterns:
         self.count_phrase = re.compile(
             rf"(?:(?:{phrase_pattern(w.count_modifiers)})\s+)*(?:{phrase_pattern(w.count_nouns)})(?![\w-])", re.IGNORECASE
         )  # 'prior lines of therapy', 'doses of vaccine': what a count counts
+        self.count_run = re.compile(  # '≥ 2 moderate or severe COPD exacerbations': one phrase to the noun
+            rf"[ \t]++((?:[A-Za-z][\w'-]*[ \t]+){{1,6}}?(?:{phrase_pattern(w.count_nouns)}))(?![\w-])", re.IGNORECASE
+        )
         self.measured_subject = re.compile(  # 'one lesion that can be accurately measured'
             r"(?<![\w-])((?:(?!(?:one|a|an|least|the|each|any)\b)[A-Za-z][\w-]*\s+)?[A-Za-z][\w-]*)\s+"
             rf"(?:{phrase_pattern(w.measured_subjects)})(?![\w-])", re.IGNORECASE
@@ -587,6 +590,8 @@ def inherit(
     )  # '3 or more prior regimens' counts regimens; '14 or older at consent' is an age
     if counted is not None and counted.start - expr.end > 1:
         counted = None  # only a phrase right after the number names what it counts
+    if counted is not None and not site.pats.count_phrase.match(counted.text):
+        counted = _count_run(site) or counted
     across = _counted_across_range(site, following)
     if across is not None:
         return _anchored(expr, [across]), expr.end
@@ -615,6 +620,17 @@ def _named_from_the_unit(site: Site, mentions: list[Mention]) -> Mention | None:
     expr = site.expr
     number_end = expr.bounds[-1][1].start + 1
     return next((m for m in _between(mentions, number_end, expr.end) if m.end > expr.end and compatible(m, site.unit)), None)
+
+
+def _count_run(site: Site) -> Mention | None:
+    """The words after a count up to a count noun, across 'or' and 'and' ('2 moderate or severe
+    COPD exacerbations')."""
+    run = site.pats.count_run.match(site.text, site.expr.end)
+    if run is None:
+        return None
+    start, end = run.span(1)
+    phrase = site.text[start:end]
+    return Mention(start, end, phrase, " ".join(phrase.lower().split()), in_lexicon=False)
 
 
 def _counted_across_range(site: Site, following: Expression | None) -> Mention | None:

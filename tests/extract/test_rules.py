@@ -26,6 +26,8 @@ CASES = [
     ("Treated with at least one but no more than two prior lines of therapy",
      [("prior lines of therapy", ">=", 1, None), ("prior lines of therapy", "<=", 2, None)]),
     ("Has had more than one episode of anaphylaxis", [("episode of anaphylaxis", ">", 1, None)]),
+    ("Two or more mild or moderate asthma attacks in the past year",
+     [("mild or moderate asthma attacks", ">=", 2, None)]),
     # an age measured on something else is not the patient's age
     ("Skeletal age of 12 years or less", [("skeletal age", "<=", 12, "a")]),
     ("Infants of at least 34 weeks gestation", [("gestational age", ">=", 34, "wk")]),
