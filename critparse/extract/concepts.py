@@ -66,6 +66,7 @@ __all__ = [
     "load_concept_heads",
     "load_concept_resources",
     "no_structure_reason",
+    "read_concepts",
 ]
 
 _STRICT = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
@@ -1502,9 +1503,24 @@ def _nothing_to_name(text: str, found: Sequence[TermMatchLike], tokens: Sequence
     return True
 
 
-def _assemble(text: str, lexicon: ConceptLexicon, resources: ConceptResources) -> tuple[Concept, ...]:
-    heads = resources.heads
+MAX_CONCEPT_TERMS = 60
+"""Most lexicon terms a text is read for (criteria name at most about 25): a text that names
+more is read up to the start of the first one past this, so that time stays bounded."""
+
+
+def _assemble(text: str, lexicon: ConceptLexicon, resources: ConceptResources) -> tuple[tuple[Concept, ...], int | None]:
     matched = lexicon.find(text)
+    cut = None
+    if len(matched) > MAX_CONCEPT_TERMS:
+        cut = matched[MAX_CONCEPT_TERMS].start
+        text, matched = text[:cut], matched[:MAX_CONCEPT_TERMS]
+    return _assemble_matched(text, matched, lexicon, resources), cut
+
+
+def _assemble_matched(
+    text: str, matched: Sequence[TermMatchLike], lexicon: ConceptLexicon, resources: ConceptResources
+) -> tuple[Concept, ...]:
+    heads = resources.heads
     tokens = _tokenize(text)
     head_at = _head_types(tokens, heads)
     if _nothing_to_name(text, matched, tokens, head_at, heads):
@@ -1543,9 +1559,17 @@ def extract_concepts(text: str, lexicon: ConceptLexicon, resources: ConceptResou
     Never raises: free text is never an error, and the caller adds a diagnostic for an empty
     result where it expected concepts.
     """
+    return read_concepts(text, lexicon, resources)[0]
+
+
+def read_concepts(
+    text: str, lexicon: ConceptLexicon, resources: ConceptResources
+) -> tuple[tuple[Concept, ...], int | None]:
+    """`extract_concepts`, and where the reading stopped: None when the whole text was read, else
+    the offset of the first term past `MAX_CONCEPT_TERMS` (the caller says so in a diagnostic)."""
     if not isinstance(text, str) or not text.strip():
-        return ()
+        return (), None
     try:
         return _assemble(text, lexicon, resources)
     except Exception:  # whatever a lexicon or an odd text does, a batch goes on
-        return ()
+        return (), None

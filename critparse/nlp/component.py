@@ -20,10 +20,11 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from critparse.extract.concepts import (
+    MAX_CONCEPT_TERMS,
     ConceptResources,
-    extract_concepts,
     load_concept_resources,
     no_structure_reason,
+    read_concepts,
 )
 from critparse.extract.logic import build_logic
 from critparse.extract.rules import Mention, RuleDraft, extract_rules, may_hold_threshold
@@ -239,7 +240,12 @@ class RuleExtractor:
         rules = tuple(_to_rule(text, d) for d in drafts)
         if reason is not None:
             diagnostics.append(Diagnostic(level="info", code="no_threshold", message=reason))
-        concepts = self.concepts(text[:MAX_ANALYSED_CHARS]) if self.with_concepts else ()
+        concepts, read_to = self._concepts_read(text[:MAX_ANALYSED_CHARS]) if self.with_concepts else ((), None)
+        if read_to is not None:
+            diagnostics.append(Diagnostic(
+                level="warning", code="concepts_truncated",
+                message=f"more than {MAX_CONCEPT_TERMS} concept terms; concepts were read in the first {read_to} characters",
+            ))
         logic = build_logic(text, rules, concepts=concepts, resources=self.resources)
         if logic.problem is not None:
             diagnostics.append(Diagnostic(level="warning", code="logic_unread", message=logic.problem))
@@ -254,8 +260,12 @@ class RuleExtractor:
 
     def concepts(self, text: str) -> tuple[Concept, ...]:
         """The conditions, drugs, procedures, ... the text names (pure extraction, no Doc)."""
+        return self._concepts_read(text)[0]
+
+    def _concepts_read(self, text: str) -> tuple[tuple[Concept, ...], int | None]:
+        """The concepts and where their reading stopped (None: the whole text was read)."""
         rules: ConceptResources = self.resources.memo("concept_rules", load_concept_resources)
-        return extract_concepts(text, self.resources.concepts, rules)
+        return read_concepts(text, self.resources.concepts, rules)
 
     def _context_mentions(self, context_text: str) -> list[Mention] | None:
         """Analytes named last in the parent bullet; they have no span in the child's text.

@@ -23,10 +23,12 @@ from pydantic import ValidationError
 
 from critparse.errors import ResourceError
 from critparse.extract.concepts import (
+    MAX_CONCEPT_TERMS,
     ConceptResources,
     extract_concepts,
     load_concept_heads,
     load_concept_resources,
+    read_concepts,
 )
 from critparse.model.concept import Concept, TimeWindow
 from critparse.model.span import Span
@@ -559,3 +561,16 @@ def test_concepts_heads_file_of_cannot_stop_a_phrase(tmp_path: Path, word: str) 
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(ResourceError, match="'of' joins a noun phrase"):
         load_concept_heads(path)
+
+
+@pytest.mark.parametrize("unit", ["diabetes, ", "no history of heart failure, ", "hepatitis B or C, "])
+def test_concepts_reading_stops_past_the_term_limit(resources: ConceptResources, unit: str) -> None:
+    """A text naming more terms than any criterion does is read up to the first term past the
+    limit, so that its time stays bounded; a criterion is read whole."""
+    text = unit * (MAX_CONCEPT_TERMS + 20)
+    found, read_to = read_concepts(text, LEXICON, resources)
+    assert read_to is not None and read_to == LEXICON.find(text)[MAX_CONCEPT_TERMS].start
+    assert found and all(c.span.end <= read_to for c in found)
+    assert found == extract_concepts(text[:read_to], LEXICON, resources)
+    short = unit * 5
+    assert read_concepts(short, LEXICON, resources) == (extract_concepts(short, LEXICON, resources), None)

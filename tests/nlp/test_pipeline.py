@@ -111,3 +111,10 @@ def test_pipeline_every_analyte_surface_matches_as_a_whole(nlp):
             if not any(m.start == 0 and m.end == len(surface) for m in found):
                 missed.append(surface)
     assert missed == []
+
+
+def test_pipeline_too_many_concept_terms_say_where_reading_stopped(nlp):
+    result = critparse.parse("Diabetes, hypertension, asthma, " * 40, nlp=nlp)
+    (note,) = [d for d in result.diagnostics if d.code == "concepts_truncated"]
+    assert "first" in note.message and result.concepts
+    assert "concepts_truncated" not in {d.code for d in critparse.parse("Diabetes or asthma", nlp=nlp).diagnostics}
