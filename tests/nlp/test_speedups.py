@@ -101,6 +101,7 @@ def test_speedups_load_matches_plain_spacy_load(nlp) -> None:
     assert nlp.tokenizer.to_bytes(exclude=["vocab"]) == plain.tokenizer.to_bytes(exclude=["vocab"])
     texts, contexts = _bullets()
     for text in texts[::3]:
+        text = text.encode("utf-8", "replace").decode("utf-8")  # parse replaces lone surrogates first
         assert [t.text for t in nlp.make_doc(text)] == [t.text for t in plain.make_doc(text)]
     assert _dumps(parse_many(texts, contexts=contexts, nlp=plain)) == _dumps(
         parse_many(texts, contexts=contexts, nlp=nlp))
