@@ -13,8 +13,8 @@ characters (1.0 is linear, 2.0 quadratic). The tokenizer's share, the threshold 
 rules and concepts) are measured on their own, so a slow family says where the time goes; the
 rest is the analyte matcher and the concept pass. Times are CPU time of this process
 (`process_time`), so that other work on the machine disturbs them less, best of `--repeat` runs
-(a full garbage collection, which costs about 0.1 s on the loaded pipeline's heap whichever
-bullet it falls on, is left out that way). Every cache is emptied before each run (`forget`):
+(of two past 2,000 characters): a full garbage collection, which costs about 0.1 s on the loaded
+pipeline's heap whichever bullet it falls on, is left out that way. Every cache is emptied before each run (`forget`):
 what is measured is a bullet parsed for the first time.
 
     python benchmarks/worst_case.py                  # every family (a few minutes)
@@ -141,7 +141,8 @@ Point = tuple[int, float, float, float, float]
 
 
 def measure(name: str, sizes: tuple[int, ...], budget: float, repeat: int) -> list[Point]:
-    """A point for each size, best of `repeat` (of one past 2,000 characters)."""
+    """A point for each size, best of `repeat` (of two past 2,000 characters: one run alone may
+    hold a full garbage collection, a tenth of a second, and read as a super-linear growth)."""
     import critparse
     from critparse.nlp.pipeline import _prepare, default_nlp
 
@@ -149,7 +150,7 @@ def measure(name: str, sizes: tuple[int, ...], budget: float, repeat: int) -> li
     out = []
     for n in sizes:
         text = FAMILIES[name](n)
-        times = 1 if n > 2000 else repeat
+        times = min(2, repeat) if n > 2000 else repeat
         parse = _best(lambda t=text: critparse.parse(t), times, nlp)
         analysed = _prepare(text)[1]  # long runs cut, as parsed
         tokens = _best(lambda t=analysed: nlp.make_doc(t), times, nlp)
