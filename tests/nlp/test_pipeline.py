@@ -118,3 +118,16 @@ def test_pipeline_too_many_concept_terms_say_where_reading_stopped(nlp):
     (note,) = [d for d in result.diagnostics if d.code == "concepts_truncated"]
     assert "first" in note.message and result.concepts
     assert "concepts_truncated" not in {d.code for d in critparse.parse("Diabetes or asthma", nlp=nlp).diagnostics}
+
+
+def test_pipeline_default_is_settled_and_leaves_no_cached_result():
+    """The default pipeline freezes the objects alive after its warm-up (a full collection no
+    longer walks them) and keeps no result of the warm-up text."""
+    import gc
+
+    from critparse.nlp.pipeline import _WARM_TEXT, _own_extractor, default_nlp
+
+    nlp = default_nlp()
+    assert gc.get_freeze_count() > 0
+    extractor = _own_extractor(nlp)
+    assert extractor is not None and (_WARM_TEXT, None) not in extractor._cache
