@@ -1503,6 +1503,8 @@ def _nothing_to_name(text: str, found: Sequence[TermMatchLike], tokens: Sequence
     return True
 
 
+_TWO_LETTERS = re.compile(r"[^\W\d_]{2}")
+
 MAX_CONCEPT_TERMS = 60
 """Most lexicon terms a text is read for (criteria name at most about 25): a text that names
 more is read up to the start of the first one past this, so that time stays bounded."""
@@ -1521,6 +1523,8 @@ def _assemble_matched(
     text: str, matched: Sequence[TermMatchLike], lexicon: ConceptLexicon, resources: ConceptResources
 ) -> tuple[Concept, ...]:
     heads = resources.heads
+    if not matched and _TWO_LETTERS.search(text) is None:
+        return ()  # every head word, cue and result word has two letters in a row ('1"1"1"...')
     tokens = _tokenize(text)
     head_at = _head_types(tokens, heads)
     if _nothing_to_name(text, matched, tokens, head_at, heads):
@@ -1546,7 +1550,7 @@ def no_structure_reason(text: str, resources: ConceptResources) -> str:
     literacy', ...): the first reason of `concept_heads.json` whose cue words the text has, else
     that nothing was recognised. Never raises."""
     heads = resources.heads
-    if isinstance(text, str):
+    if isinstance(text, str) and _TWO_LETTERS.search(text) is not None:  # every cue is a word
         for reason, pattern in heads.no_structure:
             if pattern.search(text):
                 return reason

@@ -574,3 +574,22 @@ def test_concepts_reading_stops_past_the_term_limit(resources: ConceptResources,
     assert found == extract_concepts(text[:read_to], LEXICON, resources)
     short = unit * 5
     assert read_concepts(short, LEXICON, resources) == (extract_concepts(short, LEXICON, resources), None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*'1"<>=.,;:()[]-+/x é', "ab", "HIV", "ＡＢ", "no", "positive"]), max_size=30).map("".join))
+def test_concepts_texts_without_two_letters_skip_to_the_same_answer(text: str) -> None:
+    """The shortcut for texts without two letters in a row gives what the full reading gives."""
+    from critparse.extract import concepts as module
+    from critparse.lexicon.resources import default_resources
+
+    res = default_resources()
+    rules = res.memo("concept_rules", load_concept_resources)
+    fast = (extract_concepts(text, res.concepts, rules), module.no_structure_reason(text, rules))
+    plain = module._TWO_LETTERS
+    try:
+        module._TWO_LETTERS = re.compile(r"|")  # always finds something: the shortcut never fires
+        slow = (extract_concepts(text, res.concepts, rules), module.no_structure_reason(text, rules))
+    finally:
+        module._TWO_LETTERS = plain
+    assert fast == slow
