@@ -29,7 +29,7 @@ from critparse.extract.durations import age_at_event, event_after, lasting
 from critparse.extract.expressions import AFTER_AGE
 from critparse.extract.mentions import TIME_UNITS, Expression, Mention
 from critparse.extract.quantities import ComparatorsBefore
-from critparse.lexicon.phrases import last_characters, phrase_pattern, word_set
+from critparse.lexicon.phrases import alternation, last_characters, phrase_pattern, word_set
 from critparse.lexicon.vocabulary import Vocabulary
 
 __all__ = [
@@ -161,6 +161,12 @@ class AnalytePatterns:
         )  # 'prior lines of therapy', 'doses of vaccine': what a count counts
         self.count_run = re.compile(  # '≥ 2 moderate or severe COPD exacerbations': one phrase to the noun
             rf"[ \t]++((?:[A-Za-z][\w'-]*[ \t]+){{1,6}}?(?:{phrase_pattern(w.count_nouns)}))(?![\w-])", re.IGNORECASE
+        )
+        f = w.frequencies
+        numbers = alternation([*w.number_words, "one"])
+        self.frequency_tail = re.compile(  # 'hemodialysis 3 times per week for': not the analyte's words
+            rf"(?<![\w-])(?:(?:\d+|{numbers})\s*(?:{phrase_pattern(f.times)})|{phrase_pattern(f.counts)})\s+"
+            rf"(?:{phrase_pattern(f.periods)})(?=\s*(?:(?:for|over|lasting)\s*)?$)", re.IGNORECASE
         )
         self.measured_subject = re.compile(  # 'one lesion that can be accurately measured'
             r"(?<![\w-])((?:(?!(?:one|a|an|least|the|each|any)\b)[A-Za-z][\w-]*\s+)?[A-Za-z][\w-]*)\s+"
@@ -740,6 +746,9 @@ def derived_words(text: str, lo: int, hi: int, pats: AnalytePatterns) -> Mention
     measured = _measured_subject(text, lo, segment, pats) if "measur" in segment.lower() else None
     if measured is not None:
         return measured
+    frequency = pats.frequency_tail.search(segment, max(0, len(segment) - 60))
+    if frequency is not None:  # 'Maintenance hemodialysis 3 times per week for ≥ 3 months'
+        return derived_words(text, lo, lo + frequency.start(), pats)
     unclosed = _last_unclosed_paren(segment)
     if unclosed >= 0:
         lo += unclosed + 1

@@ -106,6 +106,16 @@ class DurationWords(BaseModel):
     age_events: Phrases
 
 
+class FrequencyWords(BaseModel):
+    """`words.json` frequencies: how often something is done ('3 times per week', 'twice daily')."""
+
+    model_config = _STRICT
+
+    counts: Phrases
+    times: Phrases
+    periods: Phrases
+
+
 class WordLists(BaseModel):
     """`words.json`: the word lists of the extraction grammar (see its `_about`)."""
 
@@ -138,6 +148,7 @@ class WordLists(BaseModel):
     comparator_gap: Phrases
     durations: DurationWords
     heads_needing_complement: Phrases
+    frequencies: FrequencyWords
     measured_subjects: Phrases
     count_nouns: Phrases
     count_modifiers: Phrases

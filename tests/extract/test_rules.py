@@ -39,6 +39,10 @@ CASES = [
     # a parenthesis that only lists analytes names them
     ("Aminotransferases (AST and/or ALT) ≤ 3 x ULN", [("ast", "<=", 3, "x ULN"), ("alt", "<=", 3, "x ULN")]),
     ("Kidney function (creatinine clearance) ≥ 50 mL/min", [("creatinine clearance", ">=", 50, "mL/min")]),
+    # how often something is done is not part of what lasts; how much skin is involved is not a BSA
+    ("Peritoneal dialysis four times daily for at least 6 months", [("duration of peritoneal dialysis", ">=", 6, "mo")]),
+    ("Skin involvement of at least 5%", [("skin involvement", ">=", 5, "%")]),
+    ("Body surface area affected ≥ 3%", [("body surface area affected", ">=", 3, "%")]),
     # a score derived from a measurement is not the measurement
     ("Adolescents with a BMI z-score of at least 2", [("bmi z-score", ">=", 2, None)]),
     ("Length-for-age z-score below -2", [("length-for-age z-score", "<", -2, None)]),
