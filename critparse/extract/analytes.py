@@ -776,7 +776,7 @@ def _measured_subject(text: str, lo: int, segment: str, pats: AnalytePatterns) -
     """What the segment says can be measured, named before 'that can be measured' ('at least one
     lesion that can be accurately measured in at least one dimension (...) as': the lesion)."""
     found = None
-    for found in pats.measured_subject.finditer(segment):
+    for found in pats.measured_subject.finditer(segment):  # noqa: B007  (the last one is wanted)
         pass
     if found is None:
         return None
