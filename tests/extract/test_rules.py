@@ -29,7 +29,7 @@ CASES = [
     ("Two or more mild or moderate asthma attacks in the past year",
      [("mild or moderate asthma attacks", ">=", 2, None)]),
     # an age measured on something else is not the patient's age
-    ("Skeletal age of 12 years or less", [("skeletal age", "<=", 12, "a")]),
+    ("Skeletal age of 12 years or less", [("bone age", "<=", 12, "a")]),
     ("Infants of at least 34 weeks gestation", [("gestational age", ">=", 34, "wk")]),
     # what 'can be measured' names a limit given later, also the alternative one after 'or as'
     ("At least one tumour that can be reliably measured as ≥ 15 mm on MRI or as ≥ 10 mm on CT",
