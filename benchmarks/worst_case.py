@@ -101,7 +101,8 @@ def forget(nlp: object) -> None:
         getattr(proc, "_cache", {}).clear()
 
 
-def _best(work: Callable[[], object], repeat: int, nlp: object) -> float:
+def best_cpu(work: Callable[[], object], repeat: int, nlp: object) -> float:
+    """The least CPU time of `repeat` runs of `work`, each after `forget`."""
     best = math.inf
     for _ in range(repeat):
         forget(nlp)
@@ -155,11 +156,11 @@ def measure(name: str, sizes: tuple[int, ...], budget: float, repeat: int) -> li
     for n in sizes:
         text = FAMILIES[name](n)
         times = min(2, repeat) if n > 2000 else repeat
-        parse = _best(lambda t=text: critparse.parse(t), times, nlp)
+        parse = best_cpu(lambda t=text: critparse.parse(t), times, nlp)
         analysed = _prepare(text)[1]  # long runs cut, as parsed
-        tokens = _best(lambda t=analysed: nlp.make_doc(t), times, nlp)
-        thresholds = _best(threshold_pass(text), times, nlp)
-        logic = _best(logic_pass(text), times, nlp)
+        tokens = best_cpu(lambda t=analysed: nlp.make_doc(t), times, nlp)
+        thresholds = best_cpu(threshold_pass(text), times, nlp)
+        logic = best_cpu(logic_pass(text), times, nlp)
         out.append((n, parse, tokens, thresholds, logic))
         if parse > budget:
             break

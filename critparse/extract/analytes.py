@@ -29,6 +29,7 @@ from critparse.extract.durations import age_at_event, event_after, lasting
 from critparse.extract.expressions import AFTER_AGE
 from critparse.extract.mentions import TIME_UNITS, Expression, Mention
 from critparse.extract.quantities import ComparatorsBefore
+from critparse.extract.quantities import patterns as quantity_patterns
 from critparse.lexicon.phrases import alternation, last_characters, phrase_pattern, word_set
 from critparse.lexicon.vocabulary import Vocabulary
 
@@ -156,9 +157,7 @@ class AnalytePatterns:
         self.age_name = w.pattern_analytes.age
         self.stage_name = w.pattern_analytes.stage
         self.heads_needing_complement = word_set(w.heads_needing_complement)
-        self.count_phrase = re.compile(
-            rf"(?:(?:{phrase_pattern(w.count_modifiers)})\s+)*(?:{phrase_pattern(w.count_nouns)})(?![\w-])", re.IGNORECASE
-        )  # 'prior lines of therapy', 'doses of vaccine': what a count counts
+        self.count_phrase = quantity_patterns(vocab).count_phrase
         self.count_run = re.compile(  # '≥ 2 moderate or severe COPD exacerbations': one phrase to the noun
             rf"[ \t]++((?:[A-Za-z][\w'-]*[ \t]+){{1,6}}?(?:{phrase_pattern(w.count_nouns)}))(?![\w-])", re.IGNORECASE
         )

@@ -108,8 +108,8 @@ class QuantityPatterns:
         self.longest_number_word = max(len(w) for w in words.number_words)
         # 'more than one biologic', 'at least one prior regimen', 'at least one but no more than three'
         self.one = FoldedPattern(re.compile(r"\b(one)\b(?![-'’])", re.IGNORECASE))
-        self.one_counts = re.compile(
-            rf"\s++(?:(?:{phrase_pattern(words.count_modifiers)})\s+)*(?:{phrase_pattern(words.count_nouns)})(?![\w-])",
+        self.count_phrase = re.compile(  # 'prior lines of therapy', 'doses of vaccine': what a count counts
+            rf"(?:(?:{phrase_pattern(words.count_modifiers)})\s+)*(?:{phrase_pattern(words.count_nouns)})(?![\w-])",
             re.IGNORECASE,
         )
         self.one_bounds_a_range = re.compile(
@@ -311,12 +311,17 @@ def find_number_words(text: str, vocab: Vocabulary, cmps: ComparatorsBefore) -> 
             or pats.number_word_range.match(text, end) or _range_ends_before(text, m.start(), pats)
         ):
             continue
-        q = Quantity(value, m.start(), end)
-        unit = vocab.match_unit(text, end)
-        if unit is not None:
-            q.unit, q.unit_text, _, q.end = unit
-        out.append(q)
+        out.append(_spelled(value, m.start(), end, text, vocab))
     return sorted(ones + out, key=lambda q: q.start) if ones else out
+
+
+def _spelled(value: float, start: int, end: int, text: str, vocab: Vocabulary) -> Quantity:
+    """A spelled-out count, with the unit written right after it ('two weeks')."""
+    q = Quantity(value, start, end)
+    unit = vocab.match_unit(text, end)
+    if unit is not None:
+        q.unit, q.unit_text, _, q.end = unit
+    return q
 
 
 def _one_counts(text: str, vocab: Vocabulary, pats: QuantityPatterns, cmps: ComparatorsBefore) -> list[Quantity]:
@@ -333,13 +338,11 @@ def _one_counts(text: str, vocab: Vocabulary, pats: QuantityPatterns, cmps: Comp
         if found is None:
             continue
         end = m.end()
-        if found[0] == ">=" and not (pats.one_counts.match(text, end) or pats.one_bounds_a_range.match(text, end)):
+        gap = space_after(text, end)
+        counts = gap > end and pats.count_phrase.match(text, gap) is not None
+        if found[0] == ">=" and not (counts or pats.one_bounds_a_range.match(text, end)):
             continue
-        q = Quantity(1.0, m.start(), end)
-        unit = vocab.match_unit(text, end)
-        if unit is not None:
-            q.unit, q.unit_text, _, q.end = unit
-        out.append(q)
+        out.append(_spelled(1.0, m.start(), end, text, vocab))
     return out
 
 
@@ -360,6 +363,13 @@ def space_before(text: str, pos: int) -> int:
     """`pos` moved back over the white space before it."""
     while pos > 0 and text[pos - 1].isspace():
         pos -= 1
+    return pos
+
+
+def space_after(text: str, pos: int) -> int:
+    """`pos` moved on over the white space after it."""
+    while pos < len(text) and text[pos].isspace():
+        pos += 1
     return pos
 
 

@@ -459,11 +459,11 @@ def _width(line: LineInfo) -> int:
     return (line.indent if line.column is None else line.column) + line.end - line.start
 
 
-def _continues(item: _Item, line: LineInfo, body: str, widest: int = 0, note: re.Pattern[str] | None = None) -> bool:
+def _continues(item: _Item, line: LineInfo, body: str, widest: int, note: re.Pattern[str]) -> bool:
     """Whether an unmarked line is the wrapped continuation of the open item (`widest`: the
     longest line so far, in columns; `note`: what opens a note, which adds a remark of its own
     to the item above and never wraps it)."""
-    if item.kind == "header" or item.marker == "|" or (note is not None and note.match(body)):
+    if item.kind == "header" or item.marker == "|" or note.match(body):
         return False
     if item.marker is not None and line.indent > item.indent:
         return True  # indented under its bullet, even after a blank line (markdown lazy lines)
@@ -573,7 +573,7 @@ class _Walk:
     `step` takes one line and hands out the items it completes; `close` the last one.
     """
 
-    def __init__(self, text: str, note: re.Pattern[str] | None = None) -> None:
+    def __init__(self, text: str, note: re.Pattern[str]) -> None:
         self.text = text
         self.note = note
         self.section: Section = "unknown"

@@ -29,7 +29,7 @@ from critparse.nlp.pipeline import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from worst_case import FAMILIES, forget, logic_pass, threshold_pass
+from worst_case import FAMILIES, best_cpu, logic_pass, threshold_pass
 
 
 @pytest.mark.parametrize("text", ["Hb > 9 g/dL \ud800", "\udfff", "ANC \ud83d 1500"])
@@ -85,14 +85,7 @@ def test_robustness_worst_case_bullet_is_bounded(family: str) -> None:
 
 
 def _cpu(work, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
-    nlp = default_nlp()
-    best = math.inf
-    for _ in range(repeat):
-        forget(nlp)
-        started = time.process_time()
-        work()
-        best = min(best, time.process_time() - started)
-    return best
+    return best_cpu(work, repeat, default_nlp())
 
 
 @pytest.mark.slow
