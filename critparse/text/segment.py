@@ -256,15 +256,53 @@ _LINE = re.compile(rf"[^{_BREAKS}]*(?:\r\n|[{_BREAKS}]|$)")
 """One line with its break, as `str.splitlines(keepends=True)` cuts them."""
 
 
-def iter_lines(text: str, vocab: SectionVocabulary | None = None) -> Iterator[LineInfo]:
-    """Classify every line of `text`, with absolute offsets (one line at a time: a 200,000-line
-    block is never held as a list of lines)."""
-    vocab = vocab or _default_sections()
+def _physical_lines(text: str) -> Iterator[tuple[str, int]]:
+    """Each line of `text` without its break, with its offset."""
     for m in _LINE.finditer(text):
         raw = m.group()
         if not raw:
             break
-        yield from classify_line(raw.rstrip(_BREAKS), m.start(), vocab)
+        yield raw.rstrip(_BREAKS), m.start()
+
+
+def _bare_row(line: str, offset: int) -> LineInfo | None:
+    """A table row written without its outer pipes (`Haemoglobin | >= 10 g/dL`, as GitHub
+    markdown allows) as the row `classify_line` makes of `| cell | cell |`; None when the line
+    holds no cell boundary."""
+    if "|" not in line:
+        return None
+    lead = _lead_width(line)
+    body = line[lead:].rstrip()
+    if body.startswith("|") or _CELL_SPLIT.search(body) is None or _TABLE_RULE.fullmatch(body):
+        return None
+    start = offset + lead
+    return LineInfo("bullet", start, start + len(body), _indent_width(line[:lead]), start, None,
+                    "table", "|", "table")
+
+
+def iter_lines(text: str, vocab: SectionVocabulary | None = None) -> Iterator[LineInfo]:
+    """Classify every line of `text`, with absolute offsets (one line at a time, looking one
+    line ahead: a 200,000-line block is never held as a list of lines).
+
+    A table without outer pipes is known by its `--- | ---` rule: the line above it and the
+    lines with cells below it are its rows.
+    """
+    vocab = vocab or _default_sections()
+    lines = _physical_lines(text)
+    here = next(lines, None)
+    in_table = False  # inside a table written without outer pipes
+    while here is not None:
+        ahead = next(lines, None)
+        line, offset = here
+        row = _bare_row(line, offset)
+        if row is not None and not in_table:
+            in_table = ahead is not None and _TABLE_RULE.fullmatch(ahead[0].strip()) is not None
+        if row is not None and in_table:
+            yield row
+        else:
+            in_table = in_table and _TABLE_RULE.fullmatch(line.strip()) is not None
+            yield from classify_line(line, offset, vocab)
+        here = ahead
 
 
 def table_cells(row: str) -> str:

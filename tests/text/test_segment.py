@@ -578,3 +578,45 @@ def test_trials_therapy_heading_inside_exclusions_is_a_sub_heading() -> None:
     assert [(s.kind, s.section) for s in split_eligibility(text)] == [
         ("header", "exclusion"), ("header", "exclusion"), ("criterion", "exclusion"),
         ("header", "inclusion"), ("criterion", "inclusion")]
+
+
+@pytest.mark.parametrize(
+    ("text", "section"),
+    [
+        ("Volunteers are eligible if they:", "inclusion"),
+        ("Children will be enrolled in the trial only if", "inclusion"),
+        ("Subjects are considered eligible provided that", "inclusion"),
+        ("Women are excluded from the study if they", "exclusion"),
+        ("Candidates will not be randomised when any of the following conditions are present", "exclusion"),
+        ("People cannot take part if", "exclusion"),
+        ("Subjects will not be included in the study for the following reasons:", "exclusion"),
+        ("Volunteers are excluded if they smoke", None),  # a criterion, not a lead-in
+        ("Children are eligible if they weigh over 10 kg", None),
+    ],
+)
+def test_trials_sentence_heading_that_stops_at_if_needs_no_colon(text: str, section: str | None) -> None:
+    assert match_header(text) == section
+
+
+def test_trials_sentence_headings_without_colon_open_their_sections() -> None:
+    text = ("Individuals are eligible if they\n- live alone\n- are 70 or older\n"
+            "Individuals will not be recruited if\n- they are in residential care")
+    assert [(s.kind, s.section) for s in split_eligibility(text)] == [
+        ("header", "inclusion"), ("criterion", "inclusion"), ("criterion", "inclusion"),
+        ("header", "exclusion"), ("criterion", "exclusion")]
+
+
+def test_trials_table_without_outer_pipes_is_a_table() -> None:
+    text = ("Exclusion criteria:\n- Abnormal values at baseline:\n\nTest | Limit\n:--- | ---:\n"
+            "Lipase | > 3 x ULN\nINR | > 1.5\n\n- Prior pancreatitis")
+    segs = [s for s in split_eligibility(text) if s.kind != "header"]
+    assert [(s.text, s.parent_text) for s in segs] == [
+        ("Abnormal values at baseline:", None), ("Lipase > 3 x ULN", "Abnormal values at baseline:"),
+        ("INR > 1.5", "Abnormal values at baseline:"), ("Prior pancreatitis", None)]
+    assert text[segs[1].span.start : segs[1].span.end] == "Lipase | > 3 x ULN"
+
+
+@pytest.mark.parametrize("text", ["- Weight | height ratio under 0.5\n- Adults",
+                                  "Either | or\nAdults over 18 | with consent"])
+def test_trials_pipes_without_a_rule_line_are_text(text: str) -> None:
+    assert all(s.marker != "|" for s in split_eligibility(text))
