@@ -25,7 +25,9 @@ HELDOUT = [
     CORPUS / "heldout_b.jsonl",
     CORPUS / "heldout_c.jsonl",
     CORPUS / "heldout_d.jsonl",
+    CORPUS / "heldout_e.jsonl",
 ]
+HELDOUT_E = HELDOUT[-1]
 FAMILIES = CORPUS / "families.jsonl"
 GOLD_FILES = [SEED, MIX, *HELDOUT, FAMILIES]
 
@@ -149,6 +151,19 @@ class FamilyRule(GoldRule):
         return self
 
 
+class HeldoutERule(GoldRule):
+    """A rule of heldout_e.jsonl: the older codes plus the families codes for units that have no
+    older code (`mg/kg/day`, `g/24 h`, `cm H2O`, `ppm`, `µm`, `EU/mL`, `kPa`); no implied ages."""
+
+    @model_validator(mode="after")
+    def _unit_known(self) -> HeldoutERule:
+        if self.unit is not None and self.unit not in ALLOWED_UNITS | FAMILY_UNITS:
+            raise ValueError(f"unit {self.unit!r} is not an allowed code")
+        if (self.unit is None) != (self.unit_text is None):
+            raise ValueError("unit and unit_text must both be set or both be null")
+        return self
+
+
 class GoldLine(BaseModel):
     """One labelled criterion bullet."""
 
@@ -193,7 +208,15 @@ class FamilyLine(GoldLine):
     family: Literal[FAMILIES_KINDS]  # type: ignore[valid-type]
 
 
+class HeldoutELine(GoldLine):
+    """A line of heldout_e.jsonl: the rules of `HeldoutERule`."""
+
+    rules: list[HeldoutERule]  # type: ignore[assignment]
+
+
 def _model(path: Path) -> type[GoldLine]:
+    if path.name == HELDOUT_E.name:
+        return HeldoutELine
     return FamilyLine if path.name == FAMILIES.name else GoldLine
 
 
@@ -300,7 +323,7 @@ def test_corpus_files_mix_size_and_balance() -> None:
 @pytest.mark.parametrize(
     ("paths", "cap"),
     [((SEED, MIX), MAX_DURATION_RULES), *[((p,), MAX_DURATION_RULES) for p in HELDOUT], ((FAMILIES,), MAX_FAMILY_DURATION_RULES)],
-    ids=["seed+mix", "heldout", "heldout_b", "heldout_c", "heldout_d", "families"],
+    ids=["seed+mix", "heldout", "heldout_b", "heldout_c", "heldout_d", "heldout_e", "families"],
 )
 def test_corpus_files_duration_rules_are_few_and_explained(paths: tuple[Path, ...], cap: int) -> None:
     durations = [
@@ -422,7 +445,8 @@ def test_corpus_files_families_departures_are_explicit(check: str) -> None:
     """The documented departures: implied ages have unit 'a' and no unit_text, with notes."""
     implied = [(line, r) for line in _lines(FAMILIES) for r in line.rules if r.unit is not None and r.unit_text is None]
     assert implied and all(r.unit == "a" and r.analyte.name == "age" and line.notes for line, r in implied)
-    older = {r.unit for path in GOLD_FILES[:-1] for line in _lines(path) for r in line.rules}
+    older_files = [path for path in GOLD_FILES if path not in (FAMILIES, HELDOUT_E)]
+    older = {r.unit for path in older_files for line in _lines(path) for r in line.rules}
     assert not older & (FAMILY_UNITS - ALLOWED_UNITS), "the older files keep the older codes"
 
 
