@@ -350,6 +350,7 @@ _NUMBER_AFTER = re.compile(
     re.IGNORECASE,
 )
 _WRAP_WIDTH = 60  # a line at least this long without final punctuation was probably wrapped
+_GROUP_LABEL_WORDS = 4  # the PDQ group headings are this short ("Prior/Concurrent Therapy:")
 
 
 def _label(depth: int, n: int) -> str:
@@ -662,8 +663,10 @@ class _Walk:
         if line.family == "table":
             body = table_cells(body)
         if line.kind == "header" and line.section == "inclusion" and self.section == "exclusion" \
-                and "inclu" not in body.lower():
-            line = line._replace(section="keep")  # "Prior therapy:" inside exclusions heads a group
+                and "inclu" not in body.lower() and len(body.split()) <= _GROUP_LABEL_WORDS:
+            # "Prior therapy:" inside exclusions heads a group; a sentence ("Subjects must meet
+            # all of the following to be enrolled:") opens the inclusion list that follows them.
+            line = line._replace(section="keep")
         if line.kind == "header" and line.section != "keep":
             yield from self.close()
             yield self._section_header(line, body)

@@ -620,3 +620,11 @@ def test_trials_table_without_outer_pipes_is_a_table() -> None:
                                   "Either | or\nAdults over 18 | with consent"])
 def test_trials_pipes_without_a_rule_line_are_text(text: str) -> None:
     assert all(s.marker != "|" for s in split_eligibility(text))
+
+
+@pytest.mark.parametrize("heading", ["Volunteers must satisfy all of the following criteria to be enrolled:",
+                                     "To be eligible for the trial, candidates must:"])
+def test_trials_sentence_heading_after_exclusions_reopens_inclusion(heading: str) -> None:
+    text = f"Candidates will be excluded if:\n- they smoke\n{heading}\n- be 40 to 60 years old"
+    assert [(s.kind, s.section) for s in split_eligibility(text)] == [
+        ("header", "exclusion"), ("criterion", "exclusion"), ("header", "inclusion"), ("criterion", "inclusion")]
