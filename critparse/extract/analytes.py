@@ -75,7 +75,9 @@ _SINCE_AFTER = re.compile(
 _WORDS_AFTER = re.compile(
     r"\s*(?:of\s+|in\s+|on\s+)?(?:the\s+)?([A-Za-z][A-Za-z0-9+'\- ]{1,60}?)(?=\s*(?:[,;.()]|$|\band\b|\bor\b|"
     r"\bwithin\b|\bprior\s+to\b|\bbefore\b|\bafter\b|\bat\b|\bfor\b|\bsince\b|\bfrom\b|\bper\b|\bby\b|\bon\b|"
-    r"\bas\b|\bin\b|\bduring\b|\bover\b|\brequiring\b|\bthat\b|\bwhich\b|\bwho\b|\bdespite\b|\bof\s+at\b|\bto\b))"
+    r"\bas\b|\bin\b|\bduring\b|\bover\b|\brequiring\b|\bthat\b|\bwhich\b|\bwho\b|\bdespite\b|\bof\s+at\b|\bto\b|"
+    r"\bincluding\b|\bwith\b|\bcontaining\b|\bexcluding\b|\bexcept\b|\bwhile\b|\bunless\b|\bwhose\b|"
+    r"\badministered\b|\bgiven\b))"
 )
 _CONDITION_LEAD = re.compile(
     r"\b(?:for|in|if|among)\s+(?:(?:those|patients|pts|subjects|participants|children|individuals|"
@@ -595,8 +597,10 @@ def inherit(
     )  # '3 or more prior regimens' counts regimens; '14 or older at consent' is an age
     if counted is not None and counted.start - expr.end > 1:
         counted = None  # only a phrase right after the number names what it counts
+    run = None
     if counted is not None and not site.pats.count_phrase.match(counted.text):
-        counted = _count_run(site) or counted
+        run = _count_run(site)
+        counted = run or counted
     across = _counted_across_range(site, following)
     if across is not None:
         return _anchored(expr, [across]), expr.end
@@ -607,7 +611,9 @@ def inherit(
     if counted is not None and (
         site.left is None or site.ends_with_connector() or site.pats.count_phrase.match(counted.text)
         or _TO_A_COUNT.fullmatch(text, site.left.end, expr.start) is not None
-    ):  # 'at least 2 prior regimens', 'and =< grade 2 neuropathy', 'refractory to at least two lines of ...'
+        or (counted is run and site.pats.word_cut.search(counted.text) is None)
+    ):  # 'at least 2 prior regimens', 'and =< grade 2 neuropathy', 'refractory to at least two lines of ...',
+        # 'while taking ≥ 3 antihypertensive drugs'
         return _anchored(expr, [counted]), expr.end
     straddling = _named_from_the_unit(site, mentions)
     if straddling is not None:

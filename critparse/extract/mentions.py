@@ -21,6 +21,7 @@ class Mention:
     unitless: bool = False
     own: bool = True  # False: inferred (age from 'years') or from the parent bullet; no span here
     default_unit: str | None = None  # the lexicon's usual unit, to reject impossible pairings
+    members: tuple[Mention, ...] = ()  # a group word's analytes ('transaminases': AST and ALT)
 
 
 @dataclass

@@ -97,7 +97,7 @@ def _drafts(exprs: list[Expression], age_name: str) -> list[RuleDraft]:
     drafts: list[RuleDraft] = []
     seen: set[tuple[str, str, float, str | None]] = set()
     for expr in exprs:
-        for analyte in expr.analytes:
+        for analyte in _each_member(expr.analytes):
             start = min(analyte.start, expr.start) if analyte.own else expr.start
             end = max(expr.end, analyte.end) if analyte.own else expr.end
             for comparator, q in expr.bounds:
@@ -109,6 +109,17 @@ def _drafts(exprs: list[Expression], age_name: str) -> list[RuleDraft]:
                 seen.add(key)
                 drafts.append(RuleDraft(analyte, comparator, q.value, q.unit, q.unit_text, start, end))
     return drafts
+
+
+def _each_member(analytes: list[Mention]) -> list[Mention]:
+    """A group word stands for each of its members, at its own place in the text."""
+    out: list[Mention] = []
+    for a in analytes:
+        if not a.members:
+            out.append(a)
+        else:
+            out.extend(replace(m, start=a.start, end=a.end, text=a.text, own=a.own) for m in a.members)
+    return out
 
 
 _DIGIT = re.compile(r"\d")

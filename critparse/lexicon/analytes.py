@@ -99,6 +99,13 @@ class AnalyteEntry(BaseModel):
         default=None, description="Unit code the coded measurement is usually reported in."
     )
     source: str | None = Field(default=None, description="Where the code comes from.")
+    members: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "Names of the analytes a group word stands for together ('transaminases': ast and "
+            "alt): a rule on the group is a rule on each member, with the group's words as text."
+        ),
+    )
     canonical: bool = Field(
         default=True,
         description=(
@@ -204,6 +211,16 @@ def surface_collisions(
     return problems
 
 
+def _bad_members(entries: Sequence[AnalyteEntry]) -> list[str]:
+    """A group's members must be entries of their own, none of them a group."""
+    groups = {e.name for e in entries if e.members}
+    names = {e.name for e in entries}
+    return [
+        f"{e.name}: member {m!r} is {'a group' if m in groups else 'not an entry'}"
+        for e in entries for m in e.members if m in groups or m not in names
+    ]
+
+
 def _duplicates(entries: Sequence[AnalyteEntry], indices: Sequence[int] | None = None) -> list[str]:
     """Names and codes must be unique so `by_name` and `by_code` are functions."""
     problems = []
@@ -237,7 +254,7 @@ class AnalyteLexicon(BaseModel):
 
     @model_validator(mode="after")
     def _unambiguous(self) -> AnalyteLexicon:
-        problems = _duplicates(self.analytes) + surface_collisions(self.analytes)
+        problems = _duplicates(self.analytes) + surface_collisions(self.analytes) + _bad_members(self.analytes)
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -361,7 +378,7 @@ def parse_analytes(text: str, *, source: str = "<string>") -> AnalyteLexicon:
             problems.extend(f"{label}: {msg}" for msg in _messages(exc))
     # Cross-entry checks run on the valid entries even when others failed, so one run shows
     # every problem in the file.
-    problems += _duplicates(valid, positions) + surface_collisions(valid, positions)
+    problems += _duplicates(valid, positions) + surface_collisions(valid, positions) + _bad_members(valid)
     if problems:
         listing = "\n  ".join(problems)
         raise ResourceError(f"{source}: {len(problems)} problem(s) in analyte lexicon:\n  {listing}")

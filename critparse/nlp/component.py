@@ -135,8 +135,9 @@ class RuleExtractor:
         return self._matchers
 
     def _mention_for(self, entry: Any, start: int, end: int, text: str) -> Mention:
+        members = tuple(self._mention_for(self._entries[m], start, end, text) for m in entry.members)
         return Mention(start, end, text, entry.name, entry.code, entry.system if entry.code else None,
-                       True, bool(entry.unitless), default_unit=entry.default_unit)
+                       True, bool(entry.unitless), default_unit=entry.default_unit, members=members)
 
     def mentions(self, doc: Doc, text: str | None = None) -> list[Mention]:
         """Longest non-overlapping lexicon matches, in text order (as `spacy.util.filter_spans`)."""

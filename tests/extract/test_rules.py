@@ -28,6 +28,17 @@ CASES = [
     ("Has had more than one episode of anaphylaxis", [("episode of anaphylaxis", ">", 1, None)]),
     ("Two or more mild or moderate asthma attacks in the past year",
      [("mild or moderate asthma attacks", ">=", 2, None)]),
+    # the counted words stop at a clause ('including', 'with', 'given'); a count noun ends them
+    ("Progressed after ≥ 3 prior regimens including a platinum doublet", [("prior regimens", ">=", 3, None)]),
+    ("Failure of at least 2 prior therapies with a JAK inhibitor", [("prior therapies", ">=", 2, None)]),
+    ("Uncontrolled despite being on ≥ 4 oral antidiabetic medications", [("oral antidiabetic medications", ">=", 4, None)]),
+    # comparators written with a space inside
+    ("Serum albumin > = 3.0 g/dL", [("albumin", ">=", 3.0, "g/dL")]),
+    ("Fasting glucose < = 126 mg/dL", [("glucose", "<=", 126, "mg/dL")]),
+    # a group word is each of its members
+    ("Serum aminotransferases above 3 times ULN", [("ast", ">", 3, "x ULN"), ("alt", ">", 3, "x ULN")]),
+    ("Hepatic transaminases ≤ 2 × ULN and bilirubin ≤ 1.5 × ULN",
+     [("ast", "<=", 2, "x ULN"), ("alt", "<=", 2, "x ULN"), ("bilirubin", "<=", 1.5, "x ULN")]),
     # an age measured on something else is not the patient's age
     ("Skeletal age of 12 years or less", [("bone age", "<=", 12, "a")]),
     ("Infants of at least 34 weeks gestation", [("gestational age", ">=", 34, "wk")]),

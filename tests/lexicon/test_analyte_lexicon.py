@@ -484,6 +484,9 @@ def test_analytes_bad_file_reports_every_problem(tmp_path: Path, case: str) -> N
             _entry("x", code="2160-0", system="http://loinc.org", display="X", source="L"),
             _entry("y", code="2160-0", system="http://loinc.org", display="Y", source="L"),
         ]}, "code '2160-0' already used by [0]"),
+        ({"analytes": [_entry("x", members=["y"])]}, "member 'y' is not an entry"),
+        ({"analytes": [_entry("x", members=["y"]), _entry("y", members=["z"]), _entry("z")]},
+         "member 'y' is a group"),
     ],
 )
 def test_analytes_bad_file_rejected(tmp_path: Path, data: Any, expected: str) -> None:
