@@ -104,6 +104,7 @@ _NAMED_DURATION = re.compile(
     r"\s+(?!(?:of|or|and|old|in|at|with|who|to|on|from|inclusive|prior|before|after|since)\b)[A-Za-z]{4,}"
 )
 _INDEXED_BY = re.compile(r"(?<![\w-])[A-Za-z]+-for-$")
+_FOR_AN_INDEX = re.compile(r"-for-[A-Za-z]+(?![\w-])")
 _OR_AS = re.compile(r"\b(?:or|and)\s+as\s*$", re.IGNORECASE)  # '... as >= 20 mm by X-ray or as >= 10 mm by CT'
 _TO_A_COUNT = re.compile(r"\s+to\s+", re.IGNORECASE)  # 'inadequate response to more than two antidepressants'
 _RANGE_GOES_ON = re.compile(  # 'at least one but no more than three', 'two and up to four'
@@ -248,6 +249,10 @@ def _another_analyte(text: str, m: Mention, vocab: Vocabulary, pats: AnalytePatt
         return Mention(m.start, ratio.end(), phrase, " ".join(phrase.lower().split()), in_lexicon=False)
     if m.name == pats.age_name and (at_event := age_at_event(text, m, vocab)) is not None:
         return at_event  # 'Age at diagnosis < 40 years' is not today's age
+    indexed = _FOR_AN_INDEX.match(text, m.end) if m.own else None
+    if indexed is not None:  # 'BMI-for-age', 'length-for-age': a growth index, not the measure itself
+        phrase = text[m.start : indexed.end()]
+        return Mention(m.start, indexed.end(), phrase, phrase.lower(), in_lexicon=False)
     before = text[max(0, m.start - RENAME_REACH) : m.start]  # what renames it ends with a space (or '-')
     spaced = before[-1:].isspace()
     instrument = (
@@ -734,6 +739,8 @@ def fallback(site: Site, previous: Previous) -> list[Mention]:
     same_unit = previous.expr is not None and previous.expr.bounds[-1][1].unit == site.unit
     if derived is None and compatible_previous and paren >= 0 and (before is None or same_unit):
         return compatible_previous  # 'bilirubin < 1.5 x ULN, except ... (< 3 x ULN)'
+    if before is not None and _names_what_follows(site):
+        return [site.after]  # type: ignore[list-item]  # 'Plasma cell leukaemia (> 20% circulating plasma cells)'
     if before is not None and (_CLOSING_ASIDE.match(text, expr.end) or compatible_previous):
         return [before]  # 'hypersensitivity (>=Grade 3)', 'daily smokers (≥ 5 cigarettes/day for a year)'
     if derived is not None and _SCALE_NAME_ONLY.fullmatch(derived.name):
@@ -743,6 +750,20 @@ def fallback(site: Site, previous: Previous) -> list[Mention]:
         derived = lasting(text, derived, lo, expr.start, expr.end, site.vocab)  # 'diabetes for ≥ 5 years'
     derived = derived or site.after
     return [derived] if derived is not None else []
+
+
+_TO_THE_CLOSE = re.compile(r"\s*\)")
+
+
+def _names_what_follows(site: Site) -> bool:
+    """In a parenthesis, a share or count followed by bare words up to the closing bracket counts
+    those words ('(> 20% circulating plasma cells)'), not the words before the bracket."""
+    after = site.after
+    return (
+        after is not None and site.unit in ("%", None) and not site.text[site.expr.end : after.start].strip()
+        and _TO_THE_CLOSE.match(site.text, after.end) is not None
+        and site.pats.count_phrase.fullmatch(after.text) is None  # 'Recurrent infections (≥ 3 episodes)'
+    )
 
 
 def derived_words(text: str, lo: int, hi: int, pats: AnalytePatterns) -> Mention | None:

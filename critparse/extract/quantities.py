@@ -54,7 +54,7 @@ _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5}
 # letter (in either case; 'ſ' is an 's') in front so that `re` skips to those letters.
 _STAGED = re.compile(
     r"(?P<word>[sScCgGnNaApP\u017f](?<!\w[sScCgGnNaApP\u017f])(?i:(?<=s)tage|(?<=s)tages|(?<=c)lass|"
-    r"(?<=c)lasses|(?<=g)rade|(?<=g)rades|(?<=n)yha|(?<=a)sa|(?<=p)hysical\s+status))\s*[:=]?\s*"
+    r"(?<=c)lasses|(?<=g)rade|(?<=g)rades|(?<=n)yha|(?<=a)sa|(?<=p)hysical\s+status))\s*[:=]?\s*(?:(?i:of)\s+)?"  # 'risk class of III to V'
     r"(?P<cmp>≥|≤|>=|<=|>|<)?\s*"
     r"(?P<a>IV|V|I{1,3})(?:[A-Ca-c]\d?)?(?![A-Za-z0-9])"
     r"(?:\s*(?P<sep>-|–|—|(?i:to|through|or|and)|/|,)\s*(?:(?i:stage|class)\s+)?(?P<b>IV|V|I{1,3})(?:[A-Ca-c]\d?)?(?![A-Za-z0-9]))?"

@@ -32,6 +32,14 @@ CASES = [
     ("Progressed after ≥ 3 prior regimens including a platinum doublet", [("prior regimens", ">=", 3, None)]),
     ("Failure of at least 2 prior therapies with a JAK inhibitor", [("prior therapies", ">=", 2, None)]),
     ("Uncontrolled despite being on ≥ 4 oral antidiabetic medications", [("oral antidiabetic medications", ">=", 4, None)]),
+    # a share in a parenthesis, bare words to the close: those words are what it counts
+    ("Mast cell leukaemia (≥ 20% circulating mast cells)", [("circulating mast cells", ">=", 20, "%")]),
+    # 'of' between a class word and its numeral; 'completed' before a time unit
+    ("NYHA class of III or IV heart failure", [("nyha class", ">=", 3, None), ("nyha class", "<=", 4, None)]),
+    ("Infants born at ≥ 35 completed weeks of gestation", [("gestational age", ">=", 35, "wk")]),
+    # a growth index is not the measure it indexes; 'Radiographic' is how, not what
+    ("BMI-for-age > 85th percentile", [("bmi-for-age", ">", 85, "{percentile}")]),
+    ("Radiographic joint space width ≥ 2 mm in the medial compartment", [("joint space width", ">=", 2, "mm")]),
     # comparators written with a space inside
     ("Serum albumin > = 3.0 g/dL", [("albumin", ">=", 3.0, "g/dL")]),
     ("Fasting glucose < = 126 mg/dL", [("glucose", "<=", 126, "mg/dL")]),
