@@ -20,7 +20,8 @@ MIX = CORPUS / "registry_mix.jsonl"
 HELDOUT = CORPUS / "heldout_registry.jsonl"
 HELDOUT_B = CORPUS / "heldout_b.jsonl"
 HELDOUT_C = CORPUS / "heldout_c.jsonl"
-HELDOUT_D = CORPUS / "heldout_d.jsonl"  # blind: scored, never used to develop the parser
+HELDOUT_D = CORPUS / "heldout_d.jsonl"
+HELDOUT_E = CORPUS / "heldout_e.jsonl"
 FAMILIES = CORPUS / "families.jsonl"  # by error family; fixed by general rules, never its strings
 # Floors only go up. The held-out files were written after the parser; rules they exposed were
 # made general (see corpus/README.md), so their floors are lower than the mix's. heldout_b is
@@ -30,11 +31,12 @@ FLOORS = {
     HELDOUT: {"value": 0.99, "unit": 0.985, "analyte": 0.975},
     HELDOUT_B: {"value": 0.945, "unit": 0.93, "analyte": 0.905},
     HELDOUT_C: {"value": 0.98, "unit": 0.975, "analyte": 0.94},
-    HELDOUT_D: {"value": 0.97, "unit": 0.955, "analyte": 0.89},
+    HELDOUT_D: {"value": 0.985, "unit": 0.98, "analyte": 0.94},
+    HELDOUT_E: {"value": 0.97, "unit": 0.965, "analyte": 0.90},
     FAMILIES: {"value": 0.99, "unit": 0.97, "analyte": 0.93},
 }
 # Rules invented on bullets that have none, as a share of those bullets.
-NEGATIVE_CEILINGS = {HELDOUT: 0.01, HELDOUT_B: 0.03, HELDOUT_C: 0.02, HELDOUT_D: 0.03, FAMILIES: 0.01}
+NEGATIVE_CEILINGS = {HELDOUT: 0.01, HELDOUT_B: 0.03, HELDOUT_C: 0.02, HELDOUT_D: 0.03, HELDOUT_E: 0.03, FAMILIES: 0.01}
 
 
 def _key(rule) -> tuple:

@@ -100,6 +100,8 @@ _AGE_ASIDE = re.compile(
 )
 _OPENS_ASIDE = re.compile(r"[\s,;]*\(\s*(?:or\s+|and\s+)?", re.IGNORECASE)
 _SCALE_NAME_ONLY = re.compile(r"(?:ctcae\s+)?(?:grade|class|stage|level)")
+_SCALE_OF_WHAT_FOLLOWS = re.compile(r"(?<![\w-])(?:a|an|any|for|of|with)\s+(?:ctcae\s+)?grade$")
+"""'stopped for a grade 3 or 4 immune-mediated toxicity': the grade of the words after it."""
 _NAMED_DURATION = re.compile(
     r"\s+(?!(?:of|or|and|old|in|at|with|who|to|on|from|inclusive|prior|before|after|since)\b)[A-Za-z]{4,}"
 )
@@ -112,6 +114,7 @@ _RANGE_GOES_ON = re.compile(  # 'at least one but no more than three', 'two and 
 )
 _ENDS_WITH_CONNECTOR = re.compile(r"\b(?:or|and|but)\s*$", re.IGNORECASE)
 _AGE_TAIL = re.compile(r"\s*(?:or|and)\s+(?:older|younger|over|above|under)", re.IGNORECASE)
+_AGE_ONLY_TAIL = re.compile(r"\s*(?:or|and)\s+(?:older|younger)", re.IGNORECASE)
 _AGE_PLUS = re.compile(r"\+(?![\w+])")  # 'Aged 18+'
 _PARENTHESES = re.compile(r"\([^()]*\)")
 _GRADED = re.compile(r"(?<![A-Za-z])(?:grade|class|stage)s?\s*$", re.IGNORECASE)
@@ -705,9 +708,10 @@ def _unitless_age(site: Site) -> bool | None:
     if expr.kind not in ("single", "range") or not all(0 < v <= 120 and v.is_integer() for v in values):
         return None
     tail = site.text[expr.bounds[-1][1].end : expr.end + 24]
-    if _AGE_TAIL.match(tail) or _AGE_PLUS.match(tail):
-        return True
-    if site.words and all(w.lower() in pats.age_subjects for w in site.words):
+    people_only = all(w.lower() in pats.age_subjects for w in site.words)
+    if _AGE_ONLY_TAIL.match(tail) or ((_AGE_TAIL.match(tail) or _AGE_PLUS.match(tail)) and people_only):
+        return True  # '14 or older', 'Men 18 and over'; not 'a GAD-7 total of 10 or above'
+    if site.words and people_only:
         return bool(pats.age_words.search(site.segment))
     return None
 
@@ -743,7 +747,9 @@ def fallback(site: Site, previous: Previous) -> list[Mention]:
         return [site.after]  # type: ignore[list-item]  # 'Plasma cell leukaemia (> 20% circulating plasma cells)'
     if before is not None and (_CLOSING_ASIDE.match(text, expr.end) or compatible_previous):
         return [before]  # 'hypersensitivity (>=Grade 3)', 'daily smokers (≥ 5 cigarettes/day for a year)'
-    if derived is not None and _SCALE_NAME_ONLY.fullmatch(derived.name):
+    if derived is not None and (
+        _SCALE_NAME_ONLY.fullmatch(derived.name) or _SCALE_OF_WHAT_FOLLOWS.search(derived.name)
+    ):
         # 'Grade 3 or higher hypersensitivity reaction': the grade of what follows
         derived = site.after or derived
     if derived is not None and site.unit in TIME_UNITS:
@@ -752,7 +758,7 @@ def fallback(site: Site, previous: Previous) -> list[Mention]:
     return [derived] if derived is not None else []
 
 
-_TO_THE_CLOSE = re.compile(r"\s*\)")
+_TO_THE_CLOSE = re.compile(r"\s*(?:(?:in|of|on|at|from)\s+[^()]{1,40}?)?\)", re.IGNORECASE)  # '... in blood)'
 
 
 def _names_what_follows(site: Site) -> bool:

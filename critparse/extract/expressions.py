@@ -70,7 +70,8 @@ def _range(text: str, q: Quantity, nxt: Quantity, cmps: ComparatorsBefore) -> tu
     if upper not in ("<", "<="):
         return None
     joined = _RANGE_JOIN.match(gap)
-    if not joined and not _AND_JOIN.match(gap):
+    bare_gap = nxt_cmp is not None and not gap.strip()  # 'from 6 months up to 6 years': the opener joins
+    if not joined and not bare_gap and not _AND_JOIN.match(gap):
         return None  # no joiner: the opener before it is not looked for
     opener = _RANGE_OPENER.search(text, max(0, q.start - 40), q.start)
     if not (joined or opener):

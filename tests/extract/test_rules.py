@@ -40,6 +40,19 @@ CASES = [
     # a growth index is not the measure it indexes; 'Radiographic' is how, not what
     ("BMI-for-age > 85th percentile", [("bmi-for-age", ">", 85, "{percentile}")]),
     ("Radiographic joint space width ≥ 2 mm in the medial compartment", [("joint space width", ">=", 2, "mm")]),
+    # 'or above' is an age only after words for people; 'or older' always
+    ("Depression with a PHQ-9 total of 15 or above", [("phq-9", ">=", 15, None)]),
+    ("Volunteers 21 and over", [("age", ">=", 21, "a")]),
+    # an opener joins a lower bound to an upper one that brings its own comparator
+    ("Infants aged from 2 months up to, but not including, 2 years", [("age", ">=", 2, "mo"), ("age", "<", 2, "a")]),
+    # what a grade grades follows 'a grade'; a share runs to the close across 'in ...'
+    ("Discontinued for a grade 3 or 4 infusion reaction", [("infusion reaction", ">=", 3, None), ("infusion reaction", "<=", 4, None)]),
+    ("Hairy cell leukaemia variant (> 30% hairy cells in marrow)", [("hairy cells", ">", 30, "%")]),
+    # fillers: 'measuring', 'taking', 'clinical diagnosis of' are not the analyte's words
+    ("At least one node measuring ≥ 15 mm in short axis", [("node", ">=", 15, "mm")]),
+    ("Taking sertraline ≥ 50 mg/day", [("sertraline", ">=", 50, "mg/(24.h)")]),
+    ("Clinical diagnosis of psoriasis for at least 6 months", [("duration of psoriasis", ">=", 6, "mo")]),
+    ("Singleton pregnancy at 30 to 35 weeks' gestation", [("gestational age", ">=", 30, "wk"), ("gestational age", "<=", 35, "wk")]),
     # comparators written with a space inside
     ("Serum albumin > = 3.0 g/dL", [("albumin", ">=", 3.0, "g/dL")]),
     ("Fasting glucose < = 126 mg/dL", [("glucose", "<=", 126, "mg/dL")]),
