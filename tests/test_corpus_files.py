@@ -154,8 +154,9 @@ class FamilyRule(GoldRule):
 
 
 class HeldoutERule(GoldRule):
-    """A rule of heldout_e.jsonl and heldout_f.jsonl: the older codes plus the families codes for units that have no
-    older code (`mg/kg/day`, `g/24 h`, `cm H2O`, `ppm`, `µm`, `EU/mL`, `kPa`); no implied ages."""
+    """A rule of heldout_e.jsonl and heldout_f.jsonl: the older codes plus the families codes for
+    units that have no older code (`mg/kg/day`, `g/24 h`, `cm H2O`, `ppm`, `µm`, `EU/mL`, `kPa`); no
+    implied ages."""
 
     @model_validator(mode="after")
     def _unit_known(self) -> HeldoutERule:
