@@ -106,6 +106,9 @@ _NAMED_DURATION = re.compile(
     r"\s+(?!(?:of|or|and|old|in|at|with|who|to|on|from|inclusive|prior|before|after|since)\b)[A-Za-z]{4,}"
 )
 _INDEXED_BY = re.compile(r"(?<![\w-])[A-Za-z]+-for-$")
+_ANTIGEN_BEFORE = re.compile(
+    r"(?<![\w-])(?:(?i:anti)-?[A-Za-z][\w-]*(?:\s+[a-z][\w-]*){0,2}|[A-Z][A-Z0-9-]+(?:\s+[A-Z][A-Z0-9-]+)?)\s+$"
+)
 _FOR_AN_INDEX = re.compile(r"-for-[A-Za-z]+(?![\w-])")
 _OR_AS = re.compile(r"\b(?:or|and)\s+as\s*$", re.IGNORECASE)  # '... as >= 20 mm by X-ray or as >= 10 mm by CT'
 _TO_A_COUNT = re.compile(r"\s+to\s+", re.IGNORECASE)  # 'inadequate response to more than two antidepressants'
@@ -190,6 +193,7 @@ class AnalytePatterns:
         )
         self.new_clause = re.compile(rf"(?<![\w-])(?:{phrase_pattern(w.new_clause)})(?![\w-])", re.IGNORECASE)
         self.age_subjects = word_set(w.people_words + w.age_words + w.age_subjects)
+        self.immunoglobulins = word_set(w.immunoglobulins)
 
 
 def analyte_patterns(vocab: Vocabulary) -> AnalytePatterns:
@@ -252,6 +256,13 @@ def _another_analyte(text: str, m: Mention, vocab: Vocabulary, pats: AnalytePatt
         return Mention(m.start, ratio.end(), phrase, " ".join(phrase.lower().split()), in_lexicon=False)
     if m.name == pats.age_name and (at_event := age_at_event(text, m, vocab)) is not None:
         return at_event  # 'Age at diagnosis < 40 years' is not today's age
+    antigen = (
+        _ANTIGEN_BEFORE.search(text, max(0, m.start - 50), m.start)
+        if m.own and m.name in pats.immunoglobulins else None
+    )
+    if antigen is not None:  # 'Anti-pertussis toxin IgG', 'CMV IgG': an antibody to that antigen
+        phrase = text[antigen.start() : m.end]
+        return Mention(antigen.start(), m.end, phrase, " ".join(phrase.lower().split()), in_lexicon=False)
     indexed = _FOR_AN_INDEX.match(text, m.end) if m.own else None
     if indexed is not None:  # 'BMI-for-age', 'length-for-age': a growth index, not the measure itself
         phrase = text[m.start : indexed.end()]
@@ -758,7 +769,7 @@ def fallback(site: Site, previous: Previous) -> list[Mention]:
     return [derived] if derived is not None else []
 
 
-_TO_THE_CLOSE = re.compile(r"\s*(?:(?:in|of|on|at|from)\s+[^()]{1,40}?)?\)", re.IGNORECASE)  # '... in blood)'
+_TO_THE_CLOSE = re.compile(r"\s*(?:(?:in|of|on|at|from|by)\s+[^()]{1,40}?)?\)", re.IGNORECASE)  # '... in blood)'
 
 
 def _names_what_follows(site: Site) -> bool:
@@ -766,10 +777,15 @@ def _names_what_follows(site: Site) -> bool:
     those words ('(> 20% circulating plasma cells)'), not the words before the bracket."""
     after = site.after
     return (
-        after is not None and site.unit in ("%", None) and not site.text[site.expr.end : after.start].strip()
+        after is not None and _a_share_or_count(site.unit) and not site.text[site.expr.end : after.start].strip()
         and _TO_THE_CLOSE.match(site.text, after.end) is not None
         and site.pats.count_phrase.fullmatch(after.text) is None  # 'Recurrent infections (≥ 3 episodes)'
     )
+
+
+def _a_share_or_count(unit: str | None) -> bool:
+    """A percentage, a bare number or a count per volume: units that say how many of something."""
+    return unit in ("%", None) or unit.startswith(("10*", "/"))
 
 
 def derived_words(text: str, lo: int, hi: int, pats: AnalytePatterns) -> Mention | None:

@@ -152,6 +152,7 @@ class WordLists(BaseModel):
     measured_subjects: Phrases
     count_nouns: Phrases
     count_modifiers: Phrases
+    immunoglobulins: Phrases
 
 
 class Vocabulary:

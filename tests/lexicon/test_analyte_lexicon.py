@@ -55,7 +55,7 @@ CONTRACT_UNITS = {
     "mo", "wk", "d", "h", "min",
 }
 EXTRA_UNITS = {"s", "ng/dL", "U/mL", "mm/h", "mg/mg", "mg/g", "fL", "L", "mL/min/mm[Hg]",
-               "m[IU]/mL", "[IU]/mL", "mosm/kg", "mg/(24.h)", "ng/L"}
+               "m[IU]/mL", "[IU]/mL", "mosm/kg", "mg/(24.h)", "ng/L", "kPa"}
 
 
 @pytest.fixture(scope="module")
