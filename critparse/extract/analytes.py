@@ -101,6 +101,7 @@ _AGE_ASIDE = re.compile(
 _OPENS_ASIDE = re.compile(r"[\s,;]*\(\s*(?:or\s+|and\s+)?", re.IGNORECASE)
 _SCALE_NAME_ONLY = re.compile(r"(?:ctcae\s+)?(?:grade|class|stage|level)")
 _SCALE_OF_WHAT_FOLLOWS = re.compile(r"(?<![\w-])(?:a|an|any|for|of|with)\s+(?:ctcae\s+)?grade$")
+_HISTORY_ONLY = re.compile(r"(?:a\s+)?history")  # 'History of ≥ grade 3 CRS', 'history of at least 1 prior transfusion'
 """'stopped for a grade 3 or 4 immune-mediated toxicity': the grade of the words after it."""
 _NAMED_DURATION = re.compile(
     r"\s+(?!(?:of|or|and|old|in|at|with|who|to|on|from|inclusive|prior|before|after|since)\b)[A-Za-z]{4,}"
@@ -474,6 +475,10 @@ def not_a_threshold(site: Site, group: list[Mention], previous: Previous) -> str
     bounds ('pain ≥ 4 on a 0-10 scale') or a subgroup ('for patients with bilirubin > 1.5 × ULN').
     """
     expr, text, pats, tail = site.expr, site.text, site.pats, site.tail
+    if site.unit in TIME_UNITS and _OVER_THE.match(text, expr.start):
+        return "condition"  # 'no deterioration over the 2 weeks before treatment': a period
+    if (site.unit is None or site.unit in TIME_UNITS) and _who_consents(site):
+        return "condition"  # 'children aged 7 years and older will give assent': who signs, not who enters
     if pats.not_a_measure_after.match(text, expr.end) or (
         expr.kind != "single" and site.tail_ends_in(pats.name_nouns_last) and pats.not_a_measure_before.search(tail)
     ) or (site.tail_ends_in(pats.version_nouns_last) and pats.version_before.search(tail)) or _is_year(expr):
@@ -491,6 +496,23 @@ def not_a_threshold(site: Site, group: list[Mention], previous: Previous) -> str
     ):
         return "condition"
     return "condition" if tail[-1:].isspace() and _SUBGROUP.search(tail) else None  # it ends in spaces
+
+
+_OVER_THE = re.compile(r"(?:over|during|throughout)\s+the\s+(?:(?:past|last|previous|next|first)\s+)?\d", re.IGNORECASE)
+_ASSENT = re.compile(r"\bassent", re.IGNORECASE)
+_CONSENT = re.compile(r"\b(?:assent|consent)", re.IGNORECASE)
+
+
+def _who_consents(site: Site) -> bool:
+    """Whether the number is in a clause on who gives consent or assent, in a bullet that names
+    both: the ages say how consent is taken, not who is eligible."""
+    text, expr = site.text, site.expr
+    if _ASSENT.search(text) is None:
+        return False
+    start = max(text.rfind(";", 0, expr.start), text.rfind(". ", 0, expr.start)) + 1
+    ends = [i for i in (text.find(";", expr.end), text.find(". ", expr.end)) if i >= 0]
+    clause_end = min(ends, default=len(text))
+    return _CONSENT.search(text, start, clause_end) is not None and "consent" in text.lower()
 
 
 def _is_year(expr: Expression) -> bool:
@@ -623,6 +645,9 @@ def inherit(
     across = _counted_across_range(site, following)
     if across is not None:
         return _anchored(expr, [across]), expr.end
+    of_what = _share_or_age_of(site, mentions, next_start)
+    if of_what is not None:
+        return [of_what], of_what.end
     if compatible_previous and counted is None and (
         not site.words or site.ends_with_connector() or _opens_aside(site.tail) or _OR_AS.search(site.tail)
     ):
@@ -642,6 +667,22 @@ def inherit(
     if right:
         return [right[0]], right[0].end  # '> 16 years of age or Lansky ≥ 50': 'age' is taken
     return [], expr.end
+
+
+_OF_GAP = re.compile(r"\s+of\s+(?:the\s+)?(?:(?:postnatal|chronological)\s+)?", re.IGNORECASE)
+
+
+def _share_or_age_of(site: Site, mentions: list[Mention], next_start: int) -> Mention | None:
+    """'at least 10% of body surface area', '< 28 days of postnatal age': the analyte right after
+    'of' is what the number measures, whatever an earlier expression was about."""
+    gap = _OF_GAP.match(site.text, site.expr.end)
+    if gap is None:
+        return None
+    m = next((m for m in _between(mentions, gap.end(), next_start) if m.start == gap.end()), None)
+    if m is None or not m.own:
+        return None
+    age = m.name == site.pats.age_name and site.unit in TIME_UNITS
+    return m if age or (site.unit == "%" and compatible(m, "%")) else None
 
 
 def _named_from_the_unit(site: Site, mentions: list[Mention]) -> Mention | None:
@@ -760,13 +801,30 @@ def fallback(site: Site, previous: Previous) -> list[Mention]:
         return [before]  # 'hypersensitivity (>=Grade 3)', 'daily smokers (≥ 5 cigarettes/day for a year)'
     if derived is not None and (
         _SCALE_NAME_ONLY.fullmatch(derived.name) or _SCALE_OF_WHAT_FOLLOWS.search(derived.name)
+        or (site.unit is None and _HISTORY_ONLY.fullmatch(derived.name))
     ):
         # 'Grade 3 or higher hypersensitivity reaction': the grade of what follows
         derived = site.after or derived
     if derived is not None and site.unit in TIME_UNITS:
         derived = lasting(text, derived, lo, expr.start, expr.end, site.vocab)  # 'diabetes for ≥ 5 years'
-    derived = derived or site.after
+    derived = derived or _counted_in_the_unit(site) or site.after
     return [derived] if derived is not None else []
+
+
+_COUNTED_IN_UNIT = re.compile(r"((?:[A-Za-z]+\s+)?[A-Za-z]+)\s*(?:/|per\s)", re.IGNORECASE)
+
+
+def _counted_in_the_unit(site: Site) -> Mention | None:
+    """'1,000–100,000 asexual parasites per µL': with nothing named before, what a count per
+    volume counts is the noun inside its unit (not 'cells', which says only that cells are counted)."""
+    q = site.expr.bounds[-1][1]
+    if not (q.unit and q.unit.startswith("/") and q.unit_text and q.unit_text[0].isalpha()):
+        return None
+    noun = _COUNTED_IN_UNIT.match(q.unit_text)
+    if noun is None or noun.group(1).lower() in ("cells", "cell"):
+        return None
+    start = q.end - len(q.unit_text)
+    return Mention(start, start + noun.end(1), noun.group(1), " ".join(noun.group(1).lower().split()), in_lexicon=False)
 
 
 _TO_THE_CLOSE = re.compile(r"\s*(?:(?:in|of|on|at|from|by)\s+[^()]{1,40}?)?\)", re.IGNORECASE)  # '... in blood)'
@@ -981,8 +1039,14 @@ def _clause_start(text: str, lo: int, hi: int) -> int:
     if hi - lo > _WINDOW:
         space = text.find(" ", hi - _WINDOW, hi)
         lo = space + 1 if space >= 0 else hi - _WINDOW
-    clause = max(text.rfind(";", lo, hi), text.rfind(". ", lo, hi))
+    period = text.rfind(". ", lo, hi)
+    while period >= lo and _ABBREVIATION_END.search(text, max(lo, period - 7), period + 1):
+        period = text.rfind(". ", lo, period)  # 'below 20 ng/mL, i.e. 50 nmol/L': no sentence ends there
+    clause = max(text.rfind(";", lo, hi), period)
     return clause + 1 if clause >= lo else lo
+
+
+_ABBREVIATION_END = re.compile(r"(?<![A-Za-z])i\.e\.$", re.IGNORECASE)  # 'e.g.' does start what follows
 
 
 def _graded(text: str, expr: Expression) -> bool:

@@ -27,7 +27,8 @@ _RANGE_OPENER = re.compile(
 _LIST_JOIN = re.compile(r"\s*+(?:,\s*+(?:or|and)?|or|and|/)\s*$", re.IGNORECASE)
 _SHARED_UNIT_GAP = re.compile(r"\s*+(?:,|and|but|to|or)?\s*", re.IGNORECASE)
 AFTER_AGE = re.compile(
-    r"(?:\s*+(?:-\s*+)?old|\s++of\s++age|\s++in\s++age|\s++of\s++life)(?![A-Za-z])", re.IGNORECASE
+    r"(?:\s*+(?:-\s*+)?old|\s++of\s++(?:postnatal\s++|chronological\s++)?age|\s++in\s++age|\s++of\s++life)(?![A-Za-z])",
+    re.IGNORECASE,
 )
 """Words after a duration that make it an age ('18 years old', '65 years of age')."""
 

@@ -45,6 +45,7 @@ _RESTATED = re.compile(r"\s*+\(\s*+(\d{1,3})\s*+\)")  # 'eighteen (18)'
 _TIMES_SIGN = re.compile(r"^(?:[xX×*·.]|times)\s*")
 _LIST_GOES_ON = re.compile(r"\s*+(?:,|or|and|to|-|–)\s*+\d", re.IGNORECASE)
 _DECIMAL_COMMA_RANGE = re.compile(r"\s*+(?:-|–|to|and)\s*+\d+,\d{1,2}(?!\d)")  # 'between 7,0 and 10,0 %'
+_RANGE_BEFORE = re.compile(r"\d[.,]\d+[ \t]*(?:-|–|(?i:to))[ \t]*$")  # 'EDSS of 2.0 to 6,5': the upper bound
 # The whole exponent is read ('10^400' is 1e400, too large: dropped later as infinite, not 1e40).
 _POWER_VALUE = re.compile(r"\s*+(?:\^|\*\*|\*)\s*+\(?(\d+)\)?|([⁰¹²³⁴⁵⁶⁷⁸⁹]+)")  # '10^5 IU/mL'
 _TIMES_POWER = re.compile(r"\s*+[xX×*]\s*+10\s*+(?:\^|\*\*|\*|[eE])\s*+\(?(\d+|[⁰¹²³⁴⁵⁶⁷⁸⁹]+)\)?")  # '1 x 10^4 IU/mL'
@@ -186,6 +187,8 @@ def _decimal_follows(
     """',5' is decimal before a unit, a power of ten, another decimal-comma bound or a multiple of a
     limit of normal, and after a comparator unless a list goes on ('< 1,5 and' but 'of 0,1 or 2')."""
     if _power_of_ten(text, pos, vocab, pats) or vocab.match_unit(text, pos) or _DECIMAL_COMMA_RANGE.match(text, pos):
+        return True
+    if _RANGE_BEFORE.search(text, max(0, start - 16), start) is not None:
         return True
     limit = pats.limit_at(text, pos)
     if limit is not None and (limit.group("times") or limit.group("upper") or limit.group("lower")):

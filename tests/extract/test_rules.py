@@ -58,6 +58,22 @@ CASES = [
     ("Anti-diphtheria toxoid IgG ≥ 0.1 IU/mL", [("anti-diphtheria toxoid igg", ">=", 0.1, "[IU]/mL")]),
     ("Serum IgG ≥ 500 mg/dL", [("igg", ">=", 500, "mg/dL")]),
     ("Liver stiffness by transient elastography ≥ 9.5 kPa", [("liver stiffness", ">=", 9.5, "kPa")]),
+    # the upper bound of a range keeps its decimal comma
+    ("EDSS of 1.5 to 5,5", [("edss", ">=", 1.5, None), ("edss", "<=", 5.5, None)]),
+    # 'history of ≥ grade 2 X' grades X; 'not above' is '<='; 'Either' is no part of a name
+    ("History of ≥ grade 2 pneumonitis", [("pneumonitis", ">=", 2, None)]),
+    ("Bilirubin above ULN but not above 3 × ULN", [("bilirubin", ">", 1, "x ULN"), ("bilirubin", "<=", 3, "x ULN")]),
+    ("Either a FIB-4 index above 2.67 or cirrhosis on biopsy", [("fib-4 index", ">", 2.67, None)]),
+    # 'of postnatal age' makes a duration an age whatever came before; timed samples and itch scales
+    ("Born at ≥ 36 weeks gestation and under 14 days of postnatal age",
+     [("gestational age", ">=", 36, "wk"), ("age", "<", 14, "d")]),
+    ("Worst Itch NRS ≥ 7", [("worst itch nrs", ">=", 7, None)]),
+    ("1-hour glucose ≥ 180 mg/dL", [("1-hour glucose", ">=", 180, "mg/dL")]),
+    # a count per volume with nothing named before counts the noun in its unit
+    ("with 200 to 20,000 malaria parasites per µL",
+     [("malaria parasites", ">=", 200, "/uL"), ("malaria parasites", "<=", 20000, "/uL")]),
+    # 'i.e.' restates the limit; it ends no sentence
+    ("Vitamin D below 12 ng/mL, i.e. 30 nmol/L", [("vitamin d", "<", 12, "ng/mL"), ("vitamin d", "<", 30, "nmol/L")]),
     # comparators written with a space inside
     ("Serum albumin > = 3.0 g/dL", [("albumin", ">=", 3.0, "g/dL")]),
     ("Fasting glucose < = 126 mg/dL", [("glucose", "<=", 126, "mg/dL")]),
@@ -194,6 +210,9 @@ NO_THRESHOLD = [
     "HCV genotypes 1-4",
     "Morning cortisol sample drawn 7-9 AM",
     "Stage 4S neuroblastoma",
+    # ages of who signs, periods
+    "Informed consent from a parent; assent from children aged 8 years or older",
+    "Stable symptoms over the 4 weeks before baseline",
     "",
     "   ",
 ]
