@@ -362,13 +362,12 @@ def _group_before(
     last = next(inside, None)
     if last is None:
         return []
-    opened = _last_unclosed_paren(text[lo:hi])
-    after = lo + opened if opened >= 0 and last.start > lo + opened else -1  # 'QT interval (QTc > 500 ms)'
+    opened = asides.brackets.last_unclosed(lo, hi)
+    after = opened if opened >= 0 and last.start > opened else -1  # 'QT interval (QTc > 500 ms)'
     group = [last]
     first = last.start
     for m in inside:
-        gap = text[m.end : first]
-        if m.start > after and (pats.group_gap.fullmatch(gap) or pats.parenthetical_gap.fullmatch(gap)):
+        if m.start > after and asides.joined(m.end, first, pats):
             group.append(m)
             first = m.start
         else:
@@ -398,11 +397,22 @@ class Asides:
     """Whether a mention stands inside a closed parenthetical that says more than its name
     ('(corrected for Hb)') and closes before a given place. What does not depend on that place
     (the brackets around the mention) is read once per mention, not once per expression that
-    looks back over it."""
+    looks back over it; so are the text's brackets (`brackets`) and whether the gap between two
+    mentions joins them (`joined`), which the next expression looks back over again."""
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._read: dict[int, tuple[int, bool]] = {}  # id(mention) -> (first ')' after it, says more)
+        self.brackets = Brackets(text)
+        self._joined: dict[tuple[int, int], bool] = {}
+
+    def joined(self, end: int, start: int, pats: AnalytePatterns) -> bool:
+        """Whether text[end:start] only joins two mentions ('/', ' and ', ' (SGOT) and ')."""
+        found = self._joined.get((end, start))
+        if found is None:
+            gap = self.text[end:start]
+            found = self._joined[end, start] = bool(pats.group_gap.fullmatch(gap) or pats.parenthetical_gap.fullmatch(gap))
+        return found
 
     def __call__(self, mention: Mention, hi: int) -> bool:
         """Inside such a parenthetical that closes before `hi`."""
@@ -511,8 +521,13 @@ class Previous:
 class Site:
     """One expression and the text in its analyte position (from the previous one or the clause)."""
 
-    def __init__(self, text: str, expr: Expression, lo: int, pats: AnalytePatterns, vocab: Vocabulary) -> None:
+    def __init__(
+        self, text: str, expr: Expression, lo: int, pats: AnalytePatterns, vocab: Vocabulary,
+        brackets: Brackets | None = None,
+    ) -> None:
         self.text, self.expr, self.lo, self.pats, self.vocab = text, expr, lo, pats, vocab
+        self.brackets = brackets
+        """The text's brackets read once (None: each segment is read on its own)."""
         self.unit = expr.bounds[-1][1].unit
         self.segment = text[lo : expr.start]
         self.tail = self.segment[-80:]  # end-anchored patterns need no more (and stay linear)
@@ -534,8 +549,13 @@ class Site:
     def left(self) -> Mention | None:
         """`derived_words` of the analyte position, computed on first use only."""
         if not self._left_done:
-            self._left, self._left_done = derived_words(self.text, self.lo, self.expr.start, self.pats), True
+            self._left = derived_words(self.text, self.lo, self.expr.start, self.pats, self.brackets)
+            self._left_done = True
         return self._left
+
+    def last_unclosed(self) -> int:
+        """`_last_unclosed_paren(self.segment)`."""
+        return last_unclosed(self.text, self.lo, self.expr.start, self.brackets)
 
     @property
     def after(self) -> Mention | None:
@@ -723,8 +743,8 @@ def fallback(site: Site, previous: Previous) -> list[Mention]:
     text, expr, lo = site.text, site.expr, site.lo
     compatible_previous = _compatible_previous(site, previous)
     derived = site.left
-    paren = _last_unclosed_paren(site.segment)
-    before = derived_words(text, lo, lo + paren, site.pats) if derived is None and paren >= 0 else None
+    paren = site.last_unclosed()
+    before = derived_words(text, lo, lo + paren, site.pats, site.brackets) if derived is None and paren >= 0 else None
     same_unit = previous.expr is not None and previous.expr.bounds[-1][1].unit == site.unit
     if derived is None and compatible_previous and paren >= 0 and (before is None or same_unit):
         return compatible_previous  # 'bilirubin < 1.5 x ULN, except ... (< 3 x ULN)'
@@ -739,16 +759,19 @@ def fallback(site: Site, previous: Previous) -> list[Mention]:
     return [derived] if derived is not None else []
 
 
-def derived_words(text: str, lo: int, hi: int, pats: AnalytePatterns) -> Mention | None:
-    """The words in the analyte position [lo, hi) when no lexicon analyte stands there."""
+def derived_words(
+    text: str, lo: int, hi: int, pats: AnalytePatterns, brackets: Brackets | None = None
+) -> Mention | None:
+    """The words in the analyte position [lo, hi) when no lexicon analyte stands there
+    (`brackets`: the text's, read once)."""
     segment = text[lo:hi]
     measured = _measured_subject(text, lo, segment, pats) if "measur" in segment.lower() else None
     if measured is not None:
         return measured
     frequency = pats.frequency_tail.search(segment, max(0, len(segment) - 60))
     if frequency is not None:  # 'Maintenance hemodialysis 3 times per week for ≥ 3 months'
-        return derived_words(text, lo, lo + frequency.start(), pats)
-    unclosed = _last_unclosed_paren(segment)
+        return derived_words(text, lo, lo + frequency.start(), pats, brackets)
+    unclosed = last_unclosed(text, lo, hi, brackets)
     if unclosed >= 0:
         lo += unclosed + 1
         segment = segment[unclosed + 1 :]
@@ -846,6 +869,14 @@ def _inside_a_name(text: str, m: re.Match[str]) -> bool:
 _BRACKET = re.compile(r"[()\[\]]")
 
 
+def last_unclosed(text: str, lo: int, hi: int, brackets: Brackets | None) -> int:
+    """`_last_unclosed_paren(text[lo:hi])`, from the text's brackets read once when at hand."""
+    if brackets is None:
+        return _last_unclosed_paren(text[lo:hi])
+    opened = brackets.last_unclosed(lo, hi)
+    return opened - lo if opened >= 0 else -1
+
+
 def _last_unclosed_paren(segment: str) -> int:
     """Where the last bracket left open in `segment` opens (-1: none). Read from the end, over
     the brackets only: an opener is open when the closers after it are all matched before it
@@ -861,6 +892,45 @@ def _last_unclosed_paren(segment: str) -> int:
         else:
             depth -= 1
     return -1
+
+
+class Brackets:
+    """Where the last bracket left open before a place opens, for any stretch of one text: the
+    brackets are read once, left to right with a stack (a closer with nothing open ignored), and
+    only as far as asked. An opener in [lo, hi) is open at `hi` in `text[lo:hi]` exactly when it
+    is open at `hi` in the whole text (what closes it lies between the two), so the innermost
+    bracket open at `hi` answers for every `lo` up to it."""
+
+    def __init__(self, text: str) -> None:
+        self._brackets = _BRACKET.finditer(text)
+        self._at: list[int] = []  # the brackets read, in text order
+        self._open: list[int] = []  # the innermost opener open just after each (-1: none)
+        self._stack: list[int] = []
+        self._done = False
+        self._text = text
+
+    def last_unclosed(self, lo: int, hi: int) -> int:
+        """`lo + _last_unclosed_paren(text[lo:hi])` (-1: none open)."""
+        self._read_to(hi)
+        k = bisect_left(self._at, hi) - 1
+        top = self._open[k] if k >= 0 else -1
+        return top if top >= lo else -1
+
+    def _read_to(self, hi: int) -> None:
+        """Read brackets until one at or after `hi` (or the end of the text)."""
+        at, stack, text = self._at, self._stack, self._text
+        while not self._done and (not at or at[-1] < hi):
+            m = next(self._brackets, None)
+            if m is None:
+                self._done = True
+                return
+            i = m.start()
+            if text[i] in "([":
+                stack.append(i)
+            elif stack:
+                stack.pop()
+            at.append(i)
+            self._open.append(stack[-1] if stack else -1)
 
 
 def _mask_parentheticals(segment: str) -> str:
@@ -896,7 +966,7 @@ def assign_analytes(
             continue
         lo = _clause_start(text, previous.end, expr.start)
         group = candidate_mentions(text, mentions, lo, expr, pats, cmps, asides)
-        site = Site(text, expr, lo, pats, vocab)
+        site = Site(text, expr, lo, pats, vocab, asides.brackets)
         group = restated_limit(site, group, previous) or group
         if not group and expr.kind in ("bare", "list") and not (expr.kind == "list" and _graded(text, expr)):
             expr.analytes = []  # only a scale named right before makes a bare number a threshold

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from critparse.extract.analytes import (
     Asides,
+    Brackets,
     _last_unclosed_paren,
     analyte_patterns,
     prepare_mentions,
@@ -48,6 +49,17 @@ def _plain_last_unclosed(segment: str) -> int:
 @given(st.text(alphabet="()[]a ", max_size=24))
 def test_bounded_last_unclosed_paren_is_the_stack_reading(segment: str) -> None:
     assert _last_unclosed_paren(segment) == _plain_last_unclosed(segment)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="()[]a ", max_size=30))
+def test_bounded_brackets_read_once_answer_every_segment(text: str) -> None:
+    for order in (range(len(text) + 1), reversed(range(len(text) + 1))):  # read as far as asked, or all
+        brackets = Brackets(text)  # one object for every stretch
+        for hi in order:
+            for lo in range(hi + 1):
+                plain = _last_unclosed_paren(text[lo:hi])
+                assert brackets.last_unclosed(lo, hi) == (lo + plain if plain >= 0 else -1), (text, lo, hi)
 
 
 def _plain_in_aside(text: str, mention: Mention, hi: int) -> bool:
