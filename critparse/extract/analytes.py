@@ -21,16 +21,17 @@ Nothing here touches spaCy: every function works on the text, character offsets 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 from critparse.extract.durations import age_at_event, event_after, lasting
 from critparse.extract.expressions import AFTER_AGE
 from critparse.extract.mentions import TIME_UNITS, Expression, Mention
 from critparse.extract.quantities import ComparatorsBefore
 from critparse.extract.quantities import patterns as quantity_patterns
-from critparse.lexicon.phrases import alternation, last_characters, phrase_pattern, word_set
+from critparse.lexicon.phrases import alternation, expand_phrase, last_characters, phrase_pattern, word_set
 from critparse.lexicon.vocabulary import Vocabulary
 
 __all__ = [
@@ -179,6 +180,8 @@ class AnalytePatterns:
         self.parenthetical_gap = re.compile(
             rf"\s*\([^()]{{1,25}}\)[\s/,&\-]*(?:{connectors})?[\s/,&\-]*", re.IGNORECASE
         )
+        # The most characters but joiners either gap holds: what is in brackets, and a connector.
+        self.gap_letters = 25 + max(len(form) for c in w.connectors for form in expand_phrase(c))
         self.instrument_for = re.compile(
             rf"(?<![\w-])(?:[A-Z][\w'-]*\s+){{1,5}}(?i:{phrase_pattern(w.instrument_heads)})\s+(?:for|of)\s+(?:[a-z]+\s+){{0,3}}$"
         )
@@ -311,18 +314,23 @@ def candidate_mentions(
     mention's brackets for the next expression of the same text.
     """
     unit = expr.bounds[-1][1].unit
+    asides = asides or Asides(text)
     aside = _NAMED_ASIDE.match(text, expr.end)
-    near = _between(mentions, lo, aside.end() + 1 if aside is not None else expr.end)
-    named = [m for m in near if aside is not None and m.start == aside.end() and _ASIDE_END.match(text, m.end)]
+    starts, ends_in_order = asides.index(mentions)
+    i = bisect_left(starts, lo)
+    j = bisect_left(starts, aside.end() + 1 if aside is not None else expr.end, lo=i)
+    near = mentions[i:j]  # those that start in [lo, hi)
+    named = [m for m in near if m.start == aside.end() and _ASIDE_END.match(text, m.end)] if aside is not None else []
     if named and compatible(named[0], unit):
         return named[:1]  # '≥ 140 mm Hg (systolic) or ≥ 90 mm Hg (diastolic)': the aside names it
     number_start = expr.bounds[0][1].start
-    within = [m for m in near if expr.start <= m.start and m.end <= number_start and compatible(m, unit)]
+    k = bisect_left(starts, expr.start, lo=i, hi=j)  # the first near that starts at or after expr.start
+    within = [m for m in mentions[k:j] if m.end <= number_start and compatible(m, unit)]
     if within:
         return within[-1:]  # 'under the age of 21': named between the comparator and the number
     if not near:
         return []
-    group = _group_before(near, text, lo, expr.start, pats, unit, asides or Asides(text)) or _listed_aside(
+    group = _group_before(near, text, lo, expr.start, pats, unit, asides, ends_in_order) or _listed_aside(
         near, text, lo, expr.start, pats, unit
     )
     if not group:
@@ -346,34 +354,45 @@ def _between(mentions: list[Mention], lo: int, hi: int) -> list[Mention]:
 
 def _group_before(
     mentions: list[Mention], text: str, lo: int, hi: int, pats: AnalytePatterns, unit: str | None,
-    asides: Asides,
+    asides: Asides, ends_in_order: bool = False,
 ) -> list[Mention]:
     """The run of mentions closest to `hi` inside [lo, hi), joined only by connectors.
 
     Read from the end, so that only the mentions of the run (and the one that ends it) are
     tested, not every mention of the window. A mention that ends after the last ')' before `hi`
-    is in no closed aside, which spares the look for its brackets."""
+    is in no closed aside, which spares the look for its brackets. When the mentions end in text
+    order, the reading stops at the first one too far from the run for any gap to join them, not
+    only at the first that may stand in it ('(ANC 1500) (ANC 1500) ...' skips every aside)."""
     closed = text.rfind(")", lo, hi)
-    inside = (
-        m for m in reversed(mentions)
-        if m.start >= lo and m.end <= hi and compatible(m, unit)
-        and (m.end > closed or not asides(m, hi))
-    )
-    last = next(inside, None)
+    rest = reversed(mentions)
+    last = next((m for m in rest if _may_stand(m, lo, hi, unit, closed, asides)), None)
     if last is None:
         return []
     opened = asides.brackets.last_unclosed(lo, hi)
     after = opened if opened >= 0 and last.start > opened else -1  # 'QT interval (QTc > 500 ms)'
     group = [last]
     first = last.start
-    for m in inside:
+    too_far = -2  # a mention ending at or before this is too far from `first` to join (-2: not read)
+    for m in rest:
+        if not _may_stand(m, lo, hi, unit, closed, asides):
+            if ends_in_order:
+                too_far = asides.too_far(first, pats) if too_far == -2 else too_far
+                if m.end <= too_far:
+                    break  # and every mention before this one ends before it, further still
+            continue
         if m.start > after and asides.joined(m.end, first, pats):
             group.append(m)
-            first = m.start
+            first, too_far = m.start, -2
         else:
             break
     group.reverse()
     return group
+
+
+def _may_stand(m: Mention, lo: int, hi: int, unit: str | None, closed: int, asides: Asides) -> bool:
+    """Whether `m` may be part of the run before `hi`: inside [lo, hi), compatible with the unit,
+    and in no closed aside that says more than its name (none after the last ')', `closed`)."""
+    return m.start >= lo and m.end <= hi and compatible(m, unit) and (m.end > closed or not asides(m, hi))
 
 
 def _listed_aside(
@@ -405,6 +424,21 @@ class Asides:
         self._read: dict[int, tuple[int, bool]] = {}  # id(mention) -> (first ')' after it, says more)
         self.brackets = Brackets(text)
         self._joined: dict[tuple[int, int], bool] = {}
+        self._indexed: tuple[list[Mention], list[int], bool] | None = None
+        self._letters = _Letters(text)
+
+    def index(self, mentions: list[Mention]) -> tuple[list[int], bool]:
+        """The starts of `mentions` (in text order, for bisection) and whether their ends are in
+        text order too; read once for the list every expression of the text looks back over."""
+        if self._indexed is None or self._indexed[0] is not mentions or len(self._indexed[1]) != len(mentions):
+            starts = [m.start for m in mentions]
+            self._indexed = mentions, starts, all(a.end <= b.end for a, b in pairwise(mentions))
+        return self._indexed[1], self._indexed[2]
+
+    def too_far(self, start: int, pats: AnalytePatterns) -> int:
+        """The last place from which the text up to `start` holds more characters but joiners
+        than a joining gap can (-1: none): no gap from there or before is one `joined` accepts."""
+        return self._letters.back_from(start, pats.gap_letters)
 
     def joined(self, end: int, start: int, pats: AnalytePatterns) -> bool:
         """Whether text[end:start] only joins two mentions ('/', ' and ', ' (SGOT) and ')."""
@@ -892,6 +926,45 @@ def _last_unclosed_paren(segment: str) -> int:
         else:
             depth -= 1
     return -1
+
+
+_NOT_JOINERS = re.compile(r"[^\s/,&()\[\]\-–]+")  # what _JOINERS leaves out
+
+
+class _Letters:
+    """How many characters of a text but joiners (`_JOINERS`) stand before a place: the runs of
+    them are read once, in text order, as far as asked."""
+
+    def __init__(self, text: str) -> None:
+        self._runs = _NOT_JOINERS.finditer(text)
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        self._before: list[int] = []  # characters in the runs before each
+        self._done = False
+
+    def between(self, lo: int, hi: int) -> int:
+        """The characters but joiners in text[lo:hi]."""
+        return self._upto(hi) - self._upto(lo) if lo < hi else 0
+
+    def back_from(self, hi: int, n: int) -> int:
+        """The last place `lo` with more than `n` characters but joiners in text[lo:hi] (-1: none)."""
+        target = self._upto(hi) - n - 1  # the place of this character (counted from 0) is `lo`
+        if target < 0:
+            return -1
+        k = bisect_right(self._before, target) - 1
+        return self._starts[k] + target - self._before[k]
+
+    def _upto(self, pos: int) -> int:
+        while not self._done and (not self._starts or self._starts[-1] < pos):
+            run = next(self._runs, None)
+            if run is None:
+                self._done = True
+            else:
+                self._before.append(self._before[-1] + self._ends[-1] - self._starts[-1] if self._starts else 0)
+                self._starts.append(run.start())
+                self._ends.append(run.end())
+        k = bisect_right(self._starts, pos) - 1
+        return self._before[k] + min(pos, self._ends[k]) - self._starts[k] if k >= 0 else 0
 
 
 class Brackets:

@@ -207,3 +207,32 @@ def test_bounded_mention_init_is_the_dataclass_init() -> None:
     assert hash(m) == hash(dataclasses.replace(m))
     with pytest.raises(dataclasses.FrozenInstanceError):
         m.start = 2  # type: ignore[misc]
+
+
+_GROUP_PIECES = ["ANC", "Hb", " ", "(", ")", " 1500", "and", "/", ", ", "corrected for", "(SGOT)", "x" * 12, "-"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_GROUP_PIECES), max_size=24).map("".join))
+def test_bounded_group_stops_where_no_gap_can_join(text: str) -> None:
+    from critparse.extract.analytes import _group_before
+
+    pats = analyte_patterns(VOCAB)
+    mentions = [Mention(m.start(), m.end(), m.group(0), m.group(0).lower()) for m in re.finditer(r"\bANC\b|\bHb\b", text)]
+    for hi in range(len(text) + 1):
+        near = [m for m in mentions if m.start < hi]
+        stopping = _group_before(near, text, 0, hi, pats, None, Asides(text), ends_in_order=True)
+        assert stopping == _group_before(near, text, 0, hi, pats, None, Asides(text)), (text, hi)
+
+
+@pytest.mark.parametrize("text", ["(ANC 1500) " * 40, "ANC and " * 30 + "1", "(ANC)/(Hb) x (ANC 1) and ANC 2"])
+def test_bounded_letters_count_what_is_no_joiner(text: str) -> None:
+    from critparse.extract.analytes import _JOINERS, _Letters
+
+    letters = _Letters(text)
+    for lo in range(0, len(text), 7):
+        for hi in range(lo, len(text) + 1, 5):
+            assert letters.between(lo, hi) == len(re.sub(_JOINERS.strip("*"), "", text[lo:hi])), (lo, hi)
+            n = letters.between(lo, hi)
+            back = letters.back_from(hi, n - 1) if n else -1
+            assert back == (max(x for x in range(hi + 1) if letters.between(x, hi) > n - 1) if n else -1)
