@@ -32,7 +32,7 @@ from critparse.extract.mentions import TIME_UNITS, Expression, Mention
 from critparse.extract.quantities import ComparatorsBefore
 from critparse.extract.quantities import patterns as quantity_patterns
 from critparse.lexicon.phrases import alternation, expand_phrase, last_characters, phrase_pattern, word_set
-from critparse.lexicon.vocabulary import Vocabulary
+from critparse.lexicon.vocabulary import Vocabulary, first_character_lead
 
 __all__ = [
     "AnalytePatterns",
@@ -78,17 +78,19 @@ _WORDS_AFTER = re.compile(
     r"\bwithin\b|\bprior\s+to\b|\bbefore\b|\bafter\b|\bat\b|\bfor\b|\bsince\b|\bfrom\b|\bper\b|\bby\b|\bon\b|"
     r"\bas\b|\bin\b|\bduring\b|\bover\b|\brequiring\b|\bthat\b|\bwhich\b|\bwho\b|\bdespite\b|\bof\s+at\b|\bto\b))"
 )
+# A look-ahead for the first characters opens the patterns searched over long stretches: `re` skips
+# to them instead of trying the word boundary at every place.
 _CONDITION_LEAD = re.compile(
-    r"\b(?:for|in|if|among)\s+(?:(?:those|patients|pts|subjects|participants|children|individuals|"
+    r"(?=[fiaFIA])\b(?:for|in|if|among)\s+(?:(?:those|patients|pts|subjects|participants|children|individuals|"
     r"adults|adolescents|men|women|males|females|infants)\s+)?(?:(?:aged|who\s+are|of\s+age|age)\s+)?$",
     re.IGNORECASE,
 )
 _SCALE_DESCRIPTOR = re.compile(r"\s*(?:(?:-\s*)?points?\s+)?(?:scale|NRS|VAS|Likert|numeric\s+rating)\b", re.IGNORECASE)
-_ON_A_SCALE = re.compile(r"\b(?:on\s+an?|using\s+an?)\s*\(?$", re.IGNORECASE)
+_ON_A_SCALE = re.compile(r"(?=[ouOU])\b(?:on\s+an?|using\s+an?)\s*\(?$", re.IGNORECASE)
 _OPEN_PAREN = re.compile(r"\(\s*$")
 # 'for participants with total bilirubin > 1.5 × ULN, ...': the threshold picks a subgroup.
 _SUBGROUP = re.compile(
-    r"\b(?:for|in|among)\s+(?:[\w-]+\s+){0,2}?(?:(?:patient|participant|subject|individual)s?|those|people|"
+    r"(?=[fiaFIA])\b(?:for|in|among)\s+(?:[\w-]+\s+){0,2}?(?:(?:patient|participant|subject|individual)s?|those|people|"
     r"women|men|children)\s+(?:with|who\s+have|having)\s+(?:[\w()-]+\s+){0,5}$",
     re.IGNORECASE,
 )
@@ -127,10 +129,10 @@ class AnalytePatterns:
         self.stop_words = word_set(w.stop_words)
         self.not_staging_systems = word_set(w.not_staging_systems)
         # 'sweat chloride', 'left ventricular end-diastolic pressure'
-        self.qualifier = re.compile(rf"\b(?:{phrase_pattern(w.qualifiers)})\s+(?:[A-Za-z]+-)?$", re.IGNORECASE)
+        self.qualifier = re.compile(rf"{_lead(w.qualifiers)}\b(?:{phrase_pattern(w.qualifiers)})\s+(?:[A-Za-z]+-)?$", re.IGNORECASE)
         self.qualifier_last = last_characters(w.qualifiers)
         # 'HAS-BLED' is a name, not 'has'
-        self.word_cut = re.compile(rf"(?<!-)\b(?:{phrase_pattern(w.clause_words)})\b(?!-)", re.IGNORECASE)
+        self.word_cut = re.compile(rf"{_lead(w.clause_words)}(?<!-)\b(?:{phrase_pattern(w.clause_words)})\b(?!-)", re.IGNORECASE)
         self.trailing_filler = re.compile(rf"(?:\s+(?:{phrase_pattern(w.trailing_filler)}))+\s*$", re.IGNORECASE)
         self.leading_filler = re.compile(  # 'HAS-BLED' is a name, not 'has'
             rf"^(?:\s*(?:{phrase_pattern(w.leading_filler)})\b(?!-)|\s*\W)+\s*", re.IGNORECASE
@@ -151,10 +153,10 @@ class AnalytePatterns:
         self.version_nouns_last = last_characters(w.version_nouns)
         # 'Unresolved grade 2 neuropathy', 'FIGO stage IB2': a stage, grade or class named alone is no limit
         self.named_alone = word_set(w.named_alone)
-        self.age_words = re.compile(rf"\b(?:{phrase_pattern(w.age_words)})\b", re.IGNORECASE)
+        self.age_words = re.compile(rf"{_lead(w.age_words)}\b(?:{phrase_pattern(w.age_words)})\b", re.IGNORECASE)
         # With a number of years these words mean age; with weeks or days rarely ('patients who
         # received chemotherapy more than 4 weeks ago').
-        self.people_words = re.compile(rf"\b(?:{phrase_pattern(w.people_words)})\b", re.IGNORECASE)
+        self.people_words = re.compile(rf"{_lead(w.people_words)}\b(?:{phrase_pattern(w.people_words)})\b", re.IGNORECASE)
         self.age_name = w.pattern_analytes.age
         self.stage_name = w.pattern_analytes.stage
         self.heads_needing_complement = word_set(w.heads_needing_complement)
@@ -185,8 +187,13 @@ class AnalytePatterns:
         self.instrument_for = re.compile(
             rf"(?<![\w-])(?:[A-Z][\w'-]*\s+){{1,5}}(?i:{phrase_pattern(w.instrument_heads)})\s+(?:for|of)\s+(?:[a-z]+\s+){{0,3}}$"
         )
-        self.new_clause = re.compile(rf"(?<![\w-])(?:{phrase_pattern(w.new_clause)})(?![\w-])", re.IGNORECASE)
+        self.new_clause = re.compile(rf"{_lead(w.new_clause)}(?<![\w-])(?:{phrase_pattern(w.new_clause)})(?![\w-])", re.IGNORECASE)
         self.age_subjects = word_set(w.people_words + w.age_words + w.age_subjects)
+
+
+def _lead(phrases: list[str]) -> str:
+    """`first_character_lead` of a word list's phrases (with their optional parts)."""
+    return first_character_lead([form for p in phrases for form in expand_phrase(p)])
 
 
 def analyte_patterns(vocab: Vocabulary) -> AnalytePatterns:

@@ -236,3 +236,25 @@ def test_bounded_letters_count_what_is_no_joiner(text: str) -> None:
             n = letters.between(lo, hi)
             back = letters.back_from(hi, n - 1) if n else -1
             assert back == (max(x for x in range(hi + 1) if letters.between(x, hi) > n - 1) if n else -1)
+
+
+_LEAD = re.compile(r"^\(\?=\[(?:\\.|[^\]\\])*\]\)")
+_LEAD_PIECES = ["for", "in", "among", "patients", "with", "who", "ſ", "K", "İ", "ı", "Age", "aged", "women",
+                "on a", "using an", "(", " ", "  ", "-", "has", "HAS-BLED", "which", "1", "x", "children", "%"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_LEAD_PIECES), max_size=14).map(" ".join))
+def test_bounded_first_character_leads_find_what_the_plain_patterns_find(text: str) -> None:
+    from critparse.extract import analytes
+
+    pats = analyte_patterns(VOCAB)
+    leading = [pats.qualifier, pats.word_cut, pats.age_words, pats.people_words, pats.new_clause,
+               analytes._CONDITION_LEAD, analytes._ON_A_SCALE, analytes._SUBGROUP]
+    for pattern in leading:
+        assert _LEAD.match(pattern.pattern), pattern.pattern[:40]
+        plain = re.compile(_LEAD.sub("", pattern.pattern), pattern.flags)
+        for pos in range(0, len(text) + 1, 3):
+            for found, expected in ((pattern.search(text, pos), plain.search(text, pos)),
+                                    (pattern.match(text, pos), plain.match(text, pos))):
+                assert (found and found.span()) == (expected and expected.span()), (pattern.pattern[:40], text, pos)
