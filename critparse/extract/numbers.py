@@ -72,7 +72,7 @@ def iter_numbers(text: str, comma_is_decimal: Callable[[int, int], bool]) -> Ite
         if start < last_end or (ident is not None and ident.start() <= start):
             continue  # the decimals of the previous number ('1,5') or an identifier
         literal = m.group(0)
-        thousands = _DOT_THOUSANDS.match(text, start)
+        thousands = _DOT_THOUSANDS.match(text, start) if "." in text[start + 1 : start + 4] else None  # '1.500'
         if thousands is not None and thousands.end() >= end:
             literal, end = thousands.group(0).replace(".", ""), thousands.end()
         decimal = (

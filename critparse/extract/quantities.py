@@ -149,8 +149,16 @@ _COUNTED_STARTS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY
 
 
 def _next_character(text: str, pos: int) -> str:
-    """The first character at or after `pos` that is not white space ('' at the end)."""
-    nxt = _SPACES.match(text, pos).end()  # type: ignore[union-attr]
+    """The first character at or after `pos` that is not white space ('' at the end). None or
+    one space is looked at directly (`str.isspace` is what `re` takes for white space), a longer
+    run by `re`."""
+    ch = text[pos : pos + 1]
+    if not ch.isspace():
+        return ch
+    ch = text[pos + 1 : pos + 2]
+    if not ch.isspace():
+        return ch
+    nxt = _SPACES.match(text, pos + 2).end()  # type: ignore[union-attr]
     return text[nxt : nxt + 1]
 
 

@@ -258,3 +258,13 @@ def test_bounded_first_character_leads_find_what_the_plain_patterns_find(text: s
             for found, expected in ((pattern.search(text, pos), plain.search(text, pos)),
                                     (pattern.match(text, pos), plain.match(text, pos))):
                 assert (found and found.span()) == (expected and expected.span()), (pattern.pattern[:40], text, pos)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=" \t\n\u00a0\u2009\u3000\x1cx1", max_size=8))
+def test_bounded_next_character_is_the_first_after_white_space(text: str) -> None:
+    from critparse.extract.quantities import _next_character
+
+    for pos in range(len(text) + 2):
+        nxt = re.compile(r"\s*").match(text, min(pos, len(text))).end()  # type: ignore[union-attr]
+        assert _next_character(text, pos) == (text[nxt : nxt + 1] if pos <= len(text) else "")
