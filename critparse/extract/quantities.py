@@ -449,7 +449,7 @@ class ComparatorsBefore:
         self.text = text
         self.folded = folded(text)
         """The text lower-cased for `FoldedPattern` scans (None when it cannot be)."""
-        self._phrases = vocab.iter_comparators(text)
+        self._phrases = vocab.iter_comparators_folded(text, self.folded)
         self._ending: dict[int, tuple[str, int]] = {}
         self._read_to = -1  # every phrase ending at or before this is in `_ending`
         self._read_to_end(0)

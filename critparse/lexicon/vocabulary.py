@@ -227,9 +227,10 @@ class Vocabulary:
     def derived(self, key: str, build: Callable[[Vocabulary], T]) -> T:
         """A matcher built from these vocabularies (e.g. an extract module's compiled
         patterns), built once per vocabulary so that no module keeps a global one."""
-        if key not in self._derived:
-            self._derived[key] = build(self)
-        return self._derived[key]  # type: ignore[no-any-return]
+        found = self._derived.get(key)  # (one look-up: every extract step asks, for every text)
+        if found is None:
+            found = self._derived[key] = build(self)
+        return found  # type: ignore[no-any-return]
 
     def _before_surfaces(self) -> list[str]:
         return [p for phrases in self.comparators.before.values() for p in phrases]
@@ -244,7 +245,11 @@ class Vocabulary:
     def iter_comparators(self, text: str) -> Iterator[tuple[int, tuple[Comparator, int]]]:
         """The comparator phrases of `text` in text order, found as they are asked for:
         (end, (comparator, start)); each ends after the one before."""
-        for m in self._before_scan.finditer(text, folded(text)):
+        return self.iter_comparators_folded(text, folded(text))
+
+    def iter_comparators_folded(self, text: str, lowered: str | None) -> Iterator[tuple[int, tuple[Comparator, int]]]:
+        """`iter_comparators`, given `folded(text)` (for a caller that has it already)."""
+        for m in self._before_scan.finditer(text, lowered):
             yield m.end(), (self._before[fold(m.group("cmp"))], m.start())
 
     def comparator_after(self, phrase: str) -> Comparator:
