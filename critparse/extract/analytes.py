@@ -380,8 +380,8 @@ def _group_before(
     group = [last]
     first = last.start
     too_far = -2  # a mention ending at or before this is too far from `first` to join (-2: not read)
-    for m in rest:
-        if not _may_stand(m, lo, hi, unit, closed, asides):
+    for m in rest:  # (`_may_stand` written out: a run may be dozens of mentions long)
+        if not (m.start >= lo and m.end <= hi and compatible(m, unit) and (m.end > closed or not asides(m, hi))):
             if ends_in_order:
                 too_far = asides.too_far(first, pats) if too_far == -2 else too_far
                 if m.end <= too_far:
@@ -432,7 +432,7 @@ class Asides:
         self.brackets = Brackets(text)
         self._joined: dict[tuple[int, int], bool] = {}
         self._indexed: tuple[list[Mention], list[int], bool] | None = None
-        self._letters = _Letters(text)
+        self._letters: _Letters | None = None  # read only for a run that meets an aside
 
     def index(self, mentions: list[Mention]) -> tuple[list[int], bool]:
         """The starts of `mentions` (in text order, for bisection) and whether their ends are in
@@ -445,6 +445,8 @@ class Asides:
     def too_far(self, start: int, pats: AnalytePatterns) -> int:
         """The last place from which the text up to `start` holds more characters but joiners
         than a joining gap can (-1: none): no gap from there or before is one `joined` accepts."""
+        if self._letters is None:
+            self._letters = _Letters(self.text)
         return self._letters.back_from(start, pats.gap_letters)
 
     def joined(self, end: int, start: int, pats: AnalytePatterns) -> bool:
