@@ -21,17 +21,24 @@ Nothing here touches spaCy: every function works on the text, character offsets 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 from critparse.extract.durations import age_at_event, event_after, lasting
 from critparse.extract.expressions import AFTER_AGE
 from critparse.extract.mentions import TIME_UNITS, Expression, Mention
 from critparse.extract.quantities import ComparatorsBefore
 from critparse.extract.quantities import patterns as quantity_patterns
-from critparse.lexicon.phrases import alternation, last_characters, phrase_pattern, word_set
-from critparse.lexicon.vocabulary import Vocabulary
+from critparse.lexicon.phrases import (
+    alternation,
+    expand_phrase,
+    last_characters,
+    phrase_pattern,
+    word_set,
+)
+from critparse.lexicon.vocabulary import Vocabulary, first_character_lead
 
 __all__ = [
     "AnalytePatterns",
@@ -79,17 +86,19 @@ _WORDS_AFTER = re.compile(
     r"\bincluding\b|\bwith\b|\bcontaining\b|\bexcluding\b|\bexcept\b|\bwhile\b|\bunless\b|\bwhose\b|"
     r"\badministered\b|\bgiven\b))"
 )
+# A look-ahead for the first characters opens the patterns searched over long stretches: `re` skips
+# to them instead of trying the word boundary at every place.
 _CONDITION_LEAD = re.compile(
-    r"\b(?:for|in|if|among)\s+(?:(?:those|patients|pts|subjects|participants|children|individuals|"
+    r"(?=[fiaFIA])\b(?:for|in|if|among)\s+(?:(?:those|patients|pts|subjects|participants|children|individuals|"
     r"adults|adolescents|men|women|males|females|infants)\s+)?(?:(?:aged|who\s+are|of\s+age|age)\s+)?$",
     re.IGNORECASE,
 )
 _SCALE_DESCRIPTOR = re.compile(r"\s*(?:(?:-\s*)?points?\s+)?(?:scale|NRS|VAS|Likert|numeric\s+rating)\b", re.IGNORECASE)
-_ON_A_SCALE = re.compile(r"\b(?:on\s+an?|using\s+an?)\s*\(?$", re.IGNORECASE)
+_ON_A_SCALE = re.compile(r"(?=[ouOU])\b(?:on\s+an?|using\s+an?)\s*\(?$", re.IGNORECASE)
 _OPEN_PAREN = re.compile(r"\(\s*$")
 # 'for participants with total bilirubin > 1.5 × ULN, ...': the threshold picks a subgroup.
 _SUBGROUP = re.compile(
-    r"\b(?:for|in|among)\s+(?:[\w-]+\s+){0,2}?(?:(?:patient|participant|subject|individual)s?|those|people|"
+    r"(?=[fiaFIA])\b(?:for|in|among)\s+(?:[\w-]+\s+){0,2}?(?:(?:patient|participant|subject|individual)s?|those|people|"
     r"women|men|children)\s+(?:with|who\s+have|having)\s+(?:[\w()-]+\s+){0,5}$",
     re.IGNORECASE,
 )
@@ -136,10 +145,10 @@ class AnalytePatterns:
         self.stop_words = word_set(w.stop_words)
         self.not_staging_systems = word_set(w.not_staging_systems)
         # 'sweat chloride', 'left ventricular end-diastolic pressure'
-        self.qualifier = re.compile(rf"\b(?:{phrase_pattern(w.qualifiers)})\s+(?:[A-Za-z]+-)?$", re.IGNORECASE)
+        self.qualifier = re.compile(rf"{_lead(w.qualifiers)}\b(?:{phrase_pattern(w.qualifiers)})\s+(?:[A-Za-z]+-)?$", re.IGNORECASE)
         self.qualifier_last = last_characters(w.qualifiers)
         # 'HAS-BLED' is a name, not 'has'
-        self.word_cut = re.compile(rf"(?<!-)\b(?:{phrase_pattern(w.clause_words)})\b(?!-)", re.IGNORECASE)
+        self.word_cut = re.compile(rf"{_lead(w.clause_words)}(?<!-)\b(?:{phrase_pattern(w.clause_words)})\b(?!-)", re.IGNORECASE)
         self.trailing_filler = re.compile(rf"(?:\s+(?:{phrase_pattern(w.trailing_filler)}))+\s*$", re.IGNORECASE)
         self.leading_filler = re.compile(  # 'HAS-BLED' is a name, not 'has'
             rf"^(?:\s*(?:{phrase_pattern(w.leading_filler)})\b(?!-)|\s*\W)+\s*", re.IGNORECASE
@@ -160,10 +169,10 @@ class AnalytePatterns:
         self.version_nouns_last = last_characters(w.version_nouns)
         # 'Unresolved grade 2 neuropathy', 'FIGO stage IB2': a stage, grade or class named alone is no limit
         self.named_alone = word_set(w.named_alone)
-        self.age_words = re.compile(rf"\b(?:{phrase_pattern(w.age_words)})\b", re.IGNORECASE)
+        self.age_words = re.compile(rf"{_lead(w.age_words)}\b(?:{phrase_pattern(w.age_words)})\b", re.IGNORECASE)
         # With a number of years these words mean age; with weeks or days rarely ('patients who
         # received chemotherapy more than 4 weeks ago').
-        self.people_words = re.compile(rf"\b(?:{phrase_pattern(w.people_words)})\b", re.IGNORECASE)
+        self.people_words = re.compile(rf"{_lead(w.people_words)}\b(?:{phrase_pattern(w.people_words)})\b", re.IGNORECASE)
         self.age_name = w.pattern_analytes.age
         self.stage_name = w.pattern_analytes.stage
         self.heads_needing_complement = word_set(w.heads_needing_complement)
@@ -189,12 +198,19 @@ class AnalytePatterns:
         self.parenthetical_gap = re.compile(
             rf"\s*\([^()]{{1,25}}\)[\s/,&\-]*(?:{connectors})?[\s/,&\-]*", re.IGNORECASE
         )
+        # The most characters but joiners either gap holds: what is in brackets, and a connector.
+        self.gap_letters = 25 + max(len(form) for c in w.connectors for form in expand_phrase(c))
         self.instrument_for = re.compile(
             rf"(?<![\w-])(?:[A-Z][\w'-]*\s+){{1,5}}(?i:{phrase_pattern(w.instrument_heads)})\s+(?:for|of)\s+(?:[a-z]+\s+){{0,3}}$"
         )
-        self.new_clause = re.compile(rf"(?<![\w-])(?:{phrase_pattern(w.new_clause)})(?![\w-])", re.IGNORECASE)
+        self.new_clause = re.compile(rf"{_lead(w.new_clause)}(?<![\w-])(?:{phrase_pattern(w.new_clause)})(?![\w-])", re.IGNORECASE)
         self.age_subjects = word_set(w.people_words + w.age_words + w.age_subjects)
         self.immunoglobulins = word_set(w.immunoglobulins)
+
+
+def _lead(phrases: list[str]) -> str:
+    """`first_character_lead` of a word list's phrases (with their optional parts)."""
+    return first_character_lead([form for p in phrases for form in expand_phrase(p)])
 
 
 def analyte_patterns(vocab: Vocabulary) -> AnalytePatterns:
@@ -333,18 +349,23 @@ def candidate_mentions(
     mention's brackets for the next expression of the same text.
     """
     unit = expr.bounds[-1][1].unit
+    asides = asides or Asides(text)
     aside = _NAMED_ASIDE.match(text, expr.end)
-    near = _between(mentions, lo, aside.end() + 1 if aside is not None else expr.end)
-    named = [m for m in near if aside is not None and m.start == aside.end() and _ASIDE_END.match(text, m.end)]
+    starts, ends_in_order = asides.index(mentions)
+    i = bisect_left(starts, lo)
+    j = bisect_left(starts, aside.end() + 1 if aside is not None else expr.end, lo=i)
+    near = mentions[i:j]  # those that start in [lo, hi)
+    named = [m for m in near if m.start == aside.end() and _ASIDE_END.match(text, m.end)] if aside is not None else []
     if named and compatible(named[0], unit):
         return named[:1]  # '≥ 140 mm Hg (systolic) or ≥ 90 mm Hg (diastolic)': the aside names it
     number_start = expr.bounds[0][1].start
-    within = [m for m in near if expr.start <= m.start and m.end <= number_start and compatible(m, unit)]
+    k = bisect_left(starts, expr.start, lo=i, hi=j)  # the first near that starts at or after expr.start
+    within = [m for m in mentions[k:j] if m.end <= number_start and compatible(m, unit)]
     if within:
         return within[-1:]  # 'under the age of 21': named between the comparator and the number
     if not near:
         return []
-    group = _group_before(near, text, lo, expr.start, pats, unit, asides or Asides(text)) or _listed_aside(
+    group = _group_before(near, text, lo, expr.start, pats, unit, asides, ends_in_order) or _listed_aside(
         near, text, lo, expr.start, pats, unit
     )
     if not group:
@@ -368,35 +389,45 @@ def _between(mentions: list[Mention], lo: int, hi: int) -> list[Mention]:
 
 def _group_before(
     mentions: list[Mention], text: str, lo: int, hi: int, pats: AnalytePatterns, unit: str | None,
-    asides: Asides,
+    asides: Asides, ends_in_order: bool = False,
 ) -> list[Mention]:
     """The run of mentions closest to `hi` inside [lo, hi), joined only by connectors.
 
     Read from the end, so that only the mentions of the run (and the one that ends it) are
     tested, not every mention of the window. A mention that ends after the last ')' before `hi`
-    is in no closed aside, which spares the look for its brackets."""
+    is in no closed aside, which spares the look for its brackets. When the mentions end in text
+    order, the reading stops at the first one too far from the run for any gap to join them, not
+    only at the first that may stand in it ('(ANC 1500) (ANC 1500) ...' skips every aside)."""
     closed = text.rfind(")", lo, hi)
-    inside = (
-        m for m in reversed(mentions)
-        if m.start >= lo and m.end <= hi and compatible(m, unit)
-        and (m.end > closed or not asides(m, hi))
-    )
-    last = next(inside, None)
+    rest = reversed(mentions)
+    last = next((m for m in rest if _may_stand(m, lo, hi, unit, closed, asides)), None)
     if last is None:
         return []
-    opened = _last_unclosed_paren(text[lo:hi])
-    after = lo + opened if opened >= 0 and last.start > lo + opened else -1  # 'QT interval (QTc > 500 ms)'
+    opened = asides.brackets.last_unclosed(lo, hi)
+    after = opened if opened >= 0 and last.start > opened else -1  # 'QT interval (QTc > 500 ms)'
     group = [last]
     first = last.start
-    for m in inside:
-        gap = text[m.end : first]
-        if m.start > after and (pats.group_gap.fullmatch(gap) or pats.parenthetical_gap.fullmatch(gap)):
+    too_far = -2  # a mention ending at or before this is too far from `first` to join (-2: not read)
+    for m in rest:  # (`_may_stand` written out: a run may be dozens of mentions long)
+        if not (m.start >= lo and m.end <= hi and compatible(m, unit) and (m.end > closed or not asides(m, hi))):
+            if ends_in_order:
+                too_far = asides.too_far(first, pats) if too_far == -2 else too_far
+                if m.end <= too_far:
+                    break  # and every mention before this one ends before it, further still
+            continue
+        if m.start > after and asides.joined(m.end, first, pats):
             group.append(m)
-            first = m.start
+            first, too_far = m.start, -2
         else:
             break
     group.reverse()
     return group
+
+
+def _may_stand(m: Mention, lo: int, hi: int, unit: str | None, closed: int, asides: Asides) -> bool:
+    """Whether `m` may be part of the run before `hi`: inside [lo, hi), compatible with the unit,
+    and in no closed aside that says more than its name (none after the last ')', `closed`)."""
+    return m.start >= lo and m.end <= hi and compatible(m, unit) and (m.end > closed or not asides(m, hi))
 
 
 def _listed_aside(
@@ -420,11 +451,39 @@ class Asides:
     """Whether a mention stands inside a closed parenthetical that says more than its name
     ('(corrected for Hb)') and closes before a given place. What does not depend on that place
     (the brackets around the mention) is read once per mention, not once per expression that
-    looks back over it."""
+    looks back over it; so are the text's brackets (`brackets`) and whether the gap between two
+    mentions joins them (`joined`), which the next expression looks back over again."""
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._read: dict[int, tuple[int, bool]] = {}  # id(mention) -> (first ')' after it, says more)
+        self.brackets = Brackets(text)
+        self._joined: dict[tuple[int, int], bool] = {}
+        self._indexed: tuple[list[Mention], list[int], bool] | None = None
+        self._letters: _Letters | None = None  # read only for a run that meets an aside
+
+    def index(self, mentions: list[Mention]) -> tuple[list[int], bool]:
+        """The starts of `mentions` (in text order, for bisection) and whether their ends are in
+        text order too; read once for the list every expression of the text looks back over."""
+        if self._indexed is None or self._indexed[0] is not mentions or len(self._indexed[1]) != len(mentions):
+            starts = [m.start for m in mentions]
+            self._indexed = mentions, starts, all(a.end <= b.end for a, b in pairwise(mentions))
+        return self._indexed[1], self._indexed[2]
+
+    def too_far(self, start: int, pats: AnalytePatterns) -> int:
+        """The last place from which the text up to `start` holds more characters but joiners
+        than a joining gap can (-1: none): no gap from there or before is one `joined` accepts."""
+        if self._letters is None:
+            self._letters = _Letters(self.text)
+        return self._letters.back_from(start, pats.gap_letters)
+
+    def joined(self, end: int, start: int, pats: AnalytePatterns) -> bool:
+        """Whether text[end:start] only joins two mentions ('/', ' and ', ' (SGOT) and ')."""
+        found = self._joined.get((end, start))
+        if found is None:
+            gap = self.text[end:start]
+            found = self._joined[end, start] = bool(pats.group_gap.fullmatch(gap) or pats.parenthetical_gap.fullmatch(gap))
+        return found
 
     def __call__(self, mention: Mention, hi: int) -> bool:
         """Inside such a parenthetical that closes before `hi`."""
@@ -554,8 +613,13 @@ class Previous:
 class Site:
     """One expression and the text in its analyte position (from the previous one or the clause)."""
 
-    def __init__(self, text: str, expr: Expression, lo: int, pats: AnalytePatterns, vocab: Vocabulary) -> None:
+    def __init__(
+        self, text: str, expr: Expression, lo: int, pats: AnalytePatterns, vocab: Vocabulary,
+        brackets: Brackets | None = None,
+    ) -> None:
         self.text, self.expr, self.lo, self.pats, self.vocab = text, expr, lo, pats, vocab
+        self.brackets = brackets
+        """The text's brackets read once (None: each segment is read on its own)."""
         self.unit = expr.bounds[-1][1].unit
         self.segment = text[lo : expr.start]
         self.tail = self.segment[-80:]  # end-anchored patterns need no more (and stay linear)
@@ -577,8 +641,13 @@ class Site:
     def left(self) -> Mention | None:
         """`derived_words` of the analyte position, computed on first use only."""
         if not self._left_done:
-            self._left, self._left_done = derived_words(self.text, self.lo, self.expr.start, self.pats), True
+            self._left = derived_words(self.text, self.lo, self.expr.start, self.pats, self.brackets)
+            self._left_done = True
         return self._left
+
+    def last_unclosed(self) -> int:
+        """`_last_unclosed_paren(self.segment)`."""
+        return last_unclosed(self.text, self.lo, self.expr.start, self.brackets)
 
     @property
     def after(self) -> Mention | None:
@@ -790,8 +859,8 @@ def fallback(site: Site, previous: Previous) -> list[Mention]:
     text, expr, lo = site.text, site.expr, site.lo
     compatible_previous = _compatible_previous(site, previous)
     derived = site.left
-    paren = _last_unclosed_paren(site.segment)
-    before = derived_words(text, lo, lo + paren, site.pats) if derived is None and paren >= 0 else None
+    paren = site.last_unclosed()
+    before = derived_words(text, lo, lo + paren, site.pats, site.brackets) if derived is None and paren >= 0 else None
     same_unit = previous.expr is not None and previous.expr.bounds[-1][1].unit == site.unit
     if derived is None and compatible_previous and paren >= 0 and (before is None or same_unit):
         return compatible_previous  # 'bilirubin < 1.5 x ULN, except ... (< 3 x ULN)'
@@ -846,16 +915,19 @@ def _a_share_or_count(unit: str | None) -> bool:
     return unit in ("%", None) or unit.startswith(("10*", "/"))
 
 
-def derived_words(text: str, lo: int, hi: int, pats: AnalytePatterns) -> Mention | None:
-    """The words in the analyte position [lo, hi) when no lexicon analyte stands there."""
+def derived_words(
+    text: str, lo: int, hi: int, pats: AnalytePatterns, brackets: Brackets | None = None
+) -> Mention | None:
+    """The words in the analyte position [lo, hi) when no lexicon analyte stands there
+    (`brackets`: the text's, read once)."""
     segment = text[lo:hi]
     measured = _measured_subject(text, lo, segment, pats) if "measur" in segment.lower() else None
     if measured is not None:
         return measured
     frequency = pats.frequency_tail.search(segment, max(0, len(segment) - 60))
     if frequency is not None:  # 'Maintenance hemodialysis 3 times per week for ≥ 3 months'
-        return derived_words(text, lo, lo + frequency.start(), pats)
-    unclosed = _last_unclosed_paren(segment)
+        return derived_words(text, lo, lo + frequency.start(), pats, brackets)
+    unclosed = last_unclosed(text, lo, hi, brackets)
     if unclosed >= 0:
         lo += unclosed + 1
         segment = segment[unclosed + 1 :]
@@ -953,6 +1025,14 @@ def _inside_a_name(text: str, m: re.Match[str]) -> bool:
 _BRACKET = re.compile(r"[()\[\]]")
 
 
+def last_unclosed(text: str, lo: int, hi: int, brackets: Brackets | None) -> int:
+    """`_last_unclosed_paren(text[lo:hi])`, from the text's brackets read once when at hand."""
+    if brackets is None:
+        return _last_unclosed_paren(text[lo:hi])
+    opened = brackets.last_unclosed(lo, hi)
+    return opened - lo if opened >= 0 else -1
+
+
 def _last_unclosed_paren(segment: str) -> int:
     """Where the last bracket left open in `segment` opens (-1: none). Read from the end, over
     the brackets only: an opener is open when the closers after it are all matched before it
@@ -968,6 +1048,84 @@ def _last_unclosed_paren(segment: str) -> int:
         else:
             depth -= 1
     return -1
+
+
+_NOT_JOINERS = re.compile(r"[^\s/,&()\[\]\-–]+")  # what _JOINERS leaves out
+
+
+class _Letters:
+    """How many characters of a text but joiners (`_JOINERS`) stand before a place: the runs of
+    them are read once, in text order, as far as asked."""
+
+    def __init__(self, text: str) -> None:
+        self._runs = _NOT_JOINERS.finditer(text)
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        self._before: list[int] = []  # characters in the runs before each
+        self._done = False
+
+    def between(self, lo: int, hi: int) -> int:
+        """The characters but joiners in text[lo:hi]."""
+        return self._upto(hi) - self._upto(lo) if lo < hi else 0
+
+    def back_from(self, hi: int, n: int) -> int:
+        """The last place `lo` with more than `n` characters but joiners in text[lo:hi] (-1: none)."""
+        target = self._upto(hi) - n - 1  # the place of this character (counted from 0) is `lo`
+        if target < 0:
+            return -1
+        k = bisect_right(self._before, target) - 1
+        return self._starts[k] + target - self._before[k]
+
+    def _upto(self, pos: int) -> int:
+        while not self._done and (not self._starts or self._starts[-1] < pos):
+            run = next(self._runs, None)
+            if run is None:
+                self._done = True
+            else:
+                self._before.append(self._before[-1] + self._ends[-1] - self._starts[-1] if self._starts else 0)
+                self._starts.append(run.start())
+                self._ends.append(run.end())
+        k = bisect_right(self._starts, pos) - 1
+        return self._before[k] + min(pos, self._ends[k]) - self._starts[k] if k >= 0 else 0
+
+
+class Brackets:
+    """Where the last bracket left open before a place opens, for any stretch of one text: the
+    brackets are read once, left to right with a stack (a closer with nothing open ignored), and
+    only as far as asked. An opener in [lo, hi) is open at `hi` in `text[lo:hi]` exactly when it
+    is open at `hi` in the whole text (what closes it lies between the two), so the innermost
+    bracket open at `hi` answers for every `lo` up to it."""
+
+    def __init__(self, text: str) -> None:
+        self._brackets = _BRACKET.finditer(text)
+        self._at: list[int] = []  # the brackets read, in text order
+        self._open: list[int] = []  # the innermost opener open just after each (-1: none)
+        self._stack: list[int] = []
+        self._done = False
+        self._text = text
+
+    def last_unclosed(self, lo: int, hi: int) -> int:
+        """`lo + _last_unclosed_paren(text[lo:hi])` (-1: none open)."""
+        self._read_to(hi)
+        k = bisect_left(self._at, hi) - 1
+        top = self._open[k] if k >= 0 else -1
+        return top if top >= lo else -1
+
+    def _read_to(self, hi: int) -> None:
+        """Read brackets until one at or after `hi` (or the end of the text)."""
+        at, stack, text = self._at, self._stack, self._text
+        while not self._done and (not at or at[-1] < hi):
+            m = next(self._brackets, None)
+            if m is None:
+                self._done = True
+                return
+            i = m.start()
+            if text[i] in "([":
+                stack.append(i)
+            elif stack:
+                stack.pop()
+            at.append(i)
+            self._open.append(stack[-1] if stack else -1)
 
 
 def _mask_parentheticals(segment: str) -> str:
@@ -1003,7 +1161,7 @@ def assign_analytes(
             continue
         lo = _clause_start(text, previous.end, expr.start)
         group = candidate_mentions(text, mentions, lo, expr, pats, cmps, asides)
-        site = Site(text, expr, lo, pats, vocab)
+        site = Site(text, expr, lo, pats, vocab, asides.brackets)
         group = restated_limit(site, group, previous) or group
         if not group and expr.kind in ("bare", "list") and not (expr.kind == "list" and _graded(text, expr)):
             expr.analytes = []  # only a scale named right before makes a bare number a threshold

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 TIME_UNITS = frozenset({"a", "mo", "wk", "d", "h", "min"})
 """Unit codes of durations: ages and life expectancies take these, laboratory values never do."""
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Mention:
     """An analyte named in the text: `name` is canonical when `code`/`in_lexicon` say so."""
 
@@ -22,6 +22,19 @@ class Mention:
     own: bool = True  # False: inferred (age from 'years') or from the parent bullet; no span here
     default_unit: str | None = None  # the lexicon's usual unit, to reject impossible pairings
     members: tuple[Mention, ...] = ()  # a group word's analytes ('transaminases': AST and ALT)
+
+    def __init__(
+        self, start: int, end: int, text: str, name: str, code: str | None = None, system: str | None = None,
+        in_lexicon: bool = True, unitless: bool = False, own: bool = True, default_unit: str | None = None,
+        members: tuple[Mention, ...] = (),
+    ) -> None:
+        """The fields above, in their order. Set once in the instance's dict: the generated frozen
+        `__init__` calls `object.__setattr__` per field, four times the cost, and a bullet of
+        many analytes builds hundreds of mentions."""
+        self.__dict__.update(
+            start=start, end=end, text=text, name=name, code=code, system=system, in_lexicon=in_lexicon,
+            unitless=unitless, own=own, default_unit=default_unit, members=members,
+        )
 
 
 @dataclass

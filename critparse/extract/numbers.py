@@ -62,16 +62,17 @@ def iter_numbers(text: str, comma_is_decimal: Callable[[int, int], bool]) -> Ite
     (or a '. d') ending at `pos` makes that a decimal ('1,5 x 10^9/l', '2,5 x ULN', '< 1,5 and',
     '2. 5 x ULN'); the caller knows the units and comparators.
     """
-    identifiers = [m.span() for m in _ID_CHAIN.finditer(text)]
-    last_end = next_id = 0  # identifiers are in text order: the first that may hold a number
+    identifiers = _ID_CHAIN.finditer(text)  # in text order, read only as far as the numbers go
+    ident = next(identifiers, None)  # the first identifier that may hold a number
+    last_end = 0
     for m in NUMBER.finditer(text):
         start, end = m.span()
-        while next_id < len(identifiers) and identifiers[next_id][1] <= start:
-            next_id += 1
-        if start < last_end or (next_id < len(identifiers) and identifiers[next_id][0] <= start):
+        while ident is not None and ident.end() <= start:
+            ident = next(identifiers, None)
+        if start < last_end or (ident is not None and ident.start() <= start):
             continue  # the decimals of the previous number ('1,5') or an identifier
         literal = m.group(0)
-        thousands = _DOT_THOUSANDS.match(text, start)
+        thousands = _DOT_THOUSANDS.match(text, start) if "." in text[start + 1 : start + 4] else None  # '1.500'
         if thousands is not None and thousands.end() >= end:
             literal, end = thousands.group(0).replace(".", ""), thousands.end()
         decimal = (

@@ -150,8 +150,16 @@ _COUNTED_STARTS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY
 
 
 def _next_character(text: str, pos: int) -> str:
-    """The first character at or after `pos` that is not white space ('' at the end)."""
-    nxt = _SPACES.match(text, pos).end()  # type: ignore[union-attr]
+    """The first character at or after `pos` that is not white space ('' at the end). None or
+    one space is looked at directly (`str.isspace` is what `re` takes for white space), a longer
+    run by `re`."""
+    ch = text[pos : pos + 1]
+    if not ch.isspace():
+        return ch
+    ch = text[pos + 1 : pos + 2]
+    if not ch.isspace():
+        return ch
+    nxt = _SPACES.match(text, pos + 2).end()  # type: ignore[union-attr]
     return text[nxt : nxt + 1]
 
 
@@ -444,7 +452,7 @@ class ComparatorsBefore:
         self.text = text
         self.folded = folded(text)
         """The text lower-cased for `FoldedPattern` scans (None when it cannot be)."""
-        self._phrases = vocab.iter_comparators(text)
+        self._phrases = vocab.iter_comparators_folded(text, self.folded)
         self._ending: dict[int, tuple[str, int]] = {}
         self._read_to = -1  # every phrase ending at or before this is in `_ending`
         self._read_to_end(0)

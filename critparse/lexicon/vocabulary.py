@@ -192,7 +192,8 @@ class Vocabulary:
         worded = [p for p in self._before_surfaces() if p[:1].isalpha()]
         symbols = [p for p in self._before_surfaces() if not p[:1].isalpha()]
         self.before_iter_re = re.compile(
-            r"(?P<cmp>(?<![A-Za-z])(?:" + alternation(worded) + r")|" + alternation(symbols) + r")"
+            first_character_lead(self._before_surfaces())
+            + r"(?P<cmp>(?<![A-Za-z])(?:" + alternation(worded) + r")|" + alternation(symbols) + r")"
             r"(?:(?<![A-Za-z])|(?![A-Za-z]))(?:\s*(?:of|than)(?![A-Za-z]))?",
             re.IGNORECASE,
         )
@@ -227,9 +228,10 @@ class Vocabulary:
     def derived(self, key: str, build: Callable[[Vocabulary], T]) -> T:
         """A matcher built from these vocabularies (e.g. an extract module's compiled
         patterns), built once per vocabulary so that no module keeps a global one."""
-        if key not in self._derived:
-            self._derived[key] = build(self)
-        return self._derived[key]  # type: ignore[no-any-return]
+        found = self._derived.get(key)  # (one look-up: every extract step asks, for every text)
+        if found is None:
+            found = self._derived[key] = build(self)
+        return found  # type: ignore[no-any-return]
 
     def _before_surfaces(self) -> list[str]:
         return [p for phrases in self.comparators.before.values() for p in phrases]
@@ -244,7 +246,11 @@ class Vocabulary:
     def iter_comparators(self, text: str) -> Iterator[tuple[int, tuple[Comparator, int]]]:
         """The comparator phrases of `text` in text order, found as they are asked for:
         (end, (comparator, start)); each ends after the one before."""
-        for m in self._before_scan.finditer(text, folded(text)):
+        return self.iter_comparators_folded(text, folded(text))
+
+    def iter_comparators_folded(self, text: str, lowered: str | None) -> Iterator[tuple[int, tuple[Comparator, int]]]:
+        """`iter_comparators`, given `folded(text)` (for a caller that has it already)."""
+        for m in self._before_scan.finditer(text, lowered):
             yield m.end(), (self._before[fold(m.group("cmp"))], m.start())
 
     def comparator_after(self, phrase: str) -> Comparator:
@@ -284,6 +290,20 @@ class Vocabulary:
         surface = surface.strip()
         found = self.match_unit(surface, 0)
         return found[0] if found is not None and found[3] == len(surface) else None
+
+
+def first_character_lead(phrases: list[str]) -> str:
+    """A look-ahead for the characters the written phrases (no optional parts) start with, in
+    either case, or '' when one may start with white space (`atoms` lets it open a phrase with a
+    parenthesis). Put before a pattern whose matches start with one of the phrases, it lets `re`
+    skip to those characters instead of trying the look-behind or word boundary that opens the
+    pattern at every place of a text (four times faster on a long run of numbers); the matches
+    are the same."""
+    firsts = {p.strip()[:1] for p in phrases}
+    if not all(firsts) or any(c in "()" for c in firsts):  # 'atoms' lets white space open these
+        return ""
+    chars = sorted({form for c in firsts for form in (c, c.lower(), c.upper())})
+    return "(?=[" + "".join(re.escape(c) for c in chars) + "])"
 
 
 def load_words(path: str | Path | None = None) -> WordLists:

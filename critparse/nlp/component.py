@@ -12,6 +12,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
+from itertools import pairwise
 from typing import Any
 
 import srsly
@@ -145,17 +146,16 @@ class RuleExtractor:
         matches = loose(doc) + exact(doc)
         if not matches:
             return []
-        matches.sort(key=lambda m: (m[1] - m[2], m[1]))
-        taken: set[int] = set()
-        kept = []
+        spans: dict[tuple[int, int], int] = {}  # the first match of each span wins a tie
         for key, start, end in matches:
-            if not taken.intersection(range(start, end)):
-                kept.append((start, end, key))
-                taken.update(range(start, end))
+            spans.setdefault((start, end), key)
+        kept = sorted((start, end, key) for (start, end), key in spans.items())
+        if any(a[1] > b[0] for a, b in pairwise(kept)):  # spans overlap (else each one is kept)
+            kept = _longest_first(matches)
         text = doc_text(doc) if text is None else text
         out = []
         strings = doc.vocab.strings
-        for start, end, key in sorted(kept):
+        for start, end, key in kept:
             first, last = doc[start], doc[end - 1]
             s, e = first.idx, last.idx + len(last)
             out.append(self._mention_for(self._entries[strings[key]], s, e, text[s:e]))
@@ -286,6 +286,19 @@ class RuleExtractor:
             if self.cache_size:  # 0 keeps nothing, as for results
                 self._contexts[context_text] = kept
         return list(kept) if kept is not None else None
+
+
+def _longest_first(matches: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """(start, end, key) of the longest matches that overlap no longer or earlier one, in text
+    order (as `spacy.util.filter_spans`)."""
+    matches = sorted(matches, key=lambda m: (m[1] - m[2], m[1]))
+    taken: set[int] = set()
+    kept = []
+    for key, start, end in matches:
+        if not taken.intersection(range(start, end)):
+            kept.append((start, end, key))
+            taken.update(range(start, end))
+    return sorted(kept)
 
 
 class _LazyAbbreviations(Mapping[str, Mention]):

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from critparse.extract.analytes import (
     Asides,
+    Brackets,
     _last_unclosed_paren,
     analyte_patterns,
     prepare_mentions,
@@ -48,6 +49,17 @@ def _plain_last_unclosed(segment: str) -> int:
 @given(st.text(alphabet="()[]a ", max_size=24))
 def test_bounded_last_unclosed_paren_is_the_stack_reading(segment: str) -> None:
     assert _last_unclosed_paren(segment) == _plain_last_unclosed(segment)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="()[]a ", max_size=30))
+def test_bounded_brackets_read_once_answer_every_segment(text: str) -> None:
+    for order in (range(len(text) + 1), reversed(range(len(text) + 1))):  # read as far as asked, or all
+        brackets = Brackets(text)  # one object for every stretch
+        for hi in order:
+            for lo in range(hi + 1):
+                plain = _last_unclosed_paren(text[lo:hi])
+                assert brackets.last_unclosed(lo, hi) == (lo + plain if plain >= 0 else -1), (text, lo, hi)
 
 
 def _plain_in_aside(text: str, mention: Mention, hi: int) -> bool:
@@ -178,3 +190,81 @@ def test_bounded_renamed_mentions_keep_what_the_plain_filter_keeps(text: str) ->
     mentions = [Mention(m.start(), m.end(), m.group(0), m.group(0).lower(), default_unit="a" if m.group(0) == "age" else None)
                 for m in re.finditer(rf"\b(?:{words})\b", text)]
     assert prepare_mentions(text, mentions, VOCAB) == _plain_prepared(text, mentions)
+
+
+def test_bounded_mention_init_is_the_dataclass_init() -> None:
+    import dataclasses
+
+    fields = [f.name for f in dataclasses.fields(Mention)]
+    assert fields == list(Mention.__init__.__code__.co_varnames[1 : len(fields) + 1])
+    defaults = [f.default for f in dataclasses.fields(Mention) if f.default is not dataclasses.MISSING]
+    assert list(Mention.__init__.__defaults__ or ()) == defaults
+    m = Mention(1, 4, "ANC", "anc", "751-8", "http://loinc.org", True, False, own=False, default_unit="10*9/L")
+    assert vars(m) == {"start": 1, "end": 4, "text": "ANC", "name": "anc", "code": "751-8", "system": "http://loinc.org",
+                       "in_lexicon": True, "unitless": False, "own": False, "default_unit": "10*9/L"}
+    assert dataclasses.replace(m, start=0) == Mention(0, 4, "ANC", "anc", "751-8", "http://loinc.org", own=False,
+                                                      default_unit="10*9/L")
+    assert hash(m) == hash(dataclasses.replace(m))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        m.start = 2  # type: ignore[misc]
+
+
+_GROUP_PIECES = ["ANC", "Hb", " ", "(", ")", " 1500", "and", "/", ", ", "corrected for", "(SGOT)", "x" * 12, "-"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_GROUP_PIECES), max_size=24).map("".join))
+def test_bounded_group_stops_where_no_gap_can_join(text: str) -> None:
+    from critparse.extract.analytes import _group_before
+
+    pats = analyte_patterns(VOCAB)
+    mentions = [Mention(m.start(), m.end(), m.group(0), m.group(0).lower()) for m in re.finditer(r"\bANC\b|\bHb\b", text)]
+    for hi in range(len(text) + 1):
+        near = [m for m in mentions if m.start < hi]
+        stopping = _group_before(near, text, 0, hi, pats, None, Asides(text), ends_in_order=True)
+        assert stopping == _group_before(near, text, 0, hi, pats, None, Asides(text)), (text, hi)
+
+
+@pytest.mark.parametrize("text", ["(ANC 1500) " * 40, "ANC and " * 30 + "1", "(ANC)/(Hb) x (ANC 1) and ANC 2"])
+def test_bounded_letters_count_what_is_no_joiner(text: str) -> None:
+    from critparse.extract.analytes import _JOINERS, _Letters
+
+    letters = _Letters(text)
+    for lo in range(0, len(text), 7):
+        for hi in range(lo, len(text) + 1, 5):
+            assert letters.between(lo, hi) == len(re.sub(_JOINERS.strip("*"), "", text[lo:hi])), (lo, hi)
+            n = letters.between(lo, hi)
+            back = letters.back_from(hi, n - 1) if n else -1
+            assert back == (max(x for x in range(hi + 1) if letters.between(x, hi) > n - 1) if n else -1)
+
+
+_LEAD = re.compile(r"^\(\?=\[(?:\\.|[^\]\\])*\]\)")
+_LEAD_PIECES = ["for", "in", "among", "patients", "with", "who", "ſ", "K", "İ", "ı", "Age", "aged", "women",
+                "on a", "using an", "(", " ", "  ", "-", "has", "HAS-BLED", "which", "1", "x", "children", "%"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_LEAD_PIECES), max_size=14).map(" ".join))
+def test_bounded_first_character_leads_find_what_the_plain_patterns_find(text: str) -> None:
+    from critparse.extract import analytes
+
+    pats = analyte_patterns(VOCAB)
+    leading = [pats.qualifier, pats.word_cut, pats.age_words, pats.people_words, pats.new_clause,
+               analytes._CONDITION_LEAD, analytes._ON_A_SCALE, analytes._SUBGROUP]
+    for pattern in leading:
+        assert _LEAD.match(pattern.pattern), pattern.pattern[:40]
+        plain = re.compile(_LEAD.sub("", pattern.pattern), pattern.flags)
+        for pos in range(0, len(text) + 1, 3):
+            for found, expected in ((pattern.search(text, pos), plain.search(text, pos)),
+                                    (pattern.match(text, pos), plain.match(text, pos))):
+                assert (found and found.span()) == (expected and expected.span()), (pattern.pattern[:40], text, pos)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=" \t\n\u00a0\u2009\u3000\x1cx1", max_size=8))
+def test_bounded_next_character_is_the_first_after_white_space(text: str) -> None:
+    from critparse.extract.quantities import _next_character
+
+    for pos in range(len(text) + 2):
+        nxt = re.compile(r"\s*").match(text, min(pos, len(text))).end()  # type: ignore[union-attr]
+        assert _next_character(text, pos) == (text[nxt : nxt + 1] if pos <= len(text) else "")

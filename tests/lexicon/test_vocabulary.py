@@ -112,3 +112,14 @@ def test_vocabulary_folded_scans_match_as_case_insensitive_ones(text: str) -> No
 def test_vocabulary_unfoldable_patterns_are_refused(pattern: str, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         FoldedPattern(re.compile(pattern, re.IGNORECASE))
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(st.sampled_from(["at least", "<", "≥", "=", "greater than", "1", " ", "ANC", "no more than",
+                                 "Above", "ſ", "x", "(", "or equal to", "\n", "≤5", "Maximum of"]),
+                max_size=20).map("".join))
+def test_vocabulary_comparator_lead_finds_what_the_plain_pattern_finds(text: str) -> None:
+    vocab = default_resources().vocabulary
+    assert vocab.before_iter_re.pattern.startswith("(?=[")  # the bundled phrases start with no space
+    plain = re.compile(vocab.before_iter_re.pattern.split("])", 1)[1], re.IGNORECASE)
+    assert [m.span() for m in vocab.before_iter_re.finditer(text)] == [m.span() for m in plain.finditer(text)]
