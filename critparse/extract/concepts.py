@@ -78,6 +78,7 @@ _TOKEN = re.compile(r"\w++(?:['’\-/]\w++)*+(?:-(?=[ \t]++(?:or|and|to|nor)\b))
 # ... and a hyphen left hanging before a coordinator ('Second- or third-degree block') stays on its word.
 # Letters, numbers and numerals that label a member of a series: 'hepatitis B or C', 'type 1 or 2'.
 _LABEL = re.compile(r"(?:[A-Za-z]|\d{1,3}[a-z]?|[IVX]{1,4}[a-cA-C]?)")
+_LABELS = re.compile(rf"{_LABEL.pattern}(?:-{_LABEL.pattern})*")  # labels joined by hyphens (no label holds one)
 _MAX_SCALE = 8  # most tokens a scale's labels run on ('grade 3 or higher', 'class II to IV')
 _MAX_CARRY = 4  # most words a coordinated head carries ('non-small cell lung cancer' is four)
 _MAX_OF = 6  # most words a head's 'of ...' phrase runs on ('carcinoma of the uterine cervix')
@@ -779,7 +780,7 @@ def _inner_abbreviations(tokens: list[_Token], roles: list[Role]) -> None:
 
 def _is_label(text: str) -> bool:
     """A series label or a range of them: 'C', '2', 'IV', 'III-IV'."""
-    return all(_LABEL.fullmatch(part) for part in text.split("-"))
+    return _LABELS.fullmatch(text) is not None
 
 
 def _stop_scales(tokens: list[_Token], roles: list[Role], heads: ConceptHeads) -> None:
