@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
-from typing import Literal, Protocol, get_args
+from typing import Literal, NamedTuple, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -415,8 +415,9 @@ class Role(IntEnum):
 _CONTENT, _TERM, _QUAL, _SEP, _DET, _STOP = Role.CONTENT, Role.TERM, Role.QUAL, Role.SEP, Role.DET, Role.STOP
 
 
-@dataclass(slots=True)
-class _Token:
+class _Token(NamedTuple):
+    """A word or sign of the text; a named tuple, built in C (`_tokenize`): a text has dozens."""
+
     start: int
     end: int
     text: str
@@ -1416,10 +1417,11 @@ def _with_abbreviations(doc: _Doc, groups: list[list[_Mention]]) -> list[list[_M
 
 def _tokenize(text: str) -> list[_Token]:
     low = text.lower()
+    new = tuple.__new__  # `_Token(...)` without its Python-level `__new__`
     if len(low) == len(text):
-        return [_Token(a, b, text[a:b], low[a:b]) for a, b in map(re.Match.span, _TOKEN.finditer(text))]
+        return [new(_Token, (a, b, text[a:b], low[a:b])) for a, b in map(re.Match.span, _TOKEN.finditer(text))]
     # a character whose lower case is longer ('İ'): lower each token on its own
-    return [_Token(m.start(), m.end(), m.group(), m.group().lower()) for m in _TOKEN.finditer(text)]
+    return [new(_Token, (m.start(), m.end(), m.group(), m.group().lower())) for m in _TOKEN.finditer(text)]
 
 
 def _head_types(tokens: Sequence[_Token], heads: ConceptHeads) -> list[ConceptType | None]:

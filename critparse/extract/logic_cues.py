@@ -207,13 +207,15 @@ class LogicCues:
             else pattern.finditer(text, lo, len(text) if hi is None else hi)
         )
         out = []
-        keys: dict[str, str] = {}  # a cue written the same way again is keyed the same
+        read: dict[str, tuple[str, str, bool]] = {}  # a cue written the same way again reads the same
+        new = tuple.__new__  # `CueMatch(...)` without its Python-level `__new__`: a list of scales makes hundreds
         for m in found:
             written = m.group(0)
-            key = keys.get(written)
-            if key is None:
-                key = keys[written] = " ".join(written.lower().split())
-            out.append(CueMatch(m.start(), m.end(), key, meaning.get(key, ""), bool(weak) and key in (weak or ())))
+            known = read.get(written)
+            if known is None:
+                key = " ".join(written.lower().split())
+                known = read[written] = (key, meaning.get(key, ""), bool(weak) and key in (weak or ()))
+            out.append(new(CueMatch, (*m.span(), *known)))
         return out
 
     def connectives(self, text: str, lo: int = 0, hi: int | None = None) -> list[CueMatch]:
