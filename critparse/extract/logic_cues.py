@@ -224,11 +224,11 @@ class LogicCues:
     def conjunction(self, text: str) -> str | None:
         """What the connectives of `text` say: 'or' when one means or, 'and' when some other is
         there, None when there is none (a text without a letter, digit or sign holds none)."""
-        if not any(ch.isalnum() or ch in self._connective_signs for ch in text):
-            return None
-        known = self._conjunctions.get(text, _UNREAD)
+        known = self._conjunctions.get(text, _UNREAD)  # a list repeats its gaps (', ', ' or ')
         if known is not _UNREAD:
             return known  # type: ignore[return-value]
+        if not any(ch.isalnum() or ch in self._connective_signs for ch in text):
+            return None
         found = None
         for m in self.connective_re.finditer(text):
             meaning = self._connective.get(" ".join(m.group(0).lower().split()), "")
