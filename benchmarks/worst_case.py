@@ -78,7 +78,7 @@ FAMILIES: dict[str, Callable[[int], str]] = {
     "blood_pressure": lambda n: _rep("140/90 mmHg ", n),
     "restated": lambda n: _rep("eighteen (18) ", n),
     "identifiers": lambda n: _rep("1-2-3 ", n),
-    # many concept terms for the concept pass (read up to the 60th term, then cut)
+    # many concept terms for the concept pass (read up to the 40th term, then cut)
     "concept_list": lambda n: _rep("diabetes, ", n),
     "concept_labels": lambda n: _rep("hepatitis B or C, ", n),
     "concept_cues": lambda n: _rep("no history of heart failure ", n),

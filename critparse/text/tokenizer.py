@@ -23,6 +23,7 @@ table, the others searched in the last few characters only, results cached by th
 from __future__ import annotations
 
 import re
+import re._compiler as sre_compile
 import re._constants as sre_constants
 import re._parser as sre_parse
 import warnings
@@ -113,6 +114,8 @@ class SuffixSearch:
         self._width = max(width, 1)
         self._key = max(self._width + behind, max(self._lengths, default=0))
         self._cache: dict[str, int] = {}
+        self._enders = _enders(others, pattern.flags)
+        self._may_end: dict[str, bool] = {}  # per last character: may an alternative of `_others` end with it
 
     def __call__(self, text: str) -> Found | None:
         key = text[-self._key :]
@@ -123,12 +126,12 @@ class SuffixSearch:
                 if len(self._cache) >= 4096:
                     self._cache.clear()
                 self._cache[key] = length
-        return Found(len(text) - length, len(text)) if length else None
+        return _NEW(Found, (len(text) - length, len(text))) if length else None
 
     def _longest(self, text: str) -> tuple[int, bool]:
         n = len(text)
         found = next((k for k in self._lengths if k <= n and text[n - k :] in self._literals), 0)
-        if self._others is None:
+        if self._others is None or not self._ends_other(text[-1:]):
             return found, True
         pos, cacheable = max(0, n - self._width), True
         while True:
@@ -137,6 +140,65 @@ class SuffixSearch:
                 break
             pos, cacheable = max(0, n - 2 * (n - pos)), False  # an unbounded one: look further
         return max(found, n - m.start() if m is not None else 0), cacheable
+
+
+    def _ends_other(self, last: str) -> bool:
+        """Whether some alternative of `_others` can end with the character `last` (a token
+        ending in a quote or a digit skips their search)."""
+        known = self._may_end.get(last)
+        if known is None:
+            known = self._enders is None or last in ("", "\n") or any(e.fullmatch(last) for e in self._enders)
+            if len(self._may_end) < 4096:
+                self._may_end[last] = known
+        return known
+
+
+_NEW = tuple.__new__
+"""`Found(...)` without the Python-level `__new__` of a named tuple: spaCy asks once per affix."""
+
+
+def _enders(alternatives: list[str], flags: int) -> list[re.Pattern[str]] | None:
+    """One pattern per way an alternative can end: the single-character item before its `$`
+    ('[0-9]' of '(?<=x)[0-9]$'); None when some alternative ends otherwise (a lookaround, an
+    optional item, a case-insensitive group), so that every search is made."""
+    out: list[re.Pattern[str]] = []
+    for alternative in alternatives:
+        parsed = sre_parse.parse(alternative, flags)
+        ops = list(parsed)
+        if len(ops) < 2 or ops[-1] != (sre_constants.AT, sre_constants.AT_END):
+            return None
+        items = _last_items(ops[-2])
+        if items is None:
+            return None
+        out.extend(sre_compile.compile(sre_parse.SubPattern(parsed.state, [item]), flags) for item in items)
+    return out
+
+
+_ONE_CHARACTER = (sre_constants.LITERAL, sre_constants.NOT_LITERAL, sre_constants.IN, sre_constants.ANY)
+_REPEATS = (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, sre_constants.POSSESSIVE_REPEAT)
+
+
+def _last_items(op: tuple[object, object]) -> list[tuple[object, object]] | None:
+    """The single-character items that can match the last character of `op`, or None."""
+    code, arg = op
+    if code in _ONE_CHARACTER:
+        return [op]
+    if code is sre_constants.SUBPATTERN and not arg[1] and not arg[2]:  # type: ignore[index]
+        body = list(arg[3])  # type: ignore[index]
+        return _last_items(body[-1]) if body else None
+    if code in _REPEATS and arg[0] >= 1:  # type: ignore[index]
+        body = list(arg[2])  # type: ignore[index]
+        return _last_items(body[-1]) if body else None
+    if code is sre_constants.BRANCH:
+        out: list[tuple[object, object]] = []
+        for branch in arg[1]:  # type: ignore[index]
+            body = list(branch)
+            found = _last_items(body[-1]) if body else None
+            if found is None:
+                return None
+            out.extend(found)
+        return out
+    return None
 
 
 def _top_alternatives(source: str) -> list[str]:

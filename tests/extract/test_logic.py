@@ -373,3 +373,32 @@ def test_logic_cue_shortcuts_find_what_the_patterns_find(text):
     cues = logic_cues()
     assert [(m.start, m.end) for m in cues.scales(text)] == [m.span() for m in cues.scale_re.finditer(text)]
     assert cues.has_unless(text) == (cues.unless_re.search(text) is not None)
+
+
+def _revalidated(node):
+    """The tree built again through `Op`'s own validation, node by node."""
+    if not isinstance(node, Op):
+        return node
+    given = {name: getattr(node, name) for name in node.model_fields_set if name != "args"}
+    return Op(args=tuple(_revalidated(a) for a in node.args), **given)
+
+
+@pytest.mark.parametrize("text", [
+    *(text for text, _ in WORDINGS.values()),
+    "hepatitis B or C, hepatitis B or C, HIV",
+    "ALT ≤ 3 × ULN unless liver metastases",
+    "Hemoglobin ≥ 8 g/dL (5.0 mmol/L) and bilirubin ≤ 1.5 × ULN (≤ 3 × ULN for patients with Gilbert's syndrome)",
+])
+def test_logic_nodes_built_unvalidated_equal_validated(nlp, text):
+    """Operator nodes are built without validating again: each must be what validating gives."""
+    logic = critparse.parse(text, nlp=nlp).logic
+    if logic is None:
+        return
+    again = _revalidated(logic)
+    assert again == logic and again.model_dump_json() == logic.model_dump_json()
+    stack = [(logic, again)]
+    while stack:
+        a, b = stack.pop()
+        if isinstance(a, Op):
+            assert a.model_fields_set == b.model_fields_set and list(vars(a)) == list(vars(b))
+            stack.extend(zip(a.args, b.args, strict=True))

@@ -97,3 +97,13 @@ def test_tokenizer_survives_serialisation() -> None:
     harden(other.tokenizer)
     text = 'Bilirubin ≤2.0mg/dL, ANC>1.5x10^9/L "quoted"...'
     assert [t.text for t in other(text)] == [t.text for t in nlp.tokenizer(text)]
+
+
+@pytest.mark.parametrize("last", list('"\'1a.%+$Bµ²³)°Cmgk-/') + ["кг"[-1], "м²"[-1]])
+def test_tokenizer_suffix_skips_a_search_only_where_none_can_end(last: str) -> None:
+    """A last character the non-literal alternatives cannot end with is one no search finds."""
+    suffix = default_nlp().tokenizer.suffix_search
+    if suffix._ends_other(last):
+        return
+    for head in ("", "1", "12", "a", "A", "°", "US", "1.", "..", "x1", "k", "кг1"):
+        assert suffix._others.search(head + last) is None
