@@ -99,7 +99,7 @@ def test_tokenizer_survives_serialisation() -> None:
     assert [t.text for t in other(text)] == [t.text for t in nlp.tokenizer(text)]
 
 
-@pytest.mark.parametrize("last", list('"\'1a.%+$Bµ²³)°Cmgk-/') + ["кг"[-1], "м²"[-1]])
+@pytest.mark.parametrize("last", [*list('"\'1a.%+$Bµ²³)°Cmgk-/'), "кг"[-1], "м²"[-1]])
 def test_tokenizer_suffix_skips_a_search_only_where_none_can_end(last: str) -> None:
     """A last character the non-literal alternatives cannot end with is one no search finds."""
     suffix = default_nlp().tokenizer.suffix_search
