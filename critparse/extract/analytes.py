@@ -206,6 +206,13 @@ class AnalytePatterns:
         self.new_clause = re.compile(rf"{_lead(w.new_clause)}(?<![\w-])(?:{phrase_pattern(w.new_clause)})(?![\w-])", re.IGNORECASE)
         self.age_subjects = word_set(w.people_words + w.age_words + w.age_subjects)
         self.immunoglobulins = word_set(w.immunoglobulins)
+        self._assent_read: tuple[str, bool] = ("", False)
+
+    def names_assent(self, text: str) -> bool:
+        """Whether `text` speaks of assent, read once per text (every expression of it asks)."""
+        if self._assent_read[0] is not text:
+            self._assent_read = (text, _ASSENT.search(text) is not None)
+        return self._assent_read[1]
 
 
 def _lead(phrases: list[str]) -> str:
@@ -566,7 +573,7 @@ def _who_consents(site: Site) -> bool:
     """Whether the number is in a clause on who gives consent or assent, in a bullet that names
     both: the ages say how consent is taken, not who is eligible."""
     text, expr = site.text, site.expr
-    if _ASSENT.search(text) is None:
+    if not site.pats.names_assent(text):
         return False
     start = max(text.rfind(";", 0, expr.start), text.rfind(". ", 0, expr.start)) + 1
     ends = [i for i in (text.find(";", expr.end), text.find(". ", expr.end)) if i >= 0]
