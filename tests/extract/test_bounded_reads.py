@@ -201,7 +201,7 @@ def test_bounded_mention_init_is_the_dataclass_init() -> None:
     assert list(Mention.__init__.__defaults__ or ()) == defaults
     m = Mention(1, 4, "ANC", "anc", "751-8", "http://loinc.org", True, False, own=False, default_unit="10*9/L")
     assert vars(m) == {"start": 1, "end": 4, "text": "ANC", "name": "anc", "code": "751-8", "system": "http://loinc.org",
-                       "in_lexicon": True, "unitless": False, "own": False, "default_unit": "10*9/L"}
+                       "in_lexicon": True, "unitless": False, "own": False, "default_unit": "10*9/L", "members": ()}
     assert dataclasses.replace(m, start=0) == Mention(0, 4, "ANC", "anc", "751-8", "http://loinc.org", own=False,
                                                       default_unit="10*9/L")
     assert hash(m) == hash(dataclasses.replace(m))
