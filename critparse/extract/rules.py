@@ -27,6 +27,7 @@ from critparse.extract.analytes import assign_analytes, mentions_in_reach, prepa
 from critparse.extract.expressions import build_expressions
 from critparse.extract.mentions import Expression, Mention, Quantity, RuleDraft
 from critparse.extract.quantities import (
+    MAX_QUANTITIES,
     ComparatorsBefore,
     find_bare_limits,
     find_blood_pressure,
@@ -48,24 +49,34 @@ def extract_rules(
     known: Mapping[str, Mention] | None = None,
     context: list[Mention] | None = None,
     abbreviations: Mapping[str, Mention] | None = None,
-) -> tuple[list[RuleDraft], str | None]:
-    """Threshold rule drafts for `text`, or none and the reason why.
+) -> tuple[list[RuleDraft], str | None, int | None]:
+    """Threshold rule drafts for `text`, or none and the reason why, and where the reading of
+    numbers stopped when the text has more than `MAX_QUANTITIES` of them (None: it read them all).
 
     `known` holds lexicon analytes the patterns name themselves (`words.json` pattern_analytes:
     age, systolic and diastolic blood pressure), by name.
     """
     if not may_hold_threshold(text, vocab):
-        return [], _no_threshold_reason(text, [], [])
+        return [], _no_threshold_reason(text, [], []), None
     known = known or {}
     cmps = ComparatorsBefore(text, vocab)
     quantities, exprs = find_expressions(text, vocab, cmps, known)
+    read_to = _read_to(text, quantities)
     if exprs:  # mentions only matter to expressions, and only those within their reach
         mentions = prepare_mentions(text, mentions_in_reach(text, mentions, exprs), vocab)
         assign_analytes(text, exprs, mentions, vocab, known=known, context=context, abbreviations=abbreviations, cmps=cmps)
     drafts = _drafts(exprs, vocab.words.pattern_analytes.age)
     if drafts:
-        return drafts, None
-    return [], _no_threshold_reason(text, quantities, exprs)
+        return drafts, None, read_to
+    return [], _no_threshold_reason(text, quantities, exprs), read_to
+
+
+def _read_to(text: str, quantities: list[Quantity]) -> int | None:
+    """The end of the last number read when the cap stopped the reading before another digit."""
+    if len(quantities) < MAX_QUANTITIES:
+        return None
+    end = quantities[MAX_QUANTITIES - 1].end
+    return end if _DIGIT.search(text, end) is not None else None
 
 
 def find_expressions(

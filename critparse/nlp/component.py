@@ -28,6 +28,7 @@ from critparse.extract.concepts import (
     read_concepts,
 )
 from critparse.extract.logic import build_logic
+from critparse.extract.quantities import MAX_QUANTITIES
 from critparse.extract.rules import Mention, RuleDraft, extract_rules, may_hold_threshold
 from critparse.lexicon.analytes import AnalyteLexicon
 from critparse.lexicon.resources import Resources, default_resources
@@ -230,7 +231,7 @@ class RuleExtractor:
             doc = self._doc_for(text)
         mentions = self.mentions(doc, text) if worth_matching and doc is not None else []
         context = self._context_mentions(context_text) if worth_matching and context_text else None
-        drafts, reason = extract_rules(
+        drafts, reason, numbers_read_to = extract_rules(
             text[:MAX_ANALYSED_CHARS],
             [m for m in mentions if m.end <= MAX_ANALYSED_CHARS],
             self.vocab,
@@ -239,6 +240,11 @@ class RuleExtractor:
             abbreviations=_LazyAbbreviations(lambda: self.abbreviations(doc or self._doc_for(text), mentions)),
         )
         rules = tuple(_to_rule(text, d) for d in drafts)
+        if numbers_read_to is not None:
+            diagnostics.append(Diagnostic(
+                level="warning", code="thresholds_truncated",
+                message=f"more than {MAX_QUANTITIES} numbers; thresholds were read in the first {numbers_read_to} characters",
+            ))
         if reason is not None:
             diagnostics.append(Diagnostic(level="info", code="no_threshold", message=reason))
         concepts, read_to = self._concepts_read(text[:MAX_ANALYSED_CHARS]) if self.with_concepts else ((), None)

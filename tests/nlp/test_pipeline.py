@@ -113,6 +113,16 @@ def test_pipeline_every_analyte_surface_matches_as_a_whole(nlp):
     assert missed == []
 
 
+def test_pipeline_too_many_numbers_say_where_reading_stopped(nlp):
+    text = "; ".join(f"Marker {i} level ≥ {i} mg/dL" for i in range(1, 80))
+    result = critparse.parse(text, nlp=nlp)
+    (note,) = [d for d in result.diagnostics if d.code == "thresholds_truncated"]
+    read_to = int(note.message.rsplit("first ", 1)[1].split()[0])
+    assert result.rules and all(r.span.end <= read_to for r in result.rules) and read_to < len(text)
+    few = critparse.parse("Marker level ≥ 5 mg/dL; other marker ≤ 3 mg/dL", nlp=nlp)
+    assert "thresholds_truncated" not in {d.code for d in few.diagnostics}
+
+
 def test_pipeline_too_many_concept_terms_say_where_reading_stopped(nlp):
     result = critparse.parse("Diabetes, hypertension, asthma, " * 40, nlp=nlp)
     (note,) = [d for d in result.diagnostics if d.code == "concepts_truncated"]
