@@ -29,11 +29,13 @@ from critparse.lexicon.phrases import (
 )
 from critparse.lexicon.vocabulary import Vocabulary
 
-MAX_QUANTITIES = 60
+MAX_QUANTITIES = 40
 """Numbers read per bullet, and so many of each other kind (spelled counts, stages, bare limits,
-blood pressure pairs). The gold bullets have at most two dozen (a flattened table of limits by
-age); past this a text is a table dump or noise, and reading on would only cost time (each number
-costs a few dozen microseconds)."""
+blood pressure pairs). The gold bullets and 6,150 registry bullets have at most 23 (a flattened
+table of limits by age); past 40 a text is a table dump or noise, and reading on would only cost
+time (each number costs up to 0.1 ms with the analytes it looks back over), so a bullet under
+2,000 characters stays within its time bound. The parse says where reading stopped
+(`thresholds_truncated`)."""
 
 Unit = tuple[str, str, int, int]
 """(code, surface, start, end) of a unit read by `Vocabulary.match_unit` (grammar and units.json)."""
