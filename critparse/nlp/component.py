@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
@@ -227,8 +228,8 @@ class RuleExtractor:
                 message=f"text has {len(text)} characters; only the first {MAX_ANALYSED_CHARS} were analysed",
             ))
         worth_matching = may_hold_threshold(text, self.vocab)  # most bullets without a number stop here
-        if worth_matching and doc is None:
-            doc = self._doc_for(text)
+        if worth_matching and doc is None and _A_LETTER.search(text) is not None:
+            doc = self._doc_for(text)  # every analyte surface has a letter: '1<2<1<2...' needs no tokens
         mentions = self.mentions(doc, text) if worth_matching and doc is not None else []
         context = self._context_mentions(context_text) if worth_matching and context_text else None
         drafts, reason, numbers_read_to = extract_rules(
@@ -305,6 +306,9 @@ def _longest_first(matches: list[tuple[int, int, int]]) -> list[tuple[int, int, 
             kept.append((start, end, key))
             taken.update(range(start, end))
     return sorted(kept)
+
+
+_A_LETTER = re.compile(r"[^\W\d_]")
 
 
 class _LazyAbbreviations(Mapping[str, Mention]):

@@ -3,6 +3,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from spacy.tokens import Doc, DocBin
 
 import critparse
@@ -141,3 +143,17 @@ def test_pipeline_default_is_settled_and_leaves_no_cached_result():
     assert gc.get_freeze_count() > 0
     extractor = _own_extractor(nlp)
     assert extractor is not None and (_WARM_TEXT, None) not in extractor._cache
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([*"0123456789<>=≤≥.,;:()%/-+x ", "10^9/L", "1,500", " 2.5 ", "ANC ", "Hb "]), max_size=40).map("".join))
+def test_pipeline_texts_without_letters_skip_the_tokens_to_the_same_answer(nlp, text: str) -> None:
+    """No analyte surface lacks a letter, so a text without one is parsed without tokens; the
+    answer is what the full reading (the spaCy pipeline, which always tokenizes) gives."""
+    from critparse.nlp.pipeline import _own_extractor
+
+    extractor = _own_extractor(nlp)
+    assert extractor is not None
+    fast = extractor.parse_text(text)
+    slow = extractor.parse_text(text, doc=nlp.make_doc(text))
+    assert fast == slow
