@@ -110,8 +110,8 @@ _AGE_ASIDE = re.compile(
 _OPENS_ASIDE = re.compile(r"[\s,;]*\(\s*(?:or\s+|and\s+)?", re.IGNORECASE)
 _SCALE_NAME_ONLY = re.compile(r"(?:ctcae\s+)?(?:grade|class|stage|level)")
 _SCALE_OF_WHAT_FOLLOWS = re.compile(r"(?<![\w-])(?:a|an|any|for|of|with)\s+(?:ctcae\s+)?grade$")
-_HISTORY_ONLY = re.compile(r"(?:a\s+)?history")  # 'History of ≥ grade 3 CRS', 'history of at least 1 prior transfusion'
 """'stopped for a grade 3 or 4 immune-mediated toxicity': the grade of the words after it."""
+_HISTORY_ONLY = re.compile(r"(?:a\s+)?history")  # 'History of ≥ grade 3 CRS', 'history of at least 1 prior transfusion'
 _NAMED_DURATION = re.compile(
     r"\s+(?!(?:of|or|and|old|in|at|with|who|to|on|from|inclusive|prior|before|after|since)\b)[A-Za-z]{4,}"
 )
@@ -206,13 +206,6 @@ class AnalytePatterns:
         self.new_clause = re.compile(rf"{_lead(w.new_clause)}(?<![\w-])(?:{phrase_pattern(w.new_clause)})(?![\w-])", re.IGNORECASE)
         self.age_subjects = word_set(w.people_words + w.age_words + w.age_subjects)
         self.immunoglobulins = word_set(w.immunoglobulins)
-        self._assent_read: tuple[str, bool] = ("", False)
-
-    def names_assent(self, text: str) -> bool:
-        """Whether `text` speaks of assent, read once per text (every expression of it asks)."""
-        if self._assent_read[0] is not text:
-            self._assent_read = (text, _ASSENT.search(text) is not None)
-        return self._assent_read[1]
 
 
 def _lead(phrases: list[str]) -> str:
@@ -566,19 +559,24 @@ def not_a_threshold(site: Site, group: list[Mention], previous: Previous) -> str
 
 _OVER_THE = re.compile(r"(?:over|during|throughout)\s+the\s+(?:(?:past|last|previous|next|first)\s+)?\d", re.IGNORECASE)
 _ASSENT = re.compile(r"\bassent", re.IGNORECASE)
-_CONSENT = re.compile(r"\b(?:assent|consent)", re.IGNORECASE)
+_CONSENT = re.compile(r"\bconsent", re.IGNORECASE)
+_ASSENT_OR_CONSENT = re.compile(r"\b(?:assent|consent)", re.IGNORECASE)
+
+
+def speaks_of_consent_and_assent(text: str) -> bool:
+    """Whether a bullet names both consent and assent (read once per text)."""
+    return _ASSENT.search(text) is not None and _CONSENT.search(text) is not None
 
 
 def _who_consents(site: Site) -> bool:
     """Whether the number is in a clause on who gives consent or assent, in a bullet that names
     both: the ages say how consent is taken, not who is eligible."""
     text, expr = site.text, site.expr
-    if not site.pats.names_assent(text):
+    if not site.consent_and_assent:
         return False
     start = max(text.rfind(";", 0, expr.start), text.rfind(". ", 0, expr.start)) + 1
     ends = [i for i in (text.find(";", expr.end), text.find(". ", expr.end)) if i >= 0]
-    clause_end = min(ends, default=len(text))
-    return _CONSENT.search(text, start, clause_end) is not None and "consent" in text.lower()
+    return _ASSENT_OR_CONSENT.search(text, start, min(ends, default=len(text))) is not None
 
 
 def _is_year(expr: Expression) -> bool:
@@ -622,11 +620,13 @@ class Site:
 
     def __init__(
         self, text: str, expr: Expression, lo: int, pats: AnalytePatterns, vocab: Vocabulary,
-        brackets: Brackets | None = None,
+        brackets: Brackets | None = None, consent_and_assent: bool = False,
     ) -> None:
         self.text, self.expr, self.lo, self.pats, self.vocab = text, expr, lo, pats, vocab
         self.brackets = brackets
         """The text's brackets read once (None: each segment is read on its own)."""
+        self.consent_and_assent = consent_and_assent
+        """`speaks_of_consent_and_assent(text)`, read once for the text."""
         self.unit = expr.bounds[-1][1].unit
         self.segment = text[lo : expr.start]
         self.tail = self.segment[-80:]  # end-anchored patterns need no more (and stay linear)
@@ -1162,13 +1162,14 @@ def assign_analytes(
     pats = analyte_patterns(vocab)
     previous = Previous()
     asides = Asides(text)
+    consent = speaks_of_consent_and_assent(text)  # ages in such a bullet may only say who signs
     for k, expr in enumerate(exprs):
         if expr.pinned:
             previous.analytes, previous.end, previous.kind = expr.analytes, expr.end, "other"
             continue
         lo = _clause_start(text, previous.end, expr.start)
         group = candidate_mentions(text, mentions, lo, expr, pats, cmps, asides)
-        site = Site(text, expr, lo, pats, vocab, asides.brackets)
+        site = Site(text, expr, lo, pats, vocab, asides.brackets, consent)
         group = restated_limit(site, group, previous) or group
         if not group and expr.kind in ("bare", "list") and not (expr.kind == "list" and _graded(text, expr)):
             expr.analytes = []  # only a scale named right before makes a bare number a threshold
