@@ -46,6 +46,8 @@ def build_expressions(
         q = quantities[i]
         nxt = quantities[i + 1] if i + 1 < len(quantities) else None
         cmp_match = cmps.at(q.start)
+        if cmp_match is None and q.unit == "x ULN":
+            cmp_match = _at_most_limit(text, q, vocab)
         found = _range(text, q, nxt, cmps) if nxt is not None and cmp_match is None else None
         if found is None and cmp_match is not None:
             found = Expression(cmp_match[1], q.end, [(cmp_match[0], q)], kind="single"), 1
@@ -55,6 +57,14 @@ def build_expressions(
         i += used
     _share_units(text, exprs)
     return exprs
+
+
+def _at_most_limit(text: str, q: Quantity, vocab: Vocabulary) -> tuple[str, int] | None:
+    """('<=', start) when the words before a multiple of the upper limit of normal make it a
+    maximum: `within 1.5 x ULN` (only before such a multiple: `within 28 days` is a window)."""
+    pattern = patterns(vocab).at_most_limit
+    found = pattern.search(text, max(0, q.start - 30), q.start) if pattern is not None else None
+    return ("<=", found.start()) if found is not None else None
 
 
 def _range(text: str, q: Quantity, nxt: Quantity, cmps: ComparatorsBefore) -> tuple[Expression, int] | None:

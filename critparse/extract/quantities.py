@@ -82,6 +82,10 @@ class QuantityPatterns:
         self.limit_word = re.compile(
             rf"(?<![A-Za-z])(?:(?P<upper>{upper})|(?P<lower>{lower}))(?![A-Za-z])", re.IGNORECASE
         )
+        self.at_most_limit = re.compile(
+            rf"(?<![A-Za-z])(?:{phrase_pattern(lon.at_most)})\s*+$", re.IGNORECASE
+        ) if lon.at_most else None
+        """Words just before a multiple of the upper limit that make it a maximum ('within 1.5 x ULN')."""
         self.limit_lead = re.compile(rf"(?:(?:the|{whose})\s+)*$", re.IGNORECASE)
         self.limit_lead_last = last_characters(["the", *lon.whose])
         """What a word of `limit_lead` ends with: any other character before the spaces ahead of a

@@ -90,6 +90,9 @@ class LimitOfNormalWords(BaseModel):
     upper_case_sensitive: list[str] = Field(default=[], description="Matched as written ('N' in French).")
     lower: Phrases
     normal: Phrases
+    at_most: Phrases = Field(
+        default=[], description="Words before a multiple of the upper limit that mean at most it ('within 1.5 x ULN')."
+    )
 
 
 class DurationWords(BaseModel):

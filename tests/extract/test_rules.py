@@ -81,6 +81,10 @@ CASES = [
     ("Serum aminotransferases above 3 times ULN", [("ast", ">", 3, "x ULN"), ("alt", ">", 3, "x ULN")]),
     ("Hepatic transaminases ≤ 2 × ULN and bilirubin ≤ 1.5 × ULN",
      [("ast", "<=", 2, "x ULN"), ("alt", "<=", 2, "x ULN"), ("bilirubin", "<=", 1.5, "x ULN")]),
+    # 'within' before a multiple of the upper limit is a maximum (before days, a window)
+    ("Alkaline phosphatase within 2.5 times the upper limit of normal",
+     [("alp", "<=", 2.5, "x ULN")]),
+    ("Direct bilirubin within 2 x ULN, measured within 14 days", [("direct bilirubin", "<=", 2, "x ULN")]),
     # an age measured on something else is not the patient's age
     ("Skeletal age of 12 years or less", [("bone age", "<=", 12, "a")]),
     ("Infants of at least 34 weeks gestation", [("gestational age", ">=", 34, "wk")]),
@@ -190,6 +194,7 @@ CASES = [
 ]
 
 NO_THRESHOLD = [
+    "Serum electrolytes within normal limits, checked within 3 days of dosing",
     "At least one measurable lesion on CT",
     "At least one of the following risk factors must be present",
     "For patients with creatinine > 1.5 mg/dL, a 24-hour urine collection is required",
