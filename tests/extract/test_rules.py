@@ -81,6 +81,7 @@ CASES = [
     ("Serum aminotransferases above 3 times ULN", [("ast", ">", 3, "x ULN"), ("alt", ">", 3, "x ULN")]),
     ("Hepatic transaminases ≤ 2 × ULN and bilirubin ≤ 1.5 × ULN",
      [("ast", "<=", 2, "x ULN"), ("alt", "<=", 2, "x ULN"), ("bilirubin", "<=", 1.5, "x ULN")]),
+    ("Lansky play score > or = to 50", [("lansky", ">=", 50, None)]),
     # 'within' before a multiple of the upper limit is a maximum (before days, a window)
     ("Alkaline phosphatase within 2.5 times the upper limit of normal",
      [("alp", "<=", 2.5, "x ULN")]),
