@@ -1192,6 +1192,24 @@ def assign_analytes(
             expr.analytes = []
             continue
         previous = Previous(expr.analytes, consumed_to, _unit_kind(site.unit), expr)
+    _drop_name_numbers(text, exprs)
+
+
+_NAME_NUMBER_GAP = re.compile(r"\s*+\)?(?:\s*+[A-Za-z][A-Za-z-]*){0,3}\s*+")
+"""What may stand between a scale's number and the limit on the same scale ('(HAM-D 17) total
+score ≥ 18'): a closing bracket and a few words, no comparator and no clause break."""
+
+
+def _drop_name_numbers(text: str, exprs: list[Expression]) -> None:
+    """A bare number glued to a scale's name and followed by a limit on that same scale is part
+    of the name (the item count of `HAM-D 17`, `ADAS-Cog 13`), not a value of the scale."""
+    for expr, nxt in pairwise(exprs):
+        if expr.kind != "bare" or not expr.analytes or not nxt.analytes or nxt.kind not in ("single", "range"):
+            continue
+        glued = 0 <= expr.start - expr.anchor_end <= 1 and not text[expr.anchor_end : expr.start].strip("- ")
+        same = [m.name for m in expr.analytes] == [m.name for m in nxt.analytes]
+        if glued and same and _NAME_NUMBER_GAP.fullmatch(text, expr.end, nxt.start):
+            expr.analytes = []
 
 
 _WINDOW = 240

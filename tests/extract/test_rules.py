@@ -82,6 +82,9 @@ CASES = [
     ("Hepatic transaminases ≤ 2 × ULN and bilirubin ≤ 1.5 × ULN",
      [("ast", "<=", 2, "x ULN"), ("alt", "<=", 2, "x ULN"), ("bilirubin", "<=", 1.5, "x ULN")]),
     ("Lansky play score > or = to 50", [("lansky", ">=", 50, None)]),
+    # the item count glued to a scale's name is part of the name, not a value of the scale
+    ("Depression rating (HAM-D 17) total score of 20 or more", [("hamd", ">=", 20, None)]),
+    ("ECOG 1 (KPS ≥ 70)", [("ecog", "=", 1, None), ("karnofsky", ">=", 70, None)]),
     # 'within' before a multiple of the upper limit is a maximum (before days, a window)
     ("Alkaline phosphatase within 2.5 times the upper limit of normal",
      [("alp", "<=", 2.5, "x ULN")]),
