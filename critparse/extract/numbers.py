@@ -37,6 +37,11 @@ _DECIMAL_COMMA = re.compile(r",(\d{1,2})(?!\d)")  # '1,5 x 10^9/l' (European dec
 _STRAY_DECIMAL = re.compile(r"\.[ \t](\d{1,2})(?![\d.,])")  # '2. 5 x ULN': a decimal point and a stray space
 _FRACTION = {"½": ".5", "¼": ".25", "¾": ".75"}
 _DOT_THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3})+(?=\s*(?:/\s*(?:mm|µ|μ|u|mc)|cells\b))")  # '1.500/mm3'
+_WEEKS_AND_DAYS = re.compile(
+    r"(?:[ \u00a0]+([0-6])/7|\+([0-6]))(?![\d/])(?=[^.;:]{0,30}?(?<![A-Za-z])(?:weeks?|wks?)(?![A-Za-z]))",
+    re.IGNORECASE,
+)
+"""Days after whole weeks, as gestational ages are written ('34 6/7 weeks', '23+0 to 27+6 weeks')."""
 _NEGATIVE_SIGN = re.compile(r"(?:^|(?<=[\s(:=<>≤≥]))[-−]$")
 _PLUS_SIGN = re.compile(r"(?:^|(?<=[\s(:=<>≤≥]))\+$")
 _SEPARATORS = str.maketrans("", "", ", \u00a0\u202f")
@@ -83,6 +88,9 @@ def iter_numbers(text: str, comma_is_decimal: Callable[[int, int], bool]) -> Ite
             literal, end = f"{literal}.{decimal.group(1)}", decimal.end()
         if end < len(text) and text[end] in _FRACTION and "." not in literal:  # '1½ times ULN'
             literal, end = literal + _FRACTION[text[end]], end + 1
+        days = _WEEKS_AND_DAYS.match(text, end) if literal.isdigit() and text[end : end + 1] in " +\u00a0" else None
+        if days is not None:
+            literal, end = f"{round(int(literal) + int(days.group(1) or days.group(2)) / 7, 3):g}", days.end()
         last_end = end
         yield Number(literal, start, end)
 

@@ -24,6 +24,10 @@ def _numbers(text, decimal=False):
         ("2.5 and .5", [(2.5, "2.5"), (0.5, ".5")]),
         ("CD19 and COVID-19", []),
         ("call 1-800-555-0199", []),
+        # days after whole weeks, as gestational ages are written
+        ("from 32 3/7 to 36+6 weeks", [(32.429, "32 3/7"), (36.857, "36+6")]),
+        ("HbA1c 7 3/7 mmol", [(7, "7"), (3, "3")]),
+        ("Age 18+ 3 weeks", [(18, "18"), (3, "3")]),
     ],
 )
 def test_numbers_as_written(text, expected):
