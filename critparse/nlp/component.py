@@ -143,7 +143,7 @@ class RuleExtractor:
                        True, bool(entry.unitless), default_unit=entry.default_unit, members=members)
 
     def mentions(self, doc: Doc, text: str | None = None) -> list[Mention]:
-        """Longest non-overlapping lexicon matches, in text order (as `spacy.util.filter_spans`)."""
+        """Longest non-overlapping lexicon matches, in text order (see `_longest_first`)."""
         loose, exact = self._phrase_matchers()
         matches = loose(doc) + exact(doc)
         if not matches:
@@ -296,9 +296,11 @@ class RuleExtractor:
 
 
 def _longest_first(matches: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
-    """(start, end, key) of the longest matches that overlap no longer or earlier one, in text
-    order (as `spacy.util.filter_spans`)."""
-    matches = sorted(matches, key=lambda m: (m[1] - m[2], m[1]))
+    """(start, end, key) of the longest matches that overlap no longer one, in text order.
+
+    Of two crossing matches of one length the later wins: the head of an English compound is its
+    last word, so `serum creatinine clearance` is a clearance, not a creatinine."""
+    matches = sorted(matches, key=lambda m: (m[1] - m[2], -m[2]))
     taken: set[int] = set()
     kept = []
     for key, start, end in matches:

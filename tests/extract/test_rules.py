@@ -84,6 +84,8 @@ CASES = [
     ("Lansky play score > or = to 50", [("lansky", ">=", 50, None)]),
     ("Gestational age of 29+0 to 33+6 weeks at randomisation",
      [("gestational age", ">=", 29, "wk"), ("gestational age", "<=", 33.857, "wk")]),
+    # of two crossing names of one length the later is the head ('serum creatinine' / 'creatinine clearance')
+    ("Serum creatinine clearance > 60 ml/min (Cockcroft-Gault)", [("creatinine clearance", ">", 60, "mL/min")]),
     # the item count glued to a scale's name is part of the name, not a value of the scale
     ("Depression rating (HAM-D 17) total score of 20 or more", [("hamd", ">=", 20, None)]),
     ("ECOG 1 (KPS ≥ 70)", [("ecog", "=", 1, None), ("karnofsky", ">=", 70, None)]),
