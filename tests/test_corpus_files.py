@@ -28,10 +28,12 @@ HELDOUT = [
     CORPUS / "heldout_e.jsonl",
     CORPUS / "heldout_f.jsonl",
     CORPUS / "heldout_g.jsonl",
+    CORPUS / "heldout_h.jsonl",
 ]
-HELDOUT_E = HELDOUT[-3]
-HELDOUT_F = HELDOUT[-2]
-HELDOUT_G = HELDOUT[-1]
+HELDOUT_E = HELDOUT[-4]
+HELDOUT_F = HELDOUT[-3]
+HELDOUT_G = HELDOUT[-2]
+HELDOUT_H = HELDOUT[-1]
 FAMILIES = CORPUS / "families.jsonl"
 GOLD_FILES = [SEED, MIX, *HELDOUT, FAMILIES]
 
@@ -156,9 +158,9 @@ class FamilyRule(GoldRule):
 
 
 class HeldoutERule(GoldRule):
-    """A rule of heldout_e.jsonl, heldout_f.jsonl and heldout_g.jsonl: the older codes plus the
-    families codes for units that have no older code (`mg/kg/day`, `g/24 h`, `cm H2O`, `ppm`,
-    `µm`, `EU/mL`, `kPa`); no implied ages."""
+    """A rule of heldout_e.jsonl to heldout_h.jsonl: the older codes plus the families codes for
+    units that have no older code (`mg/kg/day`, `g/24 h`, `cm H2O`, `ppm`, `µm`, `EU/mL`, `kPa`);
+    no implied ages."""
 
     @model_validator(mode="after")
     def _unit_known(self) -> HeldoutERule:
@@ -214,13 +216,13 @@ class FamilyLine(GoldLine):
 
 
 class HeldoutELine(GoldLine):
-    """A line of heldout_e.jsonl, heldout_f.jsonl or heldout_g.jsonl: the rules of `HeldoutERule`."""
+    """A line of heldout_e.jsonl to heldout_h.jsonl: the rules of `HeldoutERule`."""
 
     rules: list[HeldoutERule]  # type: ignore[assignment]
 
 
 def _model(path: Path) -> type[GoldLine]:
-    if path.name in (HELDOUT_E.name, HELDOUT_F.name, HELDOUT_G.name):
+    if path.name in (HELDOUT_E.name, HELDOUT_F.name, HELDOUT_G.name, HELDOUT_H.name):
         return HeldoutELine
     return FamilyLine if path.name == FAMILIES.name else GoldLine
 
@@ -328,7 +330,8 @@ def test_corpus_files_mix_size_and_balance() -> None:
 @pytest.mark.parametrize(
     ("paths", "cap"),
     [((SEED, MIX), MAX_DURATION_RULES), *[((p,), MAX_DURATION_RULES) for p in HELDOUT], ((FAMILIES,), MAX_FAMILY_DURATION_RULES)],
-    ids=["seed+mix", "heldout", "heldout_b", "heldout_c", "heldout_d", "heldout_e", "heldout_f", "heldout_g", "families"],
+    ids=["seed+mix", "heldout", "heldout_b", "heldout_c", "heldout_d", "heldout_e", "heldout_f", "heldout_g", "heldout_h",
+         "families"],
 )
 def test_corpus_files_duration_rules_are_few_and_explained(paths: tuple[Path, ...], cap: int) -> None:
     durations = [
@@ -450,7 +453,7 @@ def test_corpus_files_families_departures_are_explicit(check: str) -> None:
     """The documented departures: implied ages have unit 'a' and no unit_text, with notes."""
     implied = [(line, r) for line in _lines(FAMILIES) for r in line.rules if r.unit is not None and r.unit_text is None]
     assert implied and all(r.unit == "a" and r.analyte.name == "age" and line.notes for line, r in implied)
-    older_files = [path for path in GOLD_FILES if path not in (FAMILIES, HELDOUT_E, HELDOUT_F, HELDOUT_G)]
+    older_files = [path for path in GOLD_FILES if path not in (FAMILIES, HELDOUT_E, HELDOUT_F, HELDOUT_G, HELDOUT_H)]
     older = {r.unit for path in older_files for line in _lines(path) for r in line.rules}
     assert not older & (FAMILY_UNITS - ALLOWED_UNITS), "the older files keep the older codes"
 

@@ -86,6 +86,7 @@ CASES = [
      [("gestational age", ">=", 29, "wk"), ("gestational age", "<=", 33.857, "wk")]),
     # of two crossing names of one length the later is the head ('serum creatinine' / 'creatinine clearance')
     ("Serum creatinine clearance > 60 ml/min (Cockcroft-Gault)", [("creatinine clearance", ">", 60, "mL/min")]),
+    ("Renal: Cr ≤ 1.25 ULN and CCr ≥ 45 mL/min", [("creatinine", "<=", 1.25, "x ULN"), ("creatinine clearance", ">=", 45, "mL/min")]),
     # the item count glued to a scale's name is part of the name, not a value of the scale
     ("Depression rating (HAM-D 17) total score of 20 or more", [("hamd", ">=", 20, None)]),
     ("ECOG 1 (KPS ≥ 70)", [("ecog", "=", 1, None), ("karnofsky", ">=", 70, None)]),
