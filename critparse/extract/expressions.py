@@ -96,7 +96,7 @@ def _range(text: str, q: Quantity, nxt: Quantity, cmps: ComparatorsBefore) -> tu
 
 def _comparator_after(text: str, q: Quantity, vocab: Vocabulary) -> tuple[Expression, int] | None:
     """'18 years or older', '4 (moderately ill) or higher', '65 years of age or younger'."""
-    after_pos = q.end
+    after_pos = q.end + 1 if text[q.end : q.end + 1] == "+" else q.end  # '2+ or more' on a dipstick
     aside = _ASIDE.match(text, after_pos)
     if aside is not None and vocab.after_re.match(text, aside.end()):
         after_pos = aside.end()

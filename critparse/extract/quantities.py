@@ -192,7 +192,27 @@ def find_quantities(text: str, vocab: Vocabulary, cmps: ComparatorsBefore | None
             if glued is not None and (hi := _quantity(text, Number(glued.group(1), glued.start(1), glued.end(1)), vocab, pats)):
                 found.append(hi)  # 'Age 10yr-17yrs': the second number is glued to the first unit
                 last_end = hi.end
+    if "++" in text or "+ " in text or text.endswith("+"):
+        found = _with_pluses(text, found, vocab, cmps)
     return found
+
+
+PLUSES = re.compile(r"(?<![^\s(\[:=<>≤≥])\+{1,4}(?![^\s)\],;.])")
+"""A free-standing run of plus signs, as a dipstick reads ('urine protein ≥ ++')."""
+
+
+def _with_pluses(text: str, found: list[Quantity], vocab: Vocabulary, cmps: ComparatorsBefore) -> list[Quantity]:
+    """`found` and each run of plus signs that a comparator stands before or after (`< ++`,
+    `++ or above`), worth the number of signs: with no comparator a plus is no value."""
+    inside = _Covered([(q.start, q.end) for q in found])
+    pluses = [
+        Quantity(value=float(m.end() - m.start()), start=m.start(), end=m.end())
+        for m in PLUSES.finditer(text)
+        if not inside(m.start()) and (cmps.at(m.start()) is not None or vocab.after_re.match(text, m.end()))
+    ]
+    if not pluses:
+        return found
+    return sorted(found + pluses, key=lambda q: q.start)[:MAX_QUANTITIES]
 
 
 def _decimal_follows(

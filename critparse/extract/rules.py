@@ -28,6 +28,7 @@ from critparse.extract.expressions import build_expressions
 from critparse.extract.mentions import Expression, Mention, Quantity, RuleDraft
 from critparse.extract.quantities import (
     MAX_QUANTITIES,
+    PLUSES,
     ComparatorsBefore,
     find_bare_limits,
     find_blood_pressure,
@@ -159,13 +160,15 @@ class _MayHold:
 
 def may_hold_threshold(text: str, vocab: Vocabulary | None = None) -> bool:
     """False when no rule can be read from `text`: every threshold has a digit, a limit of normal
-    ('≤ ULN'), a scale word or a spelled-out count."""
+    ('≤ ULN'), a scale word, a spelled-out count or a run of plus signs."""
     if vocab is None:
         from critparse.lexicon.resources import default_resources
 
         vocab = default_resources().vocabulary
     if _DIGIT.search(text) is not None:  # most texts that hold one: no need to look for words
         return True
+    if "+" in text and PLUSES.search(text) is not None:
+        return True  # a dipstick reading ('urine protein ≥ ++')
     return vocab.derived("extract.may_hold", _MayHold)(text)
 
 

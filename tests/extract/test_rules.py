@@ -87,6 +87,9 @@ CASES = [
     # of two crossing names of one length the later is the head ('serum creatinine' / 'creatinine clearance')
     ("Serum creatinine clearance > 60 ml/min (Cockcroft-Gault)", [("creatinine clearance", ">", 60, "mL/min")]),
     ("Renal: Cr ≤ 1.25 ULN and CCr ≥ 45 mL/min", [("creatinine", "<=", 1.25, "x ULN"), ("creatinine clearance", ">=", 45, "mL/min")]),
+    # a dipstick reads in plus signs: each one a step, when a comparator says which way
+    ("Dipstick proteinuria > ++", [("urine protein", ">", 2, None)]),
+    ("Urine dipstick protein 1+ or less", [("urine protein", "<=", 1, None)]),
     # the item count glued to a scale's name is part of the name, not a value of the scale
     ("Depression rating (HAM-D 17) total score of 20 or more", [("hamd", ">=", 20, None)]),
     ("ECOG 1 (KPS ≥ 70)", [("ecog", "=", 1, None), ("karnofsky", ">=", 70, None)]),
@@ -204,6 +207,7 @@ CASES = [
 
 NO_THRESHOLD = [
     "Serum electrolytes within normal limits, checked within 3 days of dosing",
+    "Gram + and Gram - bacteria in blood culture",
     "At least one measurable lesion on CT",
     "At least one of the following risk factors must be present",
     "For patients with creatinine > 1.5 mg/dL, a 24-hour urine collection is required",
