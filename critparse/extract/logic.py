@@ -22,6 +22,7 @@ patients > 16 years of age or Lansky ≥ 50': the age band is a condition, not a
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -138,6 +139,7 @@ def _build(
     subject = _subject(text, main, cues, concepts)
     if subject is not None:
         condition, main = subject
+    main = _alternative_to_a_limit(text, work, main)
     items, op = combine(region, main)
     tree = quantified(text, items, op, cues, first_atom=min(a.start for a in main) if main else len(text))
     tree = _denied(text, tree, main, cues)
@@ -161,6 +163,49 @@ def _clauses_attached(text: str, atoms: list[Atom], cues: LogicCues, concepts: S
     region, main = _attach(text, atoms, clauses, cues, concepts, rules, dropped)
     _sole_sex(text, main, clauses, sexes)
     return region, main
+
+
+# --- a limit, then what applies to those outside it -----------------------------------------
+
+
+def _alternative_to_a_limit(text: str, rules: list[Rule], main: list[Atom]) -> list[Atom]:
+    """'Proteinuria < 2+; participants with 2+ or more need a 24-hour protein ≤ 1 g': a later
+    limit that no value within an earlier one meets (same analyte, same unit) says who the
+    limits after it are for. Read as `and` the criterion could never be met; it is
+    `if(later, what follows, otherwise=earlier)`. The later limit starts a clause of its own (not
+    a parenthesis, a table row or an `or`, which say what they say already)."""
+    plain = [a.kind == "rules" and not a.conditions and not a.requirements for a in main]
+    for k in range(len(main) - 2):
+        first, condition, after = main[k], main[k + 1], main[k + 2 :]
+        if not (plain[k] and plain[k + 1]) or first.analytes != condition.analytes or len(first.analytes) != 1:
+            continue
+        if set(first.units) != set(condition.units) or not _disjoint(rules, first, condition):
+            continue
+        gap = text[first.end : condition.start]
+        if not _CLAUSE_BREAK.search(gap) or "(" in gap or _OR_BETWEEN.search(gap) is not None:
+            continue
+        tree = make_if(condition.node, join("and", [a.node for a in after]), first.node)
+        whole = Atom(first.start, first.core, after[-1].end, tree, kind="alternative",
+                     analytes=first.analytes, units=first.units, rules=(*first.rules, *condition.rules))
+        return [*main[:k], whole]
+    return main
+
+
+_OR_BETWEEN = re.compile(r"\bor\b|/", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r"[;,]|\.(?:\s|$)")
+
+
+def _disjoint(rules: list[Rule], a: Atom, b: Atom) -> bool:
+    """Whether no value meets every bound of `a` and every bound of `b`."""
+    low, high = -math.inf, math.inf
+    low_open = high_open = False
+    for i in (*a.rules, *b.rules):
+        comparator, value = rules[i].comparator, rules[i].value
+        if comparator in (">", ">=", "=") and (value > low or (value == low and comparator == ">")):
+            low, low_open = value, comparator == ">"
+        if comparator in ("<", "<=", "=") and (value < high or (value == high and comparator == "<")):
+            high, high_open = value, comparator == "<"
+    return low > high or (low == high and (low_open or high_open))
 
 
 # --- mending the extractor's reading ---------------------------------------------------------

@@ -156,6 +156,12 @@ WORDINGS = {
     "clauses": ("Total bilirubin ≤ 1.5 x ULN; AST and ALT ≤ 3 x ULN (≤ 5 x ULN if liver metastases are present)",
                 "list(bilirubin <= 1.5 x ULN, if(<liver metastases>, list(ast <= 5 x ULN, alt <= 5 x ULN), "
                 "list(ast <= 3 x ULN, alt <= 3 x ULN)))"),
+    # a later limit outside an earlier one says whom the limits after it are for
+    "outside-the-limit": ("Creatinine ≤ 1.5 mg/dL; subjects with creatinine > 1.5 mg/dL require a creatinine "
+                          "clearance ≥ 50 mL/min",
+                          "if(creatinine > 1.5 mg/dL, creatinine clearance >= 50 mL/min, creatinine <= 1.5 mg/dL)"),
+    "outside-a-range": ("Age 18 to 70 years; participants older than 70 years must have an MMSE of 24 or more",
+                        "if(age > 70 a, mmse >= 24, and(age >= 18 a, age <= 70 a))"),
 }
 
 

@@ -393,3 +393,20 @@ def test_screen_exclusion_range_bounds_are_read_together():
     criterion = Criterion(section="exclusion", path="exclusion/1", text=parsed.text, rules=parsed.rules)
     assert critparse.evaluate([criterion], {"qtc": "520 ms"}).verdict == "eligible"
     assert critparse.evaluate([criterion], {"qtc": "470 ms"}).verdict == "ineligible"
+
+
+def test_screen_a_limit_then_what_those_outside_it_need():
+    """'X ≤ a; those with X > a need Y': within the first limit, or outside it and meeting Y."""
+    from critparse.model import Criterion
+
+    parsed = critparse.parse(
+        "Creatinine ≤ 1.5 mg/dL; participants with creatinine > 1.5 mg/dL need a creatinine clearance ≥ 60 mL/min"
+    )
+    criterion = Criterion(section="inclusion", path="inclusion/1", text=parsed.text, rules=parsed.rules,
+                          logic=parsed.logic)
+    within = {"creatinine": "1.2 mg/dL"}
+    outside_but_clears = {"creatinine": "1.9 mg/dL", "creatinine clearance": "72 mL/min"}
+    outside_and_low = {"creatinine": "1.9 mg/dL", "creatinine clearance": "41 mL/min"}
+    assert critparse.evaluate([criterion], within).verdict == "eligible"
+    assert critparse.evaluate([criterion], outside_but_clears).verdict == "eligible"
+    assert critparse.evaluate([criterion], outside_and_low).verdict == "ineligible"
