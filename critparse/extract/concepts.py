@@ -24,6 +24,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
+from operator import itemgetter
 from pathlib import Path
 from typing import Literal, NamedTuple, Protocol, get_args
 
@@ -246,6 +247,8 @@ class ConceptHeads:
     """Head types already worked out, per word: a bullet asks about most of its words."""
     code_memo: dict[object, tuple[Code, ...]] = field(default_factory=dict, compare=False, repr=False)
     """Code models already built, per lexicon code tuple."""
+    role_memo: dict[str, Role] = field(default_factory=dict, compare=False, repr=False)
+    """The role of each lower-case word by the word alone (`_role_of_word`)."""
 
     def head_type(self, word: str) -> ConceptType | None:
         """The concept type a head word names ('disorders' -> condition), or None."""
@@ -422,6 +425,10 @@ class _Token(NamedTuple):
     end: int
     text: str
     low: str
+
+
+# A field of every token at once, read in C: `list(map(_START, tokens))`.
+_START, _END, _TEXT, _LOW = (itemgetter(i) for i in range(4))
 
 
 @dataclass(slots=True)
@@ -709,13 +716,14 @@ def _roles(
     phrases = [_norm(doc_text[a:b]) for a, b in quals]
     term_of = _owners(*bounds, [(t.start, t.end) for t in terms], inside=False)
     qual_of = _owners(*bounds, quals, inside=True)
-    roles = _word_roles(tokens, term_of, qual_of, mask, heads)
-    for k in range(1, len(tokens) - 1):  # 'carcinoma of the cervix': an article after 'of' is part of the name
+    roles = _word_roles(tokens, term_of, qual_of, mask, heads, bounds)
+    for k in range(1, len(tokens) - 1) if _DET in roles else ():  # 'carcinoma of the cervix': an article after 'of' is part of the name
         if roles[k] is _DET and tokens[k - 1].low == "of" and roles[k + 1] in _NAME_ROLES:
             roles[k] = _CONTENT
     if "(" in doc_text:
         _inner_abbreviations(tokens, roles)
-    _stop_scales(tokens, roles, heads)
+    if not heads.scale_words.isdisjoint(map(_LOW, tokens)):  # else no token begins a scale
+        _stop_scales(tokens, roles, heads)
     return roles, term_of, qual_of, phrases
 
 
@@ -736,29 +744,65 @@ def _owners(starts: list[int], ends: list[int], spans: Sequence[tuple[int, int]]
     return out
 
 
-def _word_roles(tokens: list[_Token], term_of: list[int], qual_of: list[int], mask: bytearray, heads: ConceptHeads) -> list[Role]:
-    """Each token's role: a term's, a stop under a cue or window, a qualifier, else by its word."""
-    coordinators, determiners, stop_words = heads.coordinators, heads.determiners, heads.stop_words
-    masked = mask.find(1) >= 0  # else no token is under a cue or window
-    roles: list[Role] = []
-    previous = _STOP
-    for tok, owner, qual in zip(tokens, term_of, qual_of, strict=True):
-        if owner >= 0:
-            previous = _TERM
-        elif masked and mask.find(1, tok.start, tok.end) >= 0:
-            previous = _STOP
-        elif qual >= 0:
-            previous = _QUAL
-        elif tok.low in coordinators:
-            previous = _SEP
-        elif tok.low in determiners and not (tok.text == "A" and previous in _NAME_ROLES):
-            previous = _DET  # 'hepatitis A' and 'vitamin A' keep their letter
-        elif not tok.text[0].isalnum() or tok.low in stop_words:
-            previous = _STOP
-        else:
-            previous = _CONTENT
-        roles.append(previous)
+def _word_roles(
+    tokens: list[_Token], term_of: list[int], qual_of: list[int], mask: bytearray, heads: ConceptHeads,
+    bounds: tuple[list[int], list[int]],
+) -> list[Role]:
+    """Each token's role: a term's, a stop under a cue or window, a qualifier, else by its word.
+
+    Laid on in layers, the weakest first: every token by its word (one memo look-up each, in C),
+    then the qualifiers, the stops and the terms over it; an 'A' after a name is read last, left
+    to right, as the token before it ends up."""
+    n = len(tokens)
+    memo = heads.role_memo
+    try:
+        roles = list(map(memo.__getitem__, map(_LOW, tokens)))
+    except KeyError:
+        roles = [_role_of_word(t.low, heads) for t in tokens]
+    if qual_of.count(-1) < n:
+        for k, qual in enumerate(qual_of):
+            if qual >= 0:
+                roles[k] = _QUAL
+    starts, ends = bounds
+    run = mask.find(1)
+    while run >= 0:  # each run of masked characters: the tokens it overlaps are stops
+        stop = mask.find(0, run)
+        stop = len(mask) if stop < 0 else stop
+        k = bisect_right(ends, run)
+        while k < n and starts[k] < stop:
+            roles[k] = _STOP
+            k += 1
+        run = mask.find(1, stop) if stop < len(mask) else -1
+    if term_of.count(-1) < n:
+        for k, owner in enumerate(term_of):
+            if owner >= 0:
+                roles[k] = _TERM
+    if "A" in map(_TEXT, tokens):  # 'hepatitis A' and 'vitamin A' keep their letter
+        for k in range(1, n):
+            if roles[k] is _DET and tokens[k].text == "A" and roles[k - 1] in _NAME_ROLES:
+                roles[k] = _STOP if tokens[k].low in heads.stop_words else _CONTENT
     return roles
+
+
+def _role_of_word(low: str, heads: ConceptHeads) -> Role:
+    """A token's role by its (lower-case) word alone, remembered per word.
+
+    `low[0].isalnum()` is `text[0].isalnum()`: no character's lower case changes whether it is a
+    letter or digit (every code point checked)."""
+    role = heads.role_memo.get(low)
+    if role is None:
+        if low in heads.coordinators:
+            role = _SEP
+        elif low in heads.determiners:
+            role = _DET
+        elif not low[0].isalnum() or low in heads.stop_words:
+            role = _STOP
+        else:
+            role = _CONTENT
+        if len(heads.role_memo) >= _MEMO_SIZE:
+            heads.role_memo.clear()
+        heads.role_memo[low] = role
+    return role
 
 
 _NAME_ROLES = (_CONTENT, _TERM)
@@ -810,10 +854,13 @@ _NAME_RUN = re.compile(f"[{int(_CONTENT)}{int(_TERM)}]+")
 def _segments(doc: _Doc) -> list[_Segment]:
     """Maximal runs of name tokens, trimmed of a leading or trailing 'of', split after a marker's result."""
     out: list[_Segment] = []
-    result_at = doc.result_at
+    result_at, tokens = doc.result_at, doc.tokens
     for run in _NAME_RUN.finditer(doc.role_runs):
         k, j = run.start(), run.end() - 1
         if result_at.find(1, k, j + 1) < 0:  # no result word: one segment (what the two steps below give)
+            if tokens[k].low != "of" and tokens[j].low != "of":  # nothing to trim: what `_trim_of` gives
+                out.append(_Segment(k, j))
+                continue
             seg = _trim_of(doc, k, j, False)
             if seg is not None:
                 out.append(seg)
@@ -1427,25 +1474,33 @@ def _tokenize(text: str) -> list[_Token]:
 def _head_types(tokens: Sequence[_Token], heads: ConceptHeads) -> list[ConceptType | None]:
     """`heads.head_type` of each token, read from its memo where the word is known."""
     memo, head_type = heads.memo, heads.head_type
-    return [memo[w] if w in memo else head_type(w) for w in [t.text for t in tokens]]
+    words = list(map(_TEXT, tokens))
+    try:  # every word known: one pass in C
+        return list(map(memo.__getitem__, words))
+    except KeyError:
+        return [memo[w] if w in memo else head_type(w) for w in words]
 
 
 def _document(
     text: str, tokens: list[_Token], head_at: list[ConceptType | None], terms: list[_Term],
-    masks: tuple[bytearray, bytearray], lexicon: ConceptLexicon, heads: ConceptHeads,
+    masks: tuple[bytearray, bytearray], lexicon: ConceptLexicon, heads: ConceptHeads, allergy_cue: bool,
 ) -> _Doc:
+    """`allergy_cue`: what `heads.allergy_any` finds in the text (read once by the caller)."""
     mask, window_mask = masks
-    starts, ends = [t.start for t in tokens], [t.end for t in tokens]
+    starts, ends = list(map(_START, tokens)), list(map(_END, tokens))
     roles, term_of, qual_of, qualifiers = _roles(text, tokens, terms, mask, heads, (starts, ends))
     result_words, is_marker_result = heads.result_words, heads.is_marker_result
-    result_at = bytearray([
-        r is _CONTENT and (t.low in result_words or ("-" in t.low and is_marker_result(t.low))) for t, r in zip(tokens, roles, strict=True)
-    ])
+    if "-" not in text and result_words.isdisjoint(map(_LOW, tokens)):  # no result word, nor a hyphen to join one
+        result_at = bytearray(len(tokens))
+    else:
+        result_at = bytearray([
+            r is _CONTENT and (t.low in result_words or ("-" in t.low and is_marker_result(t.low))) for t, r in zip(tokens, roles, strict=True)
+        ])
     return _Doc(
         text, tokens, roles, term_of, qual_of, terms, qualifiers, lexicon, heads,
         token_starts=starts, token_ends=ends, term_starts=[t.start for t in terms],
         window_mask=window_mask, head_at=head_at, result_at=result_at, role_runs="".join(map(_ROLE_DIGIT.__getitem__, roles)),
-        allergy_cue=heads.allergy_any.search(text) is not None, method_cue=heads.method_any.search(text) is not None,
+        allergy_cue=allergy_cue, method_cue=heads.method_any.search(text) is not None,
     )
 
 
@@ -1471,13 +1526,22 @@ def _pathogen_carrier(doc: _Doc, m: _Mention) -> bool:
     return _norm(doc.text[m.start : m.end]).rsplit("-", 1)[-1] in doc.heads.carrier_words
 
 
+def _filled_segments(doc: _Doc) -> list[_Segment]:
+    """The segments with their mentions. One without a result, a head word or a token of a term
+    holds no phrase and no term, so it is left empty without asking `_fill_segment`."""
+    segments = _segments(doc)
+    head_at, term_of, no_terms = doc.head_at, doc.term_of, not doc.terms
+    for seg in segments:
+        a, b = seg.first, seg.last + 1
+        if seg.result or any(head_at[a:b]) or not (no_terms or term_of[a:b].count(-1) == b - a):
+            _fill_segment(doc, seg)
+    return segments
+
+
 def _mentions(doc: _Doc) -> list[list[_Mention]]:
     """Segments, their mentions and coordinations, resolved: one list of mentions per coordination."""
-    segments = _segments(doc)
-    for seg in segments:
-        _fill_segment(doc, seg)
     out: list[list[_Mention]] = []
-    for group in _groups(doc, segments):
+    for group in _groups(doc, _filled_segments(doc)):
         if len(group) == 1 and not group[0].mentions and not doc.allergy_cue:
             continue  # a lone phrase that names nothing: no step below can find a mention in it
         group = _thresholds(doc, group)
@@ -1492,6 +1556,15 @@ def _mentions(doc: _Doc) -> list[list[_Mention]]:
         if mentions:
             out.append(mentions)
     return _with_abbreviations(doc, out)
+
+
+def _allergy_spans(text: str, heads: ConceptHeads) -> list[tuple[int, int]]:
+    """The allergy cues of the text ('allergy to', 'hypersensitivity to'), as spans.
+
+    Only for a text `heads.allergy_any` finds something in: each cue is one of its substrings,
+    so a text without one has none (`tests/extract/test_concept_shortcuts.py`)."""
+    pattern, target = heads.allergy_scan.on(text)
+    return [m.span() for m in pattern.finditer(target)]
 
 
 def _nothing_to_name(text: str, found: Sequence[TermMatchLike], tokens: Sequence[_Token], head_at: Sequence[ConceptType | None], heads: ConceptHeads) -> bool:
@@ -1536,8 +1609,8 @@ def _assemble_matched(
         return ()
     cues = find_cues(text, resources.context)
     windows, durations = find_windows_and_durations(text, resources.windows)
-    pattern, target = heads.allergy_scan.on(text)
-    allergy = [m.span() for m in pattern.finditer(target)]
+    allergy_cue = heads.allergy_any.search(text) is not None
+    allergy = _allergy_spans(text, heads) if allergy_cue else []
     mask = _mask(text, [*_cue_spans(text, cues), *allergy])
     window_mask = _mask(text, [(w.span.start, w.span.end) for w in (*windows, *durations)])
     found = _past_population(text, _split_coordinated(text, matched, lexicon, heads), lexicon, heads)
@@ -1546,7 +1619,7 @@ def _assemble_matched(
     terms = _kept_terms(text, found, mask, window_mask, heads)
     for w in (*windows, *durations):
         mask[w.span.start : w.span.end] = window_mask[w.span.start : w.span.end]
-    doc = _document(text, tokens, head_at, terms, (mask, window_mask), lexicon, heads)
+    doc = _document(text, tokens, head_at, terms, (mask, window_mask), lexicon, heads, allergy_cue)
     return _build(doc, _mentions(doc), cues, (windows, durations), resources.context)
 
 
