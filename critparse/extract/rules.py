@@ -65,11 +65,20 @@ def extract_rules(
     read_to = _read_to(text, quantities)
     if exprs:  # mentions only matter to expressions, and only those within their reach
         mentions = prepare_mentions(text, mentions_in_reach(text, mentions, exprs), vocab)
+        exprs = _outside_names(exprs, mentions)
         assign_analytes(text, exprs, mentions, vocab, known=known, context=context, abbreviations=abbreviations, cmps=cmps)
     drafts = _drafts(exprs, vocab.words.pattern_analytes.age)
     if drafts:
         return drafts, None, read_to
     return [], _no_threshold_reason(text, quantities, exprs), read_to
+
+
+def _outside_names(exprs: list[Expression], mentions: list[Mention]) -> list[Expression]:
+    """The expressions not written inside an analyte's name: the `19-9` of `CA 19-9` is no range."""
+    names = [(m.start, m.end) for m in mentions if m.in_lexicon and any(c.isdigit() for c in m.text)]
+    if not names:
+        return exprs
+    return [e for e in exprs if e.pinned or not any(s <= e.start and e.end <= t for s, t in names)]
 
 
 def _read_to(text: str, quantities: list[Quantity]) -> int | None:

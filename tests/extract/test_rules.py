@@ -90,6 +90,13 @@ CASES = [
     # a dipstick reads in plus signs: each one a step, when a comparator says which way
     ("Dipstick proteinuria > ++", [("urine protein", ">", 2, None)]),
     ("Urine dipstick protein 1+ or less", [("urine protein", "<=", 1, None)]),
+    ("Magnesium at or above the lower limit of normal", [("magnesium", ">=", 1, "x LLN")]),
+    ("ALT below 2.5 multiples of the ULN", [("alt", "<", 2.5, "x ULN")]),
+    ("Zero to two prior regimens", [("prior regimens", ">=", 0, None), ("prior regimens", "<=", 2, None)]),
+    ("Inoperable stage III or IV gastric cancer", [("stage", ">=", 3, None), ("stage", "<=", 4, None)]),
+    ("Stimulated thyroglobulin ≥ 1 ng/mL", [("thyroglobulin", ">=", 1, "ng/mL")]),
+    # the numbers of a lexicon name are no range
+    ("Serum CA 19-9 ≤ 3 × ULN", [("ca 19-9", "<=", 3, "x ULN")]),
     # the item count glued to a scale's name is part of the name, not a value of the scale
     ("Depression rating (HAM-D 17) total score of 20 or more", [("hamd", ">=", 20, None)]),
     ("ECOG 1 (KPS ≥ 70)", [("ecog", "=", 1, None), ("karnofsky", ">=", 70, None)]),
