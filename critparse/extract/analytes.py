@@ -176,6 +176,7 @@ class AnalytePatterns:
         self.age_name = w.pattern_analytes.age
         self.stage_name = w.pattern_analytes.stage
         self.heads_needing_complement = word_set(w.heads_needing_complement)
+        self.instrument_heads = word_set(w.instrument_heads)
         self.count_phrase = quantity_patterns(vocab).count_phrase
         self.count_run = re.compile(  # '≥ 2 moderate or severe COPD exacerbations': one phrase to the noun
             rf"[ \t]++((?:[A-Za-z][\w'-]*[ \t]+){{1,6}}?(?:{phrase_pattern(w.count_nouns)}))(?![\w-])", re.IGNORECASE
@@ -1172,8 +1173,11 @@ def assign_analytes(
         site = Site(text, expr, lo, pats, vocab, asides.brackets, consent)
         group = restated_limit(site, group, previous) or group
         if not group and expr.kind in ("bare", "list") and not (expr.kind == "list" and _graded(text, expr)):
-            expr.analytes = []  # only a scale named right before makes a bare number a threshold
-            continue
+            scale = _scale_named_before(site) if expr.kind == "list" else None
+            if scale is None:
+                expr.analytes = []  # only a scale named right before makes a bare number a threshold
+                continue
+            group = [scale]
         reason = not_a_threshold(site, group, previous)
         if reason is not None:
             expr.analytes = []
@@ -1210,6 +1214,20 @@ def _drop_name_numbers(text: str, exprs: list[Expression]) -> None:
         same = [m.name for m in expr.analytes] == [m.name for m in nxt.analytes]
         if glued and same and _NAME_NUMBER_GAP.fullmatch(text, expr.end, nxt.start):
             expr.analytes = []
+
+
+_SCALE_VALUE_GAP = re.compile(r"\s*+(?:of\s++)?", re.IGNORECASE)
+
+
+def _scale_named_before(site: Site) -> Mention | None:
+    """A scale outside the lexicon named right before a list of its values (`Deauville score 4
+    or 5`, `a total score of 2 or 3`): the words end with an instrument head (`words.json`)."""
+    left = site.left
+    if left is None or not _SCALE_VALUE_GAP.fullmatch(site.text, left.end, site.expr.start):
+        return None
+    if left.name.split()[-1] not in site.pats.instrument_heads:
+        return None
+    return replace(left, unitless=True)
 
 
 _WINDOW = 240

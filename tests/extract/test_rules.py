@@ -95,6 +95,9 @@ CASES = [
     ("Zero to two prior regimens", [("prior regimens", ">=", 0, None), ("prior regimens", "<=", 2, None)]),
     ("Inoperable stage III or IV gastric cancer", [("stage", ">=", 3, None), ("stage", "<=", 4, None)]),
     ("Stimulated thyroglobulin ≥ 1 ng/mL", [("thyroglobulin", ">=", 1, "ng/mL")]),
+    # a scale outside the lexicon, named by its head word, before a list of its values
+    ("Hurley score of 2 or 3 at baseline", [("hurley score", ">=", 2, None), ("hurley score", "<=", 3, None)]),
+    ("Onset-to-needle time no longer than 4.5 h", [("onset-to-needle time", "<=", 4.5, "h")]),
     # the numbers of a lexicon name are no range
     ("Serum CA 19-9 ≤ 3 × ULN", [("ca 19-9", "<=", 3, "x ULN")]),
     # the item count glued to a scale's name is part of the name, not a value of the scale
@@ -215,6 +218,8 @@ CASES = [
 NO_THRESHOLD = [
     "Serum electrolytes within normal limits, checked within 3 days of dosing",
     "Gram + and Gram - bacteria in blood culture",
+    "HPV 16 or 18 positive cervical cancer",
+    "Germline BRCA 1 or 2 mutation carriers",
     "At least one measurable lesion on CT",
     "At least one of the following risk factors must be present",
     "For patients with creatinine > 1.5 mg/dL, a 24-hour urine collection is required",
