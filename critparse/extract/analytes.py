@@ -255,6 +255,9 @@ def prepare_mentions(text: str, mentions: list[Mention], vocab: Vocabulary) -> l
             continue
         if _NEGATED_PREFIX.search(text, max(0, m.start - 4), m.start):
             continue
+        if m.own and text[m.end : m.end + 1] == "-" and m.text.isupper() and _GLUED_ABBREVIATION.match(text, m.end) \
+                and not any(o.start == m.end + 1 for o in mentions):
+            continue  # 'HCT-CI' (a comorbidity index) is no haematocrit, 'PSA-DT' no PSA ('AST-ALT' is both)
         renamed = _another_analyte(text, m, vocab, pats)
         if renamed is not None:
             m = renamed
@@ -264,6 +267,10 @@ def prepare_mentions(text: str, mentions: list[Mention], vocab: Vocabulary) -> l
         out.append(m)
         last_start = max(last_start, m.start)
     return out
+
+
+_GLUED_ABBREVIATION = re.compile(r"-[A-Z]{2,}(?![a-z])")
+"""A second abbreviation glued to a first by a hyphen: the two name one thing."""
 
 
 def _another_analyte(text: str, m: Mention, vocab: Vocabulary, pats: AnalytePatterns) -> Mention | None:

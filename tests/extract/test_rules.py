@@ -98,6 +98,11 @@ CASES = [
     # a scale outside the lexicon, named by its head word, before a list of its values
     ("Hurley score of 2 or 3 at baseline", [("hurley score", ">=", 2, None), ("hurley score", "<=", 3, None)]),
     ("Onset-to-needle time no longer than 4.5 h", [("onset-to-needle time", "<=", 4.5, "h")]),
+    # an abbreviation glued to another by a hyphen names one thing with it
+    ("HCT-CI score of 3 or less", [("hct-ci score", "<=", 3, None)]),
+    ("AST-ALT ≤ 2 x ULN", [("ast", "<=", 2, "x ULN"), ("alt", "<=", 2, "x ULN")]),
+    ("Nadir GH ≥ 1 µg/L after OGTT", [("growth hormone", ">=", 1, "ug/L")]),
+    ("CD4% ≥ 25% in infants", [("cd4 percentage", ">=", 25, "%")]),
     # the numbers of a lexicon name are no range
     ("Serum CA 19-9 ≤ 3 × ULN", [("ca 19-9", "<=", 3, "x ULN")]),
     # the item count glued to a scale's name is part of the name, not a value of the scale
