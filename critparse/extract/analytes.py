@@ -1010,7 +1010,15 @@ def derived_after(text: str, pos: int, pats: AnalytePatterns) -> Mention | None:
     words = m.group(1).split()[:6]
     phrase = pats.trailing_filler.sub("", " ".join(words))
     start = m.start(1)
-    return Mention(start, start + len(phrase), text[start : start + len(phrase)], phrase.lower(), in_lexicon=False)
+    name = phrase.lower()
+    shared = _SHARED_NOUN.match(text, m.end(1)) if len(words) == 1 else None
+    if shared is not None and not ({shared.group(1).lower(), shared.group(2).lower()} & pats.stop_words):
+        name = f"{name} {shared.group(2).lower()}"  # '6 swollen and 6 tender joints': swollen joints
+    return Mention(start, start + len(phrase), text[start : start + len(phrase)], name, in_lexicon=False)
+
+
+_SHARED_NOUN = re.compile(r"\s+(?:and|or)\s+[^\d;,()]{0,20}?\d+\s+([A-Za-z][\w-]*)\s+([A-Za-z][\w-]*)(?![\w-])", re.IGNORECASE)
+"""The noun after a second count that two adjectives share ('swollen and 6 tender joints')."""
 
 
 def _cut_point(masked: str, pats: AnalytePatterns) -> int:

@@ -52,6 +52,7 @@ def build_expressions(
         if found is None and cmp_match is not None:
             found = Expression(cmp_match[1], q.end, [(cmp_match[0], q)], kind="single"), 1
         found = found or _comparator_after(text, q, vocab) or _list(text, quantities, i, cmps)
+        found = found or _shared_comparator(text, q, exprs[-1] if exprs else None)
         expr, used = found or (Expression(q.start, q.end, [("=", q)], kind="bare"), 1)
         exprs.append(expr)
         i += used
@@ -65,6 +66,20 @@ def _at_most_limit(text: str, q: Quantity, vocab: Vocabulary) -> tuple[str, int]
     pattern = patterns(vocab).at_most_limit
     found = pattern.search(text, max(0, q.start - 30), q.start) if pattern is not None else None
     return ("<=", found.start()) if found is not None else None
+
+
+_ELIDED_NOUN_GAP = re.compile(r"\s++[A-Za-z][\w-]*+\s++(?:and|or)\s++", re.IGNORECASE)
+_ADJECTIVE_AND_NOUN = re.compile(r"\s++[A-Za-z][\w-]*+\s++[A-Za-z][\w-]*+")
+
+
+def _shared_comparator(text: str, q: Quantity, last: Expression | None) -> tuple[Expression, int] | None:
+    """'at least 6 swollen and 6 tender joints': a count after another, each with its own
+    adjective before one noun, shares the first one's comparator."""
+    if last is None or last.kind != "single" or q.unit is not None or last.bounds[0][1].unit is not None:
+        return None
+    if not _ELIDED_NOUN_GAP.fullmatch(text, last.end, q.start) or not _ADJECTIVE_AND_NOUN.match(text, q.end):
+        return None
+    return Expression(q.start, q.end, [(last.bounds[0][0], q)], kind="single"), 1
 
 
 def _range(text: str, q: Quantity, nxt: Quantity, cmps: ComparatorsBefore) -> tuple[Expression, int] | None:

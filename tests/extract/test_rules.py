@@ -98,6 +98,10 @@ CASES = [
     # a scale outside the lexicon, named by its head word, before a list of its values
     ("Hurley score of 2 or 3 at baseline", [("hurley score", ">=", 2, None), ("hurley score", "<=", 3, None)]),
     ("Onset-to-needle time no longer than 4.5 h", [("onset-to-needle time", "<=", 4.5, "h")]),
+    # two counts, each with its adjective, share one noun and the first one's comparator
+    ("At least 4 swollen and 4 tender joints (66/68 joint count)",
+     [("swollen joints", ">=", 4, None), ("tender joints", ">=", 4, None)]),
+    ("ECOG ≤ 1 and 2 prior regimens allowed", [("ecog", "<=", 1, None)]),
     # an abbreviation glued to another by a hyphen names one thing with it
     ("HCT-CI score of 3 or less", [("hct-ci score", "<=", 3, None)]),
     ("AST-ALT ≤ 2 x ULN", [("ast", "<=", 2, "x ULN"), ("alt", "<=", 2, "x ULN")]),
