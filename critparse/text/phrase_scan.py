@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 KEPT_TOKENS = 2
 """Tokens of each phrase the scan asks for. The pattern's compile time (start-up) grows with the
@@ -54,34 +53,57 @@ def _scan_pattern(phrases: Iterable[Sequence[str]], letter: str, *, whole: bool 
     `whole`), white space allowed between tokens, a word boundary where a kept end or the start
     is a letter; the phrases that start with a letter behind one look-behind (a look-behind in
     each branch, after its first letter, takes twice as long)."""
-    root: dict[Any, Any] = {}
+    is_letter = re.compile(letter).fullmatch
+    bounded: dict[str, bool] = {}  # each phrase as a key, tokens joined by _GAP: whether it ends on a boundary
     for tokens in phrases:
         kept = [t for t in tokens if t and not t.isspace()]
-        node = root
-        for i, token in enumerate(kept if whole else kept[:KEPT_TOKENS]):
-            if i:
-                node = node.setdefault(None, {})  # None: the white space between two tokens
-            for ch in token:
-                node = node.setdefault(ch, {})
-        complete = whole or len(kept) <= KEPT_TOKENS
-        end = rf"(?!{letter})" if complete and kept and re.fullmatch(letter, kept[-1][-1]) else ""
-        node[""] = end if node.get("", end) == end else ""  # the weaker end wins
-    starting = {k: v for k, v in root.items() if k and re.fullmatch(letter, k)}
-    others = {k: v for k, v in root.items() if k not in starting}  # '' when a phrase is all white space
-    parts = [rf"(?<!{letter})" + _emit(starting)] if starting else []
-    if others:
-        parts.append(_emit(others))
+        key = _GAP.join(kept if whole else kept[:KEPT_TOKENS])
+        ends = (whole or len(kept) <= KEPT_TOKENS) and bool(key) and is_letter(key[-1]) is not None
+        bounded[key] = bounded.get(key, ends) and ends  # the weaker end wins
+    keys = sorted(bounded)
+    starting = [k for k in keys if k and is_letter(k[0])]
+    others = [k for k in keys if not (k and is_letter(k[0]))]  # '' when a phrase is all white space
+    parts = []
+    for group, lead in ((starting, rf"(?<!{letter})"), (others, "")):
+        if group:
+            out = [lead]
+            _emit(group, bounded, 0, len(group), 0, rf"(?!{letter})", out)
+            parts.append("".join(out))
     return re.compile("|".join(parts) if parts else "(?!)")
 
 
-def _emit(node: dict[Any, Any]) -> str:
-    alternatives = [(r"\s*" if key is None else re.escape(key)) + _emit(child)
-                    for key, child in node.items() if key != ""]
-    if "" in node:
-        alternatives.append(node[""])
-    if len(alternatives) == 1:
-        return alternatives[0]
-    return "(?:" + "|".join(alternatives) + ")"
+_GAP = "\x00"
+"""The white space between two tokens, in a phrase's key."""
+
+
+def _emit(keys: list[str], bounded: dict[str, bool], lo: int, hi: int, depth: int, boundary: str,
+          out: list[str]) -> None:
+    """The alternation for the sorted `keys[lo:hi]`, which share their first `depth` characters,
+    written to `out` piece by piece: strings and index ranges, no dict per trie node (building
+    tens of thousands of them set off the garbage collector on the loading pipeline's heap)."""
+    end = None
+    if len(keys[lo]) == depth:  # the shared part is itself a phrase (sorted first)
+        end = boundary if bounded[keys[lo]] else ""
+        lo += 1
+    branches = sum(1 for i in range(lo, hi) if i == lo or keys[i][depth] != keys[i - 1][depth])
+    grouped = branches + (end is not None) > 1
+    if grouped:
+        out.append("(?:")
+    i = lo
+    while i < hi:
+        ch = keys[i][depth]
+        j = i + 1
+        while j < hi and keys[j][depth] == ch:
+            j += 1
+        if i > lo:
+            out.append("|")
+        out.append(r"\s*" if ch == _GAP else re.escape(ch))
+        _emit(keys, bounded, i, j, depth + 1, boundary, out)
+        i = j
+    if end is not None:
+        out.append("|" + end if branches else end)
+    if grouped:
+        out.append(")")
 
 
 __all__ = ["KEPT_TOKENS", "PhraseScan"]
