@@ -26,6 +26,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -40,7 +41,6 @@ _LOINC_CODE = re.compile(r"^\d{1,7}-\d$")
 _DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2212"})
 _SPACED_JOINERS = re.compile(r"\s*([-/])\s*")
 _LOOSE_JOINERS = re.compile(r"[-/:]")
-_SPACES = re.compile(r"\s+")
 
 
 def normalize_surface(text: str) -> str:
@@ -49,8 +49,11 @@ def normalize_surface(text: str) -> str:
     So "NT - proBNP", "NT-proBNP" and "NT‑proBNP" (non-breaking hyphen) share one key, which
     is what a tokenizer that splits or keeps hyphens hands back either way.
     """
-    text = unicodedata.normalize("NFKC", text).translate(_DASHES)
-    text = _SPACES.sub(" ", text).strip()
+    if not text.isascii():  # NFKC and the dash table leave ASCII as it is
+        text = unicodedata.normalize("NFKC", text).translate(_DASHES)
+    text = " ".join(text.split())  # `\s+` to one space, then strip: both read Unicode white space
+    if "-" not in text and "/" not in text:  # the lexicon keys every surface seven times at load
+        return text
     return _SPACED_JOINERS.sub(r"\1", text)
 
 
@@ -60,8 +63,10 @@ def loose_key(text: str) -> str:
     Used as a second chance in `lookup` and to detect surfaces of two entries that differ
     only in punctuation, which would make that second chance ambiguous.
     """
-    text = _LOOSE_JOINERS.sub(" ", normalize_surface(text))
-    return _SPACES.sub(" ", text).strip()
+    text = normalize_surface(text)
+    if "-" not in text and "/" not in text and ":" not in text:
+        return text
+    return " ".join(_LOOSE_JOINERS.sub(" ", text).split())
 
 
 def loinc_check_digit_ok(code: str) -> bool:
@@ -253,23 +258,31 @@ class AnalyteLexicon(BaseModel):
     _loose_abbreviations: dict[str, AnalyteEntry] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
-    def _unambiguous(self) -> AnalyteLexicon:
+    def _unambiguous(self, info: ValidationInfo) -> AnalyteLexicon:
+        checked = info.context.get(_CHECKED) if isinstance(info.context, Mapping) else None
+        if checked is not None and len(checked) == len(self.analytes) and all(
+            a is b for a, b in zip(checked, self.analytes, strict=True)
+        ):
+            return self  # `parse_analytes` has run these checks on exactly these entries
         problems = _duplicates(self.analytes) + surface_collisions(self.analytes) + _bad_members(self.analytes)
         if problems:
             raise ValueError("\n".join(problems))
         return self
 
     def model_post_init(self, context: Any, /) -> None:
+        # each index read once: a private attribute is reached through pydantic's __getattr__
+        by_name, by_code, synonyms, loose = self._by_name, self._by_code, self._synonyms, self._loose
+        abbreviations, loose_abbreviations = self._abbreviations, self._loose_abbreviations
         for entry in self.analytes:
-            self._by_name[entry.name] = entry
+            by_name[entry.name] = entry
             if entry.code is not None:
-                self._by_code[entry.code] = entry
+                by_code[entry.code] = entry
             for s in entry.synonyms:
-                self._synonyms[normalize_surface(s)] = entry
-                self._loose[loose_key(s)] = entry
+                synonyms[normalize_surface(s)] = entry
+                loose[loose_key(s)] = entry
             for a in entry.abbreviations:
-                self._abbreviations[normalize_surface(a)] = entry
-                self._loose_abbreviations[loose_key(a)] = entry
+                abbreviations[normalize_surface(a)] = entry
+                loose_abbreviations[loose_key(a)] = entry
 
     @property
     def entries(self) -> tuple[AnalyteEntry, ...]:
@@ -382,7 +395,13 @@ def parse_analytes(text: str, *, source: str = "<string>") -> AnalyteLexicon:
     if problems:
         listing = "\n  ".join(problems)
         raise ResourceError(f"{source}: {len(problems)} problem(s) in analyte lexicon:\n  {listing}")
-    return AnalyteLexicon(_about=data.get("_about", ""), analytes=tuple(valid))
+    entries = tuple(valid)
+    return AnalyteLexicon.model_validate({"_about": data.get("_about", ""), "analytes": entries},
+                                         context={_CHECKED: entries})
+
+
+_CHECKED = "critparse.checked_entries"
+"""Validation context key: the entries whose cross-entry checks have passed (run them once)."""
 
 
 _ENTRY_KEYS = list(AnalyteEntry.model_fields)

@@ -19,6 +19,7 @@ from typing import Any
 import srsly
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
+from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 
 from critparse.extract.concepts import (
@@ -39,6 +40,8 @@ from critparse.model import Span as CharSpan
 from critparse.model.concept import Concept
 from critparse.nlp.abbreviations import ParenthesisAbbreviationDetector
 from critparse.nlp.doc_keys import CONTEXT_KEY, RESULT_KEY, TEXT_KEY, doc_text
+from critparse.text.phrase_scan import PhraseScan
+from critparse.text.tokenizer import SuffixSearch, letter_splits
 
 MAX_ANALYSED_CHARS = 20_000
 """Longer texts are analysed up to this many characters (a criterion bullet is rarely > 2,000)."""
@@ -112,6 +115,8 @@ class RuleExtractor:
         self.vocab: Vocabulary = self.resources.vocabulary
         self._vocab = nlp.vocab
         self._matchers: tuple[PhraseMatcher, PhraseMatcher] | None = None
+        self._scan: PhraseScan | None = None
+        """What rules out a text the matchers would find nothing in (None: no text is ruled out)."""
         self._entries: dict[str, Any] = {entry.name: entry for entry in self.lexicon.entries}
         # Analytes that patterns name themselves (ages from 'years', blood pressure pairs).
         self._known: dict[str, Mention] = {}
@@ -129,13 +134,29 @@ class RuleExtractor:
         if self._matchers is None:
             loose = PhraseMatcher(self._vocab, attr="LOWER")
             exact = PhraseMatcher(self._vocab, attr="ORTH")
+            lowered: list[list[str]] = []
+            written: list[list[str]] = []
             for entry in self.lexicon.entries:
                 if entry.synonyms:
-                    loose.add(entry.name, [self._make_doc(s) for s in entry.synonyms])
+                    docs = [self._make_doc(s) for s in entry.synonyms]
+                    loose.add(entry.name, docs)
+                    lowered += [[t.lower_ for t in d] for d in docs]
                 if entry.abbreviations:
-                    exact.add(entry.name, [self._make_doc(s) for s in entry.abbreviations])
+                    docs = [self._make_doc(s) for s in entry.abbreviations]
+                    exact.add(entry.name, docs)
+                    written += [[t.text for t in d] for d in docs]
             self._matchers = (loose, exact)
+            tokenizer = getattr(getattr(self._make_doc, "__self__", None), "tokenizer", None)
+            if isinstance(tokenizer, Tokenizer) and isinstance(tokenizer.suffix_search, SuffixSearch):
+                self._scan = PhraseScan(lowered, written, letter_splits(tokenizer))
         return self._matchers
+
+    def may_name_analyte(self, text: str) -> bool:
+        """False only when the analyte matchers cannot find anything in `text`, read without
+        tokens (see `critparse.text.phrase_scan`); only critparse's own tokenizer (hardened)
+        keeps the word boundaries the scan relies on, so with another every text may."""
+        self._phrase_matchers()
+        return self._scan is None or self._scan.may_match(text)
 
     def _mention_for(self, entry: Any, start: int, end: int, text: str) -> Mention:
         members = tuple(self._mention_for(self._entries[m], start, end, text) for m in entry.members)
@@ -228,7 +249,7 @@ class RuleExtractor:
                 message=f"text has {len(text)} characters; only the first {MAX_ANALYSED_CHARS} were analysed",
             ))
         worth_matching = may_hold_threshold(text, self.vocab)  # most bullets without a number stop here
-        if worth_matching and doc is None and _A_LETTER.search(text) is not None:
+        if worth_matching and doc is None and _A_LETTER.search(text) is not None and self.may_name_analyte(text):
             doc = self._doc_for(text)  # every analyte surface has a letter: '1<2<1<2...' needs no tokens
         mentions = self.mentions(doc, text) if worth_matching and doc is not None else []
         context = self._context_mentions(context_text) if worth_matching and context_text else None

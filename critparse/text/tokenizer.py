@@ -78,6 +78,21 @@ def _without_idle_special_cases(tokenizer: Tokenizer) -> Tokenizer:
     return tokenizer
 
 
+def letter_splits(tokenizer: Tokenizer) -> list[str]:
+    """The special cases that split between two letters ('cannot' -> 'can' 'not', 'Im' -> 'I'
+    'm'): the affix rules split only at punctuation, symbols and digits, so these are the only
+    tokens that start or end inside a run of letters (see `critparse.text.phrase_scan`)."""
+    out = []
+    for string, pieces in tokenizer.rules.items():
+        ends, pos = [], 0
+        for piece in pieces[:-1]:
+            pos += len(piece.get(ORTH, piece.get("ORTH", "")))
+            ends.append(pos)
+        if any(0 < i < len(string) and string[i - 1].isalpha() and string[i].isalpha() for i in ends):
+            out.append(string)
+    return out
+
+
 class Found(NamedTuple):
     """A suffix found at [begin, finish): what spaCy reads off a match (`start()`, `end()`)."""
 
@@ -268,4 +283,4 @@ def _patterns(bound_method: object) -> list[str]:
     return [pattern.pattern]
 
 
-__all__ = ["SuffixSearch", "harden", "make_tokenizer"]
+__all__ = ["SuffixSearch", "harden", "letter_splits", "make_tokenizer"]
