@@ -177,6 +177,10 @@ class AnalytePatterns:
         self.stage_name = w.pattern_analytes.stage
         self.heads_needing_complement = word_set(w.heads_needing_complement)
         self.instrument_heads = word_set(w.instrument_heads)
+        self.measurement_count_after = re.compile(
+            rf"\s++(?:[A-Za-z][\w-]*+\s++){{0,2}}?(?:{phrase_pattern(w.measurement_counts)})(?![\w-])", re.IGNORECASE
+        ) if w.measurement_counts else None
+        """A count of measurements right after a number ('on at least two separate occasions')."""
         self.count_phrase = quantity_patterns(vocab).count_phrase
         self.count_run = re.compile(  # '≥ 2 moderate or severe COPD exacerbations': one phrase to the noun
             rf"[ \t]++((?:[A-Za-z][\w'-]*[ \t]+){{1,6}}?(?:{phrase_pattern(w.count_nouns)}))(?![\w-])", re.IGNORECASE
@@ -537,7 +541,8 @@ def compatible(mention: Mention, unit: str | None) -> bool:
 def not_a_threshold(site: Site, group: list[Mention], previous: Previous) -> str | None:
     """Why `site.expr` is no threshold, or None.
 
-    'name': part of a name or a time of day ('type 2', '8 AM', 'genotypes 1-6'); 'condition': an
+    'name': part of a name, a time of day or a count of measurements ('type 2', '8 AM',
+    'genotypes 1-6', 'two occasions'); 'condition': an
     age that picks which limit applies ('Karnofsky ≥ 50 for patients > 16 years'), a scale's
     bounds ('pain ≥ 4 on a 0-10 scale') or a subgroup ('for patients with bilirubin > 1.5 × ULN').
     """
@@ -550,6 +555,8 @@ def not_a_threshold(site: Site, group: list[Mention], previous: Previous) -> str
         expr.kind != "single" and site.tail_ends_in(pats.name_nouns_last) and pats.not_a_measure_before.search(tail)
     ) or (site.tail_ends_in(pats.version_nouns_last) and pats.version_before.search(tail)) or _is_year(expr):
         return "name"  # also 'version 3.0 or later', 'in 2018 or later': a version, a calendar year
+    if site.unit is None and pats.measurement_count_after is not None and pats.measurement_count_after.match(text, expr.end):
+        return "name"  # 'on at least two occasions': how often a limit is checked, not a limit
     if site.unit in TIME_UNITS and site.tail_ends_in(pats.measured_after_last) and pats.measured_after.search(tail):
         return "condition"  # 'BP ... following at least 5 minutes of rest', '38 °C sustained over 1 hour'
     age_only = bool(group) and all(m.default_unit in TIME_UNITS for m in group)

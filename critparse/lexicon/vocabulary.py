@@ -156,6 +156,7 @@ class WordLists(BaseModel):
     count_nouns: Phrases
     count_modifiers: Phrases
     immunoglobulins: Phrases
+    measurement_counts: Phrases = []
 
 
 class Vocabulary:

@@ -98,6 +98,9 @@ CASES = [
     # a scale outside the lexicon, named by its head word, before a list of its values
     ("Hurley score of 2 or 3 at baseline", [("hurley score", ">=", 2, None), ("hurley score", "<=", 3, None)]),
     ("Onset-to-needle time no longer than 4.5 h", [("onset-to-needle time", "<=", 4.5, "h")]),
+    # a count of measurements says how often a limit is checked
+    ("Fasting plasma glucose ≥ 7.0 mmol/L on at least 2 separate occasions", [("glucose", ">=", 7.0, "mmol/L")]),
+    ("24-hour UFC above 1.5 × ULN in two collections", [("urinary free cortisol", ">", 1.5, "x ULN")]),
     # two counts, each with its adjective, share one noun and the first one's comparator
     ("At least 4 swollen and 4 tender joints (66/68 joint count)",
      [("swollen joints", ">=", 4, None), ("tender joints", ">=", 4, None)]),
@@ -228,6 +231,7 @@ NO_THRESHOLD = [
     "Serum electrolytes within normal limits, checked within 3 days of dosing",
     "Gram + and Gram - bacteria in blood culture",
     "HPV 16 or 18 positive cervical cancer",
+    "Positive blood cultures in at least 2 samples drawn 30 minutes apart",
     "Germline BRCA 1 or 2 mutation carriers",
     "At least one measurable lesion on CT",
     "At least one of the following risk factors must be present",
