@@ -755,7 +755,7 @@ def inherit(
         return [straddling], straddling.end  # '≥ 37 weeks gestation': the unit starts the analyte's name
     right = [m for m in _between(mentions, expr.end, next_start) if _RIGHT_GAP.match(text[expr.end : m.start])
              and compatible(m, site.unit) and not _PART_OF.match(text, m.end)]
-    if right:
+    if right and not (site.unit == "%" and _OF_GAP.match(text, expr.end) and _named_right_before(site)):
         return [right[0]], right[0].end  # '> 16 years of age or Lansky ≥ 50': 'age' is taken
     return [], expr.end
 
@@ -773,7 +773,21 @@ def _share_or_age_of(site: Site, mentions: list[Mention], next_start: int) -> Me
     if m is None or not m.own:
         return None
     age = m.name == site.pats.age_name and site.unit in TIME_UNITS
+    if not age and _named_right_before(site):
+        return None  # 'parasitaemia between 0.5% and 5% of red cells': red cells are the whole, not the analyte
     return m if age or (site.unit == "%" and compatible(m, "%")) else None
+
+
+def _named_right_before(site: Site) -> bool:
+    """Whether words that name an analyte stand right before the expression (`parasitaemia`
+    in 'parasitaemia between 0.5% and 5% of red cells')."""
+    left = site.left
+    if left is None or site.text[left.end : site.expr.start].strip():
+        return False
+    return not _PARTICIPLE.search(left.text)  # 'psoriasis involving ≥ 10% of BSA' names the area
+
+
+_PARTICIPLE = re.compile(r"[A-Za-z](?:ing|ed)$")
 
 
 def _named_from_the_unit(site: Site, mentions: list[Mention]) -> Mention | None:

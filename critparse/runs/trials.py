@@ -246,7 +246,7 @@ class Summary(BaseModel):
         rate = self.trials / self.seconds if self.seconds else 0.0
         return (f"{self.trials} trials, {self.bullets} bullets ({self.criteria} records), "
                 f"{self.rules} rules, {self.errors} errors, {self.warnings} warnings "
-                f"in {self.seconds:.1f} s ({rate:.1f} trials/s)")
+                f"in {self.seconds:.{1 if self.seconds >= 1 else 3}f} s ({rate:.1f} trials/s)")
 
 
 __all__ = [

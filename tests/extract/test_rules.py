@@ -98,6 +98,9 @@ CASES = [
     # a scale outside the lexicon, named by its head word, before a list of its values
     ("Hurley score of 2 or 3 at baseline", [("hurley score", ">=", 2, None), ("hurley score", "<=", 3, None)]),
     ("Onset-to-needle time no longer than 4.5 h", [("onset-to-needle time", "<=", 4.5, "h")]),
+    # a share named right before its number: the whole after 'of' is not the analyte
+    ("Parasite density between 1% and 4% of erythrocytes", [("parasite density", ">=", 1, "%"), ("parasite density", "<=", 4, "%")]),
+    ("Psoriasis affecting at least 10% of body surface area", [("body surface area", ">=", 10, "%")]),
     # a count of measurements says how often a limit is checked
     ("Fasting plasma glucose ≥ 7.0 mmol/L on at least 2 separate occasions", [("glucose", ">=", 7.0, "mmol/L")]),
     ("24-hour UFC above 1.5 × ULN in two collections", [("urinary free cortisol", ">", 1.5, "x ULN")]),
