@@ -101,6 +101,7 @@ CASES = [
     # a share named right before its number: the whole after 'of' is not the analyte
     ("Parasite density between 1% and 4% of erythrocytes", [("parasite density", ">=", 1, "%"), ("parasite density", "<=", 4, "%")]),
     ("Psoriasis affecting at least 10% of body surface area", [("body surface area", ">=", 10, "%")]),
+    ("Low complement C4 (< 0.1 g/L)", [("complement c4", "<", 0.1, "g/L")]),
     # a count of measurements says how often a limit is checked
     ("Fasting plasma glucose ≥ 7.0 mmol/L on at least 2 separate occasions", [("glucose", ">=", 7.0, "mmol/L")]),
     ("24-hour UFC above 1.5 × ULN in two collections", [("urinary free cortisol", ">", 1.5, "x ULN")]),
