@@ -466,7 +466,8 @@ def _condition_node(text: str, clause: Clause, cues: LogicCues, concepts: Sequen
     negation = _NEGATION.match(text, start, clause.end)
     if negation is not None and negation.end() < clause.end:
         start = negation.end()  # 'provided that no growth factor was given': not(growth factor ...)
-    bare_age = clause.bare_age or bool(cues.population_re.search(clause.cue.literal))  # 'for patients ≤ 16 years'
+    bare_age = (clause.bare_age or bool(cues.population_re.search(clause.cue.literal))  # 'for patients ≤ 16 years'
+                or clause.cue.literal.lower() in ("if", "when"))  # '(≥ 50 mL/min if over 70 years)'
     leaf = ConditionLeaf(condition=make_condition(text, start, clause.end, cues, concepts, bare_age=bare_age))
     return Op(op="not", args=(leaf,)) if negation is not None and negation.end() < clause.end else leaf
 
