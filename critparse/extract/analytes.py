@@ -28,7 +28,7 @@ from itertools import pairwise
 
 from critparse.extract.durations import age_at_event, event_after, lasting
 from critparse.extract.expressions import AFTER_AGE
-from critparse.extract.mentions import TIME_UNITS, Expression, Mention
+from critparse.extract.mentions import TIME_UNITS, Expression, Mention, Quantity
 from critparse.extract.quantities import ComparatorsBefore
 from critparse.extract.quantities import patterns as quantity_patterns
 from critparse.lexicon.phrases import (
@@ -177,6 +177,12 @@ class AnalytePatterns:
         self.stage_name = w.pattern_analytes.stage
         self.heads_needing_complement = word_set(w.heads_needing_complement)
         self.instrument_heads = word_set(w.instrument_heads)
+        self.people_before = re.compile(
+            rf"(?<![\w-])(?:{phrase_pattern(w.people_words)})"
+            r"(?:\s++(?:aged|who\s++are))?\s*+$",
+            re.IGNORECASE,
+        )
+        """People right before an expression's comparator: a number after them is an age."""
         self.measurement_count_after = re.compile(
             rf"\s++(?:[A-Za-z][\w-]*+\s++){{0,2}}?(?:{phrase_pattern(w.measurement_counts)})(?![\w-])", re.IGNORECASE
         ) if w.measurement_counts else None
@@ -1200,10 +1206,12 @@ def assign_analytes(
     previous = Previous()
     asides = Asides(text)
     consent = speaks_of_consent_and_assent(text)  # ages in such a bullet may only say who signs
+    ages: list[Quantity] = []  # read as years to find their analyte; the text writes no unit
     for k, expr in enumerate(exprs):
         if expr.pinned:
             previous.analytes, previous.end, previous.kind = expr.analytes, expr.end, "other"
             continue
+        ages.extend(_years_of_people(text, expr, pats))
         lo = _clause_start(text, previous.end, expr.start)
         group = candidate_mentions(text, mentions, lo, expr, pats, cmps, asides)
         site = Site(text, expr, lo, pats, vocab, asides.brackets, consent)
@@ -1232,9 +1240,31 @@ def assign_analytes(
             expr.analytes = []
             continue
         previous = Previous(expr.analytes, consumed_to, _unit_kind(site.unit), expr)
+    for q in ages:
+        q.unit = None
+    for expr in exprs:
+        if ages and any(q in ages for _, q in expr.bounds):  # an age read from the people named only: no unit
+            expr.analytes = [replace(m, default_unit=None) if m.name == pats.age_name else m for m in expr.analytes]
     _drop_name_numbers(text, exprs)
 
 
+def _years_of_people(text: str, expr: Expression, pats: AnalytePatterns) -> list[Quantity]:
+    """'(≤ 2 for patients over 70)': a number without a unit right after people and a comparator
+    is their age, not a value of the scale before it. Its quantities are read as years while the
+    analytes are found (the caller gives them back their missing unit after)."""
+    if expr.kind not in ("single", "range") or any(q.unit is not None or not 0 < q.value <= 120 for _, q in expr.bounds):
+        return []
+    first = expr.bounds[0][1].start
+    if expr.start == first or pats.people_before.search(text, max(0, expr.start - 40), expr.start) is None:
+        return []  # a comparator stands between the people and the number
+    if _AGE_NAMED.search(text, expr.start, first):
+        return []  # 'under the age of 21': an age named, in years as ages are
+    for _, q in expr.bounds:
+        q.unit = "a"
+    return [q for _, q in expr.bounds]
+
+
+_AGE_NAMED = re.compile(r"\bage[sd]?\b", re.IGNORECASE)
 _NAME_NUMBER_GAP = re.compile(r"\s*+\)?(?:\s*+[A-Za-z][A-Za-z-]*){0,3}\s*+")
 """What may stand between a scale's number and the limit on the same scale ('(HAM-D 17) total
 score ≥ 18'): a closing bracket and a few words, no comparator and no clause break."""

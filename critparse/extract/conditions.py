@@ -193,7 +193,8 @@ _SYMBOL = {"≥": ">=", "≤": "<=", "=<": "<=", "=>": ">=", ">": ">", "<": "<",
 def age_thresholds(text: str, cues: LogicCues, span: Span, *, bare: bool = False) -> tuple[Rule, ...]:
     """The age band a condition states ('> 16 years of age', 'age ≤ 16', 'patients 65 years or
     older'), as age rules; none when the words are not (only) an age. A duration alone ('≥ 5
-    years', '1 to < 2 years') is an age only when `bare` says the context is about age."""
+    years', '1 to < 2 years'), or a number with a comparator and no unit ('over 70'), is an age
+    only when `bare` says the context is about age."""
     m = _AGE_NUMBER.search(text)
     if m is None:
         return ()
@@ -209,7 +210,8 @@ def age_thresholds(text: str, cues: LogicCues, span: Span, *, bare: bool = False
         tail = _OLDER_TAIL.sub("", tail).strip()
     unit_word = (m.group("unit") or "").lower()
     named = _AGE_NAMED.search(text) or cues.population_re.search(before)
-    is_age = bool(named) or (bare and bool(unit_word))
+    is_age = bool(named) or (bare and (bool(unit_word) or (cmp is not None and m.group("b") is None
+                                                          and 0 < float(m.group("a")) <= 120)))
     leftover = [w for w in before.split() if not (cues.age_re.fullmatch(w) or cues.population_re.fullmatch(w)
                                                   or cues.age_comparator.get(w) or w in ("than", "aged", "between"))]
     if not is_age or tail.strip(" ,)(") or leftover:

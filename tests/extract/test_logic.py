@@ -183,8 +183,9 @@ def test_logic_wording_gives_its_tree(rules_nlp, text, expected):
         ("INR ≤ 1.5 unless receiving anticoagulant therapy", "treatment", None, ()),
         ("ALT ≤ 3 × ULN (≤ 5 × ULN for patients with hepatic metastases)", "clinical", None, ()),
         ("Creatinine clearance ≥ 60 mL/min (≥ 45 mL/min if over 75 years)", "age", None, ((">", 75.0, "a"),)),
+        ("ECOG 0-1 (ECOG ≤ 2 for participants older than 75)", "age", None, ((">", 75.0, "a"),)),
     ],
-    ids=["sex", "age-words", "age-band", "region", "treatment", "clinical", "if-years"],
+    ids=["sex", "age-words", "age-band", "region", "treatment", "clinical", "if-years", "people-no-unit"],
 )
 def test_logic_condition_kind(rules_nlp, text, kind, sex, thresholds):
     result = critparse.parse(text, nlp=rules_nlp)

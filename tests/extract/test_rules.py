@@ -102,6 +102,8 @@ CASES = [
     ("Parasite density between 1% and 4% of erythrocytes", [("parasite density", ">=", 1, "%"), ("parasite density", "<=", 4, "%")]),
     ("Psoriasis affecting at least 10% of body surface area", [("body surface area", ">=", 10, "%")]),
     ("Low complement C4 (< 0.1 g/L)", [("complement c4", "<", 0.1, "g/L")]),
+    # a number after people and a comparator is their age
+    ("Volunteers older than 55", [("age", ">", 55, None)]),  # no unit written: none read
     # a count of measurements says how often a limit is checked
     ("Fasting plasma glucose ≥ 7.0 mmol/L on at least 2 separate occasions", [("glucose", ">=", 7.0, "mmol/L")]),
     ("24-hour UFC above 1.5 × ULN in two collections", [("urinary free cortisol", ">", 1.5, "x ULN")]),
