@@ -28,7 +28,7 @@ from itertools import pairwise
 
 from critparse.extract.durations import age_at_event, event_after, lasting
 from critparse.extract.expressions import AFTER_AGE
-from critparse.extract.mentions import TIME_UNITS, Expression, Mention, Quantity
+from critparse.extract.mentions import TIME_UNITS, Expression, Mention
 from critparse.extract.quantities import ComparatorsBefore
 from critparse.extract.quantities import patterns as quantity_patterns
 from critparse.lexicon.phrases import (
@@ -80,7 +80,8 @@ _SINCE_AFTER = re.compile(
     re.IGNORECASE,
 )
 _WORDS_AFTER = re.compile(
-    r"\s*(?:of\s+|in\s+|on\s+)?(?:the\s+)?([A-Za-z][A-Za-z0-9+'\- ]{1,60}?)(?=\s*(?:[,;.()]|$|\band\b|\bor\b|"
+    r"\s*(?:of\s+|in\s+|on\s+)?(?:the\s+)?((?:(?:mild|moderate)\s+to\s+(?:moderate|severe)\s+)?"
+    r"[A-Za-z][A-Za-z0-9+'\- ]{1,60}?)(?=\s*(?:[,;.()]|$|\band\b|\bor\b|\bout\s+of\b|"
     r"\bwithin\b|\bprior\s+to\b|\bbefore\b|\bafter\b|\bat\b|\bfor\b|\bsince\b|\bfrom\b|\bper\b|\bby\b|\bon\b|"
     r"\bas\b|\bin\b|\bduring\b|\bover\b|\brequiring\b|\bthat\b|\bwhich\b|\bwho\b|\bdespite\b|\bof\s+at\b|\bto\b|"
     r"\bincluding\b|\bwith\b|\bcontaining\b|\bexcluding\b|\bexcept\b|\bwhile\b|\bunless\b|\bwhose\b|"
@@ -797,11 +798,13 @@ _PARTICIPLE = re.compile(r"[A-Za-z](?:ing|ed)$")
 
 
 def _named_from_the_unit(site: Site, mentions: list[Mention]) -> Mention | None:
-    """A compatible mention that starts after the number, inside the expression, and ends past it:
-    its name begins with the unit ('37 weeks gestation', '32 weeks of gestation')."""
+    """A compatible mention that starts after the number, inside the expression, and ends past its
+    unit: its name begins with the unit or follows it ('37 weeks gestation', '32 weeks of gestation',
+    '34 weeks' gestational age or more')."""
     expr = site.expr
-    number_end = expr.bounds[-1][1].start + 1
-    return next((m for m in _between(mentions, number_end, expr.end) if m.end > expr.end and compatible(m, site.unit)), None)
+    q = expr.bounds[-1][1]
+    number_end = q.start + 1
+    return next((m for m in _between(mentions, number_end, expr.end) if m.end > q.end and compatible(m, site.unit)), None)
 
 
 def _count_run(site: Site) -> Mention | None:
@@ -1206,12 +1209,11 @@ def assign_analytes(
     previous = Previous()
     asides = Asides(text)
     consent = speaks_of_consent_and_assent(text)  # ages in such a bullet may only say who signs
-    ages: list[Quantity] = []  # read as years to find their analyte; the text writes no unit
     for k, expr in enumerate(exprs):
         if expr.pinned:
             previous.analytes, previous.end, previous.kind = expr.analytes, expr.end, "other"
             continue
-        ages.extend(_years_of_people(text, expr, pats))
+        _years_of_people(text, expr, pats)
         lo = _clause_start(text, previous.end, expr.start)
         group = candidate_mentions(text, mentions, lo, expr, pats, cmps, asides)
         site = Site(text, expr, lo, pats, vocab, asides.brackets, consent)
@@ -1240,31 +1242,29 @@ def assign_analytes(
             expr.analytes = []
             continue
         previous = Previous(expr.analytes, consumed_to, _unit_kind(site.unit), expr)
-    for q in ages:
-        q.unit = None
-    for expr in exprs:
-        if ages and any(q in ages for _, q in expr.bounds):  # an age read from the people named only: no unit
-            expr.analytes = [replace(m, default_unit=None) if m.name == pats.age_name else m for m in expr.analytes]
     _drop_name_numbers(text, exprs)
 
 
-def _years_of_people(text: str, expr: Expression, pats: AnalytePatterns) -> list[Quantity]:
-    """'(≤ 2 for patients over 70)': a number without a unit right after people and a comparator
-    is their age, not a value of the scale before it. Its quantities are read as years while the
-    analytes are found (the caller gives them back their missing unit after)."""
+def _years_of_people(text: str, expr: Expression, pats: AnalytePatterns) -> None:
+    """'(≤ 2 for patients over 70)', 'if older than 16': a number without a unit right after people
+    and a comparator, or said older or younger, is an age in years (as ages without a unit are),
+    not a value of the scale before it."""
     if expr.kind not in ("single", "range") or any(q.unit is not None or not 0 < q.value <= 120 for _, q in expr.bounds):
-        return []
+        return
     first = expr.bounds[0][1].start
-    if expr.start == first or pats.people_before.search(text, max(0, expr.start - 40), expr.start) is None:
-        return []  # a comparator stands between the people and the number
+    said_of_age = _OLDER_OR_YOUNGER.search(text, expr.start, expr.end) is not None  # 'if older than 16'
+    if not said_of_age and (
+        expr.start == first or pats.people_before.search(text, max(0, expr.start - 40), expr.start) is None
+    ):
+        return  # a comparator stands between the people and the number
     if _AGE_NAMED.search(text, expr.start, first):
-        return []  # 'under the age of 21': an age named, in years as ages are
+        return  # 'under the age of 21': the age is named
     for _, q in expr.bounds:
         q.unit = "a"
-    return [q for _, q in expr.bounds]
 
 
 _AGE_NAMED = re.compile(r"\bage[sd]?\b", re.IGNORECASE)
+_OLDER_OR_YOUNGER = re.compile(r"\b(?:older|younger)\b", re.IGNORECASE)
 _NAME_NUMBER_GAP = re.compile(r"\s*+\)?(?:\s*+[A-Za-z][A-Za-z-]*){0,3}\s*+")
 """What may stand between a scale's number and the limit on the same scale ('(HAM-D 17) total
 score ≥ 18'): a closing bracket and a few words, no comparator and no clause break."""

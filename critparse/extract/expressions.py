@@ -27,10 +27,12 @@ _RANGE_OPENER = re.compile(
 _LIST_JOIN = re.compile(r"\s*+(?:,\s*+(?:or|and)?|or|and|/)\s*$", re.IGNORECASE)
 _SHARED_UNIT_GAP = re.compile(r"\s*+(?:,|and|but|to|or)?\s*", re.IGNORECASE)
 AFTER_AGE = re.compile(
-    r"(?:\s*+(?:-\s*+)?old|\s++of\s++(?:postnatal\s++|chronological\s++)?age|\s++in\s++age|\s++of\s++life)(?![A-Za-z])",
+    r"(?:\s*+(?:-\s*+)?old|\s++of\s++(?:postnatal\s++|chronological\s++)?age|\s++in\s++age|\s++of\s++life"
+    r"|['’]?\s++(?:of\s++)?gestation(?:al\s++age)?)(?![A-Za-z])",
     re.IGNORECASE,
 )
-"""Words after a duration that make it an age ('18 years old', '65 years of age')."""
+"""Words after a duration that make it an age ('18 years old', '65 years of age', '34 weeks'
+gestational age')."""
 
 _ASIDE = re.compile(r"\s*+\([^()]{1,40}\)")
 _PLUS = re.compile(r"(?:\s*+years?)?\+(?![\w+])")
@@ -56,6 +58,10 @@ def build_expressions(
         expr, used = found or (Expression(q.start, q.end, [("=", q)], kind="bare"), 1)
         exprs.append(expr)
         i += used
+        restated = _restated_in_aside(text, q, expr, quantities[i] if i < len(quantities) else None)
+        if restated is not None:  # '100 mg/dL (2.6 mmol/L) or greater': the comparator after is both's
+            exprs.append(Expression(restated.start, restated.end, [(expr.bounds[0][0], restated)], kind="single"))
+            i += 1
     _share_units(text, exprs)
     return exprs
 
@@ -66,6 +72,21 @@ def _at_most_limit(text: str, q: Quantity, vocab: Vocabulary) -> tuple[str, int]
     pattern = patterns(vocab).at_most_limit
     found = pattern.search(text, max(0, q.start - 30), q.start) if pattern is not None else None
     return ("<=", found.start()) if found is not None else None
+
+
+_LONE_QUANTITY_ASIDE = re.compile(r"\s*+\(\s*+$")
+
+
+def _restated_in_aside(text: str, q: Quantity, expr: Expression, nxt: Quantity | None) -> Quantity | None:
+    """The quantity alone in a parenthesis between `q` and the comparator after both, in another
+    unit ('100 mg/dL (2.6 mmol/L) or greater'), or None."""
+    if nxt is None or expr.kind != "single" or expr.start != q.start or nxt.end >= expr.end:
+        return None
+    if q.unit is None or nxt.unit is None or nxt.unit == q.unit:
+        return None
+    if not _LONE_QUANTITY_ASIDE.fullmatch(text, q.end, nxt.start) or not text[nxt.end : expr.end].lstrip().startswith(")"):
+        return None
+    return nxt
 
 
 _ELIDED_NOUN_GAP = re.compile(r"\s++[A-Za-z][\w-]*+\s++(?:and|or)\s++", re.IGNORECASE)

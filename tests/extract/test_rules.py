@@ -103,7 +103,15 @@ CASES = [
     ("Psoriasis affecting at least 10% of body surface area", [("body surface area", ">=", 10, "%")]),
     ("Low complement C4 (< 0.1 g/L)", [("complement c4", "<", 0.1, "g/L")]),
     # a number after people and a comparator is their age
-    ("Volunteers older than 55", [("age", ">", 55, None)]),  # no unit written: none read
+    ("Volunteers older than 55", [("age", ">", 55, "a")]),
+    # a restatement in a parenthesis before the comparator after both takes it too
+    ("Haemoglobin 10 g/dL (6.2 mmol/L) or more", [("hemoglobin", ">=", 10, "g/dL"), ("hemoglobin", ">=", 6.2, "mmol/L")]),
+    ("Infants born at 35 weeks' gestational age or later, or 36 weeks gestational age or more",
+     [("gestational age", ">=", 35, "wk"), ("gestational age", ">=", 36, "wk")]),
+    ("Lansky ≥ 60 if younger than 16, Karnofsky ≥ 60 otherwise", [("lansky", ">=", 60, None), ("karnofsky", ">=", 60, None)]),
+    ("At least 3 swollen joints out of 28", [("swollen joints", ">=", 3, None)]),
+    ("Two or more mild to moderate flares per year", [("mild to moderate flares", ">=", 2, None)]),
+    ("CHA2DS2-VASc score of 2 or more", [("cha2ds2-vasc", ">=", 2, None)]),
     # a count of measurements says how often a limit is checked
     ("Fasting plasma glucose ≥ 7.0 mmol/L on at least 2 separate occasions", [("glucose", ">=", 7.0, "mmol/L")]),
     ("24-hour UFC above 1.5 × ULN in two collections", [("urinary free cortisol", ">", 1.5, "x ULN")]),
@@ -237,6 +245,7 @@ NO_THRESHOLD = [
     "Serum electrolytes within normal limits, checked within 3 days of dosing",
     "Gram + and Gram - bacteria in blood culture",
     "HPV 16 or 18 positive cervical cancer",
+    "Has a phone with iOS 14 or Android 11 or later",
     "Positive blood cultures in at least 2 samples drawn 30 minutes apart",
     "Germline BRCA 1 or 2 mutation carriers",
     "At least one measurable lesion on CT",
