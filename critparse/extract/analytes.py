@@ -969,6 +969,9 @@ def derived_words(
     measured = _measured_subject(text, lo, segment, pats) if "measur" in segment.lower() else None
     if measured is not None:
         return measured
+    modal = _MODAL_BE.search(segment, max(0, len(segment) - 40)) if segment.endswith(_MODAL_BE_ENDS) else None
+    if modal is not None and modal.start() > 0:  # 'Nodal target lesions must measure ≥ 15 mm': the subject
+        return derived_words(text, lo, lo + modal.start(), pats, brackets)
     frequency = pats.frequency_tail.search(segment, max(0, len(segment) - 60))
     if frequency is not None:  # 'Maintenance hemodialysis 3 times per week for ≥ 3 months'
         return derived_words(text, lo, lo + frequency.start(), pats, brackets)
@@ -993,6 +996,10 @@ def derived_words(
     start = tail_start + offset
     name = re.sub(r"\s+", " ", cleaned.lower()).strip()
     return Mention(start, start + len(cleaned), text[start : start + len(cleaned)], name, in_lexicon=False)
+
+
+_MODAL_BE = re.compile(r"\s+(?:must|should|shall|needs?\s+to)\s+(?:be|measure)\s*$", re.IGNORECASE)
+_MODAL_BE_ENDS = ("be", "be ", "measure", "measure ", "Be", "Be ", "BE", "BE ", "MEASURE", "MEASURE ")
 
 
 def _measured_subject(text: str, lo: int, segment: str, pats: AnalytePatterns) -> Mention | None:

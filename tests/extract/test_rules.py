@@ -112,6 +112,8 @@ CASES = [
     ("At least 3 swollen joints out of 28", [("swollen joints", ">=", 3, None)]),
     ("Two or more mild to moderate flares per year", [("mild to moderate flares", ">=", 2, None)]),
     ("CHA2DS2-VASc score of 2 or more", [("cha2ds2-vasc", ">=", 2, None)]),
+    # the subject before 'must be' / 'must measure' is what the limit is about
+    ("Target lesions must measure at least 10 mm in longest diameter", [("target lesions", ">=", 10, "mm")]),
     # a count of measurements says how often a limit is checked
     ("Fasting plasma glucose ≥ 7.0 mmol/L on at least 2 separate occasions", [("glucose", ">=", 7.0, "mmol/L")]),
     ("24-hour UFC above 1.5 × ULN in two collections", [("urinary free cortisol", ">", 1.5, "x ULN")]),
