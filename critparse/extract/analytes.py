@@ -731,7 +731,7 @@ def inherit(
     compatible_previous = _compatible_previous(site, previous)
     counted = (
         site.after
-        if site.unit is None and expr.kind == "single" and not _AGE_TAIL.match(text, expr.bounds[0][1].end)
+        if site.unit is None and expr.kind in ("single", "range") and not _AGE_TAIL.match(text, expr.bounds[-1][1].end)
         else None
     )  # '3 or more prior regimens' counts regimens; '14 or older at consent' is an age
     if counted is not None and counted.start - expr.end > 1:

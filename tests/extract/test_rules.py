@@ -114,6 +114,8 @@ CASES = [
     ("CHA2DS2-VASc score of 2 or more", [("cha2ds2-vasc", ">=", 2, None)]),
     # the subject before 'must be' / 'must measure' is what the limit is about
     ("Target lesions must measure at least 10 mm in longest diameter", [("target lesions", ">=", 10, "mm")]),
+    # what a range counts is named after it, as for a single count
+    ("MMSE ≥ 20 and 2 to 4 prior regimens", [("mmse", ">=", 20, None), ("prior regimens", ">=", 2, None), ("prior regimens", "<=", 4, None)]),
     # a count of measurements says how often a limit is checked
     ("Fasting plasma glucose ≥ 7.0 mmol/L on at least 2 separate occasions", [("glucose", ">=", 7.0, "mmol/L")]),
     ("24-hour UFC above 1.5 × ULN in two collections", [("urinary free cortisol", ">", 1.5, "x ULN")]),
