@@ -73,9 +73,10 @@ _PART_OF = re.compile(r"\s+(?:item|subscale|domain|question)s?\b", re.IGNORECASE
 # '(≥ 5 cigarettes/day for the past year)' closes on what the expression is about; '(score ≥ 5 on
 # MADRS item 10)' names it after the number instead.
 _CLOSING_ASIDE = re.compile(r"(?!\s*(?:on|of|in)\s)[^()]{0,80}?\)", re.IGNORECASE)
-_SINCE_ARTICLE = re.compile(r"^since\s+(?:the|a|an)\s+", re.IGNORECASE)
+_SINCE_ARTICLE = re.compile(r"^since\s+(?:the|a|an|any)\s+", re.IGNORECASE)
 _SINCE_AFTER = re.compile(
-    r"\s*(since\s+(?:the\s+)?(?:last\s+|prior\s+|previous\s+|first\s+)?[A-Za-z][A-Za-z0-9'\- ]{1,50}?)"
+    r"\s*(?:(?:must|should|will)\s+have\s+|have\s+|has\s+)?(?:(?:elapsed|passed)\s+)?"  # 'must have elapsed since'
+    r"(since\s+(?:the\s+)?(?:last\s+|prior\s+|previous\s+|first\s+)?[A-Za-z][A-Za-z0-9'\- ]{1,50}?)"
     r"(?=\s*(?:[,;.()]|$|\band\b|\bor\b|\bto\b|\bbefore\b|\bat\b))",
     re.IGNORECASE,
 )

@@ -114,6 +114,7 @@ CASES = [
     ("CHA2DS2-VASc score of 2 or more", [("cha2ds2-vasc", ">=", 2, None)]),
     # the subject before 'must be' / 'must measure' is what the limit is about
     ("Target lesions must measure at least 10 mm in longest diameter", [("target lesions", ">=", 10, "mm")]),
+    ("At least 21 days must have elapsed since any prior chemotherapy", [("time since prior chemotherapy", ">=", 21, "d")]),
     # what a range counts is named after it, as for a single count
     ("MMSE ≥ 20 and 2 to 4 prior regimens", [("mmse", ">=", 20, None), ("prior regimens", ">=", 2, None), ("prior regimens", "<=", 4, None)]),
     # a count of measurements says how often a limit is checked
