@@ -110,7 +110,8 @@ _AGE_ASIDE = re.compile(
     re.IGNORECASE,
 )
 _OPENS_ASIDE = re.compile(r"[\s,;]*\(\s*(?:or\s+|and\s+)?", re.IGNORECASE)
-_SCALE_NAME_ONLY = re.compile(r"(?:ctcae\s+)?(?:grade|class|stage|level)")
+_SCALE_NAME_ONLY = re.compile(r"(?:ctcae\s+)?(?:grade|class|stage|level)|(?:an?\s+)?(?:total\s+)?(?:score|scores|scoring)|presence")
+"""Words that name no analyte by themselves: what follows says what they grade, score or count."""
 _SCALE_OF_WHAT_FOLLOWS = re.compile(r"(?<![\w-])(?:a|an|any|for|of|with)\s+(?:ctcae\s+)?grade$")
 """'stopped for a grade 3 or 4 immune-mediated toxicity': the grade of the words after it."""
 _HISTORY_ONLY = re.compile(r"(?:a\s+)?history")  # 'History of ≥ grade 3 CRS', 'history of at least 1 prior transfusion'

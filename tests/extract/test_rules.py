@@ -115,6 +115,9 @@ CASES = [
     # the subject before 'must be' / 'must measure' is what the limit is about
     ("Target lesions must measure at least 10 mm in longest diameter", [("target lesions", ">=", 10, "mm")]),
     ("At least 21 days must have elapsed since any prior chemotherapy", [("time since prior chemotherapy", ">=", 21, "d")]),
+    # 'score', 'scoring' and 'presence' alone name nothing: what follows says what is scored or counted
+    ("Scoring 12 or more on the Yale-Brown Obsessive Compulsive Scale", [("yale-brown obsessive compulsive scale", ">=", 12, None)]),
+    ("Presence of 3 or more risk factors", [("risk factors", ">=", 3, None)]),
     # what a range counts is named after it, as for a single count
     ("MMSE ≥ 20 and 2 to 4 prior regimens", [("mmse", ">=", 20, None), ("prior regimens", ">=", 2, None), ("prior regimens", "<=", 4, None)]),
     # a count of measurements says how often a limit is checked
