@@ -118,6 +118,7 @@ CASES = [
     # 'score', 'scoring' and 'presence' alone name nothing: what follows says what is scored or counted
     ("Scoring 12 or more on the Yale-Brown Obsessive Compulsive Scale", [("yale-brown obsessive compulsive scale", ">=", 12, None)]),
     ("Presence of 3 or more risk factors", [("risk factors", ">=", 3, None)]),
+    ("Systemic corticosteroids at doses above 20 mg/day of prednisone", [("systemic corticosteroids", ">", 20, "mg/(24.h)")]),
     # what a range counts is named after it, as for a single count
     ("MMSE ≥ 20 and 2 to 4 prior regimens", [("mmse", ">=", 20, None), ("prior regimens", ">=", 2, None), ("prior regimens", "<=", 4, None)]),
     # a count of measurements says how often a limit is checked
