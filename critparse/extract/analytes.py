@@ -110,7 +110,7 @@ _AGE_ASIDE = re.compile(
     re.IGNORECASE,
 )
 _OPENS_ASIDE = re.compile(r"[\s,;]*\(\s*(?:or\s+|and\s+)?", re.IGNORECASE)
-_SCALE_NAME_ONLY = re.compile(r"(?:ctcae\s+)?(?:grade|class|stage|level)|(?:an?\s+)?(?:total\s+)?(?:score|scores|scoring)|presence")
+_NAMES_WHAT_FOLLOWS = re.compile(r"(?:ctcae\s+)?(?:grade|class|stage|level)|(?:an?\s+)?(?:total\s+)?(?:score|scores|scoring)|presence")
 """Words that name no analyte by themselves: what follows says what they grade, score or count."""
 _SCALE_OF_WHAT_FOLLOWS = re.compile(r"(?<![\w-])(?:a|an|any|for|of|with)\s+(?:ctcae\s+)?grade$")
 """'stopped for a grade 3 or 4 immune-mediated toxicity': the grade of the words after it."""
@@ -916,7 +916,7 @@ def fallback(site: Site, previous: Previous) -> list[Mention]:
     if before is not None and (_CLOSING_ASIDE.match(text, expr.end) or compatible_previous):
         return [before]  # 'hypersensitivity (>=Grade 3)', 'daily smokers (≥ 5 cigarettes/day for a year)'
     if derived is not None and (
-        _SCALE_NAME_ONLY.fullmatch(derived.name) or _SCALE_OF_WHAT_FOLLOWS.search(derived.name)
+        _NAMES_WHAT_FOLLOWS.fullmatch(derived.name) or _SCALE_OF_WHAT_FOLLOWS.search(derived.name)
         or (site.unit is None and _HISTORY_ONLY.fullmatch(derived.name))
     ):
         # 'Grade 3 or higher hypersensitivity reaction': the grade of what follows
@@ -971,7 +971,7 @@ def derived_words(
     measured = _measured_subject(text, lo, segment, pats) if "measur" in segment.lower() else None
     if measured is not None:
         return measured
-    modal = _MODAL_BE.search(segment, max(0, len(segment) - 40)) if segment.endswith(_MODAL_BE_ENDS) else None
+    modal = _MODAL_BE.search(segment, max(0, len(segment) - 40)) if segment[-9:].rstrip().lower().endswith(("be", "measure")) else None
     if modal is not None and modal.start() > 0:  # 'Nodal target lesions must measure ≥ 15 mm': the subject
         return derived_words(text, lo, lo + modal.start(), pats, brackets)
     frequency = pats.frequency_tail.search(segment, max(0, len(segment) - 60))
@@ -1001,7 +1001,6 @@ def derived_words(
 
 
 _MODAL_BE = re.compile(r"\s+(?:must|should|shall|needs?\s+to)\s+(?:be|measure)\s*$", re.IGNORECASE)
-_MODAL_BE_ENDS = ("be", "be ", "measure", "measure ", "Be", "Be ", "BE", "BE ", "MEASURE", "MEASURE ")
 
 
 def _measured_subject(text: str, lo: int, segment: str, pats: AnalytePatterns) -> Mention | None:

@@ -192,7 +192,7 @@ def find_quantities(text: str, vocab: Vocabulary, cmps: ComparatorsBefore | None
             if glued is not None and (hi := _quantity(text, Number(glued.group(1), glued.start(1), glued.end(1)), vocab, pats)):
                 found.append(hi)  # 'Age 10yr-17yrs': the second number is glued to the first unit
                 last_end = hi.end
-    if "++" in text or "+ " in text or text.endswith("+"):
+    if "+" in text:  # as `rules.may_hold_threshold` asks
         found = _with_pluses(text, found, vocab, cmps)
     return found
 
