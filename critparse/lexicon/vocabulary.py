@@ -198,7 +198,10 @@ class Vocabulary:
         self.before_iter_re = re.compile(
             first_character_lead(self._before_surfaces())
             + r"(?P<cmp>(?<![A-Za-z])(?:" + alternation(worded) + r")|" + alternation(symbols) + r")"
-            r"(?:(?<![A-Za-z])|(?![A-Za-z]))(?:\s*(?:of|than)(?![A-Za-z]))?",
+            r"(?:(?<![A-Za-z])|(?![A-Za-z]))(?:\s*(?:of|than)(?![A-Za-z]))?"
+            # the comparator restated in a parenthesis: 'greater than or equal to (≥) 3 weeks',
+            # '≥ (greater than or equal to) 1500/mm3'
+            r"(?:\s*\(\s*(?:" + alternation(self._before_surfaces()) + r")\s*\))?",
             re.IGNORECASE,
         )
         self._before_scan = FoldedPattern(self.before_iter_re)

@@ -19,6 +19,10 @@ from critparse.lexicon.resources import default_resources
 CASES = [
     # comparators as symbols and words, unicode and spacing variants
     ("Serum creatinine =< 1.5 mg/dl", [("creatinine", "<=", 1.5, "mg/dL")]),
+    # the comparator restated in a parenthesis, either way round
+    ("Expected survival greater than or equal to (≥) 6 months", [("life expectancy", ">=", 6, "mo")]),
+    ("Total bilirubin less than (<) 2 mg/dL", [("bilirubin", "<", 2, "mg/dL")]),
+    ("Neutrophils ≥ (greater than or equal to) 1.0 x 10^9/L", [("anc", ">=", 1.0, "10*9/L")]),
     # counts: a count noun or 'to' before the count makes the words after it the analyte
     ("Intolerant to at least three cycles of induction therapy", [("cycles of induction therapy", ">=", 3, None)]),
     ("Completed no more than 4 courses of radiotherapy", [("courses of radiotherapy", "<=", 4, None)]),
