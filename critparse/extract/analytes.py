@@ -118,6 +118,13 @@ _HISTORY_ONLY = re.compile(r"(?:a\s+)?history")  # 'History of ≥ grade 3 CRS',
 _NAMED_DURATION = re.compile(
     r"\s+(?!(?:of|or|and|old|in|at|with|who|to|on|from|inclusive|prior|before|after|since)\b)[A-Za-z]{4,}"
 )
+# '12 years of education', '10 years of smoking history': 'of' and what lasts; not '18 years of
+# either sex' nor '18 years of age' (AFTER_AGE)
+_DURATION_OF = re.compile(
+    r"\s+of\s+(?!(?:either|both|any|all|each|every|the|their|his|her|male|female|sex|sexes|gender|genders"
+    r"|older|younger|(?:[A-Za-z]+\s+){1,2}(?:descent|origin|ancestry|ethnicity|race))\b)[A-Za-z]{4,}",
+    re.IGNORECASE,
+)
 _INDEXED_BY = re.compile(r"(?<![\w-])[A-Za-z]+-for-$")
 _ANTIGEN_BEFORE = re.compile(
     r"(?<![\w-])(?:(?i:anti)-?[A-Za-z][\w-]*(?:\s+[a-z][\w-]*){0,2}|[A-Z][A-Z0-9-]+(?:\s+[A-Z][A-Z0-9-]+)?)\s+$"
@@ -888,7 +895,7 @@ def _is_age(site: Site) -> bool:
     text, end, pats = site.text, site.expr.end, site.pats
     tail = text[end : end + 24]
     # 'Women ≥ 2 years postmenopausal': a word right after the unit names what lasts
-    named = _NAMED_DURATION.match(tail) is not None
+    named = _NAMED_DURATION.match(tail) is not None or _DURATION_OF.match(tail) is not None
     people = pats.people_words.search(site.segment)
     unit = site.unit
     return bool(

@@ -252,6 +252,11 @@ CASES = [
     # not in the lexicon: the words in the analyte position are kept
     ("No more than 3 prior lines of systemic therapy", [("prior lines of systemic therapy", "<=", 3, None)]),
     ("At least 4 weeks since prior radiotherapy", [("time since prior radiotherapy", ">=", 4, "wk")]),
+    # 'N years of X' is how long X lasted, not an age; 'of age', 'of either sex' still are
+    ("Women with at least 12 years of schooling", [("schooling", ">=", 12, "a")]),
+    ("A minimum of 3 years of nursing practice", [("nursing practice", ">=", 3, "a")]),
+    ("Volunteers ≥ 21 years of either sex", [("age", ">=", 21, "a")]),
+    ("Adults ≥ 40 years of South Asian ancestry", [("age", ">=", 40, "a")]),
 ]
 
 NO_THRESHOLD = [
