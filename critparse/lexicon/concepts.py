@@ -356,6 +356,7 @@ class ConceptLexicon:
         self._targets: dict[int, tuple[tuple[int, str | None], ...]] = {}
         self._plain: dict[int, int] = {}  # keys whose best concept needs no case check
         self._matches: dict[int, tuple[str, str, str, tuple[Code, ...]]] = {}
+        self._owners: dict[tuple[str, str], str | None] | None = None
         self._automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
         add = self._automaton.add_word
         for number, key in enumerate(keys):
@@ -460,6 +461,19 @@ class ConceptLexicon:
             found = self._named[name] = self._lookup(name)
         return found  # type: ignore[return-value]
 
+    def code_owners(self) -> dict[tuple[str, str], str | None]:
+        """Every (system, code) that several concepts carry, with the concept it names, or None.
+
+        Such a code is a class or a parent, not an identity: the drug list gives one
+        pharmacological class as the MeSH code of many drugs (metformin and insulin glargine are
+        both 'Hypoglycemic Agents'), and disease cross-references give subtypes their parent's
+        code. Its owner is the concept the code is the id of, a curated concept that carries it,
+        or the one whose name every other holder's name holds ('meningioma' of 'spinal
+        meningioma'); built on first use."""
+        if self._owners is None:
+            self._owners = _code_owners(self._concepts, self._systems)
+        return self._owners
+
     def _lookup(self, name: str) -> TermMatch | None:
         encoded = "".join(self._code_of(w) for w in _WORD.findall(name.lower()))
         value = None if self._empty or not encoded else self._automaton.get(encoded, None)
@@ -468,6 +482,29 @@ class ConceptLexicon:
         number = value // _MAX_KEY_WORDS
         index = self._pick(number, name, 0, len(name))
         return None if index is None else self._match(index, name, 0, len(name))
+
+
+def _code_owners(concepts: list[str], systems: tuple[str, ...]) -> dict[tuple[str, str], str | None]:
+    holders: dict[tuple[str, str], dict[str, str]] = {}
+    for row in concepts:
+        concept_id, _, name, packed = row.split("\t")
+        for part in packed.split("^"):
+            if part:
+                system, code, _ = part.split("|")
+                holders.setdefault((systems[int(system)], code), {})[concept_id] = name
+    return {code: _owner(code[1], held) for code, held in holders.items() if len(held) > 1}
+
+
+def _owner(code: str, held: dict[str, str]) -> str | None:
+    """See `ConceptLexicon.code_owners`."""
+    for concept_id in held:
+        if concept_id.partition(":")[2] == code or concept_id.startswith("CP:"):
+            return concept_id
+    names = {concept_id: set(_WORD.findall(name.lower())) for concept_id, name in held.items()}
+    for concept_id, mine in names.items():
+        if all(mine <= theirs for other, theirs in names.items() if other != concept_id):
+            return concept_id
+    return None
 
 
 def _longest_first(hits: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:

@@ -391,8 +391,20 @@ def _expand(query: _Query, base: Words, resources: Resources | None) -> None:
             query.codes |= {(s, c) for s, c, _ in match.codes}
     for name in names:
         query.narrower_codes |= set(tables.narrower_codes.get(name, ()))
+    if lexicon is not None:
+        _own_codes(query, lexicon.code_owners())
     if query.type == "allergy" or _has_phrase(tables.allergy_words[:6], base):
         query.substances = {_substance(n, tables) for n in names} - {()}
+
+
+def _own_codes(query: _Query, owners: dict[tuple[str, str], str | None]) -> None:
+    """A code several concepts carry names the query only when the query owns it, and then what
+    carries it is narrower ('antibiotics' holds azithromycin); otherwise it names nothing, so
+    metformin is never insulin glargine by their shared class code."""
+    for pair in [p for p in query.codes if p in owners]:
+        query.codes.discard(pair)
+        if owners[pair] in query.concept_ids:
+            query.narrower_codes.add(pair)
 
 
 def _substance(name: Words, tables: _Tables) -> Words:
@@ -482,6 +494,8 @@ def _words_match(query: _Query, record: ClinicalRecord, tables: _Tables, resourc
     for concept_id, codes, coded_spec, hint in record_codes(record.text, resources):
         if concept_id in query.concept_ids or set(codes) & query.codes:
             return _Match(coded_spec, f"lexicon: {concept_id}", hint)
+        if set(codes) & query.narrower_codes:
+            return _Match("narrower", f"lexicon: {concept_id}", hint)
     return _text_match(names, record_words, narrower, tables)
 
 

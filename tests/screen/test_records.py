@@ -331,3 +331,29 @@ def test_records_concepts_are_checked_without_spacy(heavy):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("name", "type", "record", "expected"),
+    [
+        ("metformin", "drug", {"medications": [{"name": "insulin glargine", "status": "active"}]}, "unknown"),
+        ("tetracycline", "drug", {"medications": [{"name": "linezolid", "status": "active"}]}, "unknown"),
+        ("antibiotics", "drug", {"medications": [{"name": "azithromycin", "status": "active"}]}, "met"),
+        ("spinal meningioma", "condition", {"conditions": ["intracranial meningioma"]}, "unknown"),
+        ("meningioma", "condition", {"conditions": ["spinal meningioma"]}, "met"),
+        ("spinal meningioma", "condition", {"conditions": ["meningioma"]}, "unknown"),
+    ],
+)
+def test_records_a_shared_code_is_a_class_not_an_identity(name, type, record, expected):
+    """Two drugs of one pharmacological class, or two subtypes of one disease, share a code of
+    the lexicon: it makes the class's members match the class, never each other."""
+    outcome, reason = evaluate_leaf(concept(name, type), load_patient(record, as_of=DAY))
+    assert outcome == expected, reason
+
+
+def test_records_code_owners_name_the_class():
+    from critparse.lexicon.concepts import _owner
+
+    assert _owner("D000900", {"DrugBank:DB00207": "Azithromycin", "MESH:D000900": "antibiotics"}) == "MESH:D000900"
+    assert _owner("D008579", {"DOID:1138": "spinal meningioma", "DOID:3565": "meningioma"}) == "DOID:3565"
+    assert _owner("D007004", {"DrugBank:DB00331": "Metformin", "DrugBank:DB00047": "Insulin Glargine"}) is None
