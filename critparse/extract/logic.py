@@ -23,6 +23,7 @@ patients > 16 years of age or Lansky ≥ 50': the age band is a condition, not a
 from __future__ import annotations
 
 import math
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -143,6 +144,7 @@ def _build(
     items, op = combine(region, main)
     tree = quantified(text, items, op, cues, first_atom=min(a.start for a in main) if main else len(text))
     tree = _denied(text, tree, main, cues)
+    tree = _none_of(text, tree, concepts, cues)
     if subject is not None and tree is not None:
         tree = make_if(condition, tree)
     return _reindexed(work, tree, dropped)
@@ -361,6 +363,21 @@ def _denied(text: str, tree: Logic | None, main: list[Atom], cues: LogicCues) ->
         if len(between.split()) <= 3 and not _PUNCTUATION.search(between):
             return Op(op="not", args=(tree,))
     return tree
+
+
+def _none_of(text: str, tree: Logic | None, concepts: Sequence[Concept], cues: LogicCues) -> Logic | None:
+    """'No history of stroke or TIA' is neither: an `or` of concepts one negation covers holds
+    when none of them is there, so it is an `and` of the negated concepts (each carries the
+    negation). 'No stroke or no TIA', where each has its own, stays an `or`."""
+    if not isinstance(tree, Op):
+        return tree
+    args = tuple(_none_of(text, a, concepts, cues) for a in tree.args)
+    if tree.op == "or" and all(isinstance(a, ConceptLeaf) and a.concept < len(concepts) and concepts[a.concept].negated
+                               for a in args):
+        spans = sorted((concepts[a.concept].span.start, concepts[a.concept].span.end) for a in args if isinstance(a, ConceptLeaf))
+        if not any(cues.negation_re.search(text, x[1], y[0]) for x, y in itertools.pairwise(spans)):
+            return tree.model_copy(update={"op": "and", "args": args})
+    return tree if args == tree.args else tree.model_copy(update={"args": args})
 
 
 _SUBJECT_LINK = re.compile(r"\s*(?:with|who\s+(?:have|has|are|is|had|were|received|are\s+receiving)|who|that|having)\b",

@@ -249,6 +249,23 @@ def test_logic_concepts_are_leaves(text, names, expected):
     assert show_logic(drafted.logic, drafted.rules, concepts) == expected
 
 
+@pytest.mark.parametrize(
+    "text, names, expected",
+    [
+        ("No history of myocardial infarction or unstable angina", ["myocardial infarction", "unstable angina"],
+         'and("myocardial infarction", "unstable angina")'),
+        ("Free of asthma, eczema or hay fever", ["asthma", "eczema", "hay fever"], 'and("asthma", "eczema", "hay fever")'),
+        ("No asthma or no eczema", ["asthma", "eczema"], 'or("asthma", "eczema")'),
+    ],
+    ids=["one-negation", "list", "a-negation-each"],
+)
+def test_logic_one_negation_over_alternatives_is_none_of_them(text, names, expected):
+    concepts = [_concept(n, text, negated=True) for n in names]
+    drafted = build_logic(text, [], concepts=concepts)
+    assert show_logic(drafted.logic, drafted.rules, concepts) == expected
+    assert drafted.problem is None
+
+
 def test_logic_concept_in_a_condition_is_the_conditions_concept(rules_nlp):
     text = "ALT ≤ 3 × ULN (≤ 5 × ULN for patients with hepatic metastases)"
     rules = critparse.parse(text, nlp=rules_nlp).rules
