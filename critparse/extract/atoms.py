@@ -205,6 +205,16 @@ def _end_of(key: tuple[int, int] | int) -> int:
     return key[1] if isinstance(key, tuple) else key
 
 
+def _disjoint(rules: Sequence[Rule], indices: list[int]) -> bool:
+    """Two bounds of one unit that no value meets together (< 3.5 and > 5.0): they are alternatives."""
+    if len(indices) != 2:
+        return False
+    a, b = rules[indices[0]], rules[indices[1]]
+    if a.unit != b.unit or a.comparator not in ("<", "<=") or b.comparator not in (">", ">="):
+        return False
+    return a.value < b.value or (a.value == b.value and "=" not in a.comparator + b.comparator)
+
+
 def rules_atom(text: str, rules: Sequence[Rule], members: list[int], start: int, core: int, end: int) -> Atom:
     """One atom: per analyte a leaf or the `and` of its bounds; several analytes sharing the
     expression are a list (or an `or` when the text joins them with 'or')."""
@@ -218,7 +228,8 @@ def rules_atom(text: str, rules: Sequence[Rule], members: list[int], start: int,
     parts: list[Logic] = []
     for indices in by_analyte.values():
         leaves: list[Logic] = [rule_leaf(i) for i in indices]
-        parts.append(leaves[0] if len(leaves) == 1 else Op(op="and", args=tuple(leaves)))
+        op = "or" if _disjoint(rules, indices) else "and"  # 'outside 3.5-5.0 mmol/L': below or above
+        parts.append(leaves[0] if len(leaves) == 1 else Op(op=op, args=tuple(leaves)))
     if len(parts) == 1:
         node = parts[0]
     elif _OR.search(text[start:core]) and not _AND_OR_SLASH.search(text[start:core]):

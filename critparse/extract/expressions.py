@@ -24,6 +24,11 @@ _RANGE_OPENER = re.compile(
     r"(?:\s+the\s+ages?\s+of)?\s*(?:of\s+)?$",  # 'between the ages of 45 and 70'
     re.IGNORECASE,
 )
+_OUTSIDE = re.compile(  # 'outside 3.5-5.0 mmol/L', 'outside the range of 130-150': below or above
+    r"(?<![A-Za-z])outside(?:\s++of)?(?:\s++the)?(?:\s++(?:normal|reference))?(?:\s++(?:range|interval|limits))?"
+    r"(?:\s++of)?\s*+$",
+    re.IGNORECASE,
+)
 _LIST_JOIN = re.compile(r"\s*+(?:,\s*+(?:or|and)?|or|and|/)\s*$", re.IGNORECASE)
 _SHARED_UNIT_GAP = re.compile(r"\s*+(?:,|and|but|to|or)?\s*", re.IGNORECASE)
 AFTER_AGE = re.compile(
@@ -127,6 +132,8 @@ def _range(text: str, q: Quantity, nxt: Quantity, cmps: ComparatorsBefore) -> tu
     if upper == "<=" and lo.unit == hi.unit and lo.value > hi.value:
         lo, hi = hi, lo  # 'from -0.75 D to -4.00 D', 'BCVA 78-24 letters': the smaller is the lower bound
     start = opener.start() if opener else q.start
+    if nxt_cmp is None and upper == "<=" and (outside := _OUTSIDE.search(text, max(0, q.start - 40), q.start)):
+        return Expression(outside.start(), nxt.end, [("<", lo), (">", hi)], kind="range"), 2
     return Expression(start, nxt.end, [(">=", lo), (upper, hi)], kind="range"), 2
 
 

@@ -160,6 +160,7 @@ WORDINGS = {
     "outside-the-limit": ("Creatinine ≤ 1.5 mg/dL; subjects with creatinine > 1.5 mg/dL require a creatinine "
                           "clearance ≥ 50 mL/min",
                           "if(creatinine > 1.5 mg/dL, creatinine clearance >= 50 mL/min, creatinine <= 1.5 mg/dL)"),
+    "outside-the-bounds": ("Fasting glucose outside 70 to 125 mg/dL", "or(glucose < 70 mg/dL, glucose > 125 mg/dL)"),
     "outside-a-range": ("Age 18 to 70 years; participants older than 70 years must have an MMSE of 24 or more",
                         "if(age > 70 a, mmse >= 24, and(age >= 18 a, age <= 70 a))"),
 }

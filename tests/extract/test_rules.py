@@ -252,6 +252,9 @@ CASES = [
     # not in the lexicon: the words in the analyte position are kept
     ("No more than 3 prior lines of systemic therapy", [("prior lines of systemic therapy", "<=", 3, None)]),
     ("At least 4 weeks since prior radiotherapy", [("time since prior radiotherapy", ">=", 4, "wk")]),
+    # outside a range: below its lower end or above its upper end
+    ("Serum magnesium outside the reference range of 0.7-1.0 mmol/L",
+     [("magnesium", "<", 0.7, "mmol/L"), ("magnesium", ">", 1.0, "mmol/L")]),
     # 'N years of X' is how long X lasted, not an age; 'of age', 'of either sex' still are
     ("Women with at least 12 years of schooling", [("schooling", ">=", 12, "a")]),
     ("A minimum of 3 years of nursing practice", [("nursing practice", ">=", 3, "a")]),
