@@ -81,6 +81,7 @@ _SEX_BEFORE_AGE = re.compile(r"[\s,(]*(?:(?:aged|ages?|between|from|of|who\s+are
 _PUNCTUATION = re.compile(r"[;:,.]")
 _CONNECTED = re.compile(r"[;,]|\.(?:\s|$)|\bor\b|\band\b|\(", re.IGNORECASE)
 _LEAD_GAP = re.compile(r"[\s:,]*")
+_LEADING_CLAUSE_GAP = re.compile(r"[^,;:()\[\]]{0,40}[,:]\s*")  # the rest of a clause that opens the bullet
 _LIST_GAP = re.compile(r"[\s,]*")
 
 
@@ -453,6 +454,8 @@ def _target(text: str, clause: Clause, atoms: Sequence[Atom], depths: Sequence[i
         return prev[-1]
     if nxt and _LEAD_GAP.fullmatch(text[clause.end : nxt[0].start]):
         return nxt[0]
+    if nxt and not prev and _LEADING_CLAUSE_GAP.fullmatch(text[clause.end : nxt[0].start]):
+        return nxt[0]  # 'If liver metastases are present, ALT ≤ 5 × ULN'
     return None
 
 

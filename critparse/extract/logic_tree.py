@@ -310,17 +310,33 @@ def clause_items(region: Region, atoms: list[Atom]) -> tuple[list[Logic], str]:
     return nodes, op
 
 
+_LEADING_GAP = re.compile(r"[\s,:]*")
+
+
+def _opens_the_clause(text: str, clause: Clause, lo: int) -> bool:
+    """Whether an `unless` clause opens the bullet or a sentence of it and runs up to the limit at
+    `lo` ('Except in patients with X, platelets ≥ 100,000/µL')."""
+    if not (clause.cue.start < lo and clause.end <= lo and _LEADING_GAP.fullmatch(text, clause.end, lo)):
+        return False
+    before = text[: clause.cue.start].rstrip()
+    return not before or before.endswith((";", ".", ":"))
+
+
 def _unless_items(region: Region, atoms: list[Atom], hi: int) -> tuple[list[Logic], str]:
     """'X unless C' is `if(not C, X)`; 'X unless C, in which case Y' (Y a limit of X's analyte)
     and 'X except patients with C (Y)' are `if(C, Y, X)`. `hi` is where the clause ends."""
     lo = atoms[0].start
     for clause, condition in list(region.unless):
+        if _opens_the_clause(region.text, clause, lo):
+            region.unless.remove((clause, condition))  # 'Except in patients with X, platelets ≥ 100,000/µL'
+            items, op = items_of(region, atoms)
+            return [make_if(_op("not", (condition,)), items[0] if len(items) == 1 else join(op, items, enumeration=op == "and"))], "and"
         if not lo <= clause.cue.start < hi:
             continue
         before = [a for a in atoms if a.end <= clause.cue.start]
         after = [a for a in atoms if a.start >= clause.cue.start]
-        if not before:
-            continue
+        if not before or (not after and _opens_the_clause(region.text, clause, hi)):
+            continue  # (an `unless` that opens the next sentence is that sentence's)
         region.unless.remove((clause, condition))
         items, op = items_of(region, before)
         scope = items[0] if len(items) == 1 else join(op, items, enumeration=op == "and")

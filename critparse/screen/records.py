@@ -84,9 +84,20 @@ def _singular(word: str) -> str:
     return word
 
 
+_BRITISH = re.compile(r"ae|^oe|(?<=^[fc])oe|oe(?=a)|(?<=.{3})our$|(?<=.{3})is(?=e$|ed$|ing$|ation)")
+_AMERICAN = {"ae": "e", "oe": "e", "our": "or", "is": "iz"}
+
+
+def _american(word: str) -> str:
+    """One spelling for both ('ischaemic' and 'ischemic', 'oedema', 'diarrhoea', 'tumour',
+    'randomised'): a record and a criterion written on either side of the Atlantic match."""
+    return _BRITISH.sub(lambda m: _AMERICAN[m.group()], word) if ("ae" in word or "o" in word or "is" in word) else word
+
+
 def words(text: str) -> Words:
-    """A name as matching sees it: lower case, punctuation and possessives folded, plurals folded."""
-    return tuple(_singular(w) for w in _WORD.findall(_POSSESSIVE.sub("", text.lower())))
+    """A name as matching sees it: lower case, punctuation and possessives folded, plurals
+    folded, British spellings made American."""
+    return tuple(_american(_singular(w)) for w in _WORD.findall(_POSSESSIVE.sub("", text.lower())))
 
 
 def _find(needle: Words, hay: Words) -> int:

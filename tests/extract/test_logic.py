@@ -160,6 +160,14 @@ WORDINGS = {
     "outside-the-limit": ("Creatinine ≤ 1.5 mg/dL; subjects with creatinine > 1.5 mg/dL require a creatinine "
                           "clearance ≥ 50 mL/min",
                           "if(creatinine > 1.5 mg/dL, creatinine clearance >= 50 mL/min, creatinine <= 1.5 mg/dL)"),
+    # a condition that opens the bullet or a sentence is for the limit after it
+    "leading-except": ("Except in subjects with hepatic metastases, AST ≤ 2.5 × ULN",
+                       "if(not(<hepatic metastases>), ast <= 2.5 x ULN)"),
+    "leading-except-second-sentence": ("ANC ≥ 1.5 × 10^9/L. Except for documented Gilbert's syndrome, total bilirubin "
+                                       "≤ 1.5 mg/dL", "list(anc >= 1.5 10*9/L, if(not(<documented Gilbert's syndrome>), "
+                                       "bilirubin <= 1.5 mg/dL))"),
+    "leading-if-with-a-verb": ("If bone metastases are present, alkaline phosphatase ≤ 5 × ULN",
+                               "if(<bone metastases>, alp <= 5 x ULN)"),
     "outside-the-bounds": ("Fasting glucose outside 70 to 125 mg/dL", "or(glucose < 70 mg/dL, glucose > 125 mg/dL)"),
     "outside-a-range": ("Age 18 to 70 years; participants older than 70 years must have an MMSE of 24 or more",
                         "if(age > 70 a, mmse >= 24, and(age >= 18 a, age <= 70 a))"),

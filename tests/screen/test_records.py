@@ -357,3 +357,14 @@ def test_records_code_owners_name_the_class():
     assert _owner("D000900", {"DrugBank:DB00207": "Azithromycin", "MESH:D000900": "antibiotics"}) == "MESH:D000900"
     assert _owner("D008579", {"DOID:1138": "spinal meningioma", "DOID:3565": "meningioma"}) == "DOID:3565"
     assert _owner("D007004", {"DrugBank:DB00331": "Metformin", "DrugBank:DB00047": "Insulin Glargine"}) is None
+
+
+@pytest.mark.parametrize(
+    ("written", "recorded"),
+    [("transient ischaemic attack", "Transient ischemic attack"), ("oesophageal varices", "esophageal varices"),
+     ("chronic diarrhoea", "chronic diarrhea"), ("brain tumour", "brain tumor"), ("anaemia", "anemia")],
+)
+def test_records_british_and_american_spellings_match(written, recorded):
+    patient = load_patient({"conditions": [recorded]}, as_of=DAY)
+    outcome, reason = evaluate_leaf(concept(written), patient)
+    assert outcome == "met", reason
