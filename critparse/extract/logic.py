@@ -142,10 +142,13 @@ def _build(
     if subject is not None:
         condition, main = subject
     main = _alternative_to_a_limit(text, work, main)
+    if len(main) > 1 and (cues.subject_must_re.search(text) or cues.subject_may_re.search(text)):
+        main = _sentence_subjects(text, main, cues, concepts)
     items, op = combine(region, main)
     tree = quantified(text, items, op, cues, first_atom=min(a.start for a in main) if main else len(text))
     tree = _denied(text, tree, main, cues)
     tree = _none_of(text, tree, concepts, cues)
+    tree = _subgroup_limits(tree, work)
     if subject is not None and tree is not None:
         tree = make_if(condition, tree)
     return _reindexed(work, tree, dropped)
@@ -366,6 +369,37 @@ def _denied(text: str, tree: Logic | None, main: list[Atom], cues: LogicCues) ->
     return tree
 
 
+def _subgroup_limits(tree: Logic | None, rules: Sequence[Rule]) -> Logic | None:
+    """'Bilirubin < 1.5 × ULN; for patients with Gilbert's syndrome, bilirubin < 3 × ULN': a limit,
+    and later a limit of the same analyte and direction for a group, are one `if` (the group's
+    limit, otherwise the first). Read side by side, the group could never pass the first."""
+    if not isinstance(tree, Op):
+        return tree
+    args = [_subgroup_limits(a, rules) for a in tree.args]
+    if tree.op == "and":
+        for j, late in enumerate(args):
+            if not (isinstance(late, Op) and late.op == "if" and len(late.args) == 2):
+                continue
+            key = _limit_key(late.args[1], rules)
+            i = next((i for i in range(j) if key is not None and _limit_key(args[i], rules) == key), None)
+            if i is not None:
+                args[i] = make_if(late.args[0], late.args[1], args[i])
+                del args[j]
+                if len(args) == 1:
+                    return args[0]
+                break
+    return tree if args == list(tree.args) else tree.model_copy(update={"args": tuple(args)})
+
+
+def _limit_key(node: Logic, rules: Sequence[Rule]) -> tuple[str, str, str | None] | None:
+    """(analyte, direction, unit) of a node that is one plain limit, else None."""
+    if not isinstance(node, RuleLeaf) or node.rule >= len(rules):
+        return None
+    rule = rules[node.rule]
+    direction = "upper" if rule.comparator in ("<", "<=") else "lower" if rule.comparator in (">", ">=") else None
+    return None if direction is None else (rule.analyte.name, direction, rule.unit)
+
+
 def _none_of(text: str, tree: Logic | None, concepts: Sequence[Concept], cues: LogicCues) -> Logic | None:
     """'No history of stroke or TIA' is neither: an `or` of concepts one negation covers holds
     when none of them is there, so it is an `and` of the negated concepts (each carries the
@@ -381,27 +415,34 @@ def _none_of(text: str, tree: Logic | None, concepts: Sequence[Concept], cues: L
     return tree if args == tree.args else tree.model_copy(update={"args": args})
 
 
-_SUBJECT_LINK = re.compile(r"\s*(?:with|who\s+(?:have|has|are|is|had|were|received|are\s+receiving)|who|that|having)\b",
+_SUBJECT_LINK = re.compile(r"\s*(?:with|who\s+(?:have|has|are|is|had|were|received|are\s+receiving)|who|that|having|on|receiving|taking)\b",
                            re.IGNORECASE)
 
 
-def _subject(text: str, main: list[Atom], cues: LogicCues,
-             concepts: Sequence[Concept]) -> tuple[Logic, list[Atom]] | None:
+def _subject(text: str, main: list[Atom], cues: LogicCues, concepts: Sequence[Concept],
+             at: int | None = None, to: int | None = None) -> tuple[Logic, list[Atom]] | None:
     """'Patients with cardiac disease must have LVEF ≥ 45%', 'Female patients must ...': the
     subject is a condition and what they must meet holds only for them; the condition and the
-    atoms after the verb, or None when the bullet does not start so."""
-    lead = cues.subject_lead_re.match(text, len(text) - len(text.lstrip()))
-    must = cues.subject_must_re.search(text, lead.end()) if lead else None
-    if lead is None or must is None:
+    atoms after the verb, or None when the bullet (or the sentence from `at` to `to`) does not
+    start so."""
+    to = len(text) if to is None else to
+    lead = cues.subject_lead_re.match(text, len(text) - len(text.lstrip()) if at is None else at)
+    if lead is None:
+        return None
+    verbs = [m for m in (cues.subject_must_re.search(text, lead.end(), to), cues.subject_may_re.search(text, lead.end(), to)) if m]
+    must = min(verbs, key=re.Match.start) if verbs else None
+    if must is None:
         return None
     link = _SUBJECT_LINK.match(text, lead.end())
     words_from = link.end() if link else lead.start()
     if not text[words_from : must.start()].strip() or (link is None and not _sex_subject(text, lead, must, cues)):
         return None
-    inside = [a for a in main if a.start < must.start()]
-    after = [a for a in main if a.start >= must.end()]
+    inside = [a for a in main if lead.start() <= a.start < must.start()]
+    after = [a for a in main if must.end() <= a.start < to]
     if not after or any(a.end > must.start() for a in inside):
         return None
+    if must.re is cues.subject_may_re and any(a.kind == "concept" for a in after):
+        return None  # 'may have received prior nephrectomy' grants, it does not require
     rules_inside = [a for a in inside if a.kind != "concept"]
     if rules_inside:
         condition = join("and", [a.node for a in rules_inside])
@@ -412,9 +453,31 @@ def _subject(text: str, main: list[Atom], cues: LogicCues,
     return condition, after
 
 
+_SENTENCE_BREAK = re.compile(r"[;.]\s+")
+
+
+def _sentence_subjects(text: str, main: list[Atom], cues: LogicCues, concepts: Sequence[Concept]) -> list[Atom]:
+    """A later sentence with a subject ('...; patients with Gilbert's syndrome may enrol with
+    bilirubin < 3 × ULN'): its limits hold for the subject only, as one atom `if(subject, ...)`."""
+    breaks = [m.end() for m in _SENTENCE_BREAK.finditer(text)]
+    for k, at in enumerate(breaks):
+        if not any(a.start < at for a in main if a.kind != "concept"):
+            continue  # the first sentence with a limit is the bullet's own subject (`_subject`)
+        to = next((b for b in breaks[k + 1 :]), len(text))
+        found = _subject(text, main, cues, concepts, at, to)
+        if found is None:
+            continue
+        condition, after = found
+        tree = make_if(condition, join("and", [a.node for a in after]))
+        whole = Atom(at, after[0].core, after[-1].end, tree, kind="alternative", analytes=after[0].analytes,
+                     units=after[0].units, rules=tuple(r for a in after for r in a.rules))
+        return [a for a in main if a.start < at] + [whole] + [a for a in main if a.start >= to]
+    return main
+
+
 def _sex_subject(text: str, lead: CueMatch | re.Match[str], must: re.Match[str], cues: LogicCues) -> bool:
     """'Women of childbearing potential must', 'Female patients must': a sex before the verb."""
-    return bool(cues.sex(text[: must.start()]))
+    return bool(cues.sex(text[lead.start() : must.start()]))
 
 
 # --- attaching clauses -------------------------------------------------------------------------

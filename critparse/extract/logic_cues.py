@@ -82,6 +82,7 @@ class LogicCueFile(BaseModel):
     scales: list[Scale]
     subject_leads: list[str]
     subject_musts: list[str]
+    subject_mays: list[str]
     header_cues: list[str]
 
 
@@ -190,6 +191,7 @@ class LogicCues:
         self.negation_re = _compile({w.lower(): "not" for w in data.negations})
         self.subject_lead_re = _compile({w.lower(): "subject" for w in data.subject_leads})
         self.subject_must_re = _compile({w.lower(): "must" for w in data.subject_musts})
+        self.subject_may_re = _compile({w.lower(): "may" for w in data.subject_mays})
         self.age_comparator = {w.lower(): c for c, words in data.age_comparators.items() for w in words}
         # the whole-text scans, run on lower-cased text where that finds the same
         self._condition_fold = _folding(self.condition_re)

@@ -168,6 +168,13 @@ WORDINGS = {
                                        "bilirubin <= 1.5 mg/dL))"),
     "leading-if-with-a-verb": ("If bone metastases are present, alkaline phosphatase ≤ 5 × ULN",
                                "if(<bone metastases>, alp <= 5 x ULN)"),
+    # a limit, and later the same analyte's limit for a group: the group's, otherwise the first
+    "group-limit-later-sentence": ("Serum creatinine ≤ 1.5 mg/dL; for subjects older than 75 years, serum creatinine "
+                                   "≤ 1.2 mg/dL", "if(<older than 75 years>, creatinine <= 1.2 mg/dL, creatinine <= 1.5 mg/dL)"),
+    "group-may-enrol-with": ("AST ≤ 3 × ULN. Subjects with hepatic involvement may be enrolled with AST ≤ 5 × ULN",
+                             "if(<hepatic involvement>, ast <= 5 x ULN, ast <= 3 x ULN)"),
+    "group-must-have": ("Hemoglobin ≥ 9 g/dL; participants on anticoagulants must have platelets ≥ 75 × 10^9/L",
+                        "list(hemoglobin >= 9 g/dL, if(<anticoagulants>, platelets >= 75 10*9/L))"),
     "outside-the-bounds": ("Fasting glucose outside 70 to 125 mg/dL", "or(glucose < 70 mg/dL, glucose > 125 mg/dL)"),
     "outside-a-range": ("Age 18 to 70 years; participants older than 70 years must have an MMSE of 24 or more",
                         "if(age > 70 a, mmse >= 24, and(age >= 18 a, age <= 70 a))"),
@@ -436,3 +443,8 @@ def test_logic_nodes_built_unvalidated_equal_validated(nlp, text):
         if isinstance(a, Op):
             assert a.model_fields_set == b.model_fields_set and list(vars(a)) == list(vars(b))
             stack.extend(zip(a.args, b.args, strict=True))
+
+
+def test_logic_a_may_before_concepts_grants_and_requires_nothing(nlp):
+    result = critparse.parse("Participants with prior surgery may have received adjuvant chemotherapy", nlp=nlp)
+    assert result.concepts and "if(" not in show_logic(result.logic, result.rules, result.concepts)
