@@ -1424,6 +1424,8 @@ def _build(
     k = 0
     for g, group in enumerate(groups):
         shared = _qualifiers(doc, group[0].first)
+        if _CURRENT_USE.search(doc.text, max(0, group[0].start - 48), group[0].start) and "current" not in shared:
+            shared = [*shared, "current"]  # 'Currently taking metformin', 'Concomitant use of warfarin'
         for j, m in enumerate(group):
             own = shared if j == 0 else [*shared, *_qualifiers(doc, m.first)]
             concept = _concept(doc, m, flags[k], own, group_windows[g])
@@ -1433,6 +1435,13 @@ def _build(
     return tuple(out)
 
 
+_CURRENT_USE = re.compile(
+    r"(?<!\w)(?:current(?:ly)?|concurrent(?:ly)?|concomitant(?:ly)?|ongoing|presently)\s+"
+    r"(?:(?:use|usage|intake|administration|treatment|therapy)\s+(?:of|with)|taking|receiving|using|treated\s+with|on|undergoing)"
+    r"\s+(?:(?:a|an|the|any)\s+)?$",
+    re.IGNORECASE,
+)
+"""Words right before a concept that say it is now ('current use of', 'currently receiving')."""
 _PAREN = re.compile(r"[ \t]*+\(([^()\n]{1,40})\)")
 _MAX_PAREN = 6  # most tokens of a parenthesised abbreviation or synonym
 

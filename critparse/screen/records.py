@@ -678,6 +678,8 @@ def _judge_status(query: _Query, record: ClinicalRecord, state: State, tables: _
         if wants_current:
             return "not_met", "not current"
         return "unknown", "past use; the criterion does not say whether past use counts"
+    if state == "past" and record.kind in _EVENTS and any(x in q.current for x in query.qualifiers):
+        return "unknown", "done; the record does not say whether it goes on"  # 'currently receiving chemotherapy'
     if state == "recorded" and not wants_history:
         return "unknown", "the record does not say whether it is current"
     missing = _unmet_qualifiers(query, record, tables)

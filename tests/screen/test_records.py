@@ -368,3 +368,20 @@ def test_records_british_and_american_spellings_match(written, recorded):
     patient = load_patient({"conditions": [recorded]}, as_of=DAY)
     outcome, reason = evaluate_leaf(concept(written), patient)
     assert outcome == "met", reason
+
+
+@pytest.mark.parametrize(
+    ("text", "record", "expected"),
+    [
+        ("Current use of oral anticoagulants", {"medications": [{"name": "oral anticoagulants", "status": "stopped"}]}, "not_met"),
+        ("Currently taking levothyroxine", {"medications": [{"name": "levothyroxine", "status": "active"}]}, "met"),
+        ("Currently receiving radiotherapy", {"procedures": [{"name": "radiotherapy", "status": "completed"}]}, "unknown"),
+    ],
+)
+def test_records_current_use_needs_a_current_record(nlp, text, record, expected):
+    import critparse
+
+    found = critparse.parse(text, nlp=nlp).concepts
+    assert "current" in found[0].qualifiers
+    outcome, reason = evaluate_leaf(found[0], load_patient(record, as_of=DAY))
+    assert outcome == expected, reason
