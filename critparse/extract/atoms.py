@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from critparse.extract.logic_cues import LogicCues
+from critparse.extract.logic_cues import CueMatch, LogicCues
 from critparse.model.concept import Concept
 from critparse.model.logic import ConceptLeaf, Logic, Op, RuleLeaf, ValueSet, ValueSetLeaf
 from critparse.model.rule import Analyte, Rule
@@ -228,8 +228,8 @@ def rules_atom(text: str, rules: Sequence[Rule], members: list[int], start: int,
     parts: list[Logic] = []
     for indices in by_analyte.values():
         leaves: list[Logic] = [rule_leaf(i) for i in indices]
-        op = "or" if _disjoint(rules, indices) else "and"  # 'outside 3.5-5.0 mmol/L': below or above
-        parts.append(leaves[0] if len(leaves) == 1 else Op(op=op, args=tuple(leaves)))
+        disjoint = _disjoint(rules, indices)  # 'outside 3.5-5.0 mmol/L': below or above
+        parts.append(leaves[0] if len(leaves) == 1 else Op(op="or" if disjoint else "and", args=tuple(leaves)))
     if len(parts) == 1:
         node = parts[0]
     elif _OR.search(text[start:core]) and not _AND_OR_SLASH.search(text[start:core]):
@@ -278,6 +278,51 @@ def _normal_category(raw: str, category: str) -> str:
     return raw.upper() if category != "number" else raw
 
 
+_ROMAN_RANGE = re.compile(
+    rf"\s*(?:of\s+|:\s*)?(?P<lo>{_CATEGORY['roman']})\s*(?:-|–|—|to|through)\s*(?:(?i:stage)\s+)?(?P<hi>{_CATEGORY['roman']})"
+)
+_NUMERALS = ("I", "II", "III", "IV", "V")
+_SUB_STAGES = "ABCD"
+
+
+def _stages_between(lo: str, hi: str) -> tuple[str, ...] | None:
+    """The categories from `lo` to `hi` ('IIB', 'IIIC' -> IIB, IIC, IID, IIIA, IIIB, IIIC): a range
+    whose ends name sub-stages, which bounds on the stage number cannot say."""
+    (n1, s1), (n2, s2) = (_stage_key(_normal_category(x, "roman")) for x in (lo, hi))
+    if n1 is None or n2 is None or n1 > n2 or not (s1 or s2):
+        return None
+    last = _SUB_STAGES.index(max("C", s1, s2))  # staging systems name sub-stages A to C (D rarely)
+    if n1 == n2:
+        return tuple(_NUMERALS[n1 - 1] + c for c in _SUB_STAGES[_SUB_STAGES.index(s1 or "A") : _SUB_STAGES.index(s2) + 1 if s2 else last + 1])
+    low = [_NUMERALS[n1 - 1] + c for c in _SUB_STAGES[_SUB_STAGES.index(s1) : last + 1]] if s1 else [_NUMERALS[n1 - 1]]
+    high = [_NUMERALS[n2 - 1] + c for c in _SUB_STAGES[: _SUB_STAGES.index(s2) + 1]] if s2 else [_NUMERALS[n2 - 1]]
+    return (*low, *_NUMERALS[n1 : n2 - 1], *high)
+
+
+def _stage_key(category: str) -> tuple[int | None, str]:
+    numeral = category.rstrip(_SUB_STAGES)
+    sub = category[len(numeral):]
+    return (_NUMERALS.index(numeral) + 1 if numeral in _NUMERALS else None), (sub if len(sub) <= 1 else "")
+
+
+def _stage_range_atom(text: str, rules: Sequence[Rule], scale_end: int, places: Sequence[tuple[int, int] | None],
+                      scale: CueMatch) -> Atom | None:
+    """'Stage IIB to IIIC': the categories between, as a set over the range's two rules."""
+    found = _ROMAN_RANGE.match(text, scale_end)
+    values = _stages_between(found["lo"], found["hi"]) if found else None
+    if found is None or values is None:
+        return None
+    lo, hi = found.start("lo"), found.end("hi")
+    covered = tuple(i for i, place in enumerate(places) if place is not None and place[0] < hi and lo < place[1])
+    if not covered:
+        return None
+    analyte = rules[covered[0]].analyte
+    vs = ValueSet(analyte=analyte, values=values, text=text[lo:hi], span=Span(start=lo, end=hi), rules=covered)
+    return Atom(start=min([scale.start] + [rules[i].span.start for i in covered]), core=lo,
+                end=max([hi] + [rules[i].span.end for i in covered]), node=ValueSetLeaf(value_set=vs), kind="value_set",
+                analytes=(analyte.name,), rules=covered)
+
+
 def value_set_atoms(text: str, rules: Sequence[Rule], cues: LogicCues, taken: Sequence[Atom]) -> list[Atom]:
     """Lists of two or more ordinal categories after a scale word, and single letter classes
     ('Child-Pugh class A'), which the bounds of a range cannot say exactly."""
@@ -286,6 +331,11 @@ def value_set_atoms(text: str, rules: Sequence[Rule], cues: LogicCues, taken: Se
     places = [(r.span.start, r.span.end) if r.unit is None else None for r in rules]  # read once
     for scale in cues.scales(text):
         category = scale.meaning
+        ranged = _stage_range_atom(text, rules, scale.end, places, scale) if category == "roman" and scale.start >= reach else None
+        if ranged is not None:
+            out.append(ranged)
+            reach = max(reach, ranged.end)
+            continue
         found = _LIST[category].match(text, scale.end)
         if found is None or (
             scale.start < reach and any(a.start <= scale.start < a.end and a.kind == "value_set" for a in out)

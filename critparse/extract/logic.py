@@ -23,7 +23,6 @@ patients > 16 years of age or Lansky ≥ 50': the age band is a condition, not a
 from __future__ import annotations
 
 import math
-import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -373,9 +372,13 @@ def _subgroup_limits(tree: Logic | None, rules: Sequence[Rule]) -> Logic | None:
     """'Bilirubin < 1.5 × ULN; for patients with Gilbert's syndrome, bilirubin < 3 × ULN': a limit,
     and later a limit of the same analyte and direction for a group, are one `if` (the group's
     limit, otherwise the first). Read side by side, the group could never pass the first."""
+    return None if tree is None else _subgroup_node(tree, rules)
+
+
+def _subgroup_node(tree: Logic, rules: Sequence[Rule]) -> Logic:
     if not isinstance(tree, Op):
         return tree
-    args = [_subgroup_limits(a, rules) for a in tree.args]
+    args = [_subgroup_node(a, rules) for a in tree.args]
     if tree.op == "and":
         for j, late in enumerate(args):
             if not (isinstance(late, Op) and late.op == "if" and len(late.args) == 2):
@@ -410,7 +413,7 @@ def _none_of(text: str, tree: Logic | None, concepts: Sequence[Concept], cues: L
     if tree.op == "or" and all(isinstance(a, ConceptLeaf) and a.concept < len(concepts) and concepts[a.concept].negated
                                for a in args):
         spans = sorted((concepts[a.concept].span.start, concepts[a.concept].span.end) for a in args if isinstance(a, ConceptLeaf))
-        if not any(cues.negation_re.search(text, x[1], y[0]) for x, y in itertools.pairwise(spans)):
+        if not any(cues.negation_re.search(text, x[1], y[0]) for x, y in pairwise(spans)):
             return tree.model_copy(update={"op": "and", "args": args})
     return tree if args == tree.args else tree.model_copy(update={"args": args})
 
@@ -477,7 +480,8 @@ def _sentence_subjects(text: str, main: list[Atom], cues: LogicCues, concepts: S
 
 def _sex_subject(text: str, lead: CueMatch | re.Match[str], must: re.Match[str], cues: LogicCues) -> bool:
     """'Women of childbearing potential must', 'Female patients must': a sex before the verb."""
-    return bool(cues.sex(text[lead.start() : must.start()]))
+    start = lead.start if isinstance(lead, CueMatch) else lead.start()
+    return bool(cues.sex(text[start : must.start()]))
 
 
 # --- attaching clauses -------------------------------------------------------------------------

@@ -175,6 +175,8 @@ WORDINGS = {
                              "if(<hepatic involvement>, ast <= 5 x ULN, ast <= 3 x ULN)"),
     "group-must-have": ("Hemoglobin ≥ 9 g/dL; participants on anticoagulants must have platelets ≥ 75 × 10^9/L",
                         "list(hemoglobin >= 9 g/dL, if(<anticoagulants>, platelets >= 75 10*9/L))"),
+    # a range whose ends name sub-stages is the set of categories between them
+    "sub-stage-range": ("AJCC stage IIB to IIIC melanoma", "stage in {IIB, IIC, IIIA, IIIB, IIIC}"),
     "outside-the-bounds": ("Fasting glucose outside 70 to 125 mg/dL", "or(glucose < 70 mg/dL, glucose > 125 mg/dL)"),
     "outside-a-range": ("Age 18 to 70 years; participants older than 70 years must have an MMSE of 24 or more",
                         "if(age > 70 a, mmse >= 24, and(age >= 18 a, age <= 70 a))"),
