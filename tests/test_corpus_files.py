@@ -30,12 +30,14 @@ HELDOUT = [
     CORPUS / "heldout_g.jsonl",
     CORPUS / "heldout_h.jsonl",
     CORPUS / "heldout_i.jsonl",
+    CORPUS / "heldout_j.jsonl",
 ]
-HELDOUT_E = HELDOUT[-5]
-HELDOUT_F = HELDOUT[-4]
-HELDOUT_G = HELDOUT[-3]
-HELDOUT_H = HELDOUT[-2]
-HELDOUT_I = HELDOUT[-1]
+HELDOUT_E = HELDOUT[-6]
+HELDOUT_F = HELDOUT[-5]
+HELDOUT_G = HELDOUT[-4]
+HELDOUT_H = HELDOUT[-3]
+HELDOUT_I = HELDOUT[-2]
+HELDOUT_J = HELDOUT[-1]
 FAMILIES = CORPUS / "families.jsonl"
 GOLD_FILES = [SEED, MIX, *HELDOUT, FAMILIES]
 
@@ -160,7 +162,7 @@ class FamilyRule(GoldRule):
 
 
 class HeldoutERule(GoldRule):
-    """A rule of heldout_e.jsonl to heldout_i.jsonl: the older codes plus the families codes for
+    """A rule of heldout_e.jsonl to heldout_j.jsonl: the older codes plus the families codes for
     units that have no older code (`mg/kg/day`, `g/24 h`, `cm H2O`, `ppm`, `µm`, `EU/mL`, `kPa`);
     no implied ages."""
 
@@ -218,13 +220,13 @@ class FamilyLine(GoldLine):
 
 
 class HeldoutELine(GoldLine):
-    """A line of heldout_e.jsonl to heldout_i.jsonl: the rules of `HeldoutERule`."""
+    """A line of heldout_e.jsonl to heldout_j.jsonl: the rules of `HeldoutERule`."""
 
     rules: list[HeldoutERule]  # type: ignore[assignment]
 
 
 def _model(path: Path) -> type[GoldLine]:
-    if path.name in (HELDOUT_E.name, HELDOUT_F.name, HELDOUT_G.name, HELDOUT_H.name, HELDOUT_I.name):
+    if path.name in (HELDOUT_E.name, HELDOUT_F.name, HELDOUT_G.name, HELDOUT_H.name, HELDOUT_I.name, HELDOUT_J.name):
         return HeldoutELine
     return FamilyLine if path.name == FAMILIES.name else GoldLine
 
@@ -333,7 +335,7 @@ def test_corpus_files_mix_size_and_balance() -> None:
     ("paths", "cap"),
     [((SEED, MIX), MAX_DURATION_RULES), *[((p,), MAX_DURATION_RULES) for p in HELDOUT], ((FAMILIES,), MAX_FAMILY_DURATION_RULES)],
     ids=["seed+mix", "heldout", "heldout_b", "heldout_c", "heldout_d", "heldout_e", "heldout_f", "heldout_g", "heldout_h",
-         "heldout_i", "families"],
+         "heldout_i", "heldout_j", "families"],
 )
 def test_corpus_files_duration_rules_are_few_and_explained(paths: tuple[Path, ...], cap: int) -> None:
     durations = [
@@ -456,7 +458,7 @@ def test_corpus_files_families_departures_are_explicit(check: str) -> None:
     implied = [(line, r) for line in _lines(FAMILIES) for r in line.rules if r.unit is not None and r.unit_text is None]
     assert implied and all(r.unit == "a" and r.analyte.name == "age" and line.notes for line, r in implied)
     older_files = [
-        path for path in GOLD_FILES if path not in (FAMILIES, HELDOUT_E, HELDOUT_F, HELDOUT_G, HELDOUT_H, HELDOUT_I)
+        path for path in GOLD_FILES if path not in (FAMILIES, HELDOUT_E, HELDOUT_F, HELDOUT_G, HELDOUT_H, HELDOUT_I, HELDOUT_J)
     ]
     older = {r.unit for path in older_files for line in _lines(path) for r in line.rules}
     assert not older & (FAMILY_UNITS - ALLOWED_UNITS), "the older files keep the older codes"
