@@ -42,6 +42,9 @@ class NormalLimitTable(BaseModel):
 
     about: str = Field(default="", alias="_about")
     limits: tuple[NormalLimit, ...]
+    lab_spread: float = Field(default=0.0, ge=0.0, lt=1.0)
+    """How far a laboratory's own limit may lie from the table's, as a share of it (0.25: from
+    0.75 to 1.25 times): a verdict made with the table holds only if it holds over that span."""
 
     @model_validator(mode="after")
     def _unique(self) -> NormalLimitTable:

@@ -58,6 +58,7 @@ from critparse.model.span import Span
 from critparse.screen.patient import load_patient, resolve_analyte, resolve_code
 from critparse.screen.units import LLN, ULN, converter_for
 from critparse.screen.values import (
+    Interval,
     age_outcome,
     category_outcome,
     interval_outcome,
@@ -148,14 +149,16 @@ def evaluate_rule(
         except UnitConversionError as exc:
             return unknown(f"{name} {seen} vs {label}: {exc}")
         ratio = in_limit_unit / limit
-        outcome = interval_outcome(observed_interval(m, ratio), rule.comparator, rule.value)
+        spread = 0.0 if own is not None else (uln_table or res.normal_limits).lab_spread
+        outcome = interval_outcome(_over_lab_limits(observed_interval(m, ratio), spread), rule.comparator, rule.value)
         where = "patient's range" if own is not None else (
             "custom table" if uln_table is not None else res.normal_limits_source
         )
+        caveat = f"; a laboratory's {label} may differ by {spread:.0%}" if spread and outcome == "unknown" else ""
         return result(
             outcome,
             f"{name} {seen} = {_fmt(ratio)} {rule.unit} ({label} {_with_unit(limit, limit_unit)},"
-            f" {where}); needs {want}: {outcome.replace('_', ' ')}",
+            f" {where}{caveat}); needs {want}: {outcome.replace('_', ' ')}",
             converted_value=ratio, converted_unit=rule.unit,
             limit_value=limit, limit_unit=limit_unit, limit_source=limit_source,
         )
@@ -171,6 +174,14 @@ def evaluate_rule(
         f"{name} {shown}; needs {want}: {outcome.replace('_', ' ')}",
         converted_value=converted, converted_unit=rule.unit,
     )
+
+
+def _over_lab_limits(ratios: Interval, spread: float) -> Interval:
+    """The ratios to every limit within `spread` of the table's: a value at 2.4 x a default ULN is
+    from 1.92 to 3.2 x the ULN of some laboratory."""
+    if not spread:
+        return ratios
+    return ratios._replace(low=ratios.low / (1 + spread), high=ratios.high / (1 - spread))
 
 
 def _and(outcomes: Iterable[Outcome]) -> Outcome:

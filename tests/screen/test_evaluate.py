@@ -55,7 +55,7 @@ CASES = {
     "stage_max": ("stage", 4, 5),
     "creatinine": ("creatinine", "220 umol/L", "2.5 mg/dL"),
     "ast": ("ast", {"value": 119, "unit": "U/L", "uln": 40}, {"value": 120, "unit": "U/L", "uln": 40}),
-    "alt": ("alt", "122 U/L", "123 U/L"),  # default ULN 41 U/L
+    "alt": ("alt", "92 U/L", "154 U/L"),  # default ULN 41 U/L, give or take a laboratory's 25%
     "bilirubin": ("bilirubin", "34 umol/L", "34.3 umol/L"),
     "karnofsky": ("karnofsky", 60, 50),
     "life_expectancy": ("life expectancy", "14 wk", "3 mo"),
@@ -138,7 +138,7 @@ def test_screen_uln_from_patient_range_beats_default():
     ast = SEED_RULES["ast"]
     own = evaluate_rule(ast, patient_from_mapping({"ast": {"value": 100, "unit": "U/L", "uln": 30}}))
     assert own.outcome == "not_met" and own.limit_value == 30 and "patient" in own.reason
-    default = evaluate_rule(ast, patient_from_mapping({"ast": "100 U/L"}))
+    default = evaluate_rule(ast, patient_from_mapping({"ast": "80 U/L"}))
     assert default.outcome == "met" and default.limit_value == 38  # uln.json: AST 38 U/L
     assert default.limit_source.startswith("default")
 
@@ -150,10 +150,21 @@ def test_screen_uln_unknown_when_no_limit_known():
 
 def test_screen_lln_rule_uses_lower_limit():
     hb = rule("hemoglobin", ">=", 1, "x LLN")
-    female = patient_from_mapping({"sex": "female", "hemoglobin": "12.5 g/dL"})
-    male = patient_from_mapping({"sex": "male", "hemoglobin": "12.5 g/dL"})
-    assert evaluate_rule(hb, female).outcome == "met"  # female LLN 12.0
-    assert evaluate_rule(hb, male).outcome == "not_met"  # male LLN 13.3
+    female = patient_from_mapping({"sex": "female", "hemoglobin": "15.2 g/dL"})
+    male = patient_from_mapping({"sex": "male", "hemoglobin": "15.2 g/dL"})
+    assert evaluate_rule(hb, female).outcome == "met"  # female LLN 12.0, give or take 25%
+    assert evaluate_rule(hb, male).outcome == "unknown"  # male LLN 13.3: 15.2 fails at 1.25 x 13.3
+    assert evaluate_rule(hb, patient_from_mapping({"sex": "male", "hemoglobin": "9.5 g/dL"})).outcome == "not_met"
+
+
+@pytest.mark.parametrize(("value", "expected"), [("60 U/L", "met"), ("95 U/L", "unknown"), ("130 U/L", "not_met")])
+def test_screen_default_uln_decides_only_for_every_laboratory(value, expected):
+    """A default limit of normal is one laboratory's: AST 95 U/L is 2.5 x the table's 38 U/L,
+    under the limit for a laboratory at 40 U/L and over it at 30 U/L, so it is unknown."""
+    result = evaluate_rule(rule("ast", "<=", 2.5, "x ULN"), patient_from_mapping({"ast": value}))
+    assert result.outcome == expected, result.reason
+    if expected == "unknown":
+        assert "may differ" in result.reason
 
 
 def test_screen_custom_uln_table(tmp_path):
