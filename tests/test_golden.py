@@ -26,6 +26,7 @@ HELDOUT_F = CORPUS / "heldout_f.jsonl"
 HELDOUT_G = CORPUS / "heldout_g.jsonl"  # blind: scored, never used to develop the parser
 HELDOUT_H = CORPUS / "heldout_h.jsonl"
 HELDOUT_I = CORPUS / "heldout_i.jsonl"
+HELDOUT_J = CORPUS / "heldout_j.jsonl"
 FAMILIES = CORPUS / "families.jsonl"  # by error family; fixed by general rules, never its strings
 # Floors only go up. The held-out files were written after the parser; rules they exposed were
 # made general (see corpus/README.md), so their floors are lower than the mix's. heldout_b is
@@ -41,10 +42,11 @@ FLOORS = {
     HELDOUT_G: {"value": 0.95, "unit": 0.94, "analyte": 0.875},
     HELDOUT_H: {"value": 0.95, "unit": 0.93, "analyte": 0.86},
     HELDOUT_I: {"value": 0.97, "unit": 0.955, "analyte": 0.91},
+    HELDOUT_J: {"value": 0.95, "unit": 0.925, "analyte": 0.895},
     FAMILIES: {"value": 0.99, "unit": 0.97, "analyte": 0.93},
 }
 # Rules invented on bullets that have none, as a share of those bullets.
-NEGATIVE_CEILINGS = {HELDOUT: 0.01, HELDOUT_B: 0.03, HELDOUT_C: 0.02, HELDOUT_D: 0.03, HELDOUT_E: 0.02, HELDOUT_F: 0.05, HELDOUT_G: 0.06, HELDOUT_H: 0.02, HELDOUT_I: 0.02, FAMILIES: 0.01}
+NEGATIVE_CEILINGS = {HELDOUT: 0.01, HELDOUT_B: 0.03, HELDOUT_C: 0.02, HELDOUT_D: 0.03, HELDOUT_E: 0.02, HELDOUT_F: 0.05, HELDOUT_G: 0.06, HELDOUT_H: 0.02, HELDOUT_I: 0.02, HELDOUT_J: 0.02, FAMILIES: 0.01}
 
 
 def _key(rule) -> tuple:
