@@ -1232,7 +1232,7 @@ def assign_analytes(
         lo = _clause_start(text, previous.end, expr.start)
         group = candidate_mentions(text, mentions, lo, expr, pats, cmps, asides)
         site = Site(text, expr, lo, pats, vocab, asides.brackets, consent)
-        group = restated_limit(site, group, previous) or group
+        group = restated_limit(site, group, previous) or _without_restated_names(text, group, previous)
         if not group and expr.kind in ("bare", "list") and not (expr.kind == "list" and _graded(text, expr)):
             scale = _scale_named_before(site) if expr.kind == "list" else None
             if scale is None:
@@ -1258,6 +1258,22 @@ def assign_analytes(
             continue
         previous = Previous(expr.analytes, consumed_to, _unit_kind(site.unit), expr)
     _drop_name_numbers(text, exprs)
+
+
+_OPENS_ASIDE = re.compile(r"\s*\(\s*")
+
+
+def _without_restated_names(text: str, group: list[Mention], previous: Previous) -> list[Mention]:
+    """'QT interval above 480 ms (QTcF), or heart rate outside 50-100 bpm': a name alone in the
+    parenthesis right after the previous limit restates that limit's analyte; it is no analyte of
+    the next limit."""
+    if len(group) < 2 or not previous.analytes:
+        return group
+    names = {a.name for a in previous.analytes}
+    kept = [m for m in group if not (
+        m.name in names and _OPENS_ASIDE.fullmatch(text, previous.end, m.start) and text[m.end : m.end + 2].lstrip().startswith(")")
+    )]
+    return kept or group
 
 
 def _years_of_people(text: str, expr: Expression, pats: AnalytePatterns) -> None:

@@ -129,6 +129,7 @@ def _build(
     dropped = _age_artefacts(work, atoms)
     atoms = [a for a in (_without(a, dropped, work, text) for a in atoms) if a is not None]
     _share_units(text, work, atoms)
+    _share_units_of_a_pair(text, work, atoms, res)
     atoms = _with_value_sets(text, work, atoms, cues)
     atoms = sorted(atoms + concept_atoms(text, concepts, atoms, cues), key=lambda a: (a.start, a.end))
     if not atoms:
@@ -259,6 +260,26 @@ def _share_units(text: str, rules: list[Rule], atoms: list[Atom]) -> None:
         for i in a.rules:
             rules[i] = rules[i].model_copy(update={"unit": donor.unit, "unit_text": donor.unit_text})
         a.units = tuple(donor.unit for _ in a.rules)
+
+
+_PAIR_GAP = re.compile(r"\s*,?\s*(?:or|and|and/or)\s+", re.IGNORECASE)
+
+
+def _share_units_of_a_pair(text: str, rules: list[Rule], atoms: list[Atom], resources: Resources) -> None:
+    """'SBP ≥ 140 or DBP ≥ 90 mmHg': a named limit without a unit, then by a conjunction another
+    named limit whose unit is also the first analyte's usual unit, is in that unit (written once)."""
+    lexicon = resources.analytes
+    for a, b in pairwise(atoms):
+        if a.kind != "rules" or b.kind != "rules" or len(a.rules) != 1 or len(b.rules) != 1 or a.start == a.core:
+            continue
+        first, second = rules[a.rules[0]], rules[b.rules[0]]
+        if first.unit is not None or second.unit is None or b.start == b.core or not _PAIR_GAP.fullmatch(text, a.end, b.start):
+            continue
+        mine, theirs = lexicon.by_name(first.analyte.name), lexicon.by_name(second.analyte.name)
+        if mine is None or theirs is None or mine.unitless or mine.default_unit != second.unit or theirs.default_unit != second.unit:
+            continue
+        rules[a.rules[0]] = first.model_copy(update={"unit": second.unit, "unit_text": second.unit_text})
+        a.units = (second.unit,)
 
 
 def _with_value_sets(text: str, rules: list[Rule], atoms: list[Atom], cues: LogicCues) -> list[Atom]:

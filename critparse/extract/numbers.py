@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 NUMBER = re.compile(
     r"[\d.](?<![\w./^*#\u00b7][\d.])(?<![A-Za-z]-[\d.])"
-    r"(?:(?<=\d)(?:\d{0,2}(?:,\d{3})+(?![\d.])|\d{0,2}(?:[ \u00a0\u202f]\d{3})+(?=\s*(?:/|cells|per\b))"
+    r"(?:(?<=\d)(?:\d?(?:,\d{2})+,\d{3}(?![\d.])|\d{0,2}(?:,\d{3})+(?![\d.])|\d{0,2}(?:[ \u00a0\u202f]\d{3})+(?=\s*(?:/|cells|per\b))"
     r"|\d*(?:\.\d+)?)|(?<=\.)\d+)"
 )
-"""A free-standing number: thousands with commas or spaces (before a count unit), decimals.
+"""A free-standing number: thousands with commas or spaces (before a count unit), Indian
+groups of lakhs (`1,00,000`, `1,50,000`), decimals.
 
 Its first character (a digit or a dot) comes first and the look-behinds after it, so that `re`
 skips to the digits and dots of a text instead of trying every position; the plain form is in

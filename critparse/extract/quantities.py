@@ -87,6 +87,11 @@ class QuantityPatterns:
         ) if lon.at_most else None
         """Words just before a multiple of the upper limit that make it a maximum ('within 1.5 x ULN')."""
         self.limit_lead = re.compile(rf"(?:(?:the|{whose})\s+)*$", re.IGNORECASE)
+        self.multiples = {w.lower(): v for w, v in lon.multiples.items()}
+        self.multiple_before = re.compile(
+            r"(?<![A-Za-z])(" + "|".join(map(re.escape, lon.multiples)) + r")\s+$", re.IGNORECASE
+        ) if lon.multiples else None
+        """A word that is the multiple of the limit after it ('above twice the ULN')."""
         self.limit_lead_last = last_characters(["the", *lon.whose])
         """What a word of `limit_lead` ends with: any other character before the spaces ahead of a
         limit makes the lead empty."""
@@ -346,10 +351,17 @@ def find_number_words(text: str, vocab: Vocabulary, cmps: ComparatorsBefore) -> 
         elif not (
             cmps.at(m.start()) is not None or vocab.after_re.match(text, end) is not None
             or pats.number_word_range.match(text, end) or _range_ends_before(text, m.start(), pats)
+            or _comparator_after_unit(text, end, vocab)
         ):
             continue
         out.append(_spelled(value, m.start(), end, text, vocab))
     return sorted(ones + out, key=lambda q: q.start) if ones else out
+
+
+def _comparator_after_unit(text: str, end: int, vocab: Vocabulary) -> bool:
+    """'fifty percent or greater': the comparator after the unit of a spelled number."""
+    unit = vocab.match_unit(text, end)
+    return unit is not None and vocab.after_re.match(text, unit[3]) is not None
 
 
 def _spelled(value: float, start: int, end: int, text: str, vocab: Vocabulary) -> Quantity:
@@ -539,12 +551,15 @@ def find_bare_limits(
             pats.limit_lead.search(text, max(0, m.start() - 60), m.start())
             if pats.limit_lead_last is None or last in pats.limit_lead_last else None
         )  # an empty lead is read as none: `at` moves back over the spaces either way
-        found = cmps.at(lead.start() if lead else m.start())
+        at = lead.start() if lead else m.start()
+        multiple = pats.multiple_before.search(text, max(0, at - 12), at) if pats.multiple_before and at else None
+        found = cmps.at(multiple.start() if multiple else at)
         if found is None:
             continue
         comparator, start = found
         unit = "x LLN" if m.group("lower") else "x ULN"
-        q = Quantity(1.0, m.start(), m.end(), unit, m.group(0))
+        value = float(pats.multiples[multiple.group(1).lower()]) if multiple else 1.0
+        q = Quantity(value, multiple.start() if multiple else m.start(), m.end(), unit, text[at : m.end()] if multiple else m.group(0))
         out.append(Expression(start, m.end(), [(comparator, q)], kind="single"))
     return out
 

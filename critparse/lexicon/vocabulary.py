@@ -93,6 +93,9 @@ class LimitOfNormalWords(BaseModel):
     at_most: Phrases = Field(
         default=[], description="Words before a multiple of the upper limit that mean at most it ('within 1.5 x ULN')."
     )
+    multiples: dict[str, int] = Field(
+        default={}, description="Words that are a multiple of a limit of normal by themselves ('twice the ULN')."
+    )
 
 
 class DurationWords(BaseModel):

@@ -48,11 +48,11 @@ def test_numbers_negative_sign(text, start, negative):
 # (so that `re` skips to digits) and must find exactly what these find.
 _PLAIN_NUMBER = re.compile(
     r"(?<![\w./^*#\u00b7])(?<![A-Za-z]-)"
-    r"(?:\d{1,3}(?:,\d{3})+(?![\d.])|\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?=\s*(?:/|cells|per\b))"
+    r"(?:\d{1,2}(?:,\d{2})+,\d{3}(?![\d.])|\d{1,3}(?:,\d{3})+(?![\d.])|\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?=\s*(?:/|cells|per\b))"
     r"|\d+(?:\.\d+)?|\.\d+)"
 )
 _PLAIN_ID_CHAIN = re.compile(r"(?<!\d)\d+(?:-\d+){2,}|\b0\d{2,}\b|\b\d{4}-\d{4,}")
-_PIECES = [*"0123456789.,- /aX^*#_\u00b7\u00a0\u202f\u0663", "cells", "per ", "A-", "1,000", "0123", "2019-1234"]
+_PIECES = [*"0123456789.,- /aX^*#_\u00b7\u00a0\u202f\u0663", "cells", "per ", "A-", "1,000", "1,00,000", ",00", "0123", "2019-1234"]
 
 
 @settings(max_examples=3000, deadline=None)

@@ -252,6 +252,17 @@ CASES = [
     # not in the lexicon: the words in the analyte position are kept
     ("No more than 3 prior lines of systemic therapy", [("prior lines of systemic therapy", "<=", 3, None)]),
     ("At least 4 weeks since prior radiotherapy", [("time since prior radiotherapy", ">=", 4, "wk")]),
+    # Indian digit groups (lakhs), multiples in a word, spelled numbers before a unit and a comparator
+    ("Platelet count ≥ 1,25,000/cumm", [("platelets", ">=", 125000, "/mm3")]),
+    ("AST not more than thrice the upper limit of normal", [("ast", "<=", 3, "x ULN")]),
+    ("Ejection fraction of forty percent or higher", [("lvef", ">=", 40, "%")]),
+    # a unit written once for a pair of the same kind; a lab's qualifier after its unit; 'beyond'
+    ("SBP > 150 or DBP > 95 mmHg at rest", [("systolic blood pressure", ">", 150, "mm[Hg]"),
+                                            ("diastolic blood pressure", ">", 95, "mm[Hg]")]),
+    ("D-dimer above 1.0 mg/L FEU", [("d-dimer", ">", 1.0, "mg/L")]),
+    ("Expected survival beyond 3 months", [("life expectancy", ">", 3, "mo")]),
+    # a name alone in the parenthesis after a limit is that limit's, not the next one's
+    ("QT interval > 470 ms (QTcF), or pulse rate < 45 bpm", [("qtc", ">", 470, "ms"), ("heart rate", "<", 45, "/min")]),
     # outside a range: below its lower end or above its upper end
     ("Serum magnesium outside the reference range of 0.7-1.0 mmol/L",
      [("magnesium", "<", 0.7, "mmol/L"), ("magnesium", ">", 1.0, "mmol/L")]),
