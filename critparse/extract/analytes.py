@@ -743,8 +743,8 @@ def inherit(
         if site.unit is None and expr.kind in ("single", "range") and not _AGE_TAIL.match(text, expr.bounds[-1][1].end)
         else None
     )  # '3 or more prior regimens' counts regimens; '14 or older at consent' is an age
-    if counted is not None and counted.start - expr.end > 1:
-        counted = None  # only a phrase right after the number names what it counts
+    if counted is not None and (counted.start - expr.end > 1 or _OPENS_A_CONDITION.match(counted.text)):
+        counted = None  # only a phrase right after the number names what it counts; '(≥ 4 for ileal disease)' none
     run = None
     if counted is not None and not site.pats.count_phrase.match(counted.text):
         run = _count_run(site)
@@ -776,6 +776,7 @@ def inherit(
     return [], expr.end
 
 
+_OPENS_A_CONDITION = re.compile(r"(?:for|if|when|in|among|unless|except|during|after|before|at)\b", re.IGNORECASE)
 _OF_GAP = re.compile(r"\s+of\s+(?:the\s+)?(?:(?:postnatal|chronological)\s+)?", re.IGNORECASE)
 
 

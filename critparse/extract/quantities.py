@@ -116,7 +116,7 @@ class QuantityPatterns:
         self.number_word = FoldedPattern(re.compile(r"\b(" + spelled + r")\b", re.IGNORECASE))
         # 'thirteen to nineteen years old': two spelled numbers joined as a range need no comparator
         self.number_word_range = re.compile(rf"\s*+(?:to|-|–|and)\s*+(?:{spelled})\b", re.IGNORECASE)
-        self.number_word_range_end = re.compile(rf"\b(?:{spelled})\s*(?:to|-|–|and)\s*$", re.IGNORECASE)
+        self.number_word_range_end = re.compile(rf"\b(?:{spelled}|one)\s*(?:to|-|–|and)\s*$", re.IGNORECASE)
         self.longest_number_word = max(len(w) for w in words.number_words)
         # 'more than one biologic', 'at least one prior regimen', 'at least one but no more than three'
         self.one = FoldedPattern(re.compile(r"\b(one)\b(?![-'’])", re.IGNORECASE))
@@ -378,13 +378,15 @@ def _one_counts(text: str, vocab: Vocabulary, pats: QuantityPatterns, cmps: Comp
     than one biologic DMARD'), or before what a count counts ('at least one prior regimen') or the
     other end of a range. 'At least one lesion' only says that a lesion exists."""
     out: list[Quantity] = []
-    if not cmps.any:
+    if not cmps.any and "etween" not in text:
         return out
     for m in pats.one.finditer(text, cmps.folded):
         if len(out) >= MAX_QUANTITIES:
             break
-        found = cmps.at(m.start())
+        found = cmps.at(m.start()) if cmps.any else None
         if found is None:
+            if _BETWEEN_BEFORE.search(text, max(0, m.start() - 12), m.start()) and pats.number_word_range.match(text, m.end()):
+                out.append(_spelled(1.0, m.start(), m.end(), text, vocab))  # 'between one and three regimens'
             continue
         end = m.end()
         gap = space_after(text, end)
@@ -393,6 +395,9 @@ def _one_counts(text: str, vocab: Vocabulary, pats: QuantityPatterns, cmps: Comp
             continue
         out.append(_spelled(1.0, m.start(), end, text, vocab))
     return out
+
+
+_BETWEEN_BEFORE = re.compile(r"(?<![A-Za-z])between\s+$", re.IGNORECASE)
 
 
 def _range_ends_before(text: str, pos: int, pats: QuantityPatterns) -> bool:

@@ -263,6 +263,10 @@ CASES = [
     ("Expected survival beyond 3 months", [("life expectancy", ">", 3, "mo")]),
     # a name alone in the parenthesis after a limit is that limit's, not the next one's
     ("QT interval > 470 ms (QTcF), or pulse rate < 45 bpm", [("qtc", ">", 470, "ms"), ("heart rate", "<", 45, "/min")]),
+    # 'between one and three' is a range of a count; a parenthesis 'for ...' is a condition, not what is counted
+    ("Received between one and four prior lines of therapy", [("prior lines of therapy", ">=", 1, None),
+                                                             ("prior lines of therapy", "<=", 4, None)]),
+    ("PASI ≥ 12 (≥ 10 for palmoplantar disease)", [("pasi", ">=", 12, None), ("pasi", ">=", 10, None)]),
     # outside a range: below its lower end or above its upper end
     ("Serum magnesium outside the reference range of 0.7-1.0 mmol/L",
      [("magnesium", "<", 0.7, "mmol/L"), ("magnesium", ">", 1.0, "mmol/L")]),
