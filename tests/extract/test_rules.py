@@ -263,6 +263,9 @@ CASES = [
     ("Expected survival beyond 3 months", [("life expectancy", ">", 3, "mo")]),
     # a name alone in the parenthesis after a limit is that limit's, not the next one's
     ("QT interval > 470 ms (QTcF), or pulse rate < 45 bpm", [("qtc", ">", 470, "ms"), ("heart rate", "<", 45, "/min")]),
+    # the limit of normal called the reference range's
+    ("ALT ≤ 3 times the upper reference limit", [("alt", "<=", 3, "x ULN")]),
+    ("Haemoglobin above the lower limit of the reference range", [("hemoglobin", ">", 1, "x LLN")]),
     # Indian units: lakhs per cubic millimetre, gm%
     ("Platelets ≥ 1 lakh/cumm and Hb ≥ 9 gm%", [("platelets", ">=", 1, "10*5/uL"), ("hemoglobin", ">=", 9, "g/dL")]),
     # 'between one and three' is a range of a count; a parenthesis 'for ...' is a condition, not what is counted
