@@ -78,6 +78,9 @@ class Qualifiers(BaseModel):
     current: frozenset[str]
     history: frozenset[str]
     neutral: frozenset[str]
+    said_of: dict[str, frozenset[str]] = {}
+    """Current qualifiers that, before a name ending in one of the words, say more than that it
+    is present, so the record must say them too ('active brain metastases': untreated or growing)."""
 
 
 class Narrower(BaseModel):

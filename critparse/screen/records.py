@@ -694,8 +694,14 @@ def _unmet_qualifiers(query: _Query, record: ClinicalRecord, tables: _Tables) ->
     if record.clinical_status in ("relapse", "recurrence"):
         said |= {"relapsed", "relapsing", "recurrent"}
     return [x for x in query.qualifiers
-            if x not in q.current and x not in q.history and x not in q.neutral
+            if (x not in q.current or _says_more(x, query, q)) and x not in q.history and x not in q.neutral
             and not set(words(x)) <= said]
+
+
+def _says_more(qualifier: str, query: _Query, q: Any) -> bool:
+    """A current qualifier that says more than 'present' of this name (`said_of`)."""
+    heads = [words(h) for h in q.said_of.get(qualifier, ())]
+    return any(name[-len(h):] == h for name in query.names for h in heads if h and len(name) >= len(h))
 
 
 # --- the leaf ----------------------------------------------------------------------------------

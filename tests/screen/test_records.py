@@ -385,3 +385,14 @@ def test_records_current_use_needs_a_current_record(nlp, text, record, expected)
     assert "current" in found[0].qualifiers
     outcome, reason = evaluate_leaf(found[0], load_patient(record, as_of=DAY))
     assert outcome == expected, reason
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [("leptomeningeal metastases", "unknown"), ("active leptomeningeal metastases", "met")],
+)
+def test_records_active_metastases_need_the_record_to_say_active(record, expected):
+    """'Active' metastases are untreated or growing, which a record of metastases alone does not say."""
+    leaf = concept("leptomeningeal metastases", qualifiers=("active",))
+    outcome, reason = evaluate_leaf(leaf, load_patient({"conditions": [record]}, as_of=DAY))
+    assert outcome == expected, reason
