@@ -398,7 +398,8 @@ def concept_atoms(text: str, concepts: Sequence[Concept], taken: Sequence[Atom],
         s, e = concept.span.start, concept.span.end
         if concept.modality == "hypothetical" or any(a.start <= s < a.end or s <= a.start < e for a in taken):
             continue
-        after = text[e : e + 40]
+        remark = _REMARK.match(text, e)  # 'Adequate bone marrow function (Section 6.2): ANC ...'
+        after = text[remark.end() if remark and not any(remark.start() <= a.start < remark.end() for a in taken) else e :][:40]
         later = [a for a in taken if a.start >= e]
         if later and (cues.header_re.match(after.lstrip(" ,")) or _defined_by_parenthesis(text, e, later[0])):
             continue
@@ -407,6 +408,9 @@ def concept_atoms(text: str, concepts: Sequence[Concept], taken: Sequence[Atom],
             continue
         out.append(Atom(start=s, core=s, end=e, node=concept_leaf(j), kind="concept", concept=j))
     return out
+
+
+_REMARK = re.compile(r"[ \t]*\([^()]{1,40}\)")
 
 
 def _continues(text: str, concept: Concept, skipped: Sequence[Concept], taken: Sequence[Atom]) -> bool:

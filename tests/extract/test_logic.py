@@ -447,6 +447,12 @@ def test_logic_nodes_built_unvalidated_equal_validated(nlp, text):
             stack.extend(zip(a.args, b.args, strict=True))
 
 
+def test_logic_a_heading_with_a_remark_is_no_leaf(nlp):
+    text = "Adequate hepatic function (see section 5.3): total bilirubin ≤ 1.5 × ULN"
+    result = critparse.parse(text, nlp=nlp)
+    assert show_logic(result.logic, result.rules, result.concepts) == "bilirubin <= 1.5 x ULN"
+
+
 def test_logic_a_may_before_concepts_grants_and_requires_nothing(nlp):
     result = critparse.parse("Participants with prior surgery may have received adjuvant chemotherapy", nlp=nlp)
     assert result.concepts and "if(" not in show_logic(result.logic, result.rules, result.concepts)
