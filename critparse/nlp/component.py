@@ -205,6 +205,15 @@ class RuleExtractor:
             out[short_text] = hit
         return out
 
+    def _abbreviations_of(self, text: str, doc: Doc | None, mentions: list[Mention]) -> dict[str, Mention]:
+        """`abbreviations`, making tokens only when they may define one: the detector starts at a
+        '(' token, so a text without '(' defines none (most texts asked about have no tokens yet)."""
+        if not doc:
+            if "(" not in text:
+                return {}
+            doc = self._doc_for(text)
+        return self.abbreviations(doc, mentions)
+
     def __call__(self, doc: Doc) -> Doc:
         doc.user_data[RESULT_KEY] = self.safe_parse(doc_text(doc), doc.user_data.get(CONTEXT_KEY), doc=doc)
         return doc
@@ -259,7 +268,7 @@ class RuleExtractor:
             self.vocab,
             known=self._known,
             context=context,
-            abbreviations=_LazyAbbreviations(lambda: self.abbreviations(doc or self._doc_for(text), mentions)),
+            abbreviations=_LazyAbbreviations(lambda: self._abbreviations_of(text, doc, mentions), text),
         )
         rules = tuple(_to_rule(text, d) for d in drafts)
         if numbers_read_to is not None:
@@ -335,18 +344,30 @@ _A_LETTER = re.compile(r"[^\W\d_]")
 
 
 class _LazyAbbreviations(Mapping[str, Mention]):
-    """The abbreviations of a doc, detected on first look-up only."""
+    """The abbreviations of a doc, detected on first look-up only, and not at all for a short form
+    that no definition in the text can have (see `_may_define`)."""
 
-    def __init__(self, compute: Callable[[], dict[str, Mention]]) -> None:
+    def __init__(self, compute: Callable[[], dict[str, Mention]], text: str) -> None:
         self._compute = compute
         self._found: dict[str, Mention] | None = None
+        self._text = text
+        self._squeezed: str | None = None
 
     def _table(self) -> dict[str, Mention]:
         if self._found is None:
             self._found = self._compute()
         return self._found
 
+    def _may_define(self, key: str) -> bool:
+        if self._found is not None:
+            return True
+        if self._squeezed is None:
+            self._squeezed = "".join(self._text.split())
+        return _may_define(self._squeezed, key)
+
     def __getitem__(self, key: str) -> Mention:
+        if not isinstance(key, str) or not self._may_define(key):
+            raise KeyError(key)
         return self._table()[key]
 
     def __iter__(self) -> Iterator[str]:
@@ -354,6 +375,17 @@ class _LazyAbbreviations(Mapping[str, Mention]):
 
     def __len__(self) -> int:
         return len(self._table())
+
+
+def _may_define(squeezed: str, short: str) -> bool:
+    """Whether a text (`squeezed`: without its white space) may define the short form `short`.
+
+    scispaCy's detector finds a definition between a '(' token and a ')' token: the short form is
+    what the brackets hold ('long form (SF)') or the one token before the '(' ('SF (long form)'),
+    and every other occurrence of it is one with the same tokens. Without white space (a token
+    holds none, or only white space), a short form it reports stands right after or before a '('."""
+    short = "".join(short.split())
+    return f"({short}" in squeezed or f"{short}(" in squeezed
 
 
 def _to_rule(text: str, draft: RuleDraft) -> Rule:
