@@ -50,14 +50,16 @@ def extract_rules(
     known: Mapping[str, Mention] | None = None,
     context: list[Mention] | None = None,
     abbreviations: Mapping[str, Mention] | None = None,
+    may_hold: bool | None = None,
 ) -> tuple[list[RuleDraft], str | None, int | None]:
     """Threshold rule drafts for `text`, or none and the reason why, and where the reading of
     numbers stopped when the text has more than `MAX_QUANTITIES` of them (None: it read them all).
 
     `known` holds lexicon analytes the patterns name themselves (`words.json` pattern_analytes:
-    age, systolic and diastolic blood pressure), by name.
+    age, systolic and diastolic blood pressure), by name. `may_hold` is what
+    `may_hold_threshold(text, vocab)` says, for a caller that has asked it already (None: ask).
     """
-    if not may_hold_threshold(text, vocab):
+    if not (may_hold_threshold(text, vocab) if may_hold is None else may_hold):
         return [], _no_threshold_reason(text, [], []), None
     known = known or {}
     cmps = ComparatorsBefore(text, vocab)

@@ -269,6 +269,7 @@ class RuleExtractor:
             known=self._known,
             context=context,
             abbreviations=_LazyAbbreviations(lambda: self._abbreviations_of(text, doc, mentions), text),
+            may_hold=worth_matching if len(text) <= MAX_ANALYSED_CHARS else None,  # asked of the whole text
         )
         rules = tuple(_to_rule(text, d) for d in drafts)
         if numbers_read_to is not None:
