@@ -249,8 +249,8 @@ class RuleExtractor:
         return doc
 
     def parse_text(self, text: str, context_text: str | None = None, *, doc: Doc | None = None) -> ParseResult:
-        """Everything read from one bullet. Tokens are made only when the bullet may hold a
-        threshold (the analyte matcher works on them); concepts and logic read the text."""
+        """Everything read from one bullet. Tokens are made only when the bullet holds an
+        expression (the analyte matcher works on them); concepts and logic read the text."""
         diagnostics: list[Diagnostic] = []
         if len(text) > MAX_ANALYSED_CHARS:
             diagnostics.append(Diagnostic(
@@ -258,17 +258,15 @@ class RuleExtractor:
                 message=f"text has {len(text)} characters; only the first {MAX_ANALYSED_CHARS} were analysed",
             ))
         worth_matching = may_hold_threshold(text, self.vocab)  # most bullets without a number stop here
-        if worth_matching and doc is None and _A_LETTER.search(text) is not None and self.may_name_analyte(text):
-            doc = self._doc_for(text)  # every analyte surface has a letter: '1<2<1<2...' needs no tokens
-        mentions = self.mentions(doc, text) if worth_matching and doc is not None else []
+        matched = _Matched(self, text, doc, worth_matching)
         context = self._context_mentions(context_text) if worth_matching and context_text else None
         drafts, reason, numbers_read_to = extract_rules(
             text[:MAX_ANALYSED_CHARS],
-            [m for m in mentions if m.end <= MAX_ANALYSED_CHARS],
+            matched.within_reach,
             self.vocab,
             known=self._known,
             context=context,
-            abbreviations=_LazyAbbreviations(lambda: self._abbreviations_of(text, doc, mentions), text),
+            abbreviations=_LazyAbbreviations(matched.abbreviations, text),
             may_hold=worth_matching if len(text) <= MAX_ANALYSED_CHARS else None,  # asked of the whole text
         )
         rules = tuple(_to_rule(text, d) for d in drafts)
@@ -342,6 +340,33 @@ def _longest_first(matches: list[tuple[int, int, int]]) -> list[tuple[int, int, 
 
 
 _A_LETTER = re.compile(r"[^\W\d_]")
+
+
+class _Matched:
+    """The analytes one bullet names, matched when the extractor first asks for them: it asks
+    only when the bullet holds an expression, so the others need no tokens."""
+
+    def __init__(self, extractor: RuleExtractor, text: str, doc: Doc | None, worth_matching: bool) -> None:
+        self._extractor, self._text, self._doc, self._worth_matching = extractor, text, doc, worth_matching
+        self._mentions: list[Mention] | None = None
+
+    def mentions(self) -> list[Mention]:
+        if self._mentions is None:
+            extractor, text = self._extractor, self._text
+            if self._worth_matching and self._doc is None and _A_LETTER.search(text) is not None \
+                    and extractor.may_name_analyte(text):
+                self._doc = extractor._doc_for(text)  # every analyte surface has a letter: '1<2<1<2...' needs no tokens
+            doc = self._doc
+            self._mentions = extractor.mentions(doc, text) if self._worth_matching and doc is not None else []
+        return self._mentions
+
+    def within_reach(self) -> list[Mention]:
+        """The mentions within the analysed characters (what `extract_rules` reads)."""
+        return [m for m in self.mentions() if m.end <= MAX_ANALYSED_CHARS]
+
+    def abbreviations(self) -> dict[str, Mention]:
+        mentions = self.mentions()
+        return self._extractor._abbreviations_of(self._text, self._doc, mentions)
 
 
 class _LazyAbbreviations(Mapping[str, Mention]):

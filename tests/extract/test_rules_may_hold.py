@@ -22,3 +22,19 @@ def test_rules_may_hold_given_reads_as_asked() -> None:
         held += may
         assert extract_rules(text, [], vocab, may_hold=may) == extract_rules(text, [], vocab), text
     assert 100 < held < len(texts)
+
+
+def test_rules_mentions_asked_only_for_an_expression() -> None:
+    """Mentions given as a function read as the list does; the function is called only for a
+    text with an expression."""
+    vocab = default_resources().vocabulary
+    for text, asked in [("Creatinine <= 1.5 mg/dL", True), ("COVID-19 vaccination within a year", False),
+                        ("Written informed consent", False), ("ANC ≥ 1500/mm3 and platelets ≥ 100,000", True)]:
+        calls: list[str] = []
+
+        def mentions(text: str = text) -> list:
+            calls.append(text)
+            return []
+
+        assert extract_rules(text, mentions, vocab) == extract_rules(text, [], vocab)
+        assert bool(calls) == asked, text
