@@ -32,7 +32,7 @@ def test_rules_mentions_asked_only_for_an_expression() -> None:
                         ("Written informed consent", False), ("ANC ≥ 1500/mm3 and platelets ≥ 100,000", True)]:
         calls: list[str] = []
 
-        def mentions(text: str = text) -> list:
+        def mentions(text: str = text, calls: list[str] = calls) -> list:
             calls.append(text)
             return []
 
