@@ -20,7 +20,7 @@ tested directly on strings. The word lists come in with `vocab` (`words.json`).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from critparse.extract.analytes import assign_analytes, mentions_in_reach, prepare_mentions
@@ -44,29 +44,33 @@ __all__ = ["Mention", "RuleDraft", "extract_rules", "may_hold_threshold"]
 
 def extract_rules(
     text: str,
-    mentions: list[Mention],
+    mentions: list[Mention] | Callable[[], list[Mention]],
     vocab: Vocabulary,
     *,
     known: Mapping[str, Mention] | None = None,
     context: list[Mention] | None = None,
     abbreviations: Mapping[str, Mention] | None = None,
+    may_hold: bool | None = None,
 ) -> tuple[list[RuleDraft], str | None, int | None]:
     """Threshold rule drafts for `text`, or none and the reason why, and where the reading of
     numbers stopped when the text has more than `MAX_QUANTITIES` of them (None: it read them all).
 
-    `known` holds lexicon analytes the patterns name themselves (`words.json` pattern_analytes:
-    age, systolic and diastolic blood pressure), by name.
+    `mentions` may be a function that gives them: it is called only for a text that holds an
+    expression (the component makes tokens for the analyte matcher only then). `known` holds
+    lexicon analytes the patterns name themselves (`words.json` pattern_analytes: age, systolic
+    and diastolic blood pressure), by name. `may_hold` is what
+    `may_hold_threshold(text, vocab)` says, for a caller that has asked it already (None: ask).
     """
-    if not may_hold_threshold(text, vocab):
+    if not (may_hold_threshold(text, vocab) if may_hold is None else may_hold):
         return [], _no_threshold_reason(text, [], []), None
     known = known or {}
     cmps = ComparatorsBefore(text, vocab)
     quantities, exprs = find_expressions(text, vocab, cmps, known)
     read_to = _read_to(text, quantities)
     if exprs:  # mentions only matter to expressions, and only those within their reach
-        mentions = prepare_mentions(text, mentions_in_reach(text, mentions, exprs), vocab)
-        exprs = _outside_names(exprs, mentions)
-        assign_analytes(text, exprs, mentions, vocab, known=known, context=context, abbreviations=abbreviations, cmps=cmps)
+        named = prepare_mentions(text, mentions_in_reach(text, mentions() if callable(mentions) else mentions, exprs), vocab)
+        exprs = _outside_names(exprs, named)
+        assign_analytes(text, exprs, named, vocab, known=known, context=context, abbreviations=abbreviations, cmps=cmps)
     drafts = _drafts(exprs, vocab.words.pattern_analytes.age)
     if drafts:
         return drafts, None, read_to

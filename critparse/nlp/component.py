@@ -205,6 +205,15 @@ class RuleExtractor:
             out[short_text] = hit
         return out
 
+    def _abbreviations_of(self, text: str, doc: Doc | None, mentions: list[Mention]) -> dict[str, Mention]:
+        """`abbreviations`, making tokens only when they may define one: the detector starts at a
+        '(' token, so a text without '(' defines none (most texts asked about have no tokens yet)."""
+        if not doc:
+            if "(" not in text:
+                return {}
+            doc = self._doc_for(text)
+        return self.abbreviations(doc, mentions)
+
     def __call__(self, doc: Doc) -> Doc:
         doc.user_data[RESULT_KEY] = self.safe_parse(doc_text(doc), doc.user_data.get(CONTEXT_KEY), doc=doc)
         return doc
@@ -240,8 +249,8 @@ class RuleExtractor:
         return doc
 
     def parse_text(self, text: str, context_text: str | None = None, *, doc: Doc | None = None) -> ParseResult:
-        """Everything read from one bullet. Tokens are made only when the bullet may hold a
-        threshold (the analyte matcher works on them); concepts and logic read the text."""
+        """Everything read from one bullet. Tokens are made only when the bullet holds an
+        expression (the analyte matcher works on them); concepts and logic read the text."""
         diagnostics: list[Diagnostic] = []
         if len(text) > MAX_ANALYSED_CHARS:
             diagnostics.append(Diagnostic(
@@ -249,17 +258,16 @@ class RuleExtractor:
                 message=f"text has {len(text)} characters; only the first {MAX_ANALYSED_CHARS} were analysed",
             ))
         worth_matching = may_hold_threshold(text, self.vocab)  # most bullets without a number stop here
-        if worth_matching and doc is None and _A_LETTER.search(text) is not None and self.may_name_analyte(text):
-            doc = self._doc_for(text)  # every analyte surface has a letter: '1<2<1<2...' needs no tokens
-        mentions = self.mentions(doc, text) if worth_matching and doc is not None else []
+        matched = _Matched(self, text, doc, worth_matching)
         context = self._context_mentions(context_text) if worth_matching and context_text else None
         drafts, reason, numbers_read_to = extract_rules(
             text[:MAX_ANALYSED_CHARS],
-            [m for m in mentions if m.end <= MAX_ANALYSED_CHARS],
+            matched.within_reach,
             self.vocab,
             known=self._known,
             context=context,
-            abbreviations=_LazyAbbreviations(lambda: self.abbreviations(doc or self._doc_for(text), mentions)),
+            abbreviations=_LazyAbbreviations(matched.abbreviations, text),
+            may_hold=worth_matching if len(text) <= MAX_ANALYSED_CHARS else None,  # asked of the whole text
         )
         rules = tuple(_to_rule(text, d) for d in drafts)
         if numbers_read_to is not None:
@@ -334,19 +342,58 @@ def _longest_first(matches: list[tuple[int, int, int]]) -> list[tuple[int, int, 
 _A_LETTER = re.compile(r"[^\W\d_]")
 
 
-class _LazyAbbreviations(Mapping[str, Mention]):
-    """The abbreviations of a doc, detected on first look-up only."""
+class _Matched:
+    """The analytes one bullet names, matched when the extractor first asks for them: it asks
+    only when the bullet holds an expression, so the others need no tokens."""
 
-    def __init__(self, compute: Callable[[], dict[str, Mention]]) -> None:
+    def __init__(self, extractor: RuleExtractor, text: str, doc: Doc | None, worth_matching: bool) -> None:
+        self._extractor, self._text, self._doc, self._worth_matching = extractor, text, doc, worth_matching
+        self._mentions: list[Mention] | None = None
+
+    def mentions(self) -> list[Mention]:
+        if self._mentions is None:
+            extractor, text = self._extractor, self._text
+            if self._worth_matching and self._doc is None and _A_LETTER.search(text) is not None \
+                    and extractor.may_name_analyte(text):
+                self._doc = extractor._doc_for(text)  # every analyte surface has a letter: '1<2<1<2...' needs no tokens
+            doc = self._doc
+            self._mentions = extractor.mentions(doc, text) if self._worth_matching and doc is not None else []
+        return self._mentions
+
+    def within_reach(self) -> list[Mention]:
+        """The mentions within the analysed characters (what `extract_rules` reads)."""
+        return [m for m in self.mentions() if m.end <= MAX_ANALYSED_CHARS]
+
+    def abbreviations(self) -> dict[str, Mention]:
+        mentions = self.mentions()
+        return self._extractor._abbreviations_of(self._text, self._doc, mentions)
+
+
+class _LazyAbbreviations(Mapping[str, Mention]):
+    """The abbreviations of a doc, detected on first look-up only, and not at all for a short form
+    that no definition in the text can have (see `_may_define`)."""
+
+    def __init__(self, compute: Callable[[], dict[str, Mention]], text: str) -> None:
         self._compute = compute
         self._found: dict[str, Mention] | None = None
+        self._text = text
+        self._squeezed: str | None = None
 
     def _table(self) -> dict[str, Mention]:
         if self._found is None:
             self._found = self._compute()
         return self._found
 
+    def _may_define(self, key: str) -> bool:
+        if self._found is not None:
+            return True
+        if self._squeezed is None:
+            self._squeezed = "".join(self._text.split())
+        return _may_define(self._squeezed, key)
+
     def __getitem__(self, key: str) -> Mention:
+        if not isinstance(key, str) or not self._may_define(key):
+            raise KeyError(key)
         return self._table()[key]
 
     def __iter__(self) -> Iterator[str]:
@@ -354,6 +401,17 @@ class _LazyAbbreviations(Mapping[str, Mention]):
 
     def __len__(self) -> int:
         return len(self._table())
+
+
+def _may_define(squeezed: str, short: str) -> bool:
+    """Whether a text (`squeezed`: without its white space) may define the short form `short`.
+
+    scispaCy's detector finds a definition between a '(' token and a ')' token: the short form is
+    what the brackets hold ('long form (SF)') or the one token before the '(' ('SF (long form)'),
+    and every other occurrence of it is one with the same tokens. Without white space (a token
+    holds none, or only white space), a short form it reports stands right after or before a '('."""
+    short = "".join(short.split())
+    return f"({short}" in squeezed or f"{short}(" in squeezed
 
 
 def _to_rule(text: str, draft: RuleDraft) -> Rule:
