@@ -456,3 +456,8 @@ def test_logic_a_heading_with_a_remark_is_no_leaf(nlp):
 def test_logic_a_may_before_concepts_grants_and_requires_nothing(nlp):
     result = critparse.parse("Participants with prior surgery may have received adjuvant chemotherapy", nlp=nlp)
     assert result.concepts and "if(" not in show_logic(result.logic, result.rules, result.concepts)
+
+
+def test_logic_unless_a_limit_spares_the_condition(nlp):
+    result = critparse.parse("Previous malignancy unless disease free for at least 5 years", nlp=nlp)
+    assert show_logic(result.logic, result.rules, result.concepts) == 'if(not(duration of disease free >= 5 a), "malignancy")'
