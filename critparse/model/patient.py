@@ -78,6 +78,7 @@ class ClinicalRecord(BaseModel):
     text: str | None = Field(default=None, description="The record's own words (code text, else a display, else the name given); for an allergy, the substance.")
     codes: tuple[Code, ...] = Field(default=(), description="The record's codings, systems as URIs.")
     clinical_status: str | None = Field(default=None, description="FHIR clinicalStatus code (condition, allergy): active, recurrence, relapse, inactive, remission, resolved.")
+    status_assumed: bool = Field(default=False, description="True when no status was written and `clinical_status` is the default a listed condition gets (active).")
     verification_status: str | None = Field(default=None, description="FHIR verificationStatus code: confirmed, unconfirmed, provisional, differential, refuted, entered-in-error.")
     status: str | None = Field(default=None, description="The resource's own status code (medication, procedure, immunization, observation).")
     start: str | None = Field(default=None, description="Onset, start of use, performed or occurrence date (ISO, partial dates kept).")

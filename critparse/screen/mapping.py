@@ -262,7 +262,7 @@ def _default_status(kind: RecordKind, statuses: dict[str, str], has_end: bool) -
     resolved when it has an end date."""
     ruled_out = statuses.get("verification_status") in ("refuted", "entered-in-error")
     if kind == "condition" and "clinical_status" not in statuses and not ruled_out:
-        return {**statuses, "clinical_status": "resolved" if has_end else "active"}
+        return {**statuses, "clinical_status": "resolved" if has_end else "active", "status_assumed": not has_end}
     return statuses
 
 

@@ -693,6 +693,8 @@ def _unmet_qualifiers(query: _Query, record: ClinicalRecord, tables: _Tables) ->
     said = set(words(record.text or ""))
     if record.clinical_status in ("relapse", "recurrence"):
         said |= {"relapsed", "relapsing", "recurrent"}
+    if record.clinical_status == "active" and not record.status_assumed:
+        said.add("active")  # written so, not the default of a listed condition
     return [x for x in query.qualifiers
             if (x not in q.current or _says_more(x, query, q)) and x not in q.history and x not in q.neutral
             and not set(words(x)) <= said]

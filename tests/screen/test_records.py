@@ -396,3 +396,9 @@ def test_records_active_metastases_need_the_record_to_say_active(record, expecte
     leaf = concept("leptomeningeal metastases", qualifiers=("active",))
     outcome, reason = evaluate_leaf(leaf, load_patient({"conditions": [record]}, as_of=DAY))
     assert outcome == expected, reason
+
+
+def test_records_a_written_active_status_says_active():
+    leaf = concept("brain metastases", qualifiers=("active",))
+    patient = load_patient({"conditions": [{"name": "brain metastases", "status": "active"}]}, as_of=DAY)
+    assert evaluate_leaf(leaf, patient)[0] == "met"
