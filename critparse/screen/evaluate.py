@@ -149,12 +149,19 @@ def evaluate_rule(
         except UnitConversionError as exc:
             return unknown(f"{name} {seen} vs {label}: {exc}")
         ratio = in_limit_unit / limit
-        spread = 0.0 if own is not None else (uln_table or res.normal_limits).lab_spread
-        outcome = interval_outcome(_over_lab_limits(observed_interval(m, ratio), spread), rule.comparator, rule.value)
+        table = uln_table or res.normal_limits
+        spread = 0.0 if own is not None else table.lab_spread
+        limits = (limit, limit) if own is not None or patient.sex is not None else _both_sexes(table, name, is_uln, limit_unit or "", limit)
+        ratios = observed_interval(m, in_limit_unit / limits[1])._replace(high=observed_interval(m, in_limit_unit / limits[0]).high)
+        outcome = interval_outcome(_over_lab_limits(ratios, spread), rule.comparator, rule.value)
         where = "patient's range" if own is not None else (
             "custom table" if uln_table is not None else res.normal_limits_source
         )
-        caveat = f"; a laboratory's {label} may differ by {spread:.0%}" if spread and outcome == "unknown" else ""
+        caveat = ""
+        if outcome == "unknown" and (spread or limits[0] != limits[1]):
+            caveat = f"; a laboratory's {label} may differ by {spread:.0%}" if spread else ""
+            if limits[0] != limits[1]:
+                caveat += f"; women's and men's {label}s differ ({_fmt(limits[0])} to {_fmt(limits[1])}) and the sex is not known"
         return result(
             outcome,
             f"{name} {seen} = {_fmt(ratio)} {rule.unit} ({label} {_with_unit(limit, limit_unit)},"
@@ -174,6 +181,18 @@ def evaluate_rule(
         f"{name} {shown}; needs {want}: {outcome.replace('_', ' ')}",
         converted_value=converted, converted_unit=rule.unit,
     )
+
+
+def _both_sexes(table: Any, name: str, is_uln: bool, unit: str, limit: float) -> tuple[float, float]:
+    """The lowest and highest default limit over women and men (same unit), for a patient whose
+    sex is not known: a verdict must hold for either."""
+    found = [limit]
+    for sex in ("female", "male"):
+        entry = table.find(name, sex)
+        value = None if entry is None or entry.unit != unit else (entry.uln if is_uln else entry.lln)
+        if value:
+            found.append(value)
+    return min(found), max(found)
 
 
 def _over_lab_limits(ratios: Interval, spread: float) -> Interval:

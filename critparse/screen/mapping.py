@@ -245,7 +245,7 @@ def _record(field: str, raw: Any, kind: RecordKind, vocab: RecordVocabulary) -> 
         raise PatientDataError(f"{field}.present: expected true or false, not {type(present).__name__}")
     if present is False:
         statuses.update(_refuted(kind, vocab))
-    dates = {
+    dates: dict[str, Any] = {
         "start": _date(raw, field, "onset", "start", "date", "when", "performed"),
         "end": _date(raw, field, "end", "abatement"),
         "recorded": _date(raw, field, "recorded"),

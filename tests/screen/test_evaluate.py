@@ -421,3 +421,12 @@ def test_screen_a_limit_then_what_those_outside_it_need():
     assert critparse.evaluate([criterion], within).verdict == "eligible"
     assert critparse.evaluate([criterion], outside_but_clears).verdict == "eligible"
     assert critparse.evaluate([criterion], outside_and_low).verdict == "ineligible"
+
+
+def test_screen_default_limit_of_unknown_sex_holds_for_women_and_men():
+    """Creatinine 1.3 mg/dL is 1.08 x the men's 1.2 but 1.44 x the women's 0.9 default ULN."""
+    rule_ = rule("creatinine", "<=", 1.5, "x ULN")
+    unknown = evaluate_rule(rule_, patient_from_mapping({"creatinine": "1.3 mg/dL"}))
+    assert unknown.outcome == "unknown" and "sex is not known" in unknown.reason
+    assert evaluate_rule(rule_, patient_from_mapping({"creatinine": "1.3 mg/dL", "sex": "male"})).outcome == "met"
+    assert evaluate_rule(rule_, patient_from_mapping({"creatinine": "0.8 mg/dL"})).outcome == "met"
