@@ -110,6 +110,8 @@ def evaluate_rule(
     if not math.isfinite(rule.value):
         return RuleResult(rule=rule, outcome="unknown", reason=f"unsupported rule: threshold {rule.value}")
     m = _find(patient, rule, res)
+    if m is None and name.startswith("time since ") and rule.unit is not None:
+        return _time_since_rule(rule, patient, want, res)
     if m is None:
         return RuleResult(rule=rule, outcome="unknown", reason=f"no {name} value for the patient")
     def result(outcome: Outcome, reason: str, **conversion: Any) -> RuleResult:
@@ -181,6 +183,22 @@ def evaluate_rule(
         f"{name} {shown}; needs {want}: {outcome.replace('_', ' ')}",
         converted_value=converted, converted_unit=rule.unit,
     )
+
+
+def _time_since_rule(rule: Rule, patient: Patient, want: str, res: Resources) -> RuleResult:
+    """'At least 28 days since the last dose of chemotherapy': the time since the latest dated
+    record of it (a medication's end, a procedure's date), counted to the screening date."""
+    from critparse.screen.records import time_since  # the records' matcher loads on first use
+
+    assert rule.unit is not None
+    found = time_since(rule.analyte.name.removeprefix("time since "), patient, rule.unit, resources=res)
+    if found is None:
+        return RuleResult(rule=rule, outcome="unknown", reason=f"no {rule.analyte.name} value for the patient (no dated record of it)")
+    elapsed, record = found
+    outcome = interval_outcome(elapsed, rule.comparator, rule.value)
+    span = _fmt(elapsed.low) if elapsed.low == elapsed.high else f"{_fmt(elapsed.low)} to {_fmt(elapsed.high)}"
+    return RuleResult(rule=rule, outcome=outcome, source=record.split(":")[0],
+                      reason=f"{rule.analyte.name}: {span} {rule.unit} ({record}); needs {want}: {outcome.replace('_', ' ')}")
 
 
 def _both_sexes(table: Any, name: str, is_uln: bool, unit: str, limit: float) -> tuple[float, float]:

@@ -609,6 +609,42 @@ def _last_time(record: ClinicalRecord, state: State, day: date) -> tuple[date, d
     return (start[0], day) if start is not None else None  # ended between its start and now
 
 
+_SINCE_WHAT = re.compile(
+    r"^(?:the\s+)?(?:(?:last|latest|final|most\s+recent|completion\s+of(?:\s+the)?|end\s+of(?:\s+the)?)\s+)?"
+    r"(?:(?:dose|doses|administration|treatment|course|cycle|session|fraction)\s+(?:of|with)\s+)?(?:the\s+|any\s+)?"
+    r"(?:(?:prior|previous|last)\s+)?",
+    re.IGNORECASE,
+)
+_TIME_UNITS = frozenset({"a", "mo", "wk", "d", "h", "min"})
+
+
+def time_since(what: str, patient: Patient, unit: str, *, resources: Resources | None = None) -> tuple[Interval, str] | None:
+    """How long ago the patient's record of `what` ('last dose of chemotherapy', 'prior
+    radiotherapy') last happened, in `unit`, and that record; None when no dated record of a
+    treatment, procedure or condition is that thing (a record that may only name it is no answer)."""
+    if unit not in _TIME_UNITS:
+        return None
+    day = date.fromisoformat(patient.as_of[:10]) if patient.as_of else date.today()
+    tables = _tables(resources)
+    name = _SINCE_WHAT.sub("", what.strip()) or what
+    query = _query({"text": name, "name": name}, resources)
+    latest: tuple[Interval, str] | None = None
+    for record in patient.records_of("medication", "procedure", "immunization", "condition"):
+        match = _match(query, record, tables, resources)
+        if match is None or match.spec == "possible":
+            continue
+        state = _state(record, match, day, tables)
+        if state in ("refuted", "void", "planned"):
+            continue
+        times = _last_time(record, state, day) if state in ("present", "past", "recorded") else None
+        if times is None:
+            return None  # a record of it without a date may be the latest one
+        elapsed = _elapsed_range(times, day, unit)
+        if latest is None or elapsed.high < latest[0].high:
+            latest = elapsed, _describe(record, match, tables)  # type: ignore[arg-type]
+    return latest
+
+
 def _window_check(window: TimeWindow, tables: _Tables) -> tuple[Outcome, str] | None:
     """Why the window cannot be checked against a record's dates, if it cannot."""
     if window.anchor is not None and window.anchor not in tables.vocab.study_anchors:

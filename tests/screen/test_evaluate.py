@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import pytest
 from pydantic import ValidationError
@@ -430,3 +431,23 @@ def test_screen_default_limit_of_unknown_sex_holds_for_women_and_men():
     assert unknown.outcome == "unknown" and "sex is not known" in unknown.reason
     assert evaluate_rule(rule_, patient_from_mapping({"creatinine": "1.3 mg/dL", "sex": "male"})).outcome == "met"
     assert evaluate_rule(rule_, patient_from_mapping({"creatinine": "0.8 mg/dL"})).outcome == "met"
+
+
+@pytest.mark.parametrize(
+    ("records", "expected"),
+    [
+        ({"medications": [{"name": "chemotherapy", "status": "completed", "end": "2024-05-29"}]}, "not_met"),
+        ({"medications": [{"name": "chemotherapy", "status": "completed", "end": "2024-04-01"}]}, "met"),
+        ({"medications": [{"name": "chemotherapy", "status": "active", "start": "2024-04-01"}]}, "not_met"),
+        ({"medications": [{"name": "chemotherapy", "status": "completed", "end": "2024-04-01"},
+                          {"name": "chemotherapy", "status": "completed"}]}, "unknown"),
+        ({"medications": [{"name": "insulin", "status": "completed", "end": "2024-04-01"}]}, "unknown"),
+    ],
+    ids=["17-days", "75-days", "still-taking", "an-undated-record", "another-drug"],
+)
+def test_screen_time_since_a_treatment_from_its_dated_records(records, expected):
+    """'≥ 28 days since the last dose of chemotherapy', screened on 2024-06-15."""
+    time_rule = rule("time since last dose of chemotherapy", ">=", 28, "d")
+    patient = patient_from_mapping(records, as_of=date(2024, 6, 15))
+    result = evaluate_rule(time_rule, patient)
+    assert result.outcome == expected, result.reason
