@@ -456,6 +456,8 @@ def _text_match(names: set[Words], record_words: Words, narrower: set[Words], ta
         return _Match("exact", "same name")
     if record_words in narrower:
         return _Match("narrower", "a narrower name")
+    if any(_with_words_inside(name, record_words) for name in names):
+        return _Match("narrower", "its name with words inside")  # 'major abdominal surgery' is major surgery
     best: _Match | None = None
     for name in sorted(names, key=len, reverse=True):
         at = _find(name, record_words)
@@ -472,6 +474,21 @@ def _text_match(names: set[Words], record_words: Words, narrower: set[Words], ta
         if best is None or (best.spec == "possible" and found.spec != "possible"):
             best = found
     return best
+
+
+_NOT_INSIDE = frozenset({"and", "or", "with", "without", "of", "no", "not", "non", "history", "family", "free", "other"})
+
+
+def _with_words_inside(name: Words, record_words: Words) -> bool:
+    """The record is the name with adjectives between its words ('major abdominal surgery' for
+    'major surgery'): same first and last word, the name's words in order, nothing that joins
+    or denies in between."""
+    if len(name) < 2 or len(record_words) <= len(name) or len(record_words) > len(name) + 2:
+        return False
+    if record_words[0] != name[0] or record_words[-1] != name[-1] or _NOT_INSIDE.intersection(record_words):
+        return False
+    rest = iter(record_words)
+    return all(word in rest for word in name)
 
 
 _RANK: dict[Spec, int] = {"exact": 0, "narrower": 1, "possible": 2}

@@ -402,3 +402,14 @@ def test_records_a_written_active_status_says_active():
     leaf = concept("brain metastases", qualifiers=("active",))
     patient = load_patient({"conditions": [{"name": "brain metastases", "status": "active"}]}, as_of=DAY)
     assert evaluate_leaf(leaf, patient)[0] == "met"
+
+
+@pytest.mark.parametrize(
+    ("recorded", "expected"),
+    [("Major abdominal surgery", "met"), ("major surgery", "met"), ("major and minor surgery", "unknown"),
+     ("minor surgery", "unknown")],
+)
+def test_records_a_name_with_adjectives_inside_is_narrower(recorded, expected):
+    patient = load_patient({"procedures": [{"name": recorded, "status": "completed", "date": "2024-06-01"}]}, as_of=DAY)
+    outcome, reason = evaluate_leaf(concept("major surgery", "procedure"), patient)
+    assert outcome == expected, reason
