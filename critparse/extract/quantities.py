@@ -117,6 +117,9 @@ class QuantityPatterns:
         # 'thirteen to nineteen years old': two spelled numbers joined as a range need no comparator
         self.number_word_range = re.compile(rf"\s*+(?:to|-|–|and)\s*+(?:{spelled})\b", re.IGNORECASE)
         self.number_word_range_end = re.compile(rf"\b(?:{spelled}|one)\s*(?:to|-|–|and)\s*$", re.IGNORECASE)
+        # 'zero or one', 'zero, one or two': spelled scores listed (a scale before them makes them a set)
+        self.number_word_list = re.compile(rf"(?:\s*+,\s*+|\s++or\s++)(?:{spelled}|one)\b", re.IGNORECASE)
+        self.number_word_list_end = re.compile(rf"\b(?:{spelled}|one)(?:\s*,\s*|\s+or\s+)$", re.IGNORECASE)
         self.longest_number_word = max(len(w) for w in words.number_words)
         # 'more than one biologic', 'at least one prior regimen', 'at least one but no more than three'
         self.one = FoldedPattern(re.compile(r"\b(one)\b(?![-'’])", re.IGNORECASE))
@@ -351,11 +354,17 @@ def find_number_words(text: str, vocab: Vocabulary, cmps: ComparatorsBefore) -> 
         elif not (
             cmps.at(m.start()) is not None or vocab.after_re.match(text, end) is not None
             or pats.number_word_range.match(text, end) or _range_ends_before(text, m.start(), pats)
-            or _comparator_after_unit(text, end, vocab)
+            or _comparator_after_unit(text, end, vocab) or _listed(text, m.start(), end, pats)
         ):
             continue
         out.append(_spelled(value, m.start(), end, text, vocab))
     return sorted(ones + out, key=lambda q: q.start) if ones else out
+
+
+def _listed(text: str, start: int, end: int, pats: QuantityPatterns) -> bool:
+    """A spelled number in a list of spelled numbers ('zero or one', 'zero, one or two')."""
+    return pats.number_word_list.match(text, end) is not None or pats.number_word_list_end.search(
+        text, max(0, start - pats.longest_number_word - 6), start) is not None
 
 
 def _comparator_after_unit(text: str, end: int, vocab: Vocabulary) -> bool:
@@ -378,15 +387,16 @@ def _one_counts(text: str, vocab: Vocabulary, pats: QuantityPatterns, cmps: Comp
     than one biologic DMARD'), or before what a count counts ('at least one prior regimen') or the
     other end of a range. 'At least one lesion' only says that a lesion exists."""
     out: list[Quantity] = []
-    if not cmps.any and "etween" not in text:
+    if not cmps.any and "etween" not in text and " or " not in text and "," not in text:
         return out
     for m in pats.one.finditer(text, cmps.folded):
         if len(out) >= MAX_QUANTITIES:
             break
         found = cmps.at(m.start()) if cmps.any else None
         if found is None:
-            if _BETWEEN_BEFORE.search(text, max(0, m.start() - 12), m.start()) and pats.number_word_range.match(text, m.end()):
-                out.append(_spelled(1.0, m.start(), m.end(), text, vocab))  # 'between one and three regimens'
+            if (_BETWEEN_BEFORE.search(text, max(0, m.start() - 12), m.start()) and pats.number_word_range.match(text, m.end())) \
+                    or _listed(text, m.start(), m.end(), pats):
+                out.append(_spelled(1.0, m.start(), m.end(), text, vocab))  # 'between one and three regimens', 'zero or one'
             continue
         end = m.end()
         gap = space_after(text, end)

@@ -263,6 +263,8 @@ CASES = [
     ("Expected survival beyond 3 months", [("life expectancy", ">", 3, "mo")]),
     # a name alone in the parenthesis after a limit is that limit's, not the next one's
     ("QT interval > 470 ms (QTcF), or pulse rate < 45 bpm", [("qtc", ">", 470, "ms"), ("heart rate", "<", 45, "/min")]),
+    # scores listed in words after a scale
+    ("WHO performance status zero or one", [("ecog", ">=", 0, None), ("ecog", "<=", 1, None)]),
     # a condition cue ends the words before a limit ('unless disease free for ...')
     ("Prior malignancy unless disease-free for at least 3 years", [("duration of disease-free", ">=", 3, "a")]),
     # the limit of normal called the reference range's
