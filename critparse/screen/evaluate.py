@@ -151,19 +151,11 @@ def evaluate_rule(
         except UnitConversionError as exc:
             return unknown(f"{name} {seen} vs {label}: {exc}")
         ratio = in_limit_unit / limit
-        table = uln_table or res.normal_limits
-        spread = 0.0 if own is not None else table.lab_spread
-        limits = (limit, limit) if own is not None or patient.sex is not None else _both_sexes(table, name, is_uln, limit_unit or "", limit)
-        ratios = observed_interval(m, in_limit_unit / limits[1])._replace(high=observed_interval(m, in_limit_unit / limits[0]).high)
-        outcome = interval_outcome(_over_lab_limits(ratios, spread), rule.comparator, rule.value)
+        scope = _LimitScope(own is not None, patient.sex, uln_table or res.normal_limits, is_uln, label)
+        outcome, caveat = _against_limits(m, in_limit_unit, rule, scope, limit, limit_unit or "")
         where = "patient's range" if own is not None else (
             "custom table" if uln_table is not None else res.normal_limits_source
         )
-        caveat = ""
-        if outcome == "unknown" and (spread or limits[0] != limits[1]):
-            caveat = f"; a laboratory's {label} may differ by {spread:.0%}" if spread else ""
-            if limits[0] != limits[1]:
-                caveat += f"; women's and men's {label}s differ ({_fmt(limits[0])} to {_fmt(limits[1])}) and the sex is not known"
         return result(
             outcome,
             f"{name} {seen} = {_fmt(ratio)} {rule.unit} ({label} {_with_unit(limit, limit_unit)},"
@@ -183,6 +175,34 @@ def evaluate_rule(
         f"{name} {shown}; needs {want}: {outcome.replace('_', ' ')}",
         converted_value=converted, converted_unit=rule.unit,
     )
+
+
+@dataclass(frozen=True)
+class _LimitScope:
+    """Where a limit of normal comes from: the patient's own range, or a table (with its spread)."""
+
+    own: bool
+    sex: str | None
+    table: NormalLimitTable
+    is_uln: bool
+    label: str
+
+
+def _against_limits(m: Measurement, in_limit_unit: float, rule: Rule, scope: _LimitScope, limit: float,
+                    limit_unit: str) -> tuple[Outcome, str]:
+    """The outcome over every limit the patient may have (a default's laboratory spread, both
+    sexes when the sex is not known), and what made it unknown."""
+    spread = 0.0 if scope.own else scope.table.lab_spread
+    low, high = (limit, limit) if scope.own or scope.sex is not None else _both_sexes(
+        scope.table, rule.analyte.name, scope.is_uln, limit_unit, limit)
+    ratios = observed_interval(m, in_limit_unit / high)._replace(high=observed_interval(m, in_limit_unit / low).high)
+    outcome = interval_outcome(_over_lab_limits(ratios, spread), rule.comparator, rule.value)
+    caveat = ""
+    if outcome == "unknown" and spread:
+        caveat += f"; a laboratory's {scope.label} may differ by {spread:.0%}"
+    if outcome == "unknown" and low != high:
+        caveat += f"; women's and men's {scope.label}s differ ({_fmt(low)} to {_fmt(high)}) and the sex is not known"
+    return outcome, caveat
 
 
 def _time_since_rule(rule: Rule, patient: Patient, want: str, res: Resources) -> RuleResult:
