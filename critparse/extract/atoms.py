@@ -281,6 +281,7 @@ def _normal_category(raw: str, category: str) -> str:
 _ROMAN_RANGE = re.compile(
     rf"\s*(?:of\s+|:\s*)?(?P<lo>{_CATEGORY['roman']})\s*(?:-|–|—|to|through)\s*(?:(?i:stage)\s+)?(?P<hi>{_CATEGORY['roman']})"
 )
+_RANGE_MARK = re.compile(r"[-–—]|(?<![A-Za-z])(?:to|through)(?![A-Za-z])", re.IGNORECASE)
 _NUMERALS = ("I", "II", "III", "IV", "V")
 _SUB_STAGES = "ABCD"
 
@@ -329,9 +330,11 @@ def value_set_atoms(text: str, rules: Sequence[Rule], cues: LogicCues, taken: Se
     out: list[Atom] = []
     reach = -1  # the furthest end of a set found: a scale word at or past it is inside none
     places = [(r.span.start, r.span.end) if r.unit is None else None for r in rules]  # read once
+    may_range = _RANGE_MARK.search(text) is not None  # every stage range has one of these
     for scale in cues.scales(text):
         category = scale.meaning
-        ranged = _stage_range_atom(text, rules, scale.end, places, scale) if category == "roman" and scale.start >= reach else None
+        ranged = _stage_range_atom(text, rules, scale.end, places, scale) if (
+            category == "roman" and scale.start >= reach and may_range) else None
         if ranged is not None:
             out.append(ranged)
             reach = max(reach, ranged.end)
