@@ -20,7 +20,10 @@ from critparse.model.logic import ConceptLeaf, Logic, Op, RuleLeaf, ValueSet, Va
 from critparse.model.rule import Analyte, Rule
 from critparse.model.span import Span
 
-__all__ = ["Atom", "ComparatorEnds", "concept_atoms", "concept_leaf", "rule_atoms", "rule_leaf", "rules_atom", "value_set_atoms"]
+__all__ = [
+    "Atom", "ComparatorEnds", "concept_atoms", "concept_leaf", "no_value_meets", "rule_atoms", "rule_leaf", "rules_atom",
+    "value_set_atoms",
+]
 
 LOWER = frozenset({">", ">="})
 UPPER = frozenset({"<", "<="})
@@ -205,14 +208,27 @@ def _end_of(key: tuple[int, int] | int) -> int:
     return key[1] if isinstance(key, tuple) else key
 
 
-def _disjoint(rules: Sequence[Rule], indices: list[int]) -> bool:
-    """Two bounds of one unit that no value meets together (< 3.5 and > 5.0): they are alternatives."""
+def no_value_meets(rules: Sequence[Rule], indices: Sequence[int]) -> bool:
+    """Whether no value meets every bound of the rules at `indices` ('< 3.5' and '> 5.0')."""
+    low, high = -math.inf, math.inf
+    low_open = high_open = False
+    for i in indices:
+        comparator, value = rules[i].comparator, rules[i].value
+        if comparator in (">", ">=", "=") and (value > low or (value == low and comparator == ">")):
+            low, low_open = value, comparator == ">"
+        if comparator in ("<", "<=", "=") and (value < high or (value == high and comparator == "<")):
+            high, high_open = value, comparator == "<"
+    return low > high or (low == high and (low_open or high_open))
+
+
+def _outside(rules: Sequence[Rule], indices: list[int]) -> bool:
+    """'outside 3.5-5.0 mmol/L': an upper bound, then a lower one of the same unit, that no value
+    meets together are alternatives (a range written the other way round stays a range)."""
     if len(indices) != 2:
         return False
-    a, b = rules[indices[0]], rules[indices[1]]
-    if a.unit != b.unit or a.comparator not in ("<", "<=") or b.comparator not in (">", ">="):
-        return False
-    return a.value < b.value or (a.value == b.value and "=" not in a.comparator + b.comparator)
+    upper, lower = rules[indices[0]], rules[indices[1]]
+    return (upper.unit == lower.unit and upper.comparator in ("<", "<=") and lower.comparator in (">", ">=")
+            and no_value_meets(rules, indices))
 
 
 def rules_atom(text: str, rules: Sequence[Rule], members: list[int], start: int, core: int, end: int) -> Atom:
@@ -228,7 +244,7 @@ def rules_atom(text: str, rules: Sequence[Rule], members: list[int], start: int,
     parts: list[Logic] = []
     for indices in by_analyte.values():
         leaves: list[Logic] = [rule_leaf(i) for i in indices]
-        disjoint = _disjoint(rules, indices)  # 'outside 3.5-5.0 mmol/L': below or above
+        disjoint = _outside(rules, indices)
         parts.append(leaves[0] if len(leaves) == 1 else Op(op="or" if disjoint else "and", args=tuple(leaves)))
     if len(parts) == 1:
         node = parts[0]
@@ -282,7 +298,7 @@ _ROMAN_RANGE = re.compile(
     rf"\s*(?:of\s+|:\s*)?(?P<lo>{_CATEGORY['roman']})\s*(?:-|–|—|to|through)\s*(?:(?i:stage)\s+)?(?P<hi>{_CATEGORY['roman']})"
 )
 _RANGE_MARK = re.compile(r"[-–—]|(?<![A-Za-z])(?:to|through)(?![A-Za-z])", re.IGNORECASE)
-_NUMERALS = ("I", "II", "III", "IV", "V")
+_NUMERALS = tuple(_ARABIC_ROMAN.values())  # I .. V
 _SUB_STAGES = "ABCD"
 
 

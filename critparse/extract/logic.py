@@ -22,7 +22,6 @@ patients > 16 years of age or Lansky ≥ 50': the age band is a condition, not a
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from critparse.extract.atoms import (
     ComparatorEnds,
     concept_atoms,
     concept_leaf,
+    no_value_meets,
     rule_atoms,
     rule_leaf,
     rules_atom,
@@ -128,8 +128,7 @@ def _build(
     atoms = rule_atoms(text, work, expressions, ending)
     dropped = _age_artefacts(work, atoms)
     atoms = [a for a in (_without(a, dropped, work, text) for a in atoms) if a is not None]
-    _share_units(text, work, atoms)
-    _share_units_of_a_pair(text, work, atoms, res)
+    _share_units(text, work, atoms, res)
     atoms = _with_value_sets(text, work, atoms, cues)
     atoms = sorted(atoms + concept_atoms(text, concepts, atoms, cues), key=lambda a: (a.start, a.end))
     if not atoms:
@@ -203,15 +202,7 @@ _CLAUSE_BREAK = re.compile(r"[;,]|\.(?:\s|$)")
 
 def _disjoint(rules: list[Rule], a: Atom, b: Atom) -> bool:
     """Whether no value meets every bound of `a` and every bound of `b`."""
-    low, high = -math.inf, math.inf
-    low_open = high_open = False
-    for i in (*a.rules, *b.rules):
-        comparator, value = rules[i].comparator, rules[i].value
-        if comparator in (">", ">=", "=") and (value > low or (value == low and comparator == ">")):
-            low, low_open = value, comparator == ">"
-        if comparator in ("<", "<=", "=") and (value < high or (value == high and comparator == "<")):
-            high, high_open = value, comparator == "<"
-    return low > high or (low == high and (low_open or high_open))
+    return no_value_meets(rules, (*a.rules, *b.rules))
 
 
 # --- mending the extractor's reading ---------------------------------------------------------
@@ -244,18 +235,19 @@ def _without(atom: Atom, dropped: set[int], rules: list[Rule], text: str) -> Ato
     return rules_atom(text, rules, kept, start, atom.core, atom.end)
 
 
-def _share_units(text: str, rules: list[Rule], atoms: list[Atom]) -> None:
-    """'Creatinine ≤ 1.5 or 1.4 mg/dL': a bare number before the same analyte's limit, joined
-    only by a conjunction, takes that limit's unit (the unit is written once for both)."""
+def _share_units(text: str, rules: list[Rule], atoms: list[Atom], resources: Resources) -> None:
+    """A unit written once for two limits joined only by a conjunction: a bare number before the
+    same analyte's limit ('Creatinine ≤ 1.5 or 1.4 mg/dL'), or a named limit before another
+    analyte's whose unit is also its own usual unit ('SBP ≥ 140 or DBP ≥ 90 mmHg')."""
     for a, b in pairwise(atoms):
-        if a.kind != "rules" or b.kind != "rules" or set(a.analytes) != set(b.analytes) or b.start != b.core:
+        if a.kind != "rules" or b.kind != "rules" or any(rules[i].unit is not None for i in a.rules):
             continue
-        if any(rules[i].unit is not None for i in a.rules) or len({rules[i].unit for i in b.rules}) != 1:
-            continue
-        if not _SHARED_UNIT_GAP.fullmatch(text[a.end : b.core]):
+        if len({rules[i].unit for i in b.rules}) != 1:
             continue
         donor = rules[b.rules[0]]
         if donor.unit is None or donor.unit in _TIME_UNITS:
+            continue
+        if not (_same_analyte_bare(text, a, b) or _pair_of_a_kind(text, rules, a, b, resources)):
             continue
         for i in a.rules:
             rules[i] = rules[i].model_copy(update={"unit": donor.unit, "unit_text": donor.unit_text})
@@ -265,21 +257,19 @@ def _share_units(text: str, rules: list[Rule], atoms: list[Atom]) -> None:
 _PAIR_GAP = re.compile(r"\s*,?\s*(?:or|and|and/or)\s+", re.IGNORECASE)
 
 
-def _share_units_of_a_pair(text: str, rules: list[Rule], atoms: list[Atom], resources: Resources) -> None:
-    """'SBP ≥ 140 or DBP ≥ 90 mmHg': a named limit without a unit, then by a conjunction another
-    named limit whose unit is also the first analyte's usual unit, is in that unit (written once)."""
-    lexicon = resources.analytes
-    for a, b in pairwise(atoms):
-        if a.kind != "rules" or b.kind != "rules" or len(a.rules) != 1 or len(b.rules) != 1 or a.start == a.core:
-            continue
-        first, second = rules[a.rules[0]], rules[b.rules[0]]
-        if first.unit is not None or second.unit is None or b.start == b.core or not _PAIR_GAP.fullmatch(text, a.end, b.start):
-            continue
-        mine, theirs = lexicon.by_name(first.analyte.name), lexicon.by_name(second.analyte.name)
-        if mine is None or theirs is None or mine.unitless or mine.default_unit != second.unit or theirs.default_unit != second.unit:
-            continue
-        rules[a.rules[0]] = first.model_copy(update={"unit": second.unit, "unit_text": second.unit_text})
-        a.units = (second.unit,)
+def _same_analyte_bare(text: str, a: Atom, b: Atom) -> bool:
+    return set(a.analytes) == set(b.analytes) and b.start == b.core and bool(_SHARED_UNIT_GAP.fullmatch(text[a.end : b.core]))
+
+
+def _pair_of_a_kind(text: str, rules: list[Rule], a: Atom, b: Atom, resources: Resources) -> bool:
+    """Two named limits of analytes whose usual unit is the one written after the second."""
+    if len(a.rules) != 1 or len(b.rules) != 1 or a.start == a.core or b.start == b.core:
+        return False
+    if not _PAIR_GAP.fullmatch(text, a.end, b.start):
+        return False
+    unit = rules[b.rules[0]].unit
+    mine, theirs = (resources.analytes.by_name(rules[x.rules[0]].analyte.name) for x in (a, b))
+    return mine is not None and theirs is not None and not mine.unitless and mine.default_unit == unit == theirs.default_unit
 
 
 def _with_value_sets(text: str, rules: list[Rule], atoms: list[Atom], cues: LogicCues) -> list[Atom]:

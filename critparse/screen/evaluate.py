@@ -214,11 +214,11 @@ def _time_since_rule(rule: Rule, patient: Patient, want: str, res: Resources) ->
     found = time_since(rule.analyte.name.removeprefix("time since "), patient, rule.unit, resources=res)
     if found is None:
         return RuleResult(rule=rule, outcome="unknown", reason=f"no {rule.analyte.name} value for the patient (no dated record of it)")
-    elapsed, record = found
+    elapsed, record, described = found
     outcome = interval_outcome(elapsed, rule.comparator, rule.value)
     span = _fmt(elapsed.low) if elapsed.low == elapsed.high else f"{_fmt(elapsed.low)} to {_fmt(elapsed.high)}"
-    return RuleResult(rule=rule, outcome=outcome, source=record.split(":")[0],
-                      reason=f"{rule.analyte.name}: {span} {rule.unit} ({record}); needs {want}: {outcome.replace('_', ' ')}")
+    return RuleResult(rule=rule, outcome=outcome, source=record.source,
+                      reason=f"{rule.analyte.name}: {span} {rule.unit} ({described}); needs {want}: {outcome.replace('_', ' ')}")
 
 
 def _both_sexes(table: Any, name: str, is_uln: bool, unit: str, limit: float) -> tuple[float, float]:

@@ -91,7 +91,7 @@ _AMERICAN = {"ae": "e", "oe": "e", "our": "or", "is": "iz"}
 def _american(word: str) -> str:
     """One spelling for both ('ischaemic' and 'ischemic', 'oedema', 'diarrhoea', 'tumour',
     'randomised'): a record and a criterion written on either side of the Atlantic match."""
-    return _BRITISH.sub(lambda m: _AMERICAN[m.group()], word) if ("ae" in word or "o" in word or "is" in word) else word
+    return _BRITISH.sub(lambda m: _AMERICAN[m.group()], word)
 
 
 def words(text: str) -> Words:
@@ -635,9 +635,11 @@ _SINCE_WHAT = re.compile(
 _TIME_UNITS = frozenset({"a", "mo", "wk", "d", "h", "min"})
 
 
-def time_since(what: str, patient: Patient, unit: str, *, resources: Resources | None = None) -> tuple[Interval, str] | None:
+def time_since(
+    what: str, patient: Patient, unit: str, *, resources: Resources | None = None
+) -> tuple[Interval, ClinicalRecord, str] | None:
     """How long ago the patient's record of `what` ('last dose of chemotherapy', 'prior
-    radiotherapy') last happened, in `unit`, and that record; None when no dated record of a
+    radiotherapy') last happened, in `unit`, that record and its description; None when no dated record of a
     treatment, procedure or condition is that thing (a record that may only name it is no answer)."""
     if unit not in _TIME_UNITS:
         return None
@@ -645,7 +647,7 @@ def time_since(what: str, patient: Patient, unit: str, *, resources: Resources |
     tables = _tables(resources)
     name = _SINCE_WHAT.sub("", what.strip()) or what
     query = _query({"text": name, "name": name}, resources)
-    latest: tuple[Interval, str] | None = None
+    latest: tuple[Interval, ClinicalRecord, str] | None = None
     for record in patient.records_of("medication", "procedure", "immunization", "condition"):
         match = _match(query, record, tables, resources)
         if match is None or match.spec == "possible":
@@ -658,7 +660,7 @@ def time_since(what: str, patient: Patient, unit: str, *, resources: Resources |
             return None  # a record of it without a date may be the latest one
         elapsed = _elapsed_range(times, day, unit)
         if latest is None or elapsed.high < latest[0].high:
-            latest = elapsed, _describe(record, match, tables)  # type: ignore[arg-type]
+            latest = elapsed, record, _describe(record, match, tables)
     return latest
 
 
