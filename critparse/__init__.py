@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from critparse import compiled  # first: it picks compiled modules or their sources
 from critparse.errors import (
     CritparseError,
     InputFormatError,
@@ -88,6 +89,7 @@ __all__ = [
     "Span",
     "UnitConversionError",
     "__version__",
+    "compiled",
     "default_resources",
     "evaluate",
     "load",

@@ -28,7 +28,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Literal, NamedTuple, Protocol, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel
 
 from critparse.extract.context import (
     MODALITY_OF,
@@ -46,6 +46,7 @@ from critparse.extract.context import (
     read_json_resource,
     validate_resource,
 )
+from critparse.extract.schemas import ConceptHeadsFile, HeadSuffix, HeadWord, NoStructureReason
 from critparse.extract.temporal import (
     TimeWindowRules,
     find_windows_and_durations,
@@ -70,7 +71,6 @@ __all__ = [
     "read_concepts",
 ]
 
-_STRICT = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 _TYPES: frozenset[str] = frozenset(get_args(ConceptType))
 # Words, with hyphens, apostrophes and slashes inside ('non-Hodgkin', "Crohn's", 'and/or'), or one
 # other character.
@@ -121,84 +121,6 @@ class ConceptLexicon(Protocol):
 
 # ---------------------------------------------------------------------------------------------
 # Head words, qualifiers and stop words (data)
-
-
-class HeadWord(BaseModel):
-    model_config = _STRICT
-
-    word: str = Field(min_length=1)
-    type: ConceptType
-
-
-class HeadSuffix(BaseModel):
-    model_config = _STRICT
-
-    suffix: str = Field(min_length=2)
-    type: ConceptType
-    min_length: int = Field(ge=3)
-
-
-class NoStructureReason(BaseModel):
-    """Why a criterion holds neither a rule nor a concept, and the words that tell."""
-
-    model_config = _STRICT
-
-    reason: str = Field(min_length=1)
-    cues: list[str] = Field(min_length=1)
-
-
-class ConceptHeadsFile(BaseModel):
-    """`concept_heads.json`; its `_about` says what each list does."""
-
-    model_config = _STRICT
-
-    about: str = Field(default="", alias="_about")
-    heads: list[HeadWord]
-    suffixes: list[HeadSuffix]
-    not_heads: list[str]
-    qualifiers: list[str]
-    determiners: list[str]
-    population: list[str]
-    prepositions: list[str]
-    conjunctions: list[str]
-    coordinators: list[str] = Field(min_length=1)
-    scale_words: list[str]
-    scale_connectors: list[str]
-    verbs: list[str]
-    carry_types: list[ConceptType]
-    term_splitters: list[str]
-    generic_heads: list[str]
-    generic_modifiers: list[str]
-    allergy_cues: list[str]
-    method_cues: list[str]
-    result_words: list[str]
-    drug_modifiers: list[str]
-    threshold_comparators: list[str] = Field(min_length=1)
-    threshold_fillers: list[str]
-    threshold_units: list[str] = Field(min_length=1)
-    window_links: list[str] = []
-    drug_therapy_heads: list[str] = []
-    of_containers: list[str] = []
-    label_words: list[str] = []
-    non_name_modifiers: list[str] = []
-    not_markers: list[str] = []
-    separate_heads: list[str] = []
-    carrier_words: list[str] = []
-    pathogen_links: list[str] = []
-    no_structure: list[NoStructureReason] = []
-    no_structure_default: str = "no condition, treatment, procedure, test or threshold was recognised"
-
-    @model_validator(mode="after")
-    def _words_fit(self) -> ConceptHeadsFile:
-        stops = {"prepositions": self.prepositions, "verbs": self.verbs, "conjunctions": self.conjunctions,
-                 "determiners": self.determiners, "qualifiers": self.qualifiers}
-        problems = [f"{name}: 'of' joins a noun phrase ('carcinoma of the cervix') and cannot stop one"
-                    for name, words in stops.items() if "of" in (w.lower() for w in words)]
-        blank = [name for name, words in stops.items() if any(not w.strip() for w in words)]
-        problems += [f"{name}: blank word" for name in blank]
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
 
 
 @dataclass(frozen=True, slots=True)

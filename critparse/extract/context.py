@@ -19,24 +19,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ValidationError
 
 from critparse.errors import ResourceError
+from critparse.extract.schemas import SCOPED as _SCOPED
+from critparse.extract.schemas import ContextRule, ContextRuleFile, Direction
+from critparse.extract.schemas import CueCategory as Category
 from critparse.model.concept import Modality, Subject
-
-Category = Literal[
-    "NEGATED_EXISTENCE",
-    "HISTORICAL",
-    "HYPOTHETICAL",
-    "POSSIBLE",
-    "FAMILY",
-    "PLANNED",
-    "PSEUDO",
-    "TERMINATE",
-]
-Direction = Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"]
 
 MODALITY_OF: Mapping[str, Modality] = {
     "HISTORICAL": "history",
@@ -46,8 +37,6 @@ MODALITY_OF: Mapping[str, Modality] = {
 }
 """The cue categories that set a concept's modality, and the modality each sets."""
 
-_STRICT = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-_SCOPED = ("FORWARD", "BACKWARD", "BIDIRECTIONAL")
 # A sentence ends at . ! ? before white space or the end, or at a line break; abbreviations
 # with periods ('e.g.', 'vs.') are pseudo cues in the rule file, which the alternation tries first.
 _SENTENCE_END = r"[.!?](?=\s|$)|[\r\n]+"
@@ -136,44 +125,6 @@ def validate_resource(
 
 # ---------------------------------------------------------------------------------------------
 # The rule file
-
-
-class ContextRule(BaseModel):
-    """One cue: a literal, what it signals and which way its scope runs."""
-
-    model_config = _STRICT
-
-    literal: str = Field(min_length=1, description="The cue as written; a space matches any white space.")
-    category: Category
-    direction: Direction
-    max_scope: int | None = Field(default=None, ge=1, description="Most word tokens between cue and target.")
-
-    @model_validator(mode="after")
-    def _consistent(self) -> ContextRule:
-        if self.literal != self.literal.strip():
-            raise ValueError(f"literal {self.literal!r} has leading or trailing white space")
-        if self.category == "TERMINATE" and self.direction != "TERMINATE":
-            raise ValueError("a TERMINATE cue needs direction TERMINATE")
-        if self.category == "PSEUDO" and self.direction != "PSEUDO":
-            raise ValueError("a PSEUDO cue needs direction PSEUDO")
-        if self.max_scope is not None and self.direction not in _SCOPED:
-            raise ValueError(f"max_scope means nothing for direction {self.direction}")
-        return self
-
-    @property
-    def key(self) -> str:
-        """The literal as matched: lower case, single spaces."""
-        return " ".join(self.literal.lower().split())
-
-
-class ContextRuleFile(BaseModel):
-    """`context_rules.json`: the cue rules and the scope every rule without max_scope gets."""
-
-    model_config = _STRICT
-
-    about: str = Field(default="", alias="_about")
-    default_max_scope: int = Field(ge=1)
-    context_rules: list[ContextRule]
 
 
 @dataclass(frozen=True, slots=True)

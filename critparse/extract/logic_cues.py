@@ -10,21 +10,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from critparse.extract.schemas import (
+    ConditionCue,
+    LogicCueFile,
+    QuantifierOp,
+    Role,
+)
+from critparse.extract.schemas import ScaleCategory as Category
 from critparse.lexicon.phrases import FoldedPattern, folded
 from critparse.lexicon.resources import Resources, default_resources
 from critparse.resources import load_resource
-
-_STRICT = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-Role = Literal["if", "unless", "with", "without", "in_which_case", "respectively", "otherwise", "pseudo"]
-"""What a condition cue does to the limit next to it (see the file's `_about`)."""
-
-QuantifierOp = Literal["and", "or", "at_least", "none", "not_all"]
-Category = Literal["roman", "letter", "number", "prefixed"]
 
 __all__ = [
     "Category",
@@ -37,53 +34,6 @@ __all__ = [
     "load_logic_cues",
     "logic_cues",
 ]
-
-
-class ConditionCue(BaseModel):
-    model_config = _STRICT
-
-    literal: str = Field(min_length=1)
-    role: Role
-    weak: bool = False
-
-
-class Quantifier(BaseModel):
-    model_config = _STRICT
-
-    literal: str = Field(min_length=1)
-    op: QuantifierOp
-
-
-class Scale(BaseModel):
-    model_config = _STRICT
-
-    literal: str = Field(min_length=1)
-    category: Category
-
-
-class LogicCueFile(BaseModel):
-    """The shape of `logic_cues.json`."""
-
-    model_config = _STRICT
-
-    about: str = Field(alias="_about")
-    connectives: dict[Literal["or", "and"], list[str]]
-    list_leads: list[str]
-    conditions: list[ConditionCue]
-    sex_words: dict[Literal["male", "female"], list[str]]
-    population_words: list[str]
-    region_words: list[str]
-    treatment_words: list[str]
-    age_words: list[str]
-    age_comparators: dict[Literal[">=", "<=", ">", "<"], list[str]]
-    quantifiers: list[Quantifier]
-    negations: list[str]
-    number_words: dict[str, int]
-    scales: list[Scale]
-    subject_leads: list[str]
-    subject_musts: list[str]
-    subject_mays: list[str]
-    header_cues: list[str]
 
 
 class CueMatch(NamedTuple):

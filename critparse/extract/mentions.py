@@ -7,9 +7,13 @@ from dataclasses import dataclass, field
 TIME_UNITS = frozenset({"a", "mo", "wk", "d", "h", "min"})
 """Unit codes of durations: ages and life expectancies take these, laboratory values never do."""
 
-@dataclass(frozen=True, init=False)
+@dataclass(unsafe_hash=True)
 class Mention:
-    """An analyte named in the text: `name` is canonical when `code`/`in_lexicon` say so."""
+    """An analyte named in the text: `name` is canonical when `code`/`in_lexicon` say so.
+
+    Never changed once made (`dataclasses.replace` makes a new one), and hashed by its fields as
+    a frozen dataclass is. It is not declared frozen: a frozen `__init__` costs four times as
+    much in pure Python, and a bullet of many analytes builds hundreds of mentions."""
 
     start: int
     end: int
@@ -22,19 +26,6 @@ class Mention:
     own: bool = True  # False: inferred (age from 'years') or from the parent bullet; no span here
     default_unit: str | None = None  # the lexicon's usual unit, to reject impossible pairings
     members: tuple[Mention, ...] = ()  # a group word's analytes ('transaminases': AST and ALT)
-
-    def __init__(
-        self, start: int, end: int, text: str, name: str, code: str | None = None, system: str | None = None,
-        in_lexicon: bool = True, unitless: bool = False, own: bool = True, default_unit: str | None = None,
-        members: tuple[Mention, ...] = (),
-    ) -> None:
-        """The fields above, in their order. Set once in the instance's dict: the generated frozen
-        `__init__` calls `object.__setattr__` per field, four times the cost, and a bullet of
-        many analytes builds hundreds of mentions."""
-        self.__dict__.update(
-            start=start, end=end, text=text, name=name, code=code, system=system, in_lexicon=in_lexicon,
-            unitless=unitless, own=own, default_unit=default_unit, members=members,
-        )
 
 
 @dataclass

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel
 
 from critparse.errors import ResourceError
 from critparse.extract.context import (
@@ -27,10 +27,10 @@ from critparse.extract.context import (
     read_json_resource,
     validate_resource,
 )
+from critparse.extract.schemas import Anchor, Lead, RelationWord, TimeWindowFile, UnitForms
 from critparse.model.concept import Relation, TimeUnit, TimeWindow
 from critparse.model.span import Comparator, Span
 
-_STRICT = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 _NUMBER = r"(?<![\w.,])\d{1,4}(?:\.\d{1,2})?(?![\d])"
 _GAP = frozenset(" \t\r\n-–")
 _MAX_FILLERS = 4
@@ -53,83 +53,6 @@ __all__ = [
     "load_time_windows",
     "unchecked_model",
 ]
-
-
-class Lead(BaseModel):
-    """A phrase opening a window with a comparator ('within', 'at least', 'in the past')."""
-
-    model_config = _STRICT
-
-    phrase: str = Field(min_length=1)
-    comparator: Comparator
-    relation: Relation | None = None
-    period: bool = False
-    needs_relation: bool = False
-    after_comparator: Comparator | None = None
-    """The comparator when the relation word says 'after' ('for 90 days after the last dose' is <=)."""
-
-
-class RelationWord(BaseModel):
-    """A word placing the event before or after the anchor ('before', 'prior to', 'since', 'of')."""
-
-    model_config = _STRICT
-
-    phrase: str = Field(min_length=1)
-    relation: Relation | None
-    needs_anchor: bool = False
-    anchored_relation: Relation | None = None
-    opens: Comparator | None = None
-    """Before a duration the word opens a window with this comparator ('in the 14 days before')."""
-    bare_comparator: Comparator | None = None
-    """The comparator of a duration with no lead before this word ('4 weeks prior to randomization')."""
-    needs_duration: bool = False
-    """The word forms a window only after a duration ('within 2 weeks of the first dose'; 'quality of life' is none)."""
-
-
-class Anchor(BaseModel):
-    """A written reference event and its normalised name ('enrollment' -> 'enrolment')."""
-
-    model_config = _STRICT
-
-    phrase: str = Field(min_length=1)
-    anchor: str = Field(min_length=1)
-
-
-class UnitForms(BaseModel):
-    """The written forms of one duration unit."""
-
-    model_config = _STRICT
-
-    unit: TimeUnit
-    singular: list[str] = Field(min_length=1)
-    plural: list[str] = []
-
-
-class TimeWindowFile(BaseModel):
-    """`time_windows.json`; see its `_about` for the grammar the lists feed."""
-
-    model_config = _STRICT
-
-    about: str = Field(default="", alias="_about")
-    leads: list[Lead]
-    relations: list[RelationWord]
-    anchors: list[Anchor]
-    fillers: list[str]
-    units: list[UnitForms]
-    numbers: dict[str, float]
-    articles: list[str] = []
-    duration_words: list[str] = []
-    period_words: list[str] = []
-    range_joiners: list[str] = []
-    alternative_units: list[str] = []
-    alternative_joiners: list[str] = []
-
-    @model_validator(mode="after")
-    def _numbers_finite(self) -> TimeWindowFile:
-        bad = [w for w, v in self.numbers.items() if not math.isfinite(v) or v < 0]
-        if bad:
-            raise ValueError(f"number words need finite, non-negative values: {bad}")
-        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,93 @@
+"""Build hook: compile the parsing passes with mypyc when a C compiler is at hand.
+
+Everything else about the package is in `pyproject.toml`. The compiled modules give the same
+output as their sources (`tests/test_compiled.py` checks it), only faster; `critparse.compiled`
+runs the sources instead when asked to or when one was edited after the build.
+
+    CRITPARSE_PURE_PYTHON=1 pip install -e .    # no compiling: the sources only
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import sysconfig
+from pathlib import Path
+
+from setuptools import setup
+
+ROOT = Path(__file__).resolve().parent
+MANIFEST = ROOT / "critparse" / "compiled.json"
+
+COMPILED = [
+    "critparse/extract/analytes.py",
+    "critparse/extract/atoms.py",
+    "critparse/extract/concepts.py",
+    "critparse/extract/conditions.py",
+    "critparse/extract/context.py",
+    "critparse/extract/durations.py",
+    "critparse/extract/expressions.py",
+    "critparse/extract/logic.py",
+    "critparse/extract/logic_cues.py",
+    "critparse/extract/logic_tree.py",
+    "critparse/extract/mentions.py",
+    "critparse/extract/numbers.py",
+    "critparse/extract/quantities.py",
+    "critparse/extract/rules.py",
+    "critparse/extract/temporal.py",
+]
+"""The passes every bullet goes through. Pydantic models cannot be compiled: the resource-file
+schemas they read live in `critparse/extract/schemas.py`, which stays Python."""
+
+
+def _why_not_compile() -> str | None:
+    if os.environ.get("CRITPARSE_PURE_PYTHON"):
+        return "CRITPARSE_PURE_PYTHON is set"
+    if sys.implementation.name != "cpython":
+        return f"mypyc needs CPython, not {sys.implementation.name}"
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
+        return f"no C compiler ({compiler}) on PATH"
+    try:
+        import mypyc.build  # noqa: F401
+    except ImportError:
+        return "mypyc is not installed"
+    return None
+
+
+def _write_manifest(paths: list[str]) -> None:
+    """Record what was compiled from which source, for `critparse.compiled`."""
+    modules = {p.removesuffix(".py").replace("/", "."): hashlib.sha256((ROOT / p).read_bytes()).hexdigest()
+               for p in paths}
+    MANIFEST.write_text(json.dumps({"compiler": "mypyc", "modules": modules}, indent=1, sort_keys=True) + "\n",
+                        encoding="utf-8")
+
+
+def _remove_old_build() -> None:
+    """An earlier build's extensions in the source tree (editable installs put them there)."""
+    MANIFEST.unlink(missing_ok=True)
+    suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+    for path in [*COMPILED, "critparse/_native__mypyc.py"]:
+        (ROOT / path.removesuffix(".py")).with_suffix(suffix).unlink(missing_ok=True)
+
+
+def ext_modules() -> list:
+    _remove_old_build()
+    reason = _why_not_compile()
+    if reason is not None:
+        print(f"critparse: not compiling ({reason}); the Python sources will run", file=sys.stderr)
+        return []
+    from mypyc.build import mypycify
+
+    os.chdir(ROOT)  # mypyc names modules by their paths from here
+    extensions = mypycify(COMPILED, group_name="critparse._native", multi_file=True)
+    for extension in extensions:  # the group's headers are written under its package
+        extension.include_dirs.append(os.path.join("build", "critparse"))
+    _write_manifest(COMPILED)
+    return extensions
+
+
+setup(ext_modules=ext_modules())
