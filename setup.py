@@ -51,6 +51,8 @@ def _why_not_compile() -> str | None:
     compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
     if shutil.which(compiler) is None:
         return f"no C compiler ({compiler}) on PATH"
+    if not (Path(sysconfig.get_paths()["include"]) / "Python.h").exists():
+        return "no Python headers (Python.h)"
     try:
         import mypyc.build  # noqa: F401
     except ImportError:
@@ -74,7 +76,13 @@ def _remove_old_build() -> None:
         (ROOT / path.removesuffix(".py")).with_suffix(suffix).unlink(missing_ok=True)
 
 
+_BUILDING = {"build", "build_ext", "bdist_wheel", "editable_wheel", "develop", "install"}
+"""The commands that build extensions; pip also runs this file for metadata (egg_info, dist_info)."""
+
+
 def ext_modules() -> list:
+    if not _BUILDING.intersection(sys.argv[1:]):
+        return []
     _remove_old_build()
     reason = _why_not_compile()
     if reason is not None:
@@ -83,7 +91,11 @@ def ext_modules() -> list:
     from mypyc.build import mypycify
 
     os.chdir(ROOT)  # mypyc names modules by their paths from here
-    extensions = mypycify(COMPILED, group_name="critparse._native", multi_file=True)
+    try:
+        extensions = mypycify(COMPILED, group_name="critparse._native", multi_file=True)
+    except (Exception, SystemExit) as error:  # mypyc reports type errors by exiting
+        print(f"critparse: not compiling (mypyc failed: {error}); the Python sources will run", file=sys.stderr)
+        return []
     for extension in extensions:  # the group's headers are written under its package
         extension.include_dirs.append(os.path.join("build", "critparse"))
     _write_manifest(COMPILED)

@@ -1554,7 +1554,7 @@ def _assemble_matched(
     return _build(doc, _mentions(doc), cues, (windows, durations), resources.context)
 
 
-def no_structure_reason(text: str, resources: ConceptResources) -> str:
+def no_structure_reason(text: str | None, resources: ConceptResources) -> str:
     """Why a criterion holds neither a rule nor a concept ('informed consent ...', 'language or
     literacy', ...): the first reason of `concept_heads.json` whose cue words the text has, else
     that nothing was recognised. Never raises."""
@@ -1566,7 +1566,7 @@ def no_structure_reason(text: str, resources: ConceptResources) -> str:
     return heads.no_structure_default
 
 
-def extract_concepts(text: str, lexicon: ConceptLexicon, resources: ConceptResources) -> tuple[Concept, ...]:
+def extract_concepts(text: str | None, lexicon: ConceptLexicon, resources: ConceptResources) -> tuple[Concept, ...]:
     """The concepts of one criterion text, left to right; `()` when the text cannot be read.
 
     Never raises: free text is never an error, and the caller adds a diagnostic for an empty
@@ -1576,7 +1576,7 @@ def extract_concepts(text: str, lexicon: ConceptLexicon, resources: ConceptResou
 
 
 def read_concepts(
-    text: str, lexicon: ConceptLexicon, resources: ConceptResources
+    text: str | None, lexicon: ConceptLexicon, resources: ConceptResources
 ) -> tuple[tuple[Concept, ...], int | None]:
     """`extract_concepts`, and where the reading stopped: None when the whole text was read, else
     the offset of the first term past `MAX_CONCEPT_TERMS` (the caller says so in a diagnostic)."""

@@ -412,7 +412,7 @@ _Model = TypeVar("_Model", bound=BaseModel)
 def unchecked_model(model: type[_Model], values: dict[str, object]) -> _Model:
     """A model of checked values, every field given in order (what `model_construct` does, minus
     its per-field work): for values the caller has checked as the model would."""
-    obj = model.__new__(model)
+    obj = object.__new__(model)  # BaseModel has no __new__ of its own
     object.__setattr__(obj, "__dict__", values)
     object.__setattr__(obj, "__pydantic_fields_set__", set(values))
     object.__setattr__(obj, "__pydantic_extra__", None)

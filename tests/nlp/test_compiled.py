@@ -19,6 +19,7 @@ from critparse import compiled
 ROOT = Path(__file__).resolve().parents[2]
 BULLETS = ROOT / "benchmarks" / "data" / "bullets.jsonl"
 COMPILED = compiled.compiled_modules()
+TRIALS = [*sorted((ROOT / "tests" / "trials").glob("*.json")), ROOT / "corpus" / "NCT02186860.json"]
 needs_build = pytest.mark.skipif(not COMPILED, reason="a pure-Python install: nothing was compiled")
 
 _PARSE = """
@@ -80,16 +81,15 @@ def test_compiled_and_python_sources_give_identical_bullets() -> None:
 
 @needs_build
 def test_compiled_and_python_sources_give_identical_trials(tmp_path: Path) -> None:
-    trials = [*sorted((ROOT / "tests" / "trials").glob("*.json")), ROOT / "corpus" / "NCT02186860.json"]
-    outputs = []
+    runs = {}
     for pure in (False, True):
-        out = tmp_path / f"{'sources' if pure else 'compiled'}.jsonl"
-        code = ("import sys; from critparse.cli import app; "
-                f"sys.argv = ['critparse', 'parse-trials', *{[str(t) for t in trials]!r}, "
-                f"'-f', 'jsonl', '--no-progress', '-o', {str(out)!r}]; app()")
+        outs = [tmp_path / f"{'sources' if pure else 'compiled'}_{i}.jsonl" for i in range(len(TRIALS))]
+        code = ("from critparse.cli import app\n"
+                f"for trial, out in zip({[str(t) for t in TRIALS]!r}, {[str(o) for o in outs]!r}):\n"
+                "    app(['parse-trials', trial, '-f', 'jsonl', '--no-progress', '-o', out], standalone_mode=False)\n")
         _run(code, pure=pure)
-        outputs.append(out.read_bytes())
-    assert outputs[0] == outputs[1]
+        runs[pure] = [out.read_bytes() for out in outs]
+    assert all(runs[False]) and runs[False] == runs[True]
 
 
 def test_a_source_that_changed_after_the_build_is_named() -> None:
