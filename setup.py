@@ -38,9 +38,14 @@ COMPILED = [
     "critparse/extract/quantities.py",
     "critparse/extract/rules.py",
     "critparse/extract/temporal.py",
+    "critparse/lexicon/concepts.py",
+    "critparse/lexicon/phrases.py",
+    "critparse/text/phrase_scan.py",
+    "critparse/nlp/component.py",
 ]
-"""The passes every bullet goes through. Pydantic models cannot be compiled: the resource-file
-schemas they read live in `critparse/extract/schemas.py`, which stays Python."""
+"""The passes every bullet goes through, the concept matcher and the component that wires them.
+Pydantic models cannot be compiled: the schemas of the files they read live in
+`critparse/extract/schemas.py` and `critparse/lexicon/concept_files.py`, which stay Python."""
 
 
 def _why_not_compile() -> str | None:

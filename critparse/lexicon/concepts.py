@@ -27,82 +27,21 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import ahocorasick
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import TypeAdapter, ValidationError
 
+from critparse import resources as bundled_resources
 from critparse.errors import ResourceError
+from critparse.lexicon.concept_files import ConceptCode, ConceptEntry, ConceptIndex
 from critparse.model.concept import ConceptType
 
 CONCEPT_TYPES: tuple[str, ...] = ConceptType.__args__  # type: ignore[attr-defined]
 
-_STRICT = ConfigDict(frozen=True, extra="forbid")
-BUNDLED = Path(__file__).resolve().parent.parent / "resources" / "concepts"
+BUNDLED = Path(bundled_resources.__file__).resolve().parent / "concepts"  # not this file's: compiled, it has none
 TERM_FILES = ("terms.jsonl.gz", "terms.jsonl")
 INDEX_FILE = "index.json.gz"
 Code = tuple[str, str, str | None]
-
-
-class ConceptCode(BaseModel):
-    """One code of a concept in a FHIR code system; `display` only where the source allows it."""
-
-    model_config = _STRICT
-
-    system: str = Field(min_length=1)
-    code: str = Field(min_length=1, pattern=r"^[^\t\n|^]+$")
-    display: str | None = Field(default=None, pattern=r"^[^\t\n|^]*$")
-
-
-class ConceptEntry(BaseModel):
-    """One line of `terms.jsonl(.gz)` or `curated.jsonl`: a concept and its surface forms.
-
-    `synonyms` match in any case; `case_sensitive` holds the short acronyms ("ALL", "CLL") that
-    only count when written exactly so, because in lower case they are ordinary words.
-    """
-
-    model_config = _STRICT
-
-    id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*:[^\s\t]+$")
-    type: ConceptType
-    name: str = Field(min_length=1, pattern=r"^[^\t\n]+$")
-    synonyms: list[str] = []
-    case_sensitive: list[str] = []
-    codes: list[ConceptCode] = []
-
-
-_TARGET = r"\d+(?:=[^,\n]+)?"
-_TARGETS = re.compile(rf"{_TARGET}(?:,{_TARGET})*(?:\n{_TARGET}(?:,{_TARGET})*)*")
-
-
-class ConceptIndex(BaseModel):
-    """`index.json.gz`: what the matcher needs, derived from a terms file by `build_index`.
-
-    Every table is one string of lines, so loading is a few splits rather than 200,000 objects:
-    `words` (the folded words; line n is written as the n-th `word_codes` code), `keys` (the code
-    string of a surface form), `targets` (per key, its concepts best first: indices into
-    `concepts`, `i=SURFACE` where the surface must match case-sensitively), `concepts` (id TAB type
-    TAB name TAB codes; codes as `system number|code|display` joined by `^`, an empty display for
-    none and `~` for the concept's own name).
-    """
-
-    model_config = _STRICT
-
-    format: Literal[5]
-    terms_sha256: str
-    systems: list[str]
-    words: str
-    keys: str
-    targets: str
-    concepts: str
-
-    @model_validator(mode="after")
-    def _tables_agree(self) -> ConceptIndex:
-        if self.keys.count("\n") != self.targets.count("\n"):
-            raise ValueError("keys and targets differ in length")
-        if self.targets and not _TARGETS.fullmatch(self.targets):
-            raise ValueError("targets must be lines of comma-separated concept numbers")
-        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,9 +362,9 @@ class ConceptLexicon:
         for last, value in self._automaton.iter(encoded):
             if ends is None:
                 ends = list(itertools.accumulate(map(len, parts)))
-            number, words = divmod(value, _MAX_KEY_WORDS)
+            number, length = divmod(value, _MAX_KEY_WORDS)  # the key and its number of words
             after = (last + 1) // width
-            start, end = ends[2 * (after - words)], ends[2 * after - 1]
+            start, end = ends[2 * (after - length)], ends[2 * after - 1]
             if offsets is not None:
                 start, end = offsets[start], offsets[end - 1] + 1
             index = plain(number)
