@@ -40,12 +40,17 @@ COMPILED = [
     "critparse/extract/temporal.py",
     "critparse/lexicon/concepts.py",
     "critparse/lexicon/phrases.py",
+    "critparse/lexicon/unit_grammar.py",
+    "critparse/lexicon/vocabulary.py",
     "critparse/text/phrase_scan.py",
+    "critparse/text/tokenizer.py",
     "critparse/nlp/component.py",
 ]
-"""The passes every bullet goes through, the concept matcher and the component that wires them.
+"""The passes every bullet goes through: the tokenizer's searches, the unit and concept matchers,
+the extraction passes and the component that wires them.
 Pydantic models cannot be compiled: the schemas of the files they read live in
-`critparse/extract/schemas.py` and `critparse/lexicon/concept_files.py`, which stay Python."""
+`critparse/extract/schemas.py`, `critparse/lexicon/concept_files.py` and
+`critparse/lexicon/vocabulary_files.py`, which stay Python."""
 
 
 def _why_not_compile() -> str | None:

@@ -13,52 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
 from critparse.errors import ResourceError
-from critparse.lexicon.phrases import Phrases, alternation, fold, phrase_pattern
-
-_STRICT = ConfigDict(frozen=True, extra="forbid")
+from critparse.lexicon.phrases import alternation, fold, phrase_pattern
+from critparse.lexicon.vocabulary_files import UnitAtom, UnitGrammar
 
 Unit = tuple[str, str, int, int]
 """(UCUM code, surface, start, end) of a unit read from a text."""
-
-
-class UnitAtom(BaseModel):
-    """One atom of the unit grammar: its UCUM code (null: a counted thing UCUM leaves out)."""
-
-    model_config = _STRICT
-
-    code: str | None
-    dimension: str = Field(min_length=1)
-    written: list[str] = Field(min_length=1)
-    prefixes: list[str] = []
-    case_sensitive: bool = False
-    alone: bool = True
-
-
-class UnitGrammar(BaseModel):
-    """`unit_grammar.json`: prefixes, atoms and joiners of written units (see its `_about`)."""
-
-    model_config = _STRICT
-
-    about: str = Field(default="", alias="_about")
-    prefixes: dict[str, list[str]] = Field(min_length=1)
-    per: Phrases
-    per_time: Phrases
-    times: Phrases
-    bracketed_denominators: list[str] = []
-    atoms: list[UnitAtom] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _prefixes_known(self) -> UnitGrammar:
-        problems = [
-            f"atoms[{i}] {atom.written[0]!r}: prefix {p!r} is not one of {sorted(self.prefixes)}"
-            for i, atom in enumerate(self.atoms) for p in atom.prefixes if p not in self.prefixes
-        ]
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
 
 
 Term = tuple[str | None, str, bool, int]
