@@ -1,7 +1,7 @@
 """Build hook: compile the parsing passes with mypyc when a C compiler is at hand.
 
 Everything else about the package is in `pyproject.toml`. The compiled modules give the same
-output as their sources (`tests/test_compiled.py` checks it), only faster; `critparse.compiled`
+output as their sources (`tests/nlp/test_compiled.py` checks it), only faster; `critparse.compiled`
 runs the sources instead when asked to or when one was edited after the build.
 
     CRITPARSE_PURE_PYTHON=1 pip install -e .    # no compiling: the sources only
@@ -82,8 +82,8 @@ def _remove_old_build() -> None:
     """An earlier build's extensions in the source tree (editable installs put them there)."""
     MANIFEST.unlink(missing_ok=True)
     suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
-    for path in [*COMPILED, "critparse/_native__mypyc.py"]:
-        (ROOT / path.removesuffix(".py")).with_suffix(suffix).unlink(missing_ok=True)
+    for stem in [*(path.removesuffix(".py") for path in COMPILED), "critparse/_native__mypyc"]:
+        (ROOT / stem).with_suffix(suffix).unlink(missing_ok=True)
 
 
 _BUILDING = {"build", "build_ext", "bdist_wheel", "editable_wheel", "develop", "install"}

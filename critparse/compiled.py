@@ -80,8 +80,9 @@ def use_sources_if_needed() -> None:
     recorded = _recorded()
     if not recorded or _active:
         return
-    stale = None if os.environ.get(PURE_PYTHON_VARIABLE) else _stale(recorded)
-    if not os.environ.get(PURE_PYTHON_VARIABLE) and stale is None:
+    asked = bool(os.environ.get(PURE_PYTHON_VARIABLE))
+    stale = None if asked else _stale(recorded)
+    if not asked and stale is None:
         return
     if stale is not None:
         warnings.warn(

@@ -32,7 +32,7 @@ for result in critparse.parse_many(texts):
 
 
 def _texts() -> list[str]:
-    """Every corpus bullet and every third benchmark bullet: all the families the passes read."""
+    """Every third distinct bullet of the corpus and the benchmark data, with odd inputs."""
     texts: list[str] = []
     for path in [*sorted((ROOT / "corpus").glob("*.jsonl")), BULLETS]:
         for line in path.read_text(encoding="utf-8").splitlines():
