@@ -43,10 +43,11 @@ COMPILED = [
     "critparse/lexicon/unit_grammar.py",
     "critparse/lexicon/vocabulary.py",
     "critparse/text/phrase_scan.py",
+    "critparse/text/segment.py",
     "critparse/text/tokenizer.py",
     "critparse/nlp/component.py",
 ]
-"""The passes every bullet goes through: the tokenizer's searches, the unit and concept matchers,
+"""The passes every bullet goes through: the segmenter, the tokenizer's searches, the unit and concept matchers,
 the extraction passes and the component that wires them.
 Pydantic models cannot be compiled: the schemas of the files they read live in
 `critparse/extract/schemas.py`, `critparse/lexicon/concept_files.py` and

@@ -20,16 +20,12 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from critparse.lexicon.resources import default_resources
 from critparse.lexicon.sections import HeaderSection, SectionsFile, SectionVocabulary, load_sections
 from critparse.model import Section, Span
+from critparse.model.segment import ItemKind, Segment
 
 LineKind = Literal["blank", "header", "bullet", "text"]
-ItemKind = Literal["criterion", "header", "paragraph"]
-
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
 # --- step 1: one line at a time --------------------------------------------------------------
@@ -312,27 +308,6 @@ def table_cells(row: str) -> str:
 
 
 # --- step 2: the stack -----------------------------------------------------------------------
-
-
-class Segment(BaseModel):
-    """One item of an eligibility block: a heading, a free paragraph or a criterion bullet."""
-
-    model_config = _FROZEN
-
-    kind: ItemKind
-    section: Section
-    path: str = Field(description="Where it sits, e.g. 'inclusion/3/b'.")
-    span: Span = Field(description="Offsets into the eligibility text, marker excluded.")
-    text: str
-    parent_text: str | None = None
-    parent_path: str | None = None
-    depth: int = Field(default=0, description="0 for section headings, 1 for top-level items.")
-    marker: str | None = Field(default=None, description="The bullet marker as written.")
-
-    @property
-    def needs_parse(self) -> bool:
-        """Criteria and paragraphs may hold thresholds; headings do not."""
-        return self.kind != "header"
 
 
 _UNESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>|~=])")
