@@ -51,7 +51,9 @@ COMPILED = [
 the extraction passes and the component that wires them.
 Pydantic models cannot be compiled: the schemas of the files they read live in
 `critparse/extract/schemas.py`, `critparse/lexicon/concept_files.py` and
-`critparse/lexicon/vocabulary_files.py`, which stay Python."""
+`critparse/lexicon/vocabulary_files.py`, which stay Python. The dataclasses built for every bullet
+write their `__init__` out (`@dataclass(init=False)`): mypyc compiles a dataclass but leaves the
+`__init__` that `dataclasses` generates interpreted, about ten times slower to call."""
 
 
 def _why_not_compile() -> str | None:

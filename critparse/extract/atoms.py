@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from critparse.extract.logic_cues import CueMatch, LogicCues
 from critparse.model.concept import Concept
@@ -29,7 +29,7 @@ LOWER = frozenset({">", ">="})
 UPPER = frozenset({"<", "<="})
 
 
-@dataclass
+@dataclass(init=False)  # __init__ written out: see COMPILED in setup.py
 class Atom:
     """One thing the logic combines, with its place in the text."""
 
@@ -37,14 +37,24 @@ class Atom:
     core: int  # where its comparator or number begins
     end: int
     node: Logic
-    kind: str = "rules"  # rules | value_set | concept
-    analytes: tuple[str, ...] = ()
-    units: tuple[str | None, ...] = ()
-    comparators: tuple[str, ...] = ()
-    rules: tuple[int, ...] = ()
-    concept: int | None = None
-    conditions: list[Logic] = field(default_factory=list)  # attached 'if' conditions
-    requirements: list[Logic] = field(default_factory=list)  # attached 'with' requirements
+    kind: str  # rules | value_set | concept
+    analytes: tuple[str, ...]
+    units: tuple[str | None, ...]
+    comparators: tuple[str, ...]
+    rules: tuple[int, ...]
+    concept: int | None
+    conditions: list[Logic]  # attached 'if' conditions
+    requirements: list[Logic]  # attached 'with' requirements
+
+    def __init__(self, start: int, core: int, end: int, node: Logic, kind: str = "rules",
+                 analytes: tuple[str, ...] = (), units: tuple[str | None, ...] = (),
+                 comparators: tuple[str, ...] = (), rules: tuple[int, ...] = (), concept: int | None = None,
+                 conditions: list[Logic] | None = None, requirements: list[Logic] | None = None) -> None:
+        self.start, self.core, self.end, self.node, self.kind = start, core, end, node, kind
+        self.analytes, self.units, self.comparators, self.rules = analytes, units, comparators, rules
+        self.concept = concept
+        self.conditions = [] if conditions is None else conditions
+        self.requirements = [] if requirements is None else requirements
 
     @property
     def direction(self) -> str:

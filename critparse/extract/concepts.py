@@ -353,7 +353,7 @@ class _Token(NamedTuple):
 _START, _END, _TEXT, _LOW = (itemgetter(i) for i in range(4))
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)  # __init__ written out: see COMPILED in setup.py
 class _Term:
     start: int
     end: int
@@ -361,8 +361,11 @@ class _Term:
     name: str
     codes: tuple[Code, ...]
 
+    def __init__(self, start: int, end: int, type: ConceptType, name: str, codes: tuple[Code, ...]) -> None:
+        self.start, self.end, self.type, self.name, self.codes = start, end, type, name, codes
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)  # __init__ written out: see COMPILED in setup.py
 class _Mention:
     """A concept being assembled: where it is, what it is, and the tokens it spans."""
 
@@ -372,25 +375,35 @@ class _Mention:
     last: int
     type: ConceptType
     name: str
-    codes: tuple[Code, ...] = ()
-    source: Literal["lexicon", "pattern"] = "lexicon"
-    head: str | None = None
+    codes: tuple[Code, ...]
+    source: Literal["lexicon", "pattern"]
+    head: str | None
+
+    def __init__(self, start: int, end: int, first: int, last: int, type: ConceptType, name: str,
+                 codes: tuple[Code, ...] = (), source: Literal["lexicon", "pattern"] = "lexicon",
+                 head: str | None = None) -> None:
+        self.start, self.end, self.first, self.last, self.type, self.name = start, end, first, last, type, name
+        self.codes, self.source, self.head = codes, source, head
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)  # __init__ written out: see COMPILED in setup.py
 class _Segment:
     """A run of name tokens between stops, and the mentions in it."""
 
     first: int
     last: int
-    mentions: list[_Mention] = field(default_factory=list)
-    result: bool = False
+    mentions: list[_Mention]
+    result: bool
     """Ends in a result word after a marker: 'HER2-positive', 'CD19 positive'."""
 
+    def __init__(self, first: int, last: int, mentions: list[_Mention] | None = None, result: bool = False) -> None:
+        self.first, self.last, self.result = first, last, result
+        self.mentions = [] if mentions is None else mentions
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)  # __init__ written out: see COMPILED in setup.py
 class _Doc:
-    """The text with everything the assembly steps share."""
+    """The text with everything the assembly steps share (`_document` builds it)."""
 
     text: str
     tokens: list[_Token]
@@ -401,21 +414,32 @@ class _Doc:
     qualifiers: list[str]
     lexicon: ConceptLexicon
     heads: ConceptHeads
-    token_starts: list[int] = field(default_factory=list)
-    token_ends: list[int] = field(default_factory=list)
-    term_starts: list[int] = field(default_factory=list)
-    window_mask: bytearray = field(default_factory=bytearray)
+    token_starts: list[int]
+    token_ends: list[int]
+    term_starts: list[int]
+    window_mask: bytearray
     """1 where a time window is written."""
-    head_at: list[ConceptType | None] = field(default_factory=list)
+    head_at: list[ConceptType | None]
     """Per token: the type its word names as a head word (`ConceptHeads.head_type`), or None."""
-    result_at: bytearray = field(default_factory=bytearray)
+    result_at: bytearray
     """Per token: 1 for a result word, or a marker and its result ('HER2-positive'), that is a name token."""
-    role_runs: str = ""
+    role_runs: str
     """The roles as one string of digits, so that runs of name tokens are one regex scan."""
-    allergy_cue: bool = False
+    allergy_cue: bool
     """Some allergy cue is written in the text (else no phrase follows one)."""
-    method_cue: bool = False
+    method_cue: bool
     """Some method cue is written in the text."""
+
+    def __init__(self, text: str, tokens: list[_Token], roles: list[Role], term_of: list[int], qual_of: list[int],
+                 terms: list[_Term], qualifiers: list[str], lexicon: ConceptLexicon, heads: ConceptHeads, *,
+                 token_starts: list[int], token_ends: list[int], term_starts: list[int], window_mask: bytearray,
+                 head_at: list[ConceptType | None], result_at: bytearray, role_runs: str, allergy_cue: bool,
+                 method_cue: bool) -> None:
+        self.text, self.tokens, self.roles, self.term_of, self.qual_of = text, tokens, roles, term_of, qual_of
+        self.terms, self.qualifiers, self.lexicon, self.heads = terms, qualifiers, lexicon, heads
+        self.token_starts, self.token_ends, self.term_starts = token_starts, token_ends, term_starts
+        self.window_mask, self.head_at, self.result_at, self.role_runs = window_mask, head_at, result_at, role_runs
+        self.allergy_cue, self.method_cue = allergy_cue, method_cue
 
     def span_text(self, first: int, last: int) -> str:
         return self.text[self.tokens[first].start : self.tokens[last].end]
@@ -466,7 +490,7 @@ def _lookup(lexicon: ConceptLexicon, *names: str) -> tuple[str, LexiconEntry] | 
 # Step 1: term matches worth keeping
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)  # __init__ written out: see COMPILED in setup.py
 class _Part:
     """A match found in a part of a coordinated match, with offsets into the whole text."""
 
@@ -476,6 +500,10 @@ class _Part:
     type: str
     name: str
     codes: tuple[tuple[str, str, str | None], ...]
+
+    def __init__(self, start: int, end: int, text: str, type: str, name: str,
+                 codes: tuple[tuple[str, str, str | None], ...]) -> None:
+        self.start, self.end, self.text, self.type, self.name, self.codes = start, end, text, type, name, codes
 
 
 def _split_coordinated(text: str, found: Sequence[TermMatchLike], lexicon: ConceptLexicon, heads: ConceptHeads) -> list[TermMatchLike]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from critparse.extract.atoms import Atom
@@ -32,7 +32,7 @@ _JOINS_NEXT = re.compile(r"\s*\b(?:and/or|or|and)\b(?:\s+\S+){0,2}\s*$", re.IGNO
 _TRIM_START = re.compile(r"(?:\s|\b(?:the|a|an|in)\b)+", re.IGNORECASE)
 
 
-@dataclass
+@dataclass(init=False)  # __init__ written out: see COMPILED in setup.py
 class Clause:
     """A condition clause found in the text."""
 
@@ -40,10 +40,16 @@ class Clause:
     cue: CueMatch
     start: int  # the condition's words
     end: int
-    inner: list[Atom] = field(default_factory=list)  # atoms that are the condition itself
-    weak: bool = False
-    sex: str | None = None  # a bare sex word, without a cue ('(men)')
-    bare_age: bool = False  # an age band alone in a parenthesis ('(1 to < 2 years)')
+    inner: list[Atom]  # atoms that are the condition itself
+    weak: bool
+    sex: str | None  # a bare sex word, without a cue ('(men)')
+    bare_age: bool  # an age band alone in a parenthesis ('(1 to < 2 years)')
+
+    def __init__(self, role: str, cue: CueMatch, start: int, end: int, inner: list[Atom] | None = None,
+                 weak: bool = False, sex: str | None = None, bare_age: bool = False) -> None:
+        self.role, self.cue, self.start, self.end = role, cue, start, end
+        self.inner = [] if inner is None else inner
+        self.weak, self.sex, self.bare_age = weak, sex, bare_age
 
     @property
     def text_span(self) -> tuple[int, int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import pairwise
 
 from critparse.extract.atoms import Atom
@@ -34,16 +34,23 @@ _WITH = re.compile(r"\bwith\b", re.IGNORECASE)
 _OPENING = re.compile(r"\s*(?:(?:or|and|and/or|i\.e\.|e\.g\.)\s*)?", re.IGNORECASE)
 
 
-@dataclass
+@dataclass(init=False)  # __init__ written out: see COMPILED in setup.py
 class Region:
     """What `combine` reads: the text with clause words blanked, and the clauses to apply."""
 
     text: str
     masked: str
     cues: LogicCues
-    unless: list[tuple[Clause, Logic]] = field(default_factory=list)
-    gaps: dict[tuple[int, int], str] = field(default_factory=dict)  # the kind of each gap read, by its offsets
-    closings: dict[int, int] = field(default_factory=dict)  # where each opening parenthesis closes
+    unless: list[tuple[Clause, Logic]]
+    gaps: dict[tuple[int, int], str]  # the kind of each gap read, by its offsets
+    closings: dict[int, int]  # where each opening parenthesis closes
+
+    def __init__(self, text: str, masked: str, cues: LogicCues, unless: list[tuple[Clause, Logic]] | None = None,
+                 gaps: dict[tuple[int, int], str] | None = None, closings: dict[int, int] | None = None) -> None:
+        self.text, self.masked, self.cues = text, masked, cues
+        self.unless = [] if unless is None else unless
+        self.gaps = {} if gaps is None else gaps
+        self.closings = {} if closings is None else closings
 
 
 def join(op: str, parts: Sequence[Logic], *, enumeration: bool = False) -> Logic:

@@ -48,13 +48,16 @@ _PLUS_SIGN = re.compile(r"(?:^|(?<=[\s(:=<>≤≥]))\+$")
 _SEPARATORS = str.maketrans("", "", ", \u00a0\u202f")
 
 
-@dataclass
+@dataclass(init=False)  # __init__ written out: see COMPILED in setup.py
 class Number:
     """A number as written: its literal (dots as decimal points), value and span."""
 
     literal: str
     start: int
     end: int
+
+    def __init__(self, literal: str, start: int, end: int) -> None:
+        self.literal, self.start, self.end = literal, start, end
 
     @property
     def value(self) -> float:

@@ -231,13 +231,16 @@ _DIGIT = re.compile(r"\d")
 """The first branch of every `gate` (`compile_time_windows`)."""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)  # __init__ written out: see COMPILED in setup.py
 class _Reader:
     """Reads one window from lexeme `pos` on; each step takes the next lexeme if it fits."""
 
     text: str
     lexemes: Sequence[_Lexeme]
     pos: int
+
+    def __init__(self, text: str, lexemes: Sequence[_Lexeme], pos: int) -> None:
+        self.text, self.lexemes, self.pos = text, lexemes, pos
 
     def take(self, kind: Kind, after: _Lexeme | None, gap: re.Pattern[str] | None = None) -> _Lexeme | None:
         """The next lexeme if it is of `kind` and only white space (or `gap`) separates it from `after`."""
@@ -280,7 +283,7 @@ def _read_anchor(reader: _Reader, rel: _Lexeme) -> _Lexeme | None:
     return None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)  # __init__ written out: see COMPILED in setup.py
 class _Duration:
     """The number(s) and unit of a window: one value, or the two ends of a range."""
 
@@ -288,6 +291,9 @@ class _Duration:
     unit: _Lexeme | None
     low: float | None
     high: float | None
+
+    def __init__(self, first: _Lexeme, unit: _Lexeme | None, low: float | None, high: float | None) -> None:
+        self.first, self.unit, self.low, self.high = first, unit, low, high
 
 
 def _read_opening(reader: _Reader, rules: TimeWindowRules) -> tuple[_Lexeme | None, Lead | None]:
