@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from critparse.extract.durations import age_at_event, event_after, lasting
@@ -636,14 +636,19 @@ def _opens_aside(segment: str) -> bool:
 # --- the state passed from one expression to the next ---------------------------------------------
 
 
-@dataclass
+@dataclass(init=False)  # __init__ written out: see COMPILED in setup.py
 class Previous:
     """What the last threshold expression took, for the next one to inherit."""
 
-    analytes: list[Mention] = field(default_factory=list)
-    end: int = 0
-    kind: str = "other"
-    expr: Expression | None = None
+    analytes: list[Mention]
+    end: int
+    kind: str
+    expr: Expression | None
+
+    def __init__(self, analytes: list[Mention] | None = None, end: int = 0, kind: str = "other",
+                 expr: Expression | None = None) -> None:
+        self.analytes = [] if analytes is None else analytes
+        self.end, self.kind, self.expr = end, kind, expr
 
 
 class Site:

@@ -288,38 +288,51 @@ def load_context_rules(path: str | Path | None = None) -> ContextRules:
 # Matching cues and applying their scopes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True, init=False)  # __init__ written out: see COMPILED in setup.py
 class CueMatch:
-    """A cue literal found in the text, with every rule of that literal, or a sentence end."""
+    """A cue literal found in the text, with every rule of that literal, or a sentence end.
+    Never changed once made (not declared frozen, as `Mention` is not)."""
 
     start: int
     end: int
     text: str
     kind: CueKind
 
+    def __init__(self, start: int, end: int, text: str, kind: CueKind) -> None:
+        self.start, self.end, self.text, self.kind = start, end, text, kind
+
     @property
     def rules(self) -> tuple[ContextRule, ...]:
         return self.kind.rules
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True, init=False)  # __init__ written out: see COMPILED in setup.py
 class ContextCue:
-    """A cue that reaches a target: where it is and what it signals."""
+    """A cue that reaches a target: where it is and what it signals. Never changed once made
+    (not declared frozen, as `Mention` is not)."""
 
     start: int
     end: int
     text: str
     category: Category
 
+    def __init__(self, start: int, end: int, text: str, category: Category) -> None:
+        self.start, self.end, self.text, self.category = start, end, text, category
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True, unsafe_hash=True, init=False)  # __init__ written out: see COMPILED in setup.py
 class ContextFlags:
-    """What the cues say about one target span."""
+    """What the cues say about one target span. Never changed once made (not declared frozen,
+    as `Mention` is not): `_UNQUALIFIED` is shared."""
 
-    negated: bool = False
-    modality: Modality | None = None
-    subject: Subject = "patient"
-    cues: tuple[ContextCue, ...] = ()
+    negated: bool
+    modality: Modality | None
+    subject: Subject
+    cues: tuple[ContextCue, ...]
+
+    def __init__(self, negated: bool = False, modality: Modality | None = None, subject: Subject = "patient",
+                 cues: tuple[ContextCue, ...] = ()) -> None:
+        self.negated, self.modality, self.subject, self.cues = negated, modality, subject, cues
 
 
 def find_cues(text: str, rules: ContextRules) -> list[CueMatch]:

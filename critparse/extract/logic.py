@@ -84,14 +84,18 @@ _LEADING_CLAUSE_GAP = re.compile(r"[^,;:()\[\]]{0,40}[,:]\s*")  # the rest of a 
 _LIST_GAP = re.compile(r"[\s,]*")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True, init=False)  # __init__ written out: see COMPILED in setup.py
 class LogicDraft:
     """What the logic pass gives back: the rules (mended) and the tree over them; `problem`
-    says why the words could not be read (the rules are then a plain list)."""
+    says why the words could not be read (the rules are then a plain list). Never changed once
+    made (not declared frozen, as `Mention` is not)."""
 
     rules: tuple[Rule, ...]
     logic: Logic | None
-    problem: str | None = None
+    problem: str | None
+
+    def __init__(self, rules: tuple[Rule, ...], logic: Logic | None, problem: str | None = None) -> None:
+        self.rules, self.logic, self.problem = rules, logic, problem
 
 
 def build_logic(

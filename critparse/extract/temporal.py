@@ -202,11 +202,14 @@ def load_time_windows(path: str | Path | None = None) -> TimeWindowRules:
     return compile_time_windows(tw)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)  # __init__ written out: see COMPILED in setup.py
 class _Lexeme:
     start: int
     end: int
     entry: _Entry
+
+    def __init__(self, start: int, end: int, entry: _Entry) -> None:
+        self.start, self.end, self.entry = start, end, entry
 
 
 def _lex(text: str, rules: TimeWindowRules) -> list[_Lexeme]:

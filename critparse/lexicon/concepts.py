@@ -44,9 +44,11 @@ INDEX_FILE = "index.json.gz"
 Code = tuple[str, str, str | None]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True, init=False)  # __init__ written out: see COMPILED in setup.py
 class TermMatch:
-    """A concept found in a text; `start`/`end` index the original text."""
+    """A concept found in a text; `start`/`end` index the original text. Never changed once
+    made, and hashed by its fields; not declared frozen, because under mypyc a frozen
+    dataclass costs twenty times as much to build as one with a written `__init__`."""
 
     start: int
     end: int
@@ -55,6 +57,11 @@ class TermMatch:
     name: str
     concept_id: str
     codes: tuple[Code, ...]
+
+    def __init__(self, start: int, end: int, text: str, type: str, name: str, concept_id: str,
+                 codes: tuple[Code, ...]) -> None:
+        self.start, self.end, self.text, self.type, self.name = start, end, text, type, name
+        self.concept_id, self.codes = concept_id, codes
 
 
 # --------------------------------------------------------------------------- words

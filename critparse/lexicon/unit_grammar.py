@@ -11,7 +11,7 @@ The terms are one trie-shaped regular expression; the reader only moves forward.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from critparse.errors import ResourceError
 from critparse.lexicon.phrases import alternation, fold, phrase_pattern
@@ -83,15 +83,22 @@ _Term = tuple[str | None, str, int, bool]
 """(code with its exponent, dimension, end, negative exponent) of one term."""
 
 
-@dataclass
+@dataclass(init=False)  # __init__ written out: see COMPILED in setup.py
 class _Reading:
     """A unit being read: the codes above and below the line, and where it ends so far."""
 
-    numerator: list[str] = field(default_factory=list)
-    denominator: list[str] = field(default_factory=list)
-    dimensions: list[str] = field(default_factory=list)
-    end: int = 0
-    named: bool = False  # at least one atom was read (a counted thing counts)
+    numerator: list[str]
+    denominator: list[str]
+    dimensions: list[str]
+    end: int
+    named: bool  # at least one atom was read (a counted thing counts)
+
+    def __init__(self, numerator: list[str] | None = None, denominator: list[str] | None = None,
+                 dimensions: list[str] | None = None, end: int = 0, named: bool = False) -> None:
+        self.numerator = [] if numerator is None else numerator
+        self.denominator = [] if denominator is None else denominator
+        self.dimensions = [] if dimensions is None else dimensions
+        self.end, self.named = end, named
 
     def code(self) -> str | None:
         if not self.numerator and not self.denominator:
