@@ -46,9 +46,10 @@ COMPILED = [
     "critparse/text/segment.py",
     "critparse/text/tokenizer.py",
     "critparse/nlp/component.py",
+    "critparse/nlp/inputs.py",
 ]
 """The passes every bullet goes through: the segmenter, the tokenizer's searches, the unit and concept matchers,
-the extraction passes and the component that wires them.
+the extraction passes, the component that wires them and what every text goes through on the way in and out.
 Pydantic models cannot be compiled: the schemas of the files they read live in
 `critparse/extract/schemas.py`, `critparse/lexicon/concept_files.py` and
 `critparse/lexicon/vocabulary_files.py`, which stay Python. The dataclasses built for every bullet
@@ -73,12 +74,14 @@ def _why_not_compile() -> str | None:
     return None
 
 
-def _write_manifest(paths: list[str]) -> None:
-    """Record what was compiled from which source, for `critparse.compiled`."""
+def _write_manifest(paths: list[str], failed: str | None = None) -> None:
+    """Record what was compiled from which source, or why compiling failed, for `critparse.compiled`."""
     modules = {p.removesuffix(".py").replace("/", "."): hashlib.sha256((ROOT / p).read_bytes()).hexdigest()
                for p in paths}
-    MANIFEST.write_text(json.dumps({"compiler": "mypyc", "modules": modules}, indent=1, sort_keys=True) + "\n",
-                        encoding="utf-8")
+    record: dict[str, object] = {"compiler": "mypyc", "modules": modules}
+    if failed is not None:
+        record["failed"] = failed
+    MANIFEST.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def _remove_old_build() -> None:
@@ -107,7 +110,9 @@ def ext_modules() -> list:
     try:
         extensions = mypycify(COMPILED, group_name="critparse._native", multi_file=True)
     except (Exception, SystemExit) as error:  # mypyc reports type errors by exiting
-        print(f"critparse: not compiling (mypyc failed: {error}); the Python sources will run", file=sys.stderr)
+        detail = f"exit status {error.code}, errors printed above" if isinstance(error, SystemExit) else repr(error)
+        print(f"critparse: not compiling (mypyc failed: {detail}); the Python sources will run", file=sys.stderr)
+        _write_manifest([], failed=f"mypyc failed: {detail}")  # a fault in the code, which the tests report
         return []
     for extension in extensions:  # the group's headers are written under its package
         extension.include_dirs.append(os.path.join("build", "critparse"))

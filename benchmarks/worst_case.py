@@ -117,11 +117,12 @@ def threshold_pass(text: str) -> Callable[[], object]:
     analyte mentions and abbreviations found beforehand."""
     from critparse.extract.rules import extract_rules
     from critparse.nlp.component import MAX_ANALYSED_CHARS
-    from critparse.nlp.pipeline import _own_extractor, _prepare, default_nlp
+    from critparse.nlp.inputs import prepare
+    from critparse.nlp.pipeline import _own_extractor, default_nlp
 
     extractor = _own_extractor(default_nlp())
     assert extractor is not None
-    _, analysed, _ = _prepare(text)
+    _, analysed, _ = prepare(text)
     doc = extractor._doc_for(analysed)
     mentions = extractor.mentions(doc, analysed)
     abbreviations = extractor.abbreviations(doc, mentions)
@@ -134,10 +135,10 @@ def logic_pass(text: str) -> Callable[[], object]:
     """The logic pass on `text` as the pipeline runs it, given the rules and concepts read from it."""
     import critparse
     from critparse.extract.logic import build_logic
-    from critparse.nlp.pipeline import _prepare
+    from critparse.nlp.inputs import prepare
 
     result = critparse.parse(text)
-    analysed = _prepare(text)[1]
+    analysed = prepare(text)[1]
     return lambda: build_logic(analysed, result.rules, concepts=result.concepts)
 
 
@@ -149,7 +150,8 @@ def measure(name: str, sizes: tuple[int, ...], budget: float, repeat: int) -> li
     """A point for each size, best of `repeat` (of two past 2,000 characters: one run alone may
     hold a full garbage collection, a tenth of a second, and read as a super-linear growth)."""
     import critparse
-    from critparse.nlp.pipeline import _prepare, default_nlp
+    from critparse.nlp.inputs import prepare
+    from critparse.nlp.pipeline import default_nlp
 
     nlp = default_nlp()
     out = []
@@ -157,7 +159,7 @@ def measure(name: str, sizes: tuple[int, ...], budget: float, repeat: int) -> li
         text = FAMILIES[name](n)
         times = min(2, repeat) if n > 2000 else repeat
         parse = best_cpu(lambda t=text: critparse.parse(t), times, nlp)
-        analysed = _prepare(text)[1]  # long runs cut, as parsed
+        analysed = prepare(text)[1]  # long runs cut, as parsed
         tokens = best_cpu(lambda t=analysed: nlp.make_doc(t), times, nlp)
         thresholds = best_cpu(threshold_pass(text), times, nlp)
         logic = best_cpu(logic_pass(text), times, nlp)

@@ -7,7 +7,9 @@ modules give the same output as the sources, faster. The sources run instead whe
 - a source was edited after it was compiled (an editable install), so a stale `.so` never hides
   an edit; a warning says which file and how to rebuild.
 
-`compiled.json`, written by the build, records each compiled module and its source's SHA-256.
+`compiled.json`, written by the build, records each compiled module and its source's SHA-256,
+or why mypyc failed on the code (`build_failure`; the tests fail on it, so a type the compiler
+rejects cannot quietly cost the speed).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 MANIFEST = PACKAGE_DIR / "compiled.json"
 PURE_PYTHON_VARIABLE = "CRITPARSE_PURE_PYTHON"
 
-__all__ = ["MANIFEST", "PURE_PYTHON_VARIABLE", "compiled_modules", "is_compiled", "use_sources_if_needed"]
+__all__ = ["MANIFEST", "PURE_PYTHON_VARIABLE", "build_failure", "compiled_modules", "is_compiled", "use_sources_if_needed"]
 
 
 def _recorded() -> dict[str, str]:
@@ -97,6 +99,16 @@ def use_sources_if_needed() -> None:
 def compiled_modules() -> list[str]:
     """The modules the build compiled (empty for a pure-Python install)."""
     return sorted(_recorded())
+
+
+def build_failure() -> str | None:
+    """Why the last build could not compile, when mypyc itself failed on the code (None when it
+    compiled, or when compiling was not tried: no C compiler, `CRITPARSE_PURE_PYTHON` set)."""
+    try:
+        failed = json.loads(MANIFEST.read_text(encoding="utf-8")).get("failed")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return failed if isinstance(failed, str) else None
 
 
 def is_compiled(module: ModuleType) -> bool:

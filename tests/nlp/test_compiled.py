@@ -53,6 +53,11 @@ def _run(code: str, *, pure: bool, stdin: str = "") -> str:
     return done.stdout
 
 
+def test_the_build_did_not_fail_on_the_code() -> None:
+    """mypyc rejecting a module leaves a working pure-Python install, so only this says so."""
+    assert compiled.build_failure() is None, f"the last `pip install` could not compile: {compiled.build_failure()}"
+
+
 @needs_build
 def test_every_compiled_module_loads_compiled() -> None:
     if os.environ.get(compiled.PURE_PYTHON_VARIABLE):

@@ -19,14 +19,8 @@ from hypothesis import strategies as st
 
 import critparse
 from critparse.model import Analyte, ParseResult, Rule, Span
-from critparse.nlp.pipeline import (
-    LONG_RUN,
-    _break_long_runs,
-    _finite_only,
-    _prepare,
-    default_nlp,
-    parse_many,
-)
+from critparse.nlp.inputs import LONG_RUN, break_long_runs, finite_only, prepare
+from critparse.nlp.pipeline import default_nlp, parse_many
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from worst_case import FAMILIES, best_cpu, logic_pass, threshold_pass
@@ -57,17 +51,17 @@ def test_robustness_finite_only_drops_rules_and_logic_together() -> None:
     rule = Rule(analyte=Analyte(text="ANC", name="anc"), comparator=">", value=math.inf,
                 span=Span(start=0, end=3), text="ANC")
     result = ParseResult(text="ANC > inf", rules=(rule,))
-    update = _finite_only(result)
+    update = finite_only(result)
     assert update["rules"] == () and update["logic"] is None
-    assert _finite_only(ParseResult(text="ok")) == {}
+    assert finite_only(ParseResult(text="ok")) == {}
 
 
 def test_robustness_long_runs_are_cut_for_analysis_only() -> None:
     text = "x" * (3 * LONG_RUN + 5) + " Creatinine < 2 mg/dL"
-    analysed, notes = _break_long_runs(text)
+    analysed, notes = break_long_runs(text)
     assert len(analysed) == len(text) and analysed.count(" ") == 3 + text.count(" ")
     assert [n.code for n in notes] == ["long_token"]
-    assert _break_long_runs("Creatinine < 2 mg/dL") == ("Creatinine < 2 mg/dL", [])
+    assert break_long_runs("Creatinine < 2 mg/dL") == ("Creatinine < 2 mg/dL", [])
     (result,) = parse_many([text])
     assert result.text == text  # the caller's text comes back unchanged
 
@@ -98,7 +92,7 @@ def test_robustness_worst_case_grows_linearly(family: str) -> None:
     tokenizer = default_nlp().make_doc
     small, large = FAMILIES[family](2000), FAMILIES[family](20_000)
     floor = 2e-4  # below this, timer resolution and noise rule
-    analysed = (lambda text: lambda: tokenizer(_prepare(text)[1]))  # noqa: E731 (long runs cut, as parsed)
+    analysed = (lambda text: lambda: tokenizer(prepare(text)[1]))  # noqa: E731 (long runs cut, as parsed)
     for work in (threshold_pass, analysed):
         before, after = max(_cpu(work(small)), floor), _cpu(work(large))
         assert after / before < 30, (family, before, after)

@@ -21,7 +21,8 @@ import critparse
 from critparse.model import ParseResult
 from critparse.model.concept import TimeWindow
 from critparse.model.rule import Rule
-from critparse.nlp.pipeline import _TABLE, MODEL_DIR, clean_text, parse_many
+from critparse.nlp.inputs import _TABLE, clean_text
+from critparse.nlp.pipeline import MODEL_DIR, parse_many
 from critparse.runs.batch import run
 from critparse.text.tokenizer import harden
 
@@ -133,7 +134,7 @@ def _leaf_types(annotation: object) -> list[object]:
 
 
 def test_speedups_non_finite_check_sees_every_float() -> None:
-    """`_finite_only` looks at rule values and time windows only: the result's only floats.
+    """`finite_only` looks at rule values and time windows only: the result's only floats.
     A new float field in the contract fails here until `_non_finite_thresholds` covers it."""
     assert _float_fields(ParseResult, set()) == {"Rule.value", "TimeWindow.value"}
     assert Rule.model_fields["value"].annotation is float
