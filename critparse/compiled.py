@@ -25,6 +25,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 MANIFEST = PACKAGE_DIR / "compiled.json"
@@ -33,12 +34,19 @@ PURE_PYTHON_VARIABLE = "CRITPARSE_PURE_PYTHON"
 __all__ = ["MANIFEST", "PURE_PYTHON_VARIABLE", "build_failure", "compiled_modules", "is_compiled", "use_sources_if_needed"]
 
 
+def _manifest() -> dict[str, Any]:
+    """What the build wrote to `compiled.json` ({} when it wrote nothing readable)."""
+    try:
+        found = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
 def _recorded() -> dict[str, str]:
     """Module name -> SHA-256 of the source it was compiled from ({} for a pure-Python install)."""
-    try:
-        return dict(json.loads(MANIFEST.read_text(encoding="utf-8"))["modules"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
+    modules = _manifest().get("modules")
+    return dict(modules) if isinstance(modules, dict) else {}
 
 
 def _source(module: str) -> Path:
@@ -104,10 +112,7 @@ def compiled_modules() -> list[str]:
 def build_failure() -> str | None:
     """Why the last build could not compile, when mypyc itself failed on the code (None when it
     compiled, or when compiling was not tried: no C compiler, `CRITPARSE_PURE_PYTHON` set)."""
-    try:
-        failed = json.loads(MANIFEST.read_text(encoding="utf-8")).get("failed")
-    except (OSError, ValueError, AttributeError):
-        return None
+    failed = _manifest().get("failed")
     return failed if isinstance(failed, str) else None
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from critparse.model.span import Section, Span
+from critparse.model.span import FROZEN, Section, Span
 
 ItemKind = Literal["criterion", "header", "paragraph"]
 
@@ -17,7 +17,7 @@ ItemKind = Literal["criterion", "header", "paragraph"]
 class Segment(BaseModel):
     """One item of an eligibility block: a heading, a free paragraph or a criterion bullet."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = FROZEN
 
     kind: ItemKind
     section: Section
