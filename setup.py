@@ -42,6 +42,7 @@ COMPILED = [
     "critparse/lexicon/phrases.py",
     "critparse/lexicon/unit_grammar.py",
     "critparse/lexicon/vocabulary.py",
+    "critparse/model/unchecked.py",
     "critparse/text/phrase_scan.py",
     "critparse/text/segment.py",
     "critparse/text/tokenizer.py",
@@ -50,7 +51,7 @@ COMPILED = [
 ]
 """The passes every bullet goes through: the segmenter, the tokenizer's searches, the unit and concept matchers,
 the extraction passes, the component that wires them and what every text goes through on the way in and out.
-Pydantic models cannot be compiled: the schemas of the files they read live in
+Pydantic models cannot be compiled (`model/unchecked.py`, which builds them, can): the schemas of the files they read live in
 `critparse/extract/schemas.py`, `critparse/lexicon/concept_files.py` and
 `critparse/lexicon/vocabulary_files.py`, which stay Python. The dataclasses built for every bullet
 write their `__init__` out (`@dataclass(init=False)`): mypyc compiles a dataclass but leaves the

@@ -51,10 +51,10 @@ from critparse.extract.temporal import (
     TimeWindowRules,
     find_windows_and_durations,
     load_time_windows,
-    unchecked_model,
 )
 from critparse.model.concept import Code, Concept, ConceptType, TimeWindow
 from critparse.model.span import Span
+from critparse.model.unchecked import unchecked_model
 
 __all__ = [
     "ConceptHeads",

@@ -17,8 +17,8 @@ from itertools import pairwise
 from critparse.extract.atoms import Atom
 from critparse.extract.conditions import Clause
 from critparse.extract.logic_cues import LogicCues
-from critparse.extract.temporal import unchecked_model
 from critparse.model.logic import Logic, Op
+from critparse.model.unchecked import unchecked_model
 
 __all__ = ["Region", "combine", "join", "make_if"]
 
@@ -76,13 +76,16 @@ def make_if(condition: Logic, then: Logic, otherwise: Logic | None = None) -> Lo
     return _op("if", args)
 
 
+_OP_GIVEN = frozenset(["op", "args"])
+_OP_GIVEN_ENUMERATION = frozenset(["op", "args", "enumeration"])
+
+
 def _op(op: str, args: tuple[Logic, ...], *, enumeration: bool | None = None) -> Op:
     """`Op(op=op, args=args)` (and `enumeration=` when given) without validating again: the nodes
     are validated models and the caller gives an arity `Op` accepts (validating costs more than
     the rest of the logic pass on a long list; `tests/extract/test_logic.py` checks both agree)."""
-    node = unchecked_model(Op, {"op": op, "args": args, "n": None, "enumeration": bool(enumeration)})
-    object.__setattr__(node, "__pydantic_fields_set__", {"op", "args"} if enumeration is None else {"op", "args", "enumeration"})
-    return node
+    given = _OP_GIVEN if enumeration is None else _OP_GIVEN_ENUMERATION
+    return unchecked_model(Op, {"op": op, "args": args, "n": None, "enumeration": bool(enumeration)}, given)
 
 
 def _gap_kind(region: Region, left: Atom, right: Atom) -> str:

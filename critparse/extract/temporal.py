@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -30,6 +30,7 @@ from critparse.extract.context import (
 from critparse.extract.schemas import Anchor, Lead, RelationWord, TimeWindowFile, UnitForms
 from critparse.model.concept import Relation, TimeUnit, TimeWindow
 from critparse.model.span import Comparator, Span
+from critparse.model.unchecked import unchecked_model
 
 _NUMBER = r"(?<![\w.,])\d{1,4}(?:\.\d{1,2})?(?![\d])"
 _GAP = frozenset(" \t\r\n-–")
@@ -413,20 +414,6 @@ def _time_window(
         })
     return TimeWindow(text=text[start:end], span=Span(start=start, end=end), comparator=comparator, value=value, unit=unit,
                       anchor=anchor, relation=relation)
-
-
-_Model = TypeVar("_Model", bound=BaseModel)
-
-
-def unchecked_model(model: type[_Model], values: dict[str, object]) -> _Model:
-    """A model of checked values, every field given in order (what `model_construct` does, minus
-    its per-field work): for values the caller has checked as the model would."""
-    obj = object.__new__(model)  # BaseModel has no __new__ of its own
-    object.__setattr__(obj, "__dict__", values)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
-    return obj
 
 
 def _comparator(lead: Lead | None, word: RelationWord | None) -> Comparator | None:

@@ -35,9 +35,9 @@ from critparse.extract.rules import Mention, RuleDraft, extract_rules, may_hold_
 from critparse.lexicon.analytes import AnalyteLexicon
 from critparse.lexicon.resources import Resources, default_resources
 from critparse.lexicon.vocabulary import Vocabulary
-from critparse.model import Analyte, Diagnostic, ParseResult, Rule
-from critparse.model import Span as CharSpan
+from critparse.model import Diagnostic, ParseResult, Rule
 from critparse.model.concept import Concept
+from critparse.model.unchecked import analyte, diagnostic, parse_result, rule, span
 from critparse.nlp.abbreviations import ParenthesisAbbreviationDetector
 from critparse.nlp.doc_keys import CONTEXT_KEY, RESULT_KEY, TEXT_KEY, doc_text
 from critparse.text.phrase_scan import PhraseScan
@@ -253,9 +253,9 @@ class RuleExtractor:
         expression (the analyte matcher works on them); concepts and logic read the text."""
         diagnostics: list[Diagnostic] = []
         if len(text) > MAX_ANALYSED_CHARS:
-            diagnostics.append(Diagnostic(
-                level="warning", code="text_truncated",
-                message=f"text has {len(text)} characters; only the first {MAX_ANALYSED_CHARS} were analysed",
+            diagnostics.append(diagnostic(
+                "warning", "text_truncated",
+                f"text has {len(text)} characters; only the first {MAX_ANALYSED_CHARS} were analysed",
             ))
         worth_matching = may_hold_threshold(text, self.vocab)  # most bullets without a number stop here
         matched = _Matched(self, text, doc, worth_matching)
@@ -271,29 +271,28 @@ class RuleExtractor:
         )
         rules = tuple(_to_rule(text, d) for d in drafts)
         if numbers_read_to is not None:
-            diagnostics.append(Diagnostic(
-                level="warning", code="thresholds_truncated",
-                message=f"more than {MAX_QUANTITIES} numbers; thresholds were read in the first {numbers_read_to} characters",
+            diagnostics.append(diagnostic(
+                "warning", "thresholds_truncated",
+                f"more than {MAX_QUANTITIES} numbers; thresholds were read in the first {numbers_read_to} characters",
             ))
         if reason is not None:
-            diagnostics.append(Diagnostic(level="info", code="no_threshold", message=reason))
+            diagnostics.append(diagnostic("info", "no_threshold", reason))
         concepts, read_to = self._concepts_read(text[:MAX_ANALYSED_CHARS]) if self.with_concepts else ((), None)
         if read_to is not None:
-            diagnostics.append(Diagnostic(
-                level="warning", code="concepts_truncated",
-                message=f"more than {MAX_CONCEPT_TERMS} concept terms; concepts were read in the first {read_to} characters",
+            diagnostics.append(diagnostic(
+                "warning", "concepts_truncated",
+                f"more than {MAX_CONCEPT_TERMS} concept terms; concepts were read in the first {read_to} characters",
             ))
         logic = build_logic(text, rules, concepts=concepts, resources=self.resources)
         if logic.problem is not None:
-            diagnostics.append(Diagnostic(level="warning", code="logic_unread", message=logic.problem))
+            diagnostics.append(diagnostic("warning", "logic_unread", logic.problem))
         if rules and not logic.rules and reason is None:  # every number was a condition (an age band)
             reason = "the numbers state conditions, not thresholds"
-            diagnostics.append(Diagnostic(level="info", code="no_threshold", message=reason))
+            diagnostics.append(diagnostic("info", "no_threshold", reason))
         if self.with_concepts and not logic.rules and not concepts:
             why = no_structure_reason(text, self.resources.memo("concept_rules", load_concept_resources))
-            diagnostics.append(Diagnostic(level="info", code="no_structure", message=why))
-        return ParseResult(text=text, rules=logic.rules, no_threshold_reason=reason,
-                           diagnostics=tuple(diagnostics), concepts=concepts, logic=logic.logic)
+            diagnostics.append(diagnostic("info", "no_structure", why))
+        return parse_result(text, logic.rules, reason, tuple(diagnostics), concepts, logic.logic)
 
     def concepts(self, text: str) -> tuple[Concept, ...]:
         """The conditions, drugs, procedures, ... the text names (pure extraction, no Doc)."""
@@ -416,12 +415,6 @@ def _may_define(squeezed: str, short: str) -> bool:
 
 def _to_rule(text: str, draft: RuleDraft) -> Rule:
     a = draft.analyte
-    return Rule(
-        analyte=Analyte(text=a.text, name=a.name, code=a.code, system=a.system, in_lexicon=a.in_lexicon),
-        comparator=draft.comparator,  # type: ignore[arg-type]
-        value=draft.value,
-        unit=draft.unit,
-        unit_text=draft.unit_text,
-        span=CharSpan(start=draft.start, end=draft.end),
-        text=text[draft.start : draft.end],
-    )
+    measured = analyte(a.text, a.name, a.code, a.system, a.in_lexicon)
+    return rule(measured, draft.comparator, draft.value, draft.unit, draft.unit_text, span(draft.start, draft.end),
+                text[draft.start : draft.end])

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel, ConfigDict
 
 from critparse.extract.logic import link_children
-from critparse.model import Criterion, Diagnostic, ParseResult
+from critparse.model import Criterion, Diagnostic, ParseResult, unchecked
 from critparse.runs.registry import RecordError, StudyRecord, structured_criteria
 from critparse.text.segment import Segment, iter_segments
 
@@ -65,10 +65,10 @@ def criterion_from(segment: Segment, result: ParseResult | None, *, trial_id: st
     }
     if result is None:
         reason = "header" if segment.kind == "header" else "not parsed"
-        return Criterion(**common, no_threshold_reason=reason, diagnostics=diagnostics)
-    return Criterion(**common, rules=result.rules, no_threshold_reason=result.no_threshold_reason,
-                     diagnostics=diagnostics + result.diagnostics, concepts=result.concepts,
-                     logic=result.logic)
+        return unchecked.criterion({**common, "no_threshold_reason": reason, "diagnostics": diagnostics})
+    return unchecked.criterion({**common, "rules": result.rules, "no_threshold_reason": result.no_threshold_reason,
+                      "diagnostics": diagnostics + result.diagnostics, "concepts": result.concepts,
+                      "logic": result.logic})
 
 
 # Entries waiting for their turn in the output, oldest first.
