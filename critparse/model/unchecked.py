@@ -31,6 +31,7 @@ from critparse.model.logic import (
     check_indices,
 )
 from critparse.model.rule import Analyte, Rule
+from critparse.model.segment import Segment
 from critparse.model.span import Span
 
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -153,3 +154,24 @@ def criterion(given: dict[str, Any]) -> Criterion:
         else:
             return unchecked_model(Criterion, values, given.keys())
     return Criterion(**given)
+
+
+_ITEM_KINDS = frozenset(["criterion", "header", "paragraph"])
+
+
+def segment(
+    kind: str, section: str, path: str, where: Span, text: str, parent_text: str | None, parent_path: str | None,
+    depth: int, marker: str | None,
+) -> Segment:
+    """`Segment(kind=..., section=..., path=..., span=where, text=..., parent_text=..., parent_path=..., depth=..., marker=...)`."""
+    if (
+        type(kind) is str and kind in _ITEM_KINDS and type(section) is str and section in _SECTIONS
+        and type(path) is str and type(where) is Span and type(text) is str and _optional_str(parent_text)
+        and _optional_str(parent_path) and type(depth) is int and _optional_str(marker)
+    ):
+        return unchecked_model(Segment, {
+            "kind": kind, "section": section, "path": path, "span": where, "text": text, "parent_text": parent_text,
+            "parent_path": parent_path, "depth": depth, "marker": marker,
+        })
+    return Segment(kind=kind, section=section, path=path, span=where, text=text,  # type: ignore[arg-type]
+                   parent_text=parent_text, parent_path=parent_path, depth=depth, marker=marker)

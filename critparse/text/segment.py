@@ -22,7 +22,7 @@ from typing import Literal, NamedTuple
 
 from critparse.lexicon.resources import default_resources
 from critparse.lexicon.sections import HeaderSection, SectionsFile, SectionVocabulary, load_sections
-from critparse.model import Section, Span
+from critparse.model import Section, Span, unchecked
 from critparse.model.segment import ItemKind, Segment
 
 LineKind = Literal["blank", "header", "bullet", "text"]
@@ -568,16 +568,10 @@ def _moved(segment: Segment) -> Segment:
 
 def _segment(item: _Item) -> Segment:
     parent = item.parent
-    return Segment(
-        kind=item.kind,
-        section=item.section,
-        path=item.path,
-        span=Span(start=item.start, end=item.end),
-        text=_UNESCAPE.sub(r"\1", item.text),
-        parent_text=_UNESCAPE.sub(r"\1", parent.text) if parent is not None else None,
-        parent_path=parent.path if parent is not None else None,
-        depth=item.depth,
-        marker=item.marker,
+    return unchecked.segment(
+        item.kind, item.section, item.path, unchecked.span(item.start, item.end), _UNESCAPE.sub(r"\1", item.text),
+        _UNESCAPE.sub(r"\1", parent.text) if parent is not None else None, parent.path if parent is not None else None,
+        item.depth, item.marker,
     )
 
 

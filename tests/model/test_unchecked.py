@@ -1,5 +1,6 @@
-"""Results built without validating again (`critparse.model.unchecked`) are what validating builds,
-field for field, and a value the hand checks do not accept is still rejected by validation."""
+"""Results, trial criteria and segments built without validating again (`critparse.model.unchecked`)
+are what validating builds, field for field, and a value the hand checks do not accept is still
+rejected by validation."""
 
 from __future__ import annotations
 
@@ -12,7 +13,16 @@ from pydantic import BaseModel, ValidationError
 import critparse
 from critparse.model import Analyte, Criterion, Diagnostic, ParseResult, Rule, Span
 from critparse.model.logic import RuleLeaf
-from critparse.model.unchecked import analyte, criterion, diagnostic, parse_result, rule, span
+from critparse.model.segment import Segment
+from critparse.model.unchecked import (
+    analyte,
+    criterion,
+    diagnostic,
+    parse_result,
+    rule,
+    segment,
+    span,
+)
 from critparse.runs.trials import criterion_from
 from critparse.text.segment import iter_segments
 
@@ -117,10 +127,19 @@ def test_a_criterion_built_unchecked_is_what_validation_builds(text: str) -> Non
                                                                        contexts=[s.parent_text for s in parsed]),
                        strict=True))
     note = (Diagnostic(level="info", code="note", message="from the record"),)
-    for segment in segments:
-        made = criterion_from(segment, results.get(id(segment)), trial_id="NCT0", diagnostics=note)
+    for item in segments:
+        made = criterion_from(item, results.get(id(item)), trial_id="NCT0", diagnostics=note)
         _same(made, Criterion(**{name: getattr(made, name) for name in made.model_fields_set}))
     assert any(s.kind == "header" for s in segments) or parsed
+
+
+@pytest.mark.parametrize("text", _trial_texts())
+def test_a_segment_built_unchecked_is_what_validation_builds(text: str) -> None:
+    for made in iter_segments(text):
+        _same(made, Segment(**{name: getattr(made, name) for name in made.model_fields_set}))
+        _same(made.span, Span(start=made.span.start, end=made.span.end))
+    with pytest.raises(ValidationError):
+        segment("bullet", "inclusion", "inclusion/1", span(0, 1), "x", None, None, 1, "-")
 
 
 def test_a_wrong_criterion_is_rejected_as_validation_rejects_it() -> None:
