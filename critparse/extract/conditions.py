@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from critparse.extract.atoms import Atom
 from critparse.extract.logic_cues import CueMatch, LogicCues
+from critparse.model import unchecked
 from critparse.model.concept import Concept
 from critparse.model.logic import Condition, ConditionKind
 from critparse.model.rule import Analyte, Rule
@@ -165,7 +166,7 @@ def condition_kind(text: str, cues: LogicCues, *, bare_age: bool = False) -> tup
     sexes = cues.sex(words)
     if len(sexes) == 1 and sexes[0].start == 0 and _only_population(words[sexes[0].end :], cues):
         return "sex", sexes[0].meaning
-    if age_thresholds(text, cues, Span(start=0, end=len(text)), bare=bare_age):
+    if age_thresholds(text, cues, unchecked.span(0, len(text)), bare=bare_age):
         return "age", None
     if cues.region_re.search(text):
         return "region", None
@@ -253,7 +254,7 @@ def make_condition(text: str, start: int, end: int, cues: LogicCues, concepts: S
     start = lead.end() if lead and lead.end() < end else start
     words = text[start:end]
     kind, sex = condition_kind(words, cues, bare_age=bare_age)
-    span = Span(start=start, end=end)
+    span = unchecked.span(start, end)
     concept = next((j for j, c in enumerate(concepts) if start <= c.span.start and c.span.end <= end), None)
     thresholds = age_thresholds(words, cues, span, bare=True) if kind == "age" else ()
     return Condition(text=words, span=span, kind=kind, sex=sex, concept=concept,  # type: ignore[arg-type]
@@ -272,7 +273,7 @@ def bare_age_clauses(text: str, atoms: Sequence[Atom], clauses: Sequence[Clause]
         words = text[lo:hi]
         if about_age is None:
             about_age = bool(_AGE_WORD.search(text))
-        if not words.strip() or not age_thresholds(words.strip(), cues, Span(start=0, end=len(words.strip())),
+        if not words.strip() or not age_thresholds(words.strip(), cues, unchecked.span(0, len(words.strip())),
                                                    bare=about_age):
             continue
         start = lo + len(words) - len(words.lstrip())

@@ -48,6 +48,7 @@ from critparse.extract.conditions import (
 from critparse.extract.logic_cues import CueMatch, LogicCues, logic_cues
 from critparse.extract.logic_tree import Region, combine, join, make_if
 from critparse.lexicon.resources import Resources, default_resources
+from critparse.model import unchecked
 from critparse.model.concept import Concept
 from critparse.model.criterion import Criterion
 from critparse.model.logic import (
@@ -62,7 +63,6 @@ from critparse.model.logic import (
     ValueSetLeaf,
 )
 from critparse.model.rule import Rule
-from critparse.model.span import Span
 
 __all__ = [
     "LogicDraft",
@@ -364,7 +364,7 @@ def _sole_sex(text: str, main: list[Atom], clauses: list[Clause], sexes: list[Cu
     if not _SEX_BEFORE_AGE.fullmatch(text[word.end : ages[0].start]):
         return
     ages[0].requirements.append(ConditionLeaf(condition=Condition(
-        text=text[word.start : word.end], span=Span(start=word.start, end=word.end), kind="sex",
+        text=text[word.start : word.end], span=unchecked.span(word.start, word.end), kind="sex",
         sex=word.meaning)))  # type: ignore[arg-type]
 
 
@@ -552,14 +552,14 @@ def _condition_node(text: str, clause: Clause, cues: LogicCues, concepts: Sequen
     """The tree of a clause's condition: its own atom, an age band, or a condition leaf."""
     if clause.sex is not None:
         return ConditionLeaf(condition=Condition(
-            text=text[clause.start : clause.end], span=Span(start=clause.start, end=clause.end),
+            text=text[clause.start : clause.end], span=unchecked.span(clause.start, clause.end),
             kind="sex", sex=clause.sex))  # type: ignore[arg-type]
     if clause.inner:
         atom = clause.inner[0]
         if atom.analytes == ("age",) and atom.kind == "rules":
             dropped.update(atom.rules)  # an age band that picks a limit is not a rule
             return ConditionLeaf(condition=Condition(
-                text=text[atom.start : atom.end], span=Span(start=atom.start, end=atom.end), kind="age",
+                text=text[atom.start : atom.end], span=unchecked.span(atom.start, atom.end), kind="age",
                 thresholds=tuple(rules[i] for i in atom.rules)))
         return atom.node
     if clause.end <= clause.start:

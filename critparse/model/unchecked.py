@@ -161,9 +161,10 @@ _ITEM_KINDS = frozenset(["criterion", "header", "paragraph"])
 
 def segment(
     kind: str, section: str, path: str, where: Span, text: str, parent_text: str | None, parent_path: str | None,
-    depth: int, marker: str | None,
+    depth: int, marker: str | None, given: Set[str] | None = None,
 ) -> Segment:
-    """`Segment(kind=..., section=..., path=..., span=where, text=..., parent_text=..., parent_path=..., depth=..., marker=...)`."""
+    """`Segment(kind=..., section=..., path=..., span=where, text=..., parent_text=..., parent_path=..., depth=..., marker=...)`;
+    `given` is the fields the caller would have named (default: all)."""
     if (
         type(kind) is str and kind in _ITEM_KINDS and type(section) is str and section in _SECTIONS
         and type(path) is str and type(where) is Span and type(text) is str and _optional_str(parent_text)
@@ -172,6 +173,6 @@ def segment(
         return unchecked_model(Segment, {
             "kind": kind, "section": section, "path": path, "span": where, "text": text, "parent_text": parent_text,
             "parent_path": parent_path, "depth": depth, "marker": marker,
-        })
+        }, given)
     return Segment(kind=kind, section=section, path=path, span=where, text=text,  # type: ignore[arg-type]
                    parent_text=parent_text, parent_path=parent_path, depth=depth, marker=marker)

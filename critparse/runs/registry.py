@@ -20,7 +20,7 @@ from typing import IO, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from critparse.model import Analyte, Comparator, Criterion, Diagnostic, Rule, Span
+from critparse.model import Analyte, Comparator, Criterion, Diagnostic, unchecked
 from critparse.runs.inputs import open_input, replace_surrogates
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -364,18 +364,11 @@ def structured_criteria(record: StudyRecord) -> list[Criterion]:
                                  diagnostics=diags + extra))
             continue
         value, unit, unit_text = age
-        rule = Rule(
-            analyte=_AGE_ANALYTE.model_copy(update={"text": field}),
-            comparator=comparator,
-            value=value,
-            unit=unit,
-            unit_text=unit_text,
-            span=Span(start=0, end=len(text)),
-            text=text,
-        )
-        out.append(Criterion(trial_id=record.trial_id, kind="structured", section="inclusion",
-                             path=f"structured/{field}", text=text, rules=(rule,),
-                             diagnostics=diags))
+        rule = unchecked.rule(_AGE_ANALYTE.model_copy(update={"text": field}), comparator, value, unit, unit_text,
+                              unchecked.span(0, len(text)), text)
+        out.append(unchecked.criterion({"trial_id": record.trial_id, "kind": "structured", "section": "inclusion",
+                                        "path": f"structured/{field}", "text": text, "rules": (rule,),
+                                        "diagnostics": diags}))
     # Not numeric thresholds: kept as criteria so nothing is dropped, the value in the reason.
     if record.sex is not None:
         out.append(_no_threshold(record, "sex", record.sex))
@@ -389,9 +382,9 @@ def structured_criteria(record: StudyRecord) -> list[Criterion]:
 
 def _no_threshold(record: StudyRecord, field: str, value: str) -> Criterion:
     text = f"{field}: {value}"
-    return Criterion(trial_id=record.trial_id, kind="structured", section="inclusion",
-                     path=f"structured/{field}", text=text, no_threshold_reason=text,
-                     diagnostics=record.diagnostics)
+    return unchecked.criterion({"trial_id": record.trial_id, "kind": "structured", "section": "inclusion",
+                                "path": f"structured/{field}", "text": text, "no_threshold_reason": text,
+                                "diagnostics": record.diagnostics})
 
 
 __all__ = [

@@ -22,7 +22,7 @@ from typing import Literal, NamedTuple
 
 from critparse.lexicon.resources import default_resources
 from critparse.lexicon.sections import HeaderSection, SectionsFile, SectionVocabulary, load_sections
-from critparse.model import Section, Span, unchecked
+from critparse.model import Section, unchecked
 from critparse.model.segment import ItemKind, Segment
 
 LineKind = Literal["blank", "header", "bullet", "text"]
@@ -524,6 +524,7 @@ def iter_segments(text: str, vocab: SectionVocabulary | None = None) -> Iterator
 
 
 _HELD = 2000
+_HEADER_GIVEN = frozenset(["kind", "section", "path", "span", "text", "depth"])
 
 
 class _Unplaced:
@@ -694,10 +695,9 @@ class _Walk:
         self.section = section
         n = self.header_seen[section] = self.header_seen.get(section, 0) + 1
         self.stack = [_Level(-1, None, None, section, 1, self.counts.get(section, 0))]
-        return Segment(
-            kind="header", section=section, path=section if n == 1 else f"{section}#{n}",
-            span=Span(start=line.content_start, end=line.end),
-            text=_UNESCAPE.sub(r"\1", body), depth=0,
+        return unchecked.segment(
+            "header", section, section if n == 1 else f"{section}#{n}", unchecked.span(line.content_start, line.end),
+            _UNESCAPE.sub(r"\1", body), None, None, 0, None, _HEADER_GIVEN,
         )
 
     def _text_level(self, line: LineInfo, body: str) -> tuple[_Level, ItemKind]:
