@@ -141,7 +141,8 @@ def criterion(given: dict[str, Any]) -> Criterion:
     if (
         len(values) == len(_CRITERION_DEFAULTS) and _optional_str(values["trial_id"])
         and type(values["kind"]) is str and values["kind"] in _KINDS
-        and type(values["section"]) is str and values["section"] in _SECTIONS and type(values["path"]) is str and (span_ is None or type(span_) is Span)
+        and type(values["section"]) is str and values["section"] in _SECTIONS
+        and type(values["path"]) is str and (span_ is None or type(span_) is Span)
         and type(values["text"]) is str and _optional_str(values["parent_text"])
         and _optional_str(values["no_threshold_reason"]) and _all_of(rules, Rule)
         and _all_of(values["diagnostics"], Diagnostic) and _all_of(concepts, Concept)
