@@ -112,6 +112,25 @@ def match_header(text: str, vocab: SectionVocabulary | None = None) -> HeaderSec
     low = text.lower()
     if not any(word in low for word in vocab.header_words):
         return None
+    kept = _HEADINGS.get(text)
+    if kept is not None and kept[0] is vocab.headers:
+        return kept[1]
+    found = _heading_section(text, vocab)
+    if len(_HEADINGS) >= _HEADINGS_KEPT:
+        _HEADINGS.clear()
+    _HEADINGS[text] = (vocab.headers, found)
+    return found
+
+
+_HEADINGS: dict[str, tuple[object, HeaderSection | None]] = {}
+"""`_heading_section` of the lines asked about lately, with the patterns it was found by: every
+trial of a registry repeats the same few headings ('Inclusion Criteria:'), and trying the 21
+heading patterns on one costs about 60,000 instructions."""
+_HEADINGS_KEPT = 4096
+
+
+def _heading_section(text: str, vocab: SectionVocabulary) -> HeaderSection | None:
+    """`match_header` past its cheap tests."""
     stripped = _MD_DECOR.sub("", text).strip()
     framed = _FRAMED.fullmatch(stripped)
     if framed:  # "--Disease Characteristics--": the frame marks a heading as a colon does
