@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from critparse.errors import ResourceError
+from critparse.lexicon.resources import default_resources
 from critparse.text.segment import (
     classify_line,
     iter_segments,
@@ -157,6 +158,18 @@ def test_trials_classify_line_header_then_text() -> None:
 )
 def test_trials_match_header(text: str, section: str | None) -> None:
     assert match_header(text) == section
+
+
+def test_trials_a_heading_kept_for_one_vocabulary_is_read_again_for_another() -> None:
+    """`match_header` keeps what it found per line, with the patterns it used: another
+    vocabulary's patterns never see the first one's answers."""
+    default = default_resources().sections
+    swapped = default._replace(headers=tuple(
+        (regex, "exclusion" if section == "inclusion" else section, colon) for regex, section, colon in default.headers
+    ))
+    assert match_header("Inclusion Criteria:", default) == "inclusion"
+    assert match_header("Inclusion Criteria:", swapped) == "exclusion"
+    assert match_header("Inclusion Criteria:", default) == "inclusion"
 
 
 @pytest.mark.parametrize(
