@@ -13,7 +13,7 @@ another type than the one declared is a TypeError before that).
 from __future__ import annotations
 
 from collections.abc import Sequence, Set
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel
 
@@ -31,13 +31,17 @@ from critparse.model.logic import (
     check_indices,
 )
 from critparse.model.rule import Analyte, Rule
-from critparse.model.segment import Segment
-from critparse.model.span import Span
+from critparse.model.segment import ItemKind, Segment
+from critparse.model.span import Comparator, Section, Span
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
-_COMPARATORS = frozenset(["<", "<=", ">", ">=", "=", "!="])
-_LEVELS = frozenset(["info", "warning", "error"])
+# The closed vocabularies, read from the models' own types.
+_COMPARATORS = frozenset(get_args(Comparator))
+_LEVELS = frozenset(get_args(Diagnostic.model_fields["level"].annotation))
+_SECTIONS = frozenset(get_args(Section))
+_KINDS = frozenset(get_args(Criterion.model_fields["kind"].annotation))
+_ITEM_KINDS = frozenset(get_args(ItemKind))
 _LOGIC_TYPES = (Op, RuleLeaf, ConceptLeaf, ConditionLeaf, ValueSetLeaf, CriterionLeaf)
 
 _RULE_GIVEN = frozenset(["analyte", "comparator", "value", "unit", "unit_text", "span", "text"])
@@ -101,6 +105,19 @@ def _all_of(items: Any, model: type) -> bool:
     return type(items) is tuple and all(type(item) is model for item in items)
 
 
+def _parts_fit(rules: Any, diagnostics: Any, concepts: Any, logic: Any) -> bool:
+    """The parts of a result or criterion are validated models, in tuples, and every leaf of the
+    logic names a rule or concept there is (what the models' own check says)."""
+    if not (_all_of(rules, Rule) and _all_of(diagnostics, Diagnostic) and _all_of(concepts, Concept)
+            and (logic is None or type(logic) in _LOGIC_TYPES)):
+        return False
+    try:
+        check_indices(logic, len(rules), len(concepts))
+    except ValueError:
+        return False  # validating raises it as pydantic does
+    return True
+
+
 def parse_result(
     text: str, rules: Sequence[Rule], no_threshold_reason: str | None, diagnostics: Sequence[Diagnostic],
     concepts: Sequence[Concept], logic: Logic | None,
@@ -111,24 +128,13 @@ def parse_result(
         "text": text, "rules": rules, "no_threshold_reason": no_threshold_reason,
         "diagnostics": diagnostics, "concepts": concepts, "logic": logic,
     }
-    if (
-        type(text) is str and _optional_str(no_threshold_reason) and _all_of(rules, Rule) and _all_of(diagnostics, Diagnostic)
-        and _all_of(concepts, Concept) and (logic is None or type(logic) in _LOGIC_TYPES)
-    ):
-        try:
-            check_indices(logic, len(rules), len(concepts))
-        except ValueError:
-            pass  # validating raises it as pydantic does
-        else:
-            return unchecked_model(ParseResult, {"id": None, **given}, given.keys())
+    if type(text) is str and _optional_str(no_threshold_reason) and _parts_fit(rules, diagnostics, concepts, logic):
+        return unchecked_model(ParseResult, {"id": None, **given}, given.keys())
     return ParseResult(**given)
 
 
-_KINDS = frozenset(["criterion", "header", "paragraph", "structured"])
-_SECTIONS = frozenset(["inclusion", "exclusion", "unknown"])
 _CRITERION_DEFAULTS: dict[str, Any] = {
-    "trial_id": None, "kind": "criterion", "section": "unknown", "path": None, "span": None, "text": None,
-    "parent_text": None, "rules": (), "no_threshold_reason": None, "diagnostics": (), "concepts": (), "logic": None,
+    name: None if field.is_required() else field.default for name, field in Criterion.model_fields.items()
 }
 """`Criterion`'s fields in order, with their defaults (`path` and `text` have none: None here)."""
 
@@ -136,7 +142,6 @@ _CRITERION_DEFAULTS: dict[str, Any] = {
 def criterion(given: dict[str, Any]) -> Criterion:
     """`Criterion(**given)`, its own check included, as `parse_result`."""
     values = {**_CRITERION_DEFAULTS, **given}
-    logic, rules, concepts = values["logic"], values["rules"], values["concepts"]
     span_ = values["span"]
     if (
         len(values) == len(_CRITERION_DEFAULTS) and _optional_str(values["trial_id"])
@@ -144,20 +149,11 @@ def criterion(given: dict[str, Any]) -> Criterion:
         and type(values["section"]) is str and values["section"] in _SECTIONS
         and type(values["path"]) is str and (span_ is None or type(span_) is Span)
         and type(values["text"]) is str and _optional_str(values["parent_text"])
-        and _optional_str(values["no_threshold_reason"]) and _all_of(rules, Rule)
-        and _all_of(values["diagnostics"], Diagnostic) and _all_of(concepts, Concept)
-        and (logic is None or type(logic) in _LOGIC_TYPES)
+        and _optional_str(values["no_threshold_reason"])
+        and _parts_fit(values["rules"], values["diagnostics"], values["concepts"], values["logic"])
     ):
-        try:
-            check_indices(logic, len(rules), len(concepts))
-        except ValueError:
-            pass  # validating raises it as pydantic does
-        else:
-            return unchecked_model(Criterion, values, given.keys())
+        return unchecked_model(Criterion, values, given.keys())
     return Criterion(**given)
-
-
-_ITEM_KINDS = frozenset(["criterion", "header", "paragraph"])
 
 
 def segment(

@@ -67,8 +67,8 @@ def criterion_from(segment: Segment, result: ParseResult | None, *, trial_id: st
         reason = "header" if segment.kind == "header" else "not parsed"
         return unchecked.criterion({**common, "no_threshold_reason": reason, "diagnostics": diagnostics})
     return unchecked.criterion({**common, "rules": result.rules, "no_threshold_reason": result.no_threshold_reason,
-                      "diagnostics": diagnostics + result.diagnostics, "concepts": result.concepts,
-                      "logic": result.logic})
+                                "diagnostics": diagnostics + result.diagnostics, "concepts": result.concepts,
+                                "logic": result.logic})
 
 
 # Entries waiting for their turn in the output, oldest first.
